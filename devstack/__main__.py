@@ -1,0 +1,61 @@
+"""``python -m devstack run``: start the local stack, seed the demo community,
+print the URLs and run until Ctrl-C, then stop everything that was started."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from devstack.infra import ROOT, ComponentFailed, start_stack
+from devstack.seed import DEMO_PASSWORD, DEMO_USERS, seed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="crm-devstack")
+    parser.add_argument("command", choices=["run"])
+    parser.add_argument("--var-dir", default=str(ROOT / "var" / "run"))
+    parser.add_argument("--gateway-port", type=int, default=int(os.environ.get("HTTP_PORT", "8080")))
+    parser.add_argument("--grpc-port", type=int, default=int(os.environ.get("GRPC_PORT", "50051")))
+    args = parser.parse_args()
+
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    print("Iniciando la infraestructura local (RabbitMQ, SecantusDB, SeaweedFS) y los servicios…", flush=True)
+    try:
+        stack = start_stack(Path(args.var_dir), isolated_vhost=False,
+                            gateway_port=args.gateway_port, grpc_port=args.grpc_port)
+    except ComponentFailed as exc:
+        print(f"ERROR: {exc}", file=sys.stderr)
+        return 1
+    try:
+        admin_password = os.environ.get("GATEWAY_ADMIN_PASSWORD", "admin-dev-password")
+        result = seed(stack.urls["gateway"], admin_password)
+        print("\nCRM Social está en marcha (modo desarrollo):")
+        for name, url in stack.urls.items():
+            print(f"  {name:20} {url}")
+        print(f"  {'mongodb':20} {stack.env['MONGO_URI']}")
+        print(f"  {'s3':20} http://{stack.env['S3_ENDPOINT']}")
+        print(f"  {'amqp':20} {stack.env['AMQP_URI']}")
+        print(f"\nComunidad de demostración: Nuevo Roche ({result['community_id']})")
+        print(f"Usuarios: admin / {admin_password}; " + ", ".join(u for u, _, _ in DEMO_USERS)
+              + f" / {DEMO_PASSWORD}")
+        print(f"Registros en {stack.var_dir / 'logs'}; trazas en {stack.var_dir / 'traces'}")
+        print("\nPulse Ctrl-C para detener todo.", flush=True)
+        while not stopping.wait(1):
+            dead = [p.name for p in stack.processes if p.proc.poll() is not None]
+            if dead:
+                print(f"ERROR: terminó inesperadamente: {', '.join(dead)}", file=sys.stderr)
+                return 1
+        return 0
+    finally:
+        print("Deteniendo…", flush=True)
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

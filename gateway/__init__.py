@@ -1,0 +1,2 @@
+"""HTTP JSON API (OpenAPI) over the services' gRPC interfaces, with
+authentication and role-based access."""

@@ -1,0 +1,224 @@
+"""The HTTP API: FastAPI routes that authenticate, authorise, translate to gRPC
+and back. Business rules live in the services."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import grpc
+import pymongo
+from fastapi import Depends, FastAPI, Header, Request
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import Message
+from opentelemetry.instrumentation.grpc import client_interceptor, grpcext
+
+from crm_platform.grpc_support import caller_metadata
+from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
+from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2_grpc as pb_grpc
+from gateway import auth, errors, schemas
+from gateway.config import GatewaySettings
+from gateway.middleware import BodySizeLimit, TracingMiddleware
+from gateway.policy import redact_beneficiary
+
+API = "/api/v1"
+
+
+class Backend:
+    """gRPC stubs plus the caller's identity, attached to every call."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.channel = grpcext.intercept_channel(
+            grpc.insecure_channel(settings.beneficiaries_grpc), client_interceptor()
+        )
+        self.beneficiaries = pb_grpc.BeneficiariesServiceStub(self.channel)
+        self.timeout = settings.grpc_timeout_seconds
+
+    def call(self, method: Callable[..., Any], request: Message, user: auth.User) -> Any:
+        return method(request, metadata=caller_metadata(user.username, user.role), timeout=self.timeout)
+
+    def close(self) -> None:
+        self.channel.close()
+
+
+def current_user(request: Request, authorization: Annotated[str | None, Header()] = None) -> auth.User:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise errors.ApiError(401, "Falta el token de acceso (Authorization: Bearer ...)")
+    tokens: auth.Tokens = request.app.state.tokens
+    return tokens.verify(token)
+
+
+User = Annotated[auth.User, Depends(current_user)]
+
+
+def to_json(message: Message) -> dict[str, Any]:
+    return MessageToDict(message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+
+
+def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+    settings = settings or GatewaySettings.from_env()
+    app = FastAPI(
+        title="CRM Social API",
+        version="1.0.0",
+        description="API de CRM Social: comunidades, hogares y beneficiarios.",
+    )
+    errors.install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(TracingMiddleware)
+
+    mongo: pymongo.MongoClient = pymongo.MongoClient(settings.mongo_uri, tz_aware=True, w="majority")
+    users = auth.UserStore(mongo[settings.db_name]["users"])
+    tokens = auth.Tokens(settings.jwt_secret, settings.token_ttl_seconds)
+    backend = Backend(settings)
+    app.state.tokens = tokens
+
+    @app.on_event("startup")
+    def bootstrap_admin() -> None:
+        users.ensure_admin(settings.admin_password)
+
+    @app.on_event("shutdown")
+    def close() -> None:
+        backend.close()
+        mongo.close()
+
+    B = backend.beneficiaries
+
+    def person(message: pb.Beneficiary, user: auth.User) -> dict[str, Any]:
+        return redact_beneficiary(to_json(message), user.role)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    # -- authentication ---------------------------------------------------------
+    @app.post(f"{API}/auth/login", tags=["auth"])
+    def login(body: schemas.LoginRequest) -> dict[str, Any]:
+        user = users.authenticate(body.username, body.password)
+        return {"access_token": tokens.issue(user), "token_type": "bearer",
+                "expires_in": tokens.ttl, "role": user.role}
+
+    @app.post(f"{API}/users", status_code=201, tags=["auth"])
+    def create_user(body: schemas.CreateUserRequest, user: User) -> dict[str, Any]:
+        auth.require(user, "users:admin")
+        created = users.create(body.username, body.password, body.role, body.full_name)
+        return {"username": created.username, "role": created.role, "full_name": created.full_name}
+
+    # -- communities and families -----------------------------------------------
+    @app.get(f"{API}/communities", tags=["beneficiaries"])
+    def list_communities(user: User) -> dict[str, Any]:
+        auth.require(user, "beneficiaries:read")
+        return to_json(backend.call(B.ListCommunities, pb.ListCommunitiesRequest(), user))
+
+    @app.post(f"{API}/communities", status_code=201, tags=["beneficiaries"])
+    def register_community(body: schemas.CommunityIn, user: User) -> dict[str, Any]:
+        auth.require(user, "communities:write")
+        return to_json(backend.call(B.RegisterCommunity, pb.RegisterCommunityRequest(**body.model_dump()), user))
+
+    @app.post(f"{API}/families", status_code=201, tags=["beneficiaries"])
+    def register_family(body: schemas.FamilyIn, user: User) -> dict[str, Any]:
+        auth.require(user, "beneficiaries:write")
+        return to_json(backend.call(B.RegisterFamily, pb.RegisterFamilyRequest(**body.model_dump()), user))
+
+    @app.get(f"{API}/families/{{family_id}}", tags=["beneficiaries"])
+    def get_family(family_id: str, user: User) -> dict[str, Any]:
+        auth.require(user, "beneficiaries:read")
+        return to_json(backend.call(B.GetFamily, pb.GetFamilyRequest(id=family_id), user))
+
+    @app.get(f"{API}/families/{{family_id}}/members", tags=["beneficiaries"])
+    def list_members(family_id: str, user: User) -> dict[str, Any]:
+        auth.require(user, "beneficiaries:read")
+        reply = backend.call(B.ListFamilyMembers, pb.ListFamilyMembersRequest(family_id=family_id), user)
+        return {"members": [person(m, user) for m in reply.members]}
+
+    @app.post(f"{API}/families/{{family_id}}/members", tags=["beneficiaries"])
+    def add_member(family_id: str, body: schemas.MemberIn, user: User) -> dict[str, Any]:
+        auth.require(user, "beneficiaries:write")
+        request = pb.AddMemberRequest(family_id=family_id, **body.model_dump())
+        return person(backend.call(B.AddMember, request, user), user)
+
+    @app.get(f"{API}/families/{{family_id}}/timeline", tags=["timeline"])
+    def family_timeline(family_id: str, user: User, limit: int = 100) -> dict[str, Any]:
+        auth.require(user, "timeline:read")
+        request = pb.GetTimelineRequest(subject_type="family", subject_id=family_id, limit=limit)
+        return to_json(backend.call(B.GetTimeline, request, user))
+
+    # -- beneficiaries ------------------------------------------------------------
+    @app.post(f"{API}/beneficiaries", status_code=201, tags=["beneficiaries"])
+    def register_beneficiary(body: schemas.BeneficiaryIn, user: User) -> dict[str, Any]:
+        auth.require(user, "beneficiaries:write")
+        data = body.model_dump()
+        request = pb.RegisterBeneficiaryRequest(**{**data, "national_id": pb.NationalId(**data["national_id"])})
+        return person(backend.call(B.RegisterBeneficiary, request, user), user)
+
+    @app.get(f"{API}/beneficiaries", tags=["beneficiaries"])
+    def find_beneficiaries(
+        user: User, q: str = "", community_id: str = "", national_id_type: str = "",
+        national_id_number: str = "", limit: int = 20,
+    ) -> dict[str, Any]:
+        """Search by name prefix (``q``) or look up one national ID."""
+        auth.require(user, "beneficiaries:read")
+        if national_id_type or national_id_number:
+            request = pb.GetBeneficiaryByNationalIdRequest(
+                national_id=pb.NationalId(type=national_id_type, number=national_id_number))
+            return {"beneficiaries": [person(backend.call(B.GetBeneficiaryByNationalId, request, user), user)]}
+        search = pb.SearchBeneficiariesRequest(query=q, community_id=community_id, limit=limit)
+        reply = backend.call(B.SearchBeneficiaries, search, user)
+        return {"beneficiaries": [person(p, user) for p in reply.beneficiaries]}
+
+    @app.get(f"{API}/beneficiaries/{{beneficiary_id}}", tags=["beneficiaries"])
+    def get_beneficiary(beneficiary_id: str, user: User) -> dict[str, Any]:
+        auth.require(user, "beneficiaries:read")
+        return person(backend.call(B.GetBeneficiary, pb.GetBeneficiaryRequest(id=beneficiary_id), user), user)
+
+    @app.patch(f"{API}/beneficiaries/{{beneficiary_id}}/contact", tags=["beneficiaries"])
+    def update_contact(beneficiary_id: str, body: schemas.ContactIn, user: User) -> dict[str, Any]:
+        auth.require(user, "beneficiaries:write")
+        fields = {k: v for k, v in body.model_dump().items() if v is not None}
+        request = pb.UpdateContactRequest(beneficiary_id=beneficiary_id, **fields)
+        return person(backend.call(B.UpdateContact, request, user), user)
+
+    @app.post(f"{API}/beneficiaries/{{beneficiary_id}}/move", tags=["beneficiaries"])
+    def move_member(beneficiary_id: str, body: schemas.MoveIn, user: User) -> dict[str, Any]:
+        auth.require(user, "beneficiaries:write")
+        request = pb.MoveMemberRequest(beneficiary_id=beneficiary_id, **body.model_dump())
+        return person(backend.call(B.MoveMember, request, user), user)
+
+    @app.post(f"{API}/beneficiaries/{{beneficiary_id}}/consents", tags=["consents"])
+    def record_consent(beneficiary_id: str, body: schemas.ConsentIn, user: User) -> dict[str, Any]:
+        auth.require(user, "consents:write")
+        request = pb.RecordConsentRequest(beneficiary_id=beneficiary_id, kind=body.kind)
+        return person(backend.call(B.RecordConsent, request, user), user)
+
+    @app.delete(f"{API}/beneficiaries/{{beneficiary_id}}/consents/{{kind}}", tags=["consents"])
+    def withdraw_consent(beneficiary_id: str, kind: str, user: User) -> dict[str, Any]:
+        auth.require(user, "consents:write")
+        request = pb.WithdrawConsentRequest(beneficiary_id=beneficiary_id, kind=kind)
+        return person(backend.call(B.WithdrawConsent, request, user), user)
+
+    @app.post(f"{API}/beneficiaries/{{beneficiary_id}}/biometrics", status_code=201, tags=["biometrics"])
+    def store_template(beneficiary_id: str, body: schemas.BiometricIn, user: User) -> dict[str, Any]:
+        auth.require(user, "biometrics:write")
+        try:
+            template = base64.b64decode(body.template_base64, validate=True)
+        except binascii.Error:
+            raise errors.ApiError(400, "Solicitud inválida", {"template_base64": "No es base64 válido"}) from None
+        request = pb.StoreBiometricTemplateRequest(beneficiary_id=beneficiary_id, finger=body.finger, template=template)
+        return to_json(backend.call(B.StoreBiometricTemplate, request, user))
+
+    @app.get(f"{API}/beneficiaries/{{beneficiary_id}}/timeline", tags=["timeline"])
+    def person_timeline(beneficiary_id: str, user: User, limit: int = 100) -> dict[str, Any]:
+        auth.require(user, "timeline:read")
+        request = pb.GetTimelineRequest(subject_type="beneficiary", subject_id=beneficiary_id, limit=limit)
+        return to_json(backend.call(B.GetTimeline, request, user))
+
+    @app.middleware("http")
+    async def no_store(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        if request.url.path.startswith(API):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return app

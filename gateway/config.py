@@ -1,0 +1,37 @@
+"""Gateway settings from the environment (secrets required outside development)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crm_platform.config import int_setting, secret, setting
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    jwt_secret: str
+    token_ttl_seconds: int
+    admin_password: str
+    beneficiaries_grpc: str
+    mongo_uri: str
+    db_name: str
+    max_body_bytes: int
+    grpc_timeout_seconds: float
+
+    @classmethod
+    def from_env(cls) -> GatewaySettings:
+        jwt_secret = secret("GATEWAY_JWT_SECRET", "development-only-jwt-secret-change-me!")
+        if len(jwt_secret) < 32:
+            from crm_platform.config import ConfigError
+
+            raise ConfigError("GATEWAY_JWT_SECRET must be at least 32 characters")
+        return cls(
+            jwt_secret=jwt_secret,
+            token_ttl_seconds=int_setting("GATEWAY_TOKEN_TTL_SECONDS", 8 * 3600),
+            admin_password=secret("GATEWAY_ADMIN_PASSWORD", "admin-dev-password"),
+            beneficiaries_grpc=setting("BENEFICIARIES_GRPC", "127.0.0.1:50051"),
+            mongo_uri=setting("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true"),
+            db_name=setting("GATEWAY_DB", "crm_gateway"),
+            max_body_bytes=int_setting("GATEWAY_MAX_BODY_BYTES", 256 * 1024),
+            grpc_timeout_seconds=float(setting("GATEWAY_GRPC_TIMEOUT_SECONDS", "10")),
+        )

@@ -1,0 +1,114 @@
+"""mongoengine documents: the stored shape of the aggregates and their indexes.
+
+They stay inside the adapters; the repository maps them to domain entities.
+Each aggregate document carries an ``outbox`` list: the events of its last writes
+that the relay has not yet published (written atomically with the aggregate).
+"""
+
+from __future__ import annotations
+
+from mongoengine import (
+    BooleanField,
+    DateTimeField,
+    DictField,
+    Document,
+    IntField,
+    ListField,
+    StringField,
+)
+
+DB_ALIAS = "beneficiaries"
+
+
+class _Aggregate(Document):
+    meta = {"abstract": True}
+    id = StringField(primary_key=True)
+    outbox = ListField(DictField())
+
+
+class CommunityDoc(_Aggregate):
+    meta = {
+        "collection": "communities",
+        "db_alias": DB_ALIAS,
+        "indexes": ["name", "outbox.created_at"],
+    }
+    name = StringField(required=True)
+    municipality = StringField(required=True)
+    department = StringField(required=True)
+    created_at = DateTimeField(required=True)
+
+
+class FamilyDoc(_Aggregate):
+    meta = {
+        "collection": "families",
+        "db_alias": DB_ALIAS,
+        "indexes": ["community_id", "outbox.created_at"],
+    }
+    community_id = StringField(required=True)
+    name = StringField(required=True)
+    address = StringField()
+    created_at = DateTimeField(required=True)
+
+
+class BeneficiaryDoc(_Aggregate):
+    meta = {
+        "collection": "beneficiaries",
+        "db_alias": DB_ALIAS,
+        "indexes": [
+            {"fields": ["national_id_key"], "unique": True},
+            # Prefix search: one range scan over folded name words.
+            "search_tokens",
+            "community_id",
+            "family_id",
+            # A household has at most one head, enforced by the store as well.
+            {
+                "fields": ["family_id"],
+                "name": "one_head_per_family",
+                "unique": True,
+                "partialFilterExpression": {"relationship": "head"},
+            },
+            "outbox.created_at",
+        ],
+    }
+    national_id_key = StringField(required=True)
+    id_type = StringField(required=True)
+    id_number = StringField(required=True)
+    first_names = StringField(required=True)
+    last_names = StringField(required=True)
+    search_tokens = ListField(StringField())
+    birth_date = StringField(required=True)
+    sex = StringField(required=True)
+    community_id = StringField(required=True)
+    family_id = StringField()
+    relationship = StringField()
+    whatsapp_phone = StringField()
+    email = StringField()
+    education_level = StringField()
+    can_sign = BooleanField(default=True)
+    consents = DictField()
+    biometrics = DictField()
+    created_at = DateTimeField(required=True)
+    updated_at = DateTimeField(required=True)
+    version = IntField(required=True)
+
+
+class TimelineDoc(Document):
+    """One entry; its id derives from the source event, so appends are idempotent."""
+
+    meta = {
+        "collection": "timeline",
+        "db_alias": DB_ALIAS,
+        "indexes": [("subject_type", "subject_id", "-occurred_at")],
+    }
+    id = StringField(primary_key=True)
+    subject_type = StringField(required=True)
+    subject_id = StringField(required=True)
+    occurred_at = DateTimeField(required=True)
+    kind = StringField(required=True)
+    summary = StringField(required=True)
+    source_service = StringField(required=True)
+    source_id = StringField(required=True)
+    source_event_id = StringField(required=True)
+
+
+ALL_DOCUMENTS: list[type[Document]] = [CommunityDoc, FamilyDoc, BeneficiaryDoc, TimelineDoc]

@@ -1,0 +1,52 @@
+"""Outbox relay: publishes the events stored with each aggregate, then removes them.
+
+``flush`` runs right after a command's write; ``sweep`` runs periodically and
+picks up whatever a crash or a broker outage left behind. Both may publish the
+same event twice; consumers are idempotent (they key on the event id).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pymongo.collection import Collection
+
+from crm_platform.messaging import EventPublisher, PublishError
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    def __init__(self, publisher: EventPublisher, collections: dict[str, Collection]) -> None:
+        self._publisher = publisher
+        self._collections = collections
+
+    def flush(self, collection: str, aggregate_id: str) -> None:
+        coll = self._collections[collection]
+        raw = coll.find_one({"_id": aggregate_id}, {"outbox": 1})
+        if raw:
+            self._publish_all(coll, aggregate_id, raw.get("outbox") or [])
+
+    def sweep(self, older_than: timedelta = timedelta(seconds=5), batch: int = 200) -> int:
+        """Publish events left in outboxes for longer than ``older_than``."""
+        cutoff = datetime.now(UTC) - older_than
+        published = 0
+        for coll in self._collections.values():
+            for raw in coll.find({"outbox.created_at": {"$lt": cutoff}}, {"outbox": 1}).limit(batch):
+                published += self._publish_all(coll, raw["_id"], raw.get("outbox") or [])
+        return published
+
+    def _publish_all(self, coll: Collection, aggregate_id: str, entries: list[dict[str, Any]]) -> int:
+        done = 0
+        for entry in entries:
+            try:
+                self._publisher.publish(entry["type"], entry["payload"], event_id=entry["id"])
+            except PublishError as exc:
+                # The write stands; the sweep retries. Events of one aggregate stay in order.
+                log.warning("outbox event left for the sweep: %s", exc)
+                break
+            coll.update_one({"_id": aggregate_id}, {"$pull": {"outbox": {"id": entry["id"]}}})
+            done += 1
+        return done

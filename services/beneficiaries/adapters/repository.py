@@ -1,0 +1,274 @@
+"""MongoDB repository (mongoengine documents, raw collection calls on hot paths)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import mongoengine
+from bson.binary import Binary
+from pymongo import ReturnDocument
+from pymongo.collection import Collection
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
+from services.beneficiaries.adapters.documents import (
+    ALL_DOCUMENTS,
+    DB_ALIAS,
+    BeneficiaryDoc,
+    CommunityDoc,
+    FamilyDoc,
+    TimelineDoc,
+)
+from services.beneficiaries.domain.errors import AlreadyExists, Conflict
+from services.beneficiaries.domain.model import (
+    Beneficiary,
+    BiometricEnrolment,
+    Community,
+    Consent,
+    Event,
+    Family,
+)
+from services.beneficiaries.domain.normalise import ID_TYPE_NAMES
+from services.beneficiaries.domain.timeline import TimelineEntry
+
+DEFAULT_DB = "crm_beneficiaries"
+
+
+def connect(mongo_uri: str, db_name: str = DEFAULT_DB) -> None:
+    """Open the service's connection (call from a process's start-up, never at import:
+    PyMongo is not fork-safe) and make sure the indexes exist."""
+    mongoengine.disconnect(alias=DB_ALIAS)
+    mongoengine.connect(
+        db=db_name, host=mongo_uri, alias=DB_ALIAS, tz_aware=True,
+        w="majority", uuidRepresentation="standard",
+    )
+    for doc in ALL_DOCUMENTS:
+        doc.ensure_indexes()
+
+
+def disconnect() -> None:
+    mongoengine.disconnect(alias=DB_ALIAS)
+
+
+def outbox_entries(events: Sequence[Event], now: datetime) -> list[dict[str, Any]]:
+    return [{"id": e.id, "type": e.type, "payload": e.payload, "created_at": now} for e in events]
+
+
+class MongoRepository:
+    def __init__(self) -> None:
+        self.communities: Collection = CommunityDoc._get_collection()
+        self.families: Collection = FamilyDoc._get_collection()
+        self.beneficiaries: Collection = BeneficiaryDoc._get_collection()
+        self.timeline_entries: Collection = TimelineDoc._get_collection()
+
+    # -- communities -----------------------------------------------------------
+    def add_community(self, community: Community, events: Sequence[Event]) -> None:
+        CommunityDoc(
+            id=community.id, name=community.name, municipality=community.municipality,
+            department=community.department, created_at=community.created_at,
+            outbox=outbox_entries(events, community.created_at),
+        ).save(force_insert=True)
+
+    def get_community(self, community_id: str) -> Community | None:
+        raw = self.communities.find_one({"_id": community_id}, {"outbox": 0})
+        return _community(raw) if raw else None
+
+    def list_communities(self) -> list[Community]:
+        return [_community(r) for r in self.communities.find({}, {"outbox": 0}).sort("name", 1)]
+
+    # -- families --------------------------------------------------------------
+    def add_family(self, family: Family, events: Sequence[Event]) -> None:
+        FamilyDoc(
+            id=family.id, community_id=family.community_id, name=family.name,
+            address=family.address, created_at=family.created_at,
+            outbox=outbox_entries(events, family.created_at),
+        ).save(force_insert=True)
+
+    def get_family(self, family_id: str) -> Family | None:
+        raw = self.families.find_one({"_id": family_id}, {"outbox": 0})
+        return _family(raw) if raw else None
+
+    def family_members(self, family_id: str) -> list[Beneficiary]:
+        cursor = self.beneficiaries.find({"family_id": family_id}, {"outbox": 0})
+        return sorted((_beneficiary(r) for r in cursor), key=lambda b: (b.relationship != "head", b.birth_date))
+
+    def family_head(self, family_id: str) -> Beneficiary | None:
+        raw = self.beneficiaries.find_one({"family_id": family_id, "relationship": "head"}, {"outbox": 0})
+        return _beneficiary(raw) if raw else None
+
+    def count_members(self, family_id: str) -> int:
+        return self.beneficiaries.count_documents({"family_id": family_id})
+
+    # -- beneficiaries ---------------------------------------------------------
+    def add_beneficiary(self, person: Beneficiary, events: Sequence[Event]) -> None:
+        doc = _beneficiary_doc(person)
+        doc["outbox"] = outbox_entries(events, person.updated_at)
+        BeneficiaryDoc._from_son(doc).validate()
+        try:
+            self.beneficiaries.insert_one(doc)
+        except DuplicateKeyError as exc:
+            raise _duplicate(exc, person) from None
+
+    def update_beneficiary(self, person: Beneficiary, events: Sequence[Event]) -> None:
+        doc = _beneficiary_doc(person)
+        del doc["_id"]
+        try:
+            found = self.beneficiaries.find_one_and_update(
+                {"_id": person.id, "version": person.version - 1},
+                {"$set": doc, "$push": {"outbox": {"$each": outbox_entries(events, person.updated_at)}}},
+                projection={"_id": 1},
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError as exc:
+            raise _duplicate(exc, person) from None
+        if found is None:
+            raise Conflict("El registro cambió mientras se editaba; vuelva a intentarlo", field="version")
+
+    def get_beneficiary(self, beneficiary_id: str) -> Beneficiary | None:
+        raw = self.beneficiaries.find_one({"_id": beneficiary_id}, {"outbox": 0})
+        return _beneficiary(raw) if raw else None
+
+    def get_by_national_id(self, key: str) -> Beneficiary | None:
+        raw = self.beneficiaries.find_one({"national_id_key": key}, {"outbox": 0})
+        return _beneficiary(raw) if raw else None
+
+    def search(self, tokens: list[str], community_id: str | None, limit: int) -> list[Beneficiary]:
+        # The longest word narrows the index range most; the others filter.
+        first = max(tokens, key=len)
+        query: dict[str, Any] = {"search_tokens": {"$gte": first, "$lt": first + "\uffff"}}
+        others = [t for t in tokens if t != first]
+        if others:
+            query["$and"] = [
+                {"search_tokens": {"$regex": f"^{re.escape(t)}"}} for t in others
+            ]
+        if community_id:
+            query["community_id"] = community_id
+        cursor = self.beneficiaries.find(query, {"outbox": 0}).limit(limit)
+        return sorted((_beneficiary(r) for r in cursor), key=lambda b: (b.last_names, b.first_names))
+
+    # -- timeline --------------------------------------------------------------
+    def append_timeline(self, entries: Sequence[TimelineEntry]) -> int:
+        if not entries:
+            return 0
+        docs = [{
+            "_id": e.id, "subject_type": e.subject_type, "subject_id": e.subject_id,
+            "occurred_at": e.occurred_at, "kind": e.kind, "summary": e.summary,
+            "source_service": e.source_service, "source_id": e.source_id,
+            "source_event_id": e.source_event_id,
+        } for e in entries]
+        try:
+            return len(self.timeline_entries.insert_many(docs, ordered=False).inserted_ids)
+        except BulkWriteError as exc:
+            # Entries already present come from a redelivered event: not an error.
+            if any(err.get("code") != 11000 for err in exc.details.get("writeErrors", [])):
+                raise
+            return int(exc.details.get("nInserted", 0))
+
+    def timeline(self, subject_type: str, subject_id: str, limit: int) -> list[TimelineEntry]:
+        cursor = (
+            self.timeline_entries.find({"subject_type": subject_type, "subject_id": subject_id})
+            .sort("occurred_at", -1)
+            .limit(limit)
+        )
+        return [
+            TimelineEntry(
+                r["subject_type"], r["subject_id"], _utc(r["occurred_at"]), r["kind"], r["summary"],
+                r["source_service"], r["source_id"], r["source_event_id"],
+            )
+            for r in cursor
+        ]
+
+
+def _duplicate(exc: DuplicateKeyError, person: Beneficiary) -> Exception:
+    pattern = (exc.details or {}).get("keyPattern", {})
+    if "national_id_key" in pattern:
+        return AlreadyExists(
+            "national_id",
+            f"Ya existe un beneficiario con {ID_TYPE_NAMES[person.id_type]} {person.id_number}",
+        )
+    if "family_id" in pattern:
+        return Conflict("El hogar ya tiene jefe de hogar", field="relationship")
+    return AlreadyExists("id", "El registro ya existe")
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _community(raw: dict[str, Any]) -> Community:
+    return Community(raw["_id"], raw["name"], raw["municipality"], raw["department"], _utc(raw["created_at"]))
+
+
+def _family(raw: dict[str, Any]) -> Family:
+    return Family(raw["_id"], raw["community_id"], raw["name"], raw.get("address", ""), _utc(raw["created_at"]))
+
+
+def _beneficiary_doc(p: Beneficiary) -> dict[str, Any]:
+    return {
+        "_id": p.id,
+        "national_id_key": p.national_id_key,
+        "id_type": p.id_type,
+        "id_number": p.id_number,
+        "first_names": p.first_names,
+        "last_names": p.last_names,
+        "search_tokens": p.search_tokens,
+        "birth_date": p.birth_date.isoformat(),
+        "sex": p.sex,
+        "community_id": p.community_id,
+        "family_id": p.family_id,
+        "relationship": p.relationship,
+        "whatsapp_phone": p.whatsapp_phone,
+        "email": p.email,
+        "education_level": p.education_level,
+        "can_sign": p.can_sign,
+        "consents": {
+            k: {"granted": c.granted, "recorded_by": c.recorded_by, "recorded_at": c.recorded_at}
+            for k, c in p.consents.items()
+        },
+        "biometrics": {
+            f: {
+                "template_sha256": b.template_sha256, "enrolled_by": b.enrolled_by,
+                "enrolled_at": b.enrolled_at, "key_id": b.key_id,
+                "sealed_template": Binary(b.sealed_template),
+            }
+            for f, b in p.biometrics.items()
+        },
+        "created_at": p.created_at,
+        "updated_at": p.updated_at,
+        "version": p.version,
+    }
+
+
+def _beneficiary(raw: dict[str, Any]) -> Beneficiary:
+    return Beneficiary(
+        id=raw["_id"],
+        id_type=raw["id_type"],
+        id_number=raw["id_number"],
+        first_names=raw["first_names"],
+        last_names=raw["last_names"],
+        birth_date=date.fromisoformat(raw["birth_date"]),
+        sex=raw["sex"],
+        community_id=raw["community_id"],
+        family_id=raw.get("family_id"),
+        relationship=raw.get("relationship"),
+        whatsapp_phone=raw.get("whatsapp_phone"),
+        email=raw.get("email"),
+        education_level=raw.get("education_level") or "none",
+        can_sign=raw.get("can_sign", True),
+        created_at=_utc(raw["created_at"]),
+        updated_at=_utc(raw["updated_at"]),
+        consents={
+            k: Consent(k, c["granted"], c["recorded_by"], _utc(c["recorded_at"]))
+            for k, c in (raw.get("consents") or {}).items()
+        },
+        biometrics={
+            f: BiometricEnrolment(
+                f, b["template_sha256"], b["enrolled_by"], _utc(b["enrolled_at"]), b["key_id"],
+                bytes(b["sealed_template"]),
+            )
+            for f, b in (raw.get("biometrics") or {}).items()
+        },
+        version=raw["version"],
+    )

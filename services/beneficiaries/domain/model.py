@@ -1,0 +1,414 @@
+"""Communities, families and beneficiaries: entities, commands and events.
+
+Pure domain: dataclasses and rules, no I/O. Every command is validated as a whole
+so the caller learns about every bad field at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+from services.beneficiaries.domain import normalise as norm
+from services.beneficiaries.domain.errors import Conflict, ValidationFailed
+
+SEXES = {"female", "male", "intersex"}
+RELATIONSHIPS = {
+    "head", "spouse", "child", "parent", "sibling", "grandchild", "grandparent",
+    "other_relative", "non_relative",
+}
+EDUCATION_LEVELS = {
+    "none", "primary", "secondary", "technical", "technological", "university",
+    "postgraduate",
+}
+CONSENT_KINDS = {"data_processing", "biometrics", "notifications"}
+FINGERS = {
+    f"{side}_{finger}"
+    for side in ("right", "left")
+    for finger in ("thumb", "index", "middle", "ring", "little")
+}
+# ZhianTec sensors upload one template as 512 bytes (two 256-byte buffers);
+# other readers differ, so accept a sane range rather than one size.
+MIN_TEMPLATE_BYTES = 64
+MAX_TEMPLATE_BYTES = 4096
+
+
+T = TypeVar("T")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who performs a command: a user name or device id, and their role."""
+
+    subject: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Event:
+    """A domain event, published after the write that produced it is durable."""
+
+    type: str
+    payload: dict[str, Any]
+    id: str = field(default_factory=new_id)
+
+
+@dataclass
+class Community:
+    id: str
+    name: str
+    municipality: str
+    department: str
+    created_at: datetime
+
+
+@dataclass
+class Family:
+    id: str
+    community_id: str
+    name: str
+    address: str
+    created_at: datetime
+
+
+@dataclass
+class Consent:
+    kind: str
+    granted: bool
+    recorded_by: str
+    recorded_at: datetime
+
+
+@dataclass
+class BiometricEnrolment:
+    finger: str
+    template_sha256: str
+    enrolled_by: str
+    enrolled_at: datetime
+    key_id: str
+    sealed_template: bytes
+
+
+@dataclass
+class Beneficiary:
+    id: str
+    id_type: str
+    id_number: str
+    first_names: str
+    last_names: str
+    birth_date: date
+    sex: str
+    community_id: str
+    family_id: str | None
+    relationship: str | None
+    whatsapp_phone: str | None
+    email: str | None
+    education_level: str
+    can_sign: bool
+    created_at: datetime
+    updated_at: datetime
+    consents: dict[str, Consent] = field(default_factory=dict)
+    biometrics: dict[str, BiometricEnrolment] = field(default_factory=dict)
+    version: int = 1
+
+    @property
+    def national_id_key(self) -> str:
+        return norm.national_id_key(self.id_type, self.id_number)
+
+    @property
+    def search_tokens(self) -> list[str]:
+        return norm.search_tokens(self.first_names, self.last_names)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_names} {self.last_names}"
+
+    def has_consent(self, kind: str) -> bool:
+        consent = self.consents.get(kind)
+        return bool(consent and consent.granted)
+
+    def summary(self) -> dict[str, Any]:
+        """The event payload describing this person (no biometric or consent data)."""
+        return {
+            "beneficiary_id": self.id,
+            "national_id": {"type": self.id_type, "number": self.id_number},
+            "first_names": self.first_names,
+            "last_names": self.last_names,
+            "community_id": self.community_id,
+            "family_id": self.family_id,
+            "relationship": self.relationship,
+            "whatsapp_phone": self.whatsapp_phone,
+            "email": self.email,
+            "can_sign": self.can_sign,
+            "version": self.version,
+        }
+
+
+class _Errors:
+    """Collects field errors while a command is validated."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, str] = {}
+
+    def check(self, field_name: str, fn: Callable[[], T]) -> T | None:
+        try:
+            return fn()
+        except norm.InvalidValue as exc:
+            self.errors[field_name] = str(exc)
+            return None
+
+    def add(self, field_name: str, message: str) -> None:
+        self.errors[field_name] = message
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise ValidationFailed(self.errors)
+
+
+def _choice(value: str, allowed: set[str], label: str, required: bool = True) -> str:
+    value = (value or "").strip().lower()
+    if not value:
+        if required:
+            raise norm.InvalidValue(f"{label} es obligatorio")
+        return ""
+    if value not in allowed:
+        raise norm.InvalidValue(
+            f"{label} desconocido {value!r}; use uno de: {', '.join(sorted(allowed))}"
+        )
+    return value
+
+
+def _required_text(value: str, label: str, max_length: int = 120) -> str:
+    text = " ".join((value or "").split())
+    if not text:
+        raise norm.InvalidValue(f"{label} es obligatorio")
+    if len(text) > max_length:
+        raise norm.InvalidValue(f"{label} supera {max_length} caracteres")
+    return text
+
+
+def validate_id(id_value: str, field_name: str = "id") -> str:
+    value = (id_value or "").strip()
+    if not value:
+        raise ValidationFailed({field_name: "El identificador es obligatorio"})
+    return value
+
+
+@dataclass(frozen=True)
+class RegisterCommunity:
+    name: str
+    municipality: str
+    department: str
+
+    def build(self, now: datetime) -> Community:
+        e = _Errors()
+        name = e.check("name", lambda: _required_text(self.name, "El nombre"))
+        municipality = e.check(
+            "municipality", lambda: _required_text(self.municipality, "El municipio")
+        )
+        department = e.check(
+            "department", lambda: _required_text(self.department, "El departamento")
+        )
+        e.raise_if_any()
+        assert name and municipality and department
+        return Community(new_id(), name, municipality, department, now)
+
+
+@dataclass(frozen=True)
+class RegisterFamily:
+    community_id: str
+    name: str
+    address: str = ""
+
+    def build(self, now: datetime) -> Family:
+        e = _Errors()
+        community_id = e.check(
+            "community_id", lambda: _required_text(self.community_id, "La comunidad")
+        )
+        name = e.check("name", lambda: _required_text(self.name, "El nombre del hogar"))
+        address = " ".join((self.address or "").split())
+        if len(address) > 200:
+            e.add("address", "La dirección supera 200 caracteres")
+        e.raise_if_any()
+        assert community_id and name
+        return Family(new_id(), community_id, name, address, now)
+
+
+@dataclass(frozen=True)
+class RegisterBeneficiary:
+    id_type: str
+    id_number: str
+    first_names: str
+    last_names: str
+    birth_date: str
+    sex: str
+    community_id: str = ""
+    family_id: str = ""
+    relationship: str = ""
+    whatsapp_phone: str = ""
+    email: str = ""
+    education_level: str = ""
+    can_sign: bool = True
+
+    def build(self, now: datetime, today: date) -> Beneficiary:
+        e = _Errors()
+        id_type = e.check("national_id.type", lambda: norm.normalise_id_type(self.id_type))
+        id_number = None
+        if id_type:
+            id_number = e.check(
+                "national_id.number", lambda: norm.normalise_id_number(id_type, self.id_number)
+            )
+        first = e.check("first_names", lambda: norm.clean_name(self.first_names, "El nombre"))
+        last = e.check("last_names", lambda: norm.clean_name(self.last_names, "El apellido"))
+        born = e.check("birth_date", lambda: norm.parse_birth_date(self.birth_date, today))
+        sex = e.check("sex", lambda: _choice(self.sex, SEXES, "El sexo"))
+        family_id = (self.family_id or "").strip() or None
+        relationship = e.check(
+            "relationship",
+            lambda: _choice(self.relationship, RELATIONSHIPS, "El parentesco", bool(family_id)),
+        )
+        if relationship and not family_id:
+            e.add("family_id", "El parentesco requiere indicar el hogar")
+        community_id = (self.community_id or "").strip()
+        if not community_id and not family_id:
+            e.add("community_id", "Indique la comunidad o el hogar del beneficiario")
+        phone = (
+            e.check("whatsapp_phone", lambda: norm.normalise_phone(self.whatsapp_phone))
+            if (self.whatsapp_phone or "").strip()
+            else None
+        )
+        email = (
+            e.check("email", lambda: norm.normalise_email(self.email))
+            if (self.email or "").strip()
+            else None
+        )
+        education = e.check(
+            "education_level",
+            lambda: _choice(self.education_level or "none", EDUCATION_LEVELS, "El nivel educativo"),
+        )
+        e.raise_if_any()
+        assert id_type and id_number and first and last and born and sex and education
+        return Beneficiary(
+            id=new_id(),
+            id_type=id_type,
+            id_number=id_number,
+            first_names=first,
+            last_names=last,
+            birth_date=born,
+            sex=sex,
+            community_id=community_id,
+            family_id=family_id,
+            relationship=relationship or None,
+            whatsapp_phone=phone,
+            email=email,
+            education_level=education,
+            can_sign=bool(self.can_sign),
+            created_at=now,
+            updated_at=now,
+        )
+
+
+def check_relationship(raw: str) -> str:
+    e = _Errors()
+    value = e.check("relationship", lambda: _choice(raw, RELATIONSHIPS, "El parentesco"))
+    e.raise_if_any()
+    assert value
+    return value
+
+
+def ensure_single_head(relationship: str, current_head: Beneficiary | None, joining_id: str) -> None:
+    """A household has at most one head."""
+    if relationship == "head" and current_head is not None and current_head.id != joining_id:
+        raise Conflict(
+            f"El hogar ya tiene jefe de hogar ({current_head.full_name})", field="relationship"
+        )
+
+
+def join_family(person: Beneficiary, family: Family, relationship: str, now: datetime) -> None:
+    if person.family_id == family.id:
+        raise Conflict(
+            f"{person.full_name} ya es integrante de este hogar", field="beneficiary_id"
+        )
+    person.family_id = family.id
+    person.community_id = family.community_id
+    person.relationship = relationship
+    person.updated_at = now
+
+
+def update_contact(
+    person: Beneficiary, phone: str | None, email: str | None, now: datetime
+) -> list[str]:
+    """Apply contact changes (``None`` keeps, empty string clears); return changed fields."""
+    e = _Errors()
+    changes: dict[str, str | None] = {}
+    if phone is not None:
+        changes["whatsapp_phone"] = (
+            e.check("whatsapp_phone", lambda: norm.normalise_phone(phone)) if phone.strip() else None
+        )
+    if email is not None:
+        changes["email"] = (
+            e.check("email", lambda: norm.normalise_email(email)) if email.strip() else None
+        )
+    if not changes and not e.errors:
+        e.add("contact", "Indique el teléfono o el correo a actualizar")
+    e.raise_if_any()
+    changed = [k for k, v in changes.items() if getattr(person, k) != v]
+    for key in changed:
+        setattr(person, key, changes[key])
+    if changed:
+        person.updated_at = now
+    return changed
+
+
+def check_consent_kind(raw: str) -> str:
+    e = _Errors()
+    value = e.check("kind", lambda: _choice(raw, CONSENT_KINDS, "El tipo de consentimiento"))
+    e.raise_if_any()
+    assert value
+    return value
+
+
+def set_consent(person: Beneficiary, kind: str, granted: bool, actor: Actor, now: datetime) -> bool:
+    """Record a grant or withdrawal; returns False when nothing changes."""
+    current = person.consents.get(kind)
+    if current is not None and current.granted == granted:
+        return False
+    person.consents[kind] = Consent(kind, granted, actor.subject, now)
+    person.updated_at = now
+    return True
+
+
+def check_template(finger: str, template: bytes) -> str:
+    e = _Errors()
+    value = e.check("finger", lambda: _choice(finger, FINGERS, "El dedo"))
+    if not template:
+        e.add("template", "La plantilla biométrica está vacía")
+    elif not MIN_TEMPLATE_BYTES <= len(template) <= MAX_TEMPLATE_BYTES:
+        e.add(
+            "template",
+            f"La plantilla biométrica debe tener entre {MIN_TEMPLATE_BYTES} y "
+            f"{MAX_TEMPLATE_BYTES} bytes (tiene {len(template)})",
+        )
+    e.raise_if_any()
+    assert value
+    return value
+
+
+def require_biometric_consent(person: Beneficiary) -> None:
+    if not person.has_consent("biometrics"):
+        raise Conflict(
+            f"{person.full_name} no ha dado consentimiento para datos biométricos",
+            field="consent",
+        )
+
+
+def template_digest(template: bytes) -> str:
+    return hashlib.sha256(template).hexdigest()
