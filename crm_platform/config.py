@@ -47,9 +47,7 @@ def secret(name: str, development_default: str) -> str:
         return value
     if is_development():
         return development_default
-    raise ConfigError(
-        f"{name} is required (no default secrets outside CRM_ENV=development)"
-    )
+    raise ConfigError(f"{name} is required (no default secrets outside CRM_ENV=development)")
 
 
 @dataclass(frozen=True)

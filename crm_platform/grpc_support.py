@@ -75,17 +75,21 @@ def abort(
     status = status_pb2.Status(code=_RPC_CODES[code], message=message)
     if field_errors:
         detail = any_pb2.Any()
-        detail.Pack(error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
-            for f, d in field_errors.items()
-        ]))
+        detail.Pack(
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
+                    for f, d in field_errors.items()
+                ]
+            )
+        )
         status.details.append(detail)
     context.abort_with_status(rpc_status.to_status(status))
 
 
 def field_errors(error: grpc.RpcError) -> dict[str, str]:
     """Client side: the field violations of a failed call, if any."""
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status = rpc_status.from_call(error)
     found: dict[str, str] = {}
     if status is None:
         return found

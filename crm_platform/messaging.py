@@ -14,6 +14,7 @@ the broker has taken responsibility for the message.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Mapping
@@ -93,10 +94,9 @@ class EventPublisher:
 
     def _reset(self) -> None:
         if self._conn is not None:
-            try:
+            # The connection is broken already; releasing it may fail too.
+            with contextlib.suppress(Exception):
                 self._conn.release()
-            except Exception:  # noqa: S110 - the connection is broken already
-                pass
         self._conn = None
         self._producer = None
 

@@ -27,8 +27,9 @@ def main() -> int:
         signal.signal(sig, lambda *_: stopping.set())
     print("Iniciando la infraestructura local (RabbitMQ, SecantusDB, SeaweedFS) y los servicios…", flush=True)
     try:
-        stack = start_stack(Path(args.var_dir), isolated_vhost=False,
-                            gateway_port=args.gateway_port, grpc_port=args.grpc_port)
+        stack = start_stack(
+            Path(args.var_dir), isolated_vhost=False, gateway_port=args.gateway_port, grpc_port=args.grpc_port
+        )
     except ComponentFailed as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 1
@@ -42,8 +43,11 @@ def main() -> int:
         print(f"  {'s3':20} http://{stack.env['S3_ENDPOINT']}")
         print(f"  {'amqp':20} {stack.env['AMQP_URI']}")
         print(f"\nComunidad de demostración: Nuevo Roche ({result['community_id']})")
-        print(f"Usuarios: admin / {admin_password}; " + ", ".join(u for u, _, _ in DEMO_USERS)
-              + f" / {DEMO_PASSWORD}")
+        print(
+            f"Usuarios: admin / {admin_password}; "
+            + ", ".join(u for u, _, _ in DEMO_USERS)
+            + f" / {DEMO_PASSWORD}"
+        )
         print(f"Registros en {stack.var_dir / 'logs'}; trazas en {stack.var_dir / 'traces'}")
         print("\nPulse Ctrl-C para detener todo.", flush=True)
         while not stopping.wait(1):

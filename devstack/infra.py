@@ -57,8 +57,13 @@ def free_port(also_free_offset: int | None = None) -> int:
     raise ComponentFailed("no free loopback port")
 
 
-def wait_for(component: str, check: Callable[[], bool], timeout: float, log: Path | None = None,
-             proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for(
+    component: str,
+    check: Callable[[], bool],
+    timeout: float,
+    log: Path | None = None,
+    proc: subprocess.Popen[bytes] | None = None,
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -114,7 +119,11 @@ class Stack:
         env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
         with log.open("ab") as fh:
             proc = subprocess.Popen(
-                argv, stdout=fh, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+                argv,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=ROOT,
                 start_new_session=True,
             )
         managed = ManagedProcess(name, proc, log)
@@ -131,8 +140,12 @@ class Stack:
                     "RabbitMQ: nothing listens on 127.0.0.1:5672 and rabbitmq-server is not "
                     "installed (run scripts/bootstrap.sh)"
                 )
-            env = {**os.environ, "RABBITMQ_NODE_IP_ADDRESS": LOOPBACK,
-                   "RABBITMQ_DIST_PORT": "25672", "ERL_EPMD_ADDRESS": LOOPBACK}
+            env = {
+                **os.environ,
+                "RABBITMQ_NODE_IP_ADDRESS": LOOPBACK,
+                "RABBITMQ_DIST_PORT": "25672",
+                "ERL_EPMD_ADDRESS": LOOPBACK,
+            }
             subprocess.run([server, "-detached"], env=env, check=False)
             wait_for("RabbitMQ (127.0.0.1:5672)", lambda: port_open(5672), 60)
         vhost = "/"
@@ -140,7 +153,10 @@ class Stack:
             vhost = f"crm-test-{uuid.uuid4().hex[:8]}"
             ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
             try:
-                for args in (["add_vhost", vhost], ["set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"]):
+                for args in (
+                    ["add_vhost", vhost],
+                    ["set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
+                ):
                     subprocess.run([ctl, "-q", *args], check=True, capture_output=True, timeout=60)
                 self.vhost = vhost
             except (OSError, subprocess.SubprocessError) as exc:
@@ -152,13 +168,28 @@ class Stack:
         port = free_port()
         data = self.var_dir / "secantus"
         data.mkdir(parents=True, exist_ok=True)
-        managed = self.spawn("secantusdb", [
-            str(VENV_BIN / "secantusd-py"), "--host", LOOPBACK, "--port", str(port),
-            "--storage-path", str(data), "--log-level", "WARNING",
-        ])
+        managed = self.spawn(
+            "secantusdb",
+            [
+                str(VENV_BIN / "secantusd-py"),
+                "--host",
+                LOOPBACK,
+                "--port",
+                str(port),
+                "--storage-path",
+                str(data),
+                "--log-level",
+                "WARNING",
+            ],
+        )
         self.env["MONGO_URI"] = f"mongodb://{LOOPBACK}:{port}/?directConnection=true"
-        wait_for(f"SecantusDB (127.0.0.1:{port})", lambda: _mongo_ping(self.env["MONGO_URI"]), 60,
-                 managed.log, managed.proc)
+        wait_for(
+            f"SecantusDB (127.0.0.1:{port})",
+            lambda: _mongo_ping(self.env["MONGO_URI"]),
+            60,
+            managed.log,
+            managed.proc,
+        )
 
     def start_s3(self) -> None:
         access = self.env.setdefault("S3_ACCESS_KEY", os.environ.get("S3_ACCESS_KEY", "crm-dev-access"))
@@ -166,26 +197,55 @@ class Stack:
         data = self.var_dir / "seaweedfs"
         data.mkdir(parents=True, exist_ok=True)
         config = self.var_dir / "s3-identities.json"
-        config.write_text(json.dumps({"identities": [{
-            "name": "crm", "credentials": [{"accessKey": access, "secretKey": secret}],
-            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-        }]}))
+        config.write_text(
+            json.dumps(
+                {
+                    "identities": [
+                        {
+                            "name": "crm",
+                            "credentials": [{"accessKey": access, "secretKey": secret}],
+                            "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                        }
+                    ]
+                }
+            )
+        )
         config.chmod(0o600)
         ports = {k: free_port(10000) for k in ("master", "volume", "filer", "s3")}
-        managed = self.spawn("seaweedfs", [
-            str(VENV_BIN / "weed"), "mini", f"-dir={data}", f"-ip={LOOPBACK}", f"-ip.bind={LOOPBACK}",
-            f"-s3.config={config}", f"-master.port={ports['master']}", f"-volume.port={ports['volume']}",
-            f"-filer.port={ports['filer']}", f"-s3.port={ports['s3']}", "-s3.port.iceberg=0",
-            "-s3.port.lance=0", "-webdav=false", "-admin.ui=false", f"-admin.port={free_port(10000)}",
-        ])
+        managed = self.spawn(
+            "seaweedfs",
+            [
+                str(VENV_BIN / "weed"),
+                "mini",
+                f"-dir={data}",
+                f"-ip={LOOPBACK}",
+                f"-ip.bind={LOOPBACK}",
+                f"-s3.config={config}",
+                f"-master.port={ports['master']}",
+                f"-volume.port={ports['volume']}",
+                f"-filer.port={ports['filer']}",
+                f"-s3.port={ports['s3']}",
+                "-s3.port.iceberg=0",
+                "-s3.port.lance=0",
+                "-webdav=false",
+                "-admin.ui=false",
+                f"-admin.port={free_port(10000)}",
+            ],
+        )
         self.env["S3_ENDPOINT"] = f"{LOOPBACK}:{ports['s3']}"
-        wait_for(f"SeaweedFS S3 (127.0.0.1:{ports['s3']})", self._create_buckets, 90, managed.log, managed.proc)
+        wait_for(
+            f"SeaweedFS S3 (127.0.0.1:{ports['s3']})", self._create_buckets, 90, managed.log, managed.proc
+        )
 
     def _create_buckets(self) -> bool:
         from minio import Minio
 
-        client = Minio(self.env["S3_ENDPOINT"], access_key=self.env["S3_ACCESS_KEY"],
-                       secret_key=self.env["S3_SECRET_KEY"], secure=False)
+        client = Minio(
+            self.env["S3_ENDPOINT"],
+            access_key=self.env["S3_ACCESS_KEY"],
+            secret_key=self.env["S3_SECRET_KEY"],
+            secure=False,
+        )
         for bucket in BUCKETS:
             if not client.bucket_exists(bucket):
                 client.make_bucket(bucket)
@@ -196,20 +256,44 @@ class Stack:
         grpc_port = grpc_port or free_port()
         gateway_port = gateway_port or free_port()
         self.env["BENEFICIARIES_GRPC"] = f"{LOOPBACK}:{grpc_port}"
-        amqp = self.spawn("beneficiaries-amqp", [str(VENV_BIN / "crm-beneficiaries-amqp")],
-                          {"OTEL_SERVICE_NAME": "beneficiaries"})
+        amqp = self.spawn(
+            "beneficiaries-amqp",
+            [str(VENV_BIN / "crm-beneficiaries-amqp")],
+            {"OTEL_SERVICE_NAME": "beneficiaries"},
+        )
         # The nameko service declares and binds its event queues at start-up; wait for
         # it before anything publishes, or the first events would find no queue.
-        wait_for("beneficiaries nameko service", lambda: _rpc_consumed(self.env["AMQP_URI"], "rpc-beneficiaries"),
-                 60, amqp.log, amqp.proc)
-        grpc_proc = self.spawn("beneficiaries-grpc", [str(VENV_BIN / "crm-beneficiaries-grpc")],
-                               {"GRPC_PORT": str(grpc_port), "OTEL_SERVICE_NAME": "beneficiaries-grpc"})
-        gateway = self.spawn("gateway", [str(VENV_BIN / "crm-gateway")],
-                             {"HTTP_PORT": str(gateway_port), "OTEL_SERVICE_NAME": "gateway"})
-        wait_for("beneficiaries gRPC server", lambda: _grpc_serving(self.env["BENEFICIARIES_GRPC"]), 60,
-                 grpc_proc.log, grpc_proc.proc)
-        wait_for("gateway", lambda: _http_ok(f"http://{LOOPBACK}:{gateway_port}/healthz"), 60,
-                 gateway.log, gateway.proc)
+        wait_for(
+            "beneficiaries nameko service",
+            lambda: _rpc_consumed(self.env["AMQP_URI"], "rpc-beneficiaries"),
+            60,
+            amqp.log,
+            amqp.proc,
+        )
+        grpc_proc = self.spawn(
+            "beneficiaries-grpc",
+            [str(VENV_BIN / "crm-beneficiaries-grpc")],
+            {"GRPC_PORT": str(grpc_port), "OTEL_SERVICE_NAME": "beneficiaries-grpc"},
+        )
+        gateway = self.spawn(
+            "gateway",
+            [str(VENV_BIN / "crm-gateway")],
+            {"HTTP_PORT": str(gateway_port), "OTEL_SERVICE_NAME": "gateway"},
+        )
+        wait_for(
+            "beneficiaries gRPC server",
+            lambda: _grpc_serving(self.env["BENEFICIARIES_GRPC"]),
+            60,
+            grpc_proc.log,
+            grpc_proc.proc,
+        )
+        wait_for(
+            "gateway",
+            lambda: _http_ok(f"http://{LOOPBACK}:{gateway_port}/healthz"),
+            60,
+            gateway.log,
+            gateway.proc,
+        )
         self.urls = {
             "gateway": f"http://{LOOPBACK}:{gateway_port}",
             "api_docs": f"http://{LOOPBACK}:{gateway_port}/docs",
@@ -222,7 +306,9 @@ class Stack:
         self.processes.clear()
         if self.vhost:
             ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
-            subprocess.run([ctl, "-q", "delete_vhost", self.vhost], check=False, capture_output=True, timeout=60)
+            subprocess.run(
+                [ctl, "-q", "delete_vhost", self.vhost], check=False, capture_output=True, timeout=60
+            )
             self.vhost = None
 
 
@@ -269,8 +355,14 @@ def development_env(var_dir: Path) -> dict[str, str]:
     }
 
 
-def start_stack(var_dir: Path, *, isolated_vhost: bool, gateway_port: int | None = None,
-                grpc_port: int | None = None, with_services: bool = True) -> Stack:
+def start_stack(
+    var_dir: Path,
+    *,
+    isolated_vhost: bool,
+    gateway_port: int | None = None,
+    grpc_port: int | None = None,
+    with_services: bool = True,
+) -> Stack:
     stack = Stack(var_dir=var_dir, env=development_env(var_dir))
     try:
         stack.start_rabbitmq(isolated_vhost)

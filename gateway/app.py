@@ -97,8 +97,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @app.post(f"{API}/auth/login", tags=["auth"])
     def login(body: schemas.LoginRequest) -> dict[str, Any]:
         user = users.authenticate(body.username, body.password)
-        return {"access_token": tokens.issue(user), "token_type": "bearer",
-                "expires_in": tokens.ttl, "role": user.role}
+        return {
+            "access_token": tokens.issue(user),
+            "token_type": "bearer",
+            "expires_in": tokens.ttl,
+            "role": user.role,
+        }
 
     @app.post(f"{API}/users", status_code=201, tags=["auth"])
     def create_user(body: schemas.CreateUserRequest, user: User) -> dict[str, Any]:
@@ -115,7 +119,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @app.post(f"{API}/communities", status_code=201, tags=["beneficiaries"])
     def register_community(body: schemas.CommunityIn, user: User) -> dict[str, Any]:
         auth.require(user, "communities:write")
-        return to_json(backend.call(B.RegisterCommunity, pb.RegisterCommunityRequest(**body.model_dump()), user))
+        return to_json(
+            backend.call(B.RegisterCommunity, pb.RegisterCommunityRequest(**body.model_dump()), user)
+        )
 
     @app.post(f"{API}/families", status_code=201, tags=["beneficiaries"])
     def register_family(body: schemas.FamilyIn, user: User) -> dict[str, Any]:
@@ -150,20 +156,29 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     def register_beneficiary(body: schemas.BeneficiaryIn, user: User) -> dict[str, Any]:
         auth.require(user, "beneficiaries:write")
         data = body.model_dump()
-        request = pb.RegisterBeneficiaryRequest(**{**data, "national_id": pb.NationalId(**data["national_id"])})
+        request = pb.RegisterBeneficiaryRequest(
+            **{**data, "national_id": pb.NationalId(**data["national_id"])}
+        )
         return person(backend.call(B.RegisterBeneficiary, request, user), user)
 
     @app.get(f"{API}/beneficiaries", tags=["beneficiaries"])
     def find_beneficiaries(
-        user: User, q: str = "", community_id: str = "", national_id_type: str = "",
-        national_id_number: str = "", limit: int = 20,
+        user: User,
+        q: str = "",
+        community_id: str = "",
+        national_id_type: str = "",
+        national_id_number: str = "",
+        limit: int = 20,
     ) -> dict[str, Any]:
         """Search by name prefix (``q``) or look up one national ID."""
         auth.require(user, "beneficiaries:read")
         if national_id_type or national_id_number:
             request = pb.GetBeneficiaryByNationalIdRequest(
-                national_id=pb.NationalId(type=national_id_type, number=national_id_number))
-            return {"beneficiaries": [person(backend.call(B.GetBeneficiaryByNationalId, request, user), user)]}
+                national_id=pb.NationalId(type=national_id_type, number=national_id_number)
+            )
+            return {
+                "beneficiaries": [person(backend.call(B.GetBeneficiaryByNationalId, request, user), user)]
+            }
         search = pb.SearchBeneficiariesRequest(query=q, community_id=community_id, limit=limit)
         reply = backend.call(B.SearchBeneficiaries, search, user)
         return {"beneficiaries": [person(p, user) for p in reply.beneficiaries]}
@@ -204,8 +219,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         try:
             template = base64.b64decode(body.template_base64, validate=True)
         except binascii.Error:
-            raise errors.ApiError(400, "Solicitud inválida", {"template_base64": "No es base64 válido"}) from None
-        request = pb.StoreBiometricTemplateRequest(beneficiary_id=beneficiary_id, finger=body.finger, template=template)
+            raise errors.ApiError(
+                400, "Solicitud inválida", {"template_base64": "No es base64 válido"}
+            ) from None
+        request = pb.StoreBiometricTemplateRequest(
+            beneficiary_id=beneficiary_id, finger=body.finger, template=template
+        )
         return to_json(backend.call(B.StoreBiometricTemplate, request, user))
 
     @app.get(f"{API}/beneficiaries/{{beneficiary_id}}/timeline", tags=["timeline"])

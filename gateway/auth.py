@@ -56,19 +56,28 @@ class UserStore:
     def create(self, username: str, password: str, role: str, full_name: str) -> User:
         errors: dict[str, str] = {}
         username = (username or "").strip().lower()
-        if not username or len(username) > 64 or not username.replace(".", "").replace("-", "").replace("_", "").isalnum():
+        if (
+            not username
+            or len(username) > 64
+            or not username.replace(".", "").replace("-", "").replace("_", "").isalnum()
+        ):
             errors["username"] = "Usuario inválido (letras, números, punto, guion)"
         if len(password or "") < 10:
-            errors["password"] = "La contraseña debe tener al menos 10 caracteres"
+            errors["password"] = "La contraseña debe tener al menos 10 caracteres"  # noqa: S105
         if role not in ROLES:
             errors["role"] = f"Rol desconocido; use uno de: {', '.join(ROLES)}"
         if errors:
             raise ApiError(400, "Solicitud inválida", errors)
         try:
-            self._users.insert_one({
-                "_id": username, "password_hash": hash_password(password), "role": role,
-                "full_name": full_name.strip() or username, "active": True,
-            })
+            self._users.insert_one(
+                {
+                    "_id": username,
+                    "password_hash": hash_password(password),
+                    "role": role,
+                    "full_name": full_name.strip() or username,
+                    "active": True,
+                }
+            )
         except DuplicateKeyError:
             raise ApiError(409, f"El usuario {username!r} ya existe", {"username": "Ya existe"}) from None
         return User(username, role, full_name.strip() or username)
@@ -92,14 +101,23 @@ class Tokens:
 
     def issue(self, user: User) -> str:
         now = int(time.time())
-        claims = {"sub": user.username, "role": user.role, "name": user.full_name,
-                  "iat": now, "exp": now + self.ttl, "iss": ISSUER}
+        claims = {
+            "sub": user.username,
+            "role": user.role,
+            "name": user.full_name,
+            "iat": now,
+            "exp": now + self.ttl,
+            "iss": ISSUER,
+        }
         return jwt.encode(claims, self._secret, algorithm="HS256")
 
     def verify(self, token: str) -> User:
         try:
             claims: dict[str, Any] = jwt.decode(
-                token, self._secret, algorithms=["HS256"], issuer=ISSUER,
+                token,
+                self._secret,
+                algorithms=["HS256"],
+                issuer=ISSUER,
                 options={"require": ["exp", "sub", "role", "iss"]},
             )
         except jwt.ExpiredSignatureError:

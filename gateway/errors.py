@@ -75,19 +75,23 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(grpc.RpcError)
     async def rpc_error(_: Request, exc: grpc.RpcError) -> JSONResponse:
-        code = exc.code()  # type: ignore[attr-defined]
+        code = exc.code()
         status = GRPC_TO_HTTP.get(code, 502)
         if status >= 500:
-            log.warning("backend call failed: %s %s", code, exc.details())  # type: ignore[attr-defined]
-            message = "Servicio no disponible; intente de nuevo" if status in (503, 504) else "Error del servicio"
+            log.warning("backend call failed: %s %s", code, exc.details())
+            message = (
+                "Servicio no disponible; intente de nuevo" if status in (503, 504) else "Error del servicio"
+            )
             return JSONResponse(body(message), status_code=status)
-        return JSONResponse(body(exc.details(), field_errors(exc)), status_code=status)  # type: ignore[attr-defined]
+        return JSONResponse(body(exc.details(), field_errors(exc)), status_code=status)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         fields: dict[str, str] = {}
         for err in exc.errors():
-            fields[_field_name(tuple(err.get("loc", ())))] = _PYDANTIC_ES.get(err.get("type", ""), err.get("msg", "Valor inválido"))
+            fields[_field_name(tuple(err.get("loc", ())))] = _PYDANTIC_ES.get(
+                err.get("type", ""), err.get("msg", "Valor inválido")
+            )
         return JSONResponse(body("Solicitud inválida", fields), status_code=400)
 
     @app.exception_handler(StarletteHTTPException)

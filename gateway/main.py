@@ -17,8 +17,13 @@ def main() -> None:
     from gateway.app import create_app
 
     app = create_app()
-    uvicorn.run(app, host=setting("HTTP_HOST", "127.0.0.1"), port=int_setting("HTTP_PORT", 8080),
-                log_level=os.environ.get("LOG_LEVEL", "info").lower(), timeout_graceful_shutdown=5)
+    uvicorn.run(
+        app,
+        host=setting("HTTP_HOST", "127.0.0.1"),
+        port=int_setting("HTTP_PORT", 8080),
+        log_level=os.environ.get("LOG_LEVEL", "info").lower(),
+        timeout_graceful_shutdown=5,
+    )
 
 
 if __name__ == "__main__":

@@ -47,8 +47,13 @@ class BodySizeLimit:
 
     async def _reject(self, send: Any) -> None:
         payload = json.dumps({"error": f"El cuerpo supera {self.max_bytes} bytes"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
 
 

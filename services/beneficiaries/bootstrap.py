@@ -38,8 +38,13 @@ def bootstrap(infra: Infrastructure | None = None) -> App:
     repository.connect(infra.mongo_uri, setting("BENEFICIARIES_DB", repository.DEFAULT_DB))
     repo = repository.MongoRepository()
     publisher = EventPublisher(infra.amqp_uri, SERVICE_NAME)
-    relay = OutboxRelay(publisher, {
-        BENEFICIARIES: repo.beneficiaries, FAMILIES: repo.families, COMMUNITIES: repo.communities,
-    })
+    relay = OutboxRelay(
+        publisher,
+        {
+            BENEFICIARIES: repo.beneficiaries,
+            FAMILIES: repo.families,
+            COMMUNITIES: repo.communities,
+        },
+    )
     handlers = BeneficiaryHandlers(repo=repo, relay=relay, cipher=cipher, clock=SystemClock())
     return App(handlers, repo, relay, publisher)

@@ -11,14 +11,20 @@ from services.beneficiaries.domain.timeline import TimelineEntry
 
 def community(c: Community) -> dict[str, Any]:
     return {
-        "id": c.id, "name": c.name, "municipality": c.municipality,
-        "department": c.department, "created_at": c.created_at.isoformat(),
+        "id": c.id,
+        "name": c.name,
+        "municipality": c.municipality,
+        "department": c.department,
+        "created_at": c.created_at.isoformat(),
     }
 
 
 def family(f: Family, member_count: int | None = None, head_id: str | None = None) -> dict[str, Any]:
-    data = {
-        "id": f.id, "community_id": f.community_id, "name": f.name, "address": f.address,
+    data: dict[str, Any] = {
+        "id": f.id,
+        "community_id": f.community_id,
+        "name": f.name,
+        "address": f.address,
         "created_at": f.created_at.isoformat(),
     }
     if member_count is not None:
@@ -30,8 +36,11 @@ def family(f: Family, member_count: int | None = None, head_id: str | None = Non
 
 def enrolment(beneficiary_id: str, b: BiometricEnrolment) -> dict[str, Any]:
     return {
-        "beneficiary_id": beneficiary_id, "finger": b.finger, "template_sha256": b.template_sha256,
-        "enrolled_by": b.enrolled_by, "enrolled_at": b.enrolled_at.isoformat(),
+        "beneficiary_id": beneficiary_id,
+        "finger": b.finger,
+        "template_sha256": b.template_sha256,
+        "enrolled_by": b.enrolled_by,
+        "enrolled_at": b.enrolled_at.isoformat(),
     }
 
 
@@ -51,8 +60,12 @@ def beneficiary(p: Beneficiary) -> dict[str, Any]:
         "education_level": p.education_level,
         "can_sign": p.can_sign,
         "consents": [
-            {"kind": c.kind, "granted": c.granted, "recorded_by": c.recorded_by,
-             "recorded_at": c.recorded_at.isoformat()}
+            {
+                "kind": c.kind,
+                "granted": c.granted,
+                "recorded_by": c.recorded_by,
+                "recorded_at": c.recorded_at.isoformat(),
+            }
             for c in p.consents.values()
         ],
         "biometrics": [enrolment(p.id, b) for b in p.biometrics.values()],
@@ -64,7 +77,12 @@ def beneficiary(p: Beneficiary) -> dict[str, Any]:
 
 def timeline_entry(e: TimelineEntry) -> dict[str, Any]:
     return {
-        "id": e.id, "subject_type": e.subject_type, "subject_id": e.subject_id,
-        "occurred_at": e.occurred_at.isoformat(), "kind": e.kind, "summary": e.summary,
-        "source_service": e.source_service, "source_id": e.source_id,
+        "id": e.id,
+        "subject_type": e.subject_type,
+        "subject_id": e.subject_id,
+        "occurred_at": e.occurred_at.isoformat(),
+        "kind": e.kind,
+        "summary": e.summary,
+        "source_service": e.source_service,
+        "source_id": e.source_id,
     }

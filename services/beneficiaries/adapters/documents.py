@@ -7,6 +7,8 @@ that the relay has not yet published (written atomically with the aggregate).
 
 from __future__ import annotations
 
+from typing import Any
+
 from mongoengine import (
     BooleanField,
     DateTimeField,
@@ -21,13 +23,13 @@ DB_ALIAS = "beneficiaries"
 
 
 class _Aggregate(Document):
-    meta = {"abstract": True}
+    meta: dict[str, Any] = {"abstract": True}
     id = StringField(primary_key=True)
     outbox = ListField(DictField())
 
 
 class CommunityDoc(_Aggregate):
-    meta = {
+    meta: dict[str, Any] = {
         "collection": "communities",
         "db_alias": DB_ALIAS,
         "indexes": ["name", "outbox.created_at"],
@@ -39,7 +41,7 @@ class CommunityDoc(_Aggregate):
 
 
 class FamilyDoc(_Aggregate):
-    meta = {
+    meta: dict[str, Any] = {
         "collection": "families",
         "db_alias": DB_ALIAS,
         "indexes": ["community_id", "outbox.created_at"],
@@ -51,7 +53,7 @@ class FamilyDoc(_Aggregate):
 
 
 class BeneficiaryDoc(_Aggregate):
-    meta = {
+    meta: dict[str, Any] = {
         "collection": "beneficiaries",
         "db_alias": DB_ALIAS,
         "indexes": [
@@ -95,7 +97,7 @@ class BeneficiaryDoc(_Aggregate):
 class TimelineDoc(Document):
     """One entry; its id derives from the source event, so appends are idempotent."""
 
-    meta = {
+    meta: dict[str, Any] = {
         "collection": "timeline",
         "db_alias": DB_ALIAS,
         "indexes": [("subject_type", "subject_id", "-occurred_at")],

@@ -41,8 +41,12 @@ def connect(mongo_uri: str, db_name: str = DEFAULT_DB) -> None:
     PyMongo is not fork-safe) and make sure the indexes exist."""
     mongoengine.disconnect(alias=DB_ALIAS)
     mongoengine.connect(
-        db=db_name, host=mongo_uri, alias=DB_ALIAS, tz_aware=True,
-        w="majority", uuidRepresentation="standard",
+        db=db_name,
+        host=mongo_uri,
+        alias=DB_ALIAS,
+        tz_aware=True,
+        w="majority",
+        uuidRepresentation="standard",
     )
     for doc in ALL_DOCUMENTS:
         doc.ensure_indexes()
@@ -66,8 +70,11 @@ class MongoRepository:
     # -- communities -----------------------------------------------------------
     def add_community(self, community: Community, events: Sequence[Event]) -> None:
         CommunityDoc(
-            id=community.id, name=community.name, municipality=community.municipality,
-            department=community.department, created_at=community.created_at,
+            id=community.id,
+            name=community.name,
+            municipality=community.municipality,
+            department=community.department,
+            created_at=community.created_at,
             outbox=outbox_entries(events, community.created_at),
         ).save(force_insert=True)
 
@@ -81,8 +88,11 @@ class MongoRepository:
     # -- families --------------------------------------------------------------
     def add_family(self, family: Family, events: Sequence[Event]) -> None:
         FamilyDoc(
-            id=family.id, community_id=family.community_id, name=family.name,
-            address=family.address, created_at=family.created_at,
+            id=family.id,
+            community_id=family.community_id,
+            name=family.name,
+            address=family.address,
+            created_at=family.created_at,
             outbox=outbox_entries(events, family.created_at),
         ).save(force_insert=True)
 
@@ -92,7 +102,9 @@ class MongoRepository:
 
     def family_members(self, family_id: str) -> list[Beneficiary]:
         cursor = self.beneficiaries.find({"family_id": family_id}, {"outbox": 0})
-        return sorted((_beneficiary(r) for r in cursor), key=lambda b: (b.relationship != "head", b.birth_date))
+        return sorted(
+            (_beneficiary(r) for r in cursor), key=lambda b: (b.relationship != "head", b.birth_date)
+        )
 
     def family_head(self, family_id: str) -> Beneficiary | None:
         raw = self.beneficiaries.find_one({"family_id": family_id, "relationship": "head"}, {"outbox": 0})
@@ -140,9 +152,7 @@ class MongoRepository:
         query: dict[str, Any] = {"search_tokens": {"$gte": first, "$lt": first + "\uffff"}}
         others = [t for t in tokens if t != first]
         if others:
-            query["$and"] = [
-                {"search_tokens": {"$regex": f"^{re.escape(t)}"}} for t in others
-            ]
+            query["$and"] = [{"search_tokens": {"$regex": f"^{re.escape(t)}"}} for t in others]
         if community_id:
             query["community_id"] = community_id
         cursor = self.beneficiaries.find(query, {"outbox": 0}).limit(limit)
@@ -152,12 +162,20 @@ class MongoRepository:
     def append_timeline(self, entries: Sequence[TimelineEntry]) -> int:
         if not entries:
             return 0
-        docs = [{
-            "_id": e.id, "subject_type": e.subject_type, "subject_id": e.subject_id,
-            "occurred_at": e.occurred_at, "kind": e.kind, "summary": e.summary,
-            "source_service": e.source_service, "source_id": e.source_id,
-            "source_event_id": e.source_event_id,
-        } for e in entries]
+        docs = [
+            {
+                "_id": e.id,
+                "subject_type": e.subject_type,
+                "subject_id": e.subject_id,
+                "occurred_at": e.occurred_at,
+                "kind": e.kind,
+                "summary": e.summary,
+                "source_service": e.source_service,
+                "source_id": e.source_id,
+                "source_event_id": e.source_event_id,
+            }
+            for e in entries
+        ]
         try:
             return len(self.timeline_entries.insert_many(docs, ordered=False).inserted_ids)
         except BulkWriteError as exc:
@@ -174,8 +192,14 @@ class MongoRepository:
         )
         return [
             TimelineEntry(
-                r["subject_type"], r["subject_id"], _utc(r["occurred_at"]), r["kind"], r["summary"],
-                r["source_service"], r["source_id"], r["source_event_id"],
+                r["subject_type"],
+                r["subject_id"],
+                _utc(r["occurred_at"]),
+                r["kind"],
+                r["summary"],
+                r["source_service"],
+                r["source_id"],
+                r["source_event_id"],
             )
             for r in cursor
         ]
@@ -202,7 +226,9 @@ def _community(raw: dict[str, Any]) -> Community:
 
 
 def _family(raw: dict[str, Any]) -> Family:
-    return Family(raw["_id"], raw["community_id"], raw["name"], raw.get("address", ""), _utc(raw["created_at"]))
+    return Family(
+        raw["_id"], raw["community_id"], raw["name"], raw.get("address", ""), _utc(raw["created_at"])
+    )
 
 
 def _beneficiary_doc(p: Beneficiary) -> dict[str, Any]:
@@ -229,8 +255,10 @@ def _beneficiary_doc(p: Beneficiary) -> dict[str, Any]:
         },
         "biometrics": {
             f: {
-                "template_sha256": b.template_sha256, "enrolled_by": b.enrolled_by,
-                "enrolled_at": b.enrolled_at, "key_id": b.key_id,
+                "template_sha256": b.template_sha256,
+                "enrolled_by": b.enrolled_by,
+                "enrolled_at": b.enrolled_at,
+                "key_id": b.key_id,
                 "sealed_template": Binary(b.sealed_template),
             }
             for f, b in p.biometrics.items()
@@ -265,7 +293,11 @@ def _beneficiary(raw: dict[str, Any]) -> Beneficiary:
         },
         biometrics={
             f: BiometricEnrolment(
-                f, b["template_sha256"], b["enrolled_by"], _utc(b["enrolled_at"]), b["key_id"],
+                f,
+                b["template_sha256"],
+                b["enrolled_by"],
+                _utc(b["enrolled_at"]),
+                b["key_id"],
                 bytes(b["sealed_template"]),
             )
             for f, b in (raw.get("biometrics") or {}).items()

@@ -18,11 +18,23 @@ from services.beneficiaries.domain.errors import Conflict, ValidationFailed
 
 SEXES = {"female", "male", "intersex"}
 RELATIONSHIPS = {
-    "head", "spouse", "child", "parent", "sibling", "grandchild", "grandparent",
-    "other_relative", "non_relative",
+    "head",
+    "spouse",
+    "child",
+    "parent",
+    "sibling",
+    "grandchild",
+    "grandparent",
+    "other_relative",
+    "non_relative",
 }
 EDUCATION_LEVELS = {
-    "none", "primary", "secondary", "technical", "technological", "university",
+    "none",
+    "primary",
+    "secondary",
+    "technical",
+    "technological",
+    "university",
     "postgraduate",
 }
 CONSENT_KINDS = {"data_processing", "biometrics", "notifications"}
@@ -180,9 +192,7 @@ def _choice(value: str, allowed: set[str], label: str, required: bool = True) ->
             raise norm.InvalidValue(f"{label} es obligatorio")
         return ""
     if value not in allowed:
-        raise norm.InvalidValue(
-            f"{label} desconocido {value!r}; use uno de: {', '.join(sorted(allowed))}"
-        )
+        raise norm.InvalidValue(f"{label} desconocido {value!r}; use uno de: {', '.join(sorted(allowed))}")
     return value
 
 
@@ -211,12 +221,8 @@ class RegisterCommunity:
     def build(self, now: datetime) -> Community:
         e = _Errors()
         name = e.check("name", lambda: _required_text(self.name, "El nombre"))
-        municipality = e.check(
-            "municipality", lambda: _required_text(self.municipality, "El municipio")
-        )
-        department = e.check(
-            "department", lambda: _required_text(self.department, "El departamento")
-        )
+        municipality = e.check("municipality", lambda: _required_text(self.municipality, "El municipio"))
+        department = e.check("department", lambda: _required_text(self.department, "El departamento"))
         e.raise_if_any()
         assert name and municipality and department
         return Community(new_id(), name, municipality, department, now)
@@ -230,9 +236,7 @@ class RegisterFamily:
 
     def build(self, now: datetime) -> Family:
         e = _Errors()
-        community_id = e.check(
-            "community_id", lambda: _required_text(self.community_id, "La comunidad")
-        )
+        community_id = e.check("community_id", lambda: _required_text(self.community_id, "La comunidad"))
         name = e.check("name", lambda: _required_text(self.name, "El nombre del hogar"))
         address = " ".join((self.address or "").split())
         if len(address) > 200:
@@ -286,9 +290,7 @@ class RegisterBeneficiary:
             else None
         )
         email = (
-            e.check("email", lambda: norm.normalise_email(self.email))
-            if (self.email or "").strip()
-            else None
+            e.check("email", lambda: norm.normalise_email(self.email)) if (self.email or "").strip() else None
         )
         education = e.check(
             "education_level",
@@ -327,25 +329,19 @@ def check_relationship(raw: str) -> str:
 def ensure_single_head(relationship: str, current_head: Beneficiary | None, joining_id: str) -> None:
     """A household has at most one head."""
     if relationship == "head" and current_head is not None and current_head.id != joining_id:
-        raise Conflict(
-            f"El hogar ya tiene jefe de hogar ({current_head.full_name})", field="relationship"
-        )
+        raise Conflict(f"El hogar ya tiene jefe de hogar ({current_head.full_name})", field="relationship")
 
 
 def join_family(person: Beneficiary, family: Family, relationship: str, now: datetime) -> None:
     if person.family_id == family.id:
-        raise Conflict(
-            f"{person.full_name} ya es integrante de este hogar", field="beneficiary_id"
-        )
+        raise Conflict(f"{person.full_name} ya es integrante de este hogar", field="beneficiary_id")
     person.family_id = family.id
     person.community_id = family.community_id
     person.relationship = relationship
     person.updated_at = now
 
 
-def update_contact(
-    person: Beneficiary, phone: str | None, email: str | None, now: datetime
-) -> list[str]:
+def update_contact(person: Beneficiary, phone: str | None, email: str | None, now: datetime) -> list[str]:
     """Apply contact changes (``None`` keeps, empty string clears); return changed fields."""
     e = _Errors()
     changes: dict[str, str | None] = {}
@@ -354,9 +350,7 @@ def update_contact(
             e.check("whatsapp_phone", lambda: norm.normalise_phone(phone)) if phone.strip() else None
         )
     if email is not None:
-        changes["email"] = (
-            e.check("email", lambda: norm.normalise_email(email)) if email.strip() else None
-        )
+        changes["email"] = e.check("email", lambda: norm.normalise_email(email)) if email.strip() else None
     if not changes and not e.errors:
         e.add("contact", "Indique el teléfono o el correo a actualizar")
     e.raise_if_any()

@@ -54,9 +54,7 @@ def normalise_id_number(id_type: str, raw: str) -> str:
     if not value:
         raise InvalidValue("El número de documento es obligatorio")
     if not ID_FORMATS[id_type].match(value):
-        raise InvalidValue(
-            f"Número de {ID_TYPE_NAMES[id_type]} inválido: {raw!r}"
-        )
+        raise InvalidValue(f"Número de {ID_TYPE_NAMES[id_type]} inválido: {raw!r}")
     return value
 
 

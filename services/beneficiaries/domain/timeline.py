@@ -37,49 +37,103 @@ def entries_for_beneficiary_event(
     event_type: str, event_id: str, payload: dict[str, Any]
 ) -> list[TimelineEntry]:
     """Timeline entries for this service's own events."""
-    person = payload["beneficiary_id"] if "beneficiary_id" in payload else None
+    person = payload.get("beneficiary_id")
     at = _when(payload, "occurred_at")
     name = " ".join(filter(None, [payload.get("first_names"), payload.get("last_names")]))
     if event_type == "family_registered":
-        return [TimelineEntry(
-            "family", payload["family_id"], at, event_type,
-            f"Registro del hogar {payload['name']}", "beneficiaries", payload["family_id"],
-            event_id,
-        )]
+        return [
+            TimelineEntry(
+                "family",
+                payload["family_id"],
+                at,
+                event_type,
+                f"Registro del hogar {payload['name']}",
+                "beneficiaries",
+                payload["family_id"],
+                event_id,
+            )
+        ]
     if event_type == "beneficiary_registered" and person:
-        entries = [TimelineEntry(
-            "beneficiary", person, at, event_type, f"Registro de {name} en el programa",
-            "beneficiaries", person, event_id,
-        )]
+        entries = [
+            TimelineEntry(
+                "beneficiary",
+                person,
+                at,
+                event_type,
+                f"Registro de {name} en el programa",
+                "beneficiaries",
+                person,
+                event_id,
+            )
+        ]
         if payload.get("family_id"):
-            entries.append(TimelineEntry(
-                "family", payload["family_id"], at, "member_joined",
-                f"{name} se integra al hogar", "beneficiaries", person, event_id,
-            ))
+            entries.append(
+                TimelineEntry(
+                    "family",
+                    payload["family_id"],
+                    at,
+                    "member_joined",
+                    f"{name} se integra al hogar",
+                    "beneficiaries",
+                    person,
+                    event_id,
+                )
+            )
         return entries
     if event_type == "beneficiary_updated" and person and payload.get("change") == "family":
         entries = []
         if payload.get("previous_family_id"):
-            entries.append(TimelineEntry(
-                "family", payload["previous_family_id"], at, "member_left",
-                f"{name} sale del hogar", "beneficiaries", person, event_id,
-            ))
-        entries.append(TimelineEntry(
-            "family", payload["family_id"], at, "member_joined",
-            f"{name} se integra al hogar", "beneficiaries", person, event_id,
-        ))
-        entries.append(TimelineEntry(
-            "beneficiary", person, at, "family_changed", "Cambio de hogar",
-            "beneficiaries", person, event_id,
-        ))
+            entries.append(
+                TimelineEntry(
+                    "family",
+                    payload["previous_family_id"],
+                    at,
+                    "member_left",
+                    f"{name} sale del hogar",
+                    "beneficiaries",
+                    person,
+                    event_id,
+                )
+            )
+        entries.append(
+            TimelineEntry(
+                "family",
+                payload["family_id"],
+                at,
+                "member_joined",
+                f"{name} se integra al hogar",
+                "beneficiaries",
+                person,
+                event_id,
+            )
+        )
+        entries.append(
+            TimelineEntry(
+                "beneficiary",
+                person,
+                at,
+                "family_changed",
+                "Cambio de hogar",
+                "beneficiaries",
+                person,
+                event_id,
+            )
+        )
         return entries
     if event_type == "consent_changed" and person:
         verb = "otorga" if payload["granted"] else "retira"
-        return [TimelineEntry(
-            "beneficiary", person, at, event_type,
-            f"{verb.capitalize()} consentimiento: {CONSENT_LABELS.get(payload['kind'], payload['kind'])}",
-            "beneficiaries", person, event_id,
-        )]
+        return [
+            TimelineEntry(
+                "beneficiary",
+                person,
+                at,
+                event_type,
+                f"{verb.capitalize()} consentimiento: {CONSENT_LABELS.get(payload['kind'], payload['kind'])}",
+                "beneficiaries",
+                person,
+                event_id,
+            )
+        ]
     return []
 
 

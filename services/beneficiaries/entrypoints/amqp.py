@@ -43,8 +43,8 @@ class BeneficiariesService:
     name = SERVICE_NAME
 
     tracing = Tracing()
-    app: App = Application()  # type: ignore[assignment]
-    caller: CallerInfo = Caller()  # type: ignore[assignment]
+    app: App = Application()
+    caller: CallerInfo = Caller()
 
     # -- commands ------------------------------------------------------------
     @rpc(expected_exceptions=EXPECTED)
@@ -84,7 +84,9 @@ class BeneficiariesService:
 
     @rpc(expected_exceptions=EXPECTED)
     def move_member(self, beneficiary_id: str, to_family_id: str, relationship: str) -> dict[str, Any]:
-        person = self.app.handlers.move_member(beneficiary_id, to_family_id, relationship, _actor(self.caller))
+        person = self.app.handlers.move_member(
+            beneficiary_id, to_family_id, relationship, _actor(self.caller)
+        )
         return schemas.beneficiary(person)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -96,11 +98,15 @@ class BeneficiariesService:
 
     @rpc(expected_exceptions=EXPECTED)
     def record_consent(self, beneficiary_id: str, kind: str) -> dict[str, Any]:
-        return schemas.beneficiary(self.app.handlers.set_consent(beneficiary_id, kind, True, _actor(self.caller)))
+        return schemas.beneficiary(
+            self.app.handlers.set_consent(beneficiary_id, kind, True, _actor(self.caller))
+        )
 
     @rpc(expected_exceptions=EXPECTED)
     def withdraw_consent(self, beneficiary_id: str, kind: str) -> dict[str, Any]:
-        return schemas.beneficiary(self.app.handlers.set_consent(beneficiary_id, kind, False, _actor(self.caller)))
+        return schemas.beneficiary(
+            self.app.handlers.set_consent(beneficiary_id, kind, False, _actor(self.caller))
+        )
 
     @rpc(expected_exceptions=EXPECTED)
     def store_biometric_template(self, beneficiary_id: str, finger: str, template_hex: str) -> dict[str, Any]:

@@ -71,12 +71,16 @@ class BeneficiariesServicer(pb_grpc.BeneficiariesServiceServicer):
         self.h = app.handlers
 
     @_translate
-    def RegisterCommunity(self, request: pb.RegisterCommunityRequest, context: grpc.ServicerContext) -> pb.Community:
+    def RegisterCommunity(
+        self, request: pb.RegisterCommunityRequest, context: grpc.ServicerContext
+    ) -> pb.Community:
         cmd = model.RegisterCommunity(request.name, request.municipality, request.department)
         return to_pb.community(self.h.register_community(cmd, _actor(context)))
 
     @_translate
-    def ListCommunities(self, request: pb.ListCommunitiesRequest, context: grpc.ServicerContext) -> pb.ListCommunitiesResponse:
+    def ListCommunities(
+        self, request: pb.ListCommunitiesRequest, context: grpc.ServicerContext
+    ) -> pb.ListCommunitiesResponse:
         return pb.ListCommunitiesResponse(communities=[to_pb.community(c) for c in self.h.list_communities()])
 
     @_translate
@@ -92,74 +96,117 @@ class BeneficiariesServicer(pb_grpc.BeneficiariesServiceServicer):
         return to_pb.family(family, len(members), head)
 
     @_translate
-    def ListFamilyMembers(self, request: pb.ListFamilyMembersRequest, context: grpc.ServicerContext) -> pb.ListFamilyMembersResponse:
+    def ListFamilyMembers(
+        self, request: pb.ListFamilyMembersRequest, context: grpc.ServicerContext
+    ) -> pb.ListFamilyMembersResponse:
         return pb.ListFamilyMembersResponse(
             members=[to_pb.beneficiary(m) for m in self.h.family_members(request.family_id)]
         )
 
     @_translate
-    def RegisterBeneficiary(self, request: pb.RegisterBeneficiaryRequest, context: grpc.ServicerContext) -> pb.Beneficiary:
+    def RegisterBeneficiary(
+        self, request: pb.RegisterBeneficiaryRequest, context: grpc.ServicerContext
+    ) -> pb.Beneficiary:
         cmd = model.RegisterBeneficiary(
-            id_type=request.national_id.type, id_number=request.national_id.number,
-            first_names=request.first_names, last_names=request.last_names,
-            birth_date=request.birth_date, sex=request.sex, community_id=request.community_id,
-            family_id=request.family_id, relationship=request.relationship,
-            whatsapp_phone=request.whatsapp_phone, email=request.email,
-            education_level=request.education_level, can_sign=request.can_sign,
+            id_type=request.national_id.type,
+            id_number=request.national_id.number,
+            first_names=request.first_names,
+            last_names=request.last_names,
+            birth_date=request.birth_date,
+            sex=request.sex,
+            community_id=request.community_id,
+            family_id=request.family_id,
+            relationship=request.relationship,
+            whatsapp_phone=request.whatsapp_phone,
+            email=request.email,
+            education_level=request.education_level,
+            can_sign=request.can_sign,
         )
         return to_pb.beneficiary(self.h.register_beneficiary(cmd, _actor(context)))
 
     @_translate
-    def GetBeneficiary(self, request: pb.GetBeneficiaryRequest, context: grpc.ServicerContext) -> pb.Beneficiary:
+    def GetBeneficiary(
+        self, request: pb.GetBeneficiaryRequest, context: grpc.ServicerContext
+    ) -> pb.Beneficiary:
         return to_pb.beneficiary(self.h.get_beneficiary(request.id))
 
     @_translate
-    def GetBeneficiaryByNationalId(self, request: pb.GetBeneficiaryByNationalIdRequest, context: grpc.ServicerContext) -> pb.Beneficiary:
-        return to_pb.beneficiary(self.h.get_by_national_id(request.national_id.type, request.national_id.number))
+    def GetBeneficiaryByNationalId(
+        self, request: pb.GetBeneficiaryByNationalIdRequest, context: grpc.ServicerContext
+    ) -> pb.Beneficiary:
+        return to_pb.beneficiary(
+            self.h.get_by_national_id(request.national_id.type, request.national_id.number)
+        )
 
     @_translate
-    def SearchBeneficiaries(self, request: pb.SearchBeneficiariesRequest, context: grpc.ServicerContext) -> pb.SearchBeneficiariesResponse:
+    def SearchBeneficiaries(
+        self, request: pb.SearchBeneficiariesRequest, context: grpc.ServicerContext
+    ) -> pb.SearchBeneficiariesResponse:
         found = self.h.search(request.query, request.community_id, request.limit)
         return pb.SearchBeneficiariesResponse(beneficiaries=[to_pb.beneficiary(p) for p in found])
 
     @_translate
     def AddMember(self, request: pb.AddMemberRequest, context: grpc.ServicerContext) -> pb.Beneficiary:
-        person = self.h.add_member(request.family_id, request.beneficiary_id, request.relationship, _actor(context))
+        person = self.h.add_member(
+            request.family_id, request.beneficiary_id, request.relationship, _actor(context)
+        )
         return to_pb.beneficiary(person)
 
     @_translate
     def MoveMember(self, request: pb.MoveMemberRequest, context: grpc.ServicerContext) -> pb.Beneficiary:
-        person = self.h.move_member(request.beneficiary_id, request.to_family_id, request.relationship, _actor(context))
+        person = self.h.move_member(
+            request.beneficiary_id, request.to_family_id, request.relationship, _actor(context)
+        )
         return to_pb.beneficiary(person)
 
     @_translate
-    def UpdateContact(self, request: pb.UpdateContactRequest, context: grpc.ServicerContext) -> pb.Beneficiary:
+    def UpdateContact(
+        self, request: pb.UpdateContactRequest, context: grpc.ServicerContext
+    ) -> pb.Beneficiary:
         phone = request.whatsapp_phone if request.HasField("whatsapp_phone") else None
         email = request.email if request.HasField("email") else None
         return to_pb.beneficiary(self.h.update_contact(request.beneficiary_id, phone, email, _actor(context)))
 
     @_translate
-    def RecordConsent(self, request: pb.RecordConsentRequest, context: grpc.ServicerContext) -> pb.Beneficiary:
-        return to_pb.beneficiary(self.h.set_consent(request.beneficiary_id, request.kind, True, _actor(context)))
+    def RecordConsent(
+        self, request: pb.RecordConsentRequest, context: grpc.ServicerContext
+    ) -> pb.Beneficiary:
+        return to_pb.beneficiary(
+            self.h.set_consent(request.beneficiary_id, request.kind, True, _actor(context))
+        )
 
     @_translate
-    def WithdrawConsent(self, request: pb.WithdrawConsentRequest, context: grpc.ServicerContext) -> pb.Beneficiary:
-        return to_pb.beneficiary(self.h.set_consent(request.beneficiary_id, request.kind, False, _actor(context)))
+    def WithdrawConsent(
+        self, request: pb.WithdrawConsentRequest, context: grpc.ServicerContext
+    ) -> pb.Beneficiary:
+        return to_pb.beneficiary(
+            self.h.set_consent(request.beneficiary_id, request.kind, False, _actor(context))
+        )
 
     @_translate
-    def StoreBiometricTemplate(self, request: pb.StoreBiometricTemplateRequest, context: grpc.ServicerContext) -> pb.BiometricEnrolment:
+    def StoreBiometricTemplate(
+        self, request: pb.StoreBiometricTemplateRequest, context: grpc.ServicerContext
+    ) -> pb.BiometricEnrolment:
         enrolment = self.h.store_biometric_template(
             request.beneficiary_id, request.finger, request.template, _actor(context)
         )
         return to_pb.enrolment(request.beneficiary_id, enrolment)
 
     @_translate
-    def GetBiometricTemplate(self, request: pb.GetBiometricTemplateRequest, context: grpc.ServicerContext) -> pb.BiometricTemplate:
-        enrolment, template = self.h.get_biometric_template(request.beneficiary_id, request.finger, _actor(context))
-        return pb.BiometricTemplate(enrolment=to_pb.enrolment(request.beneficiary_id, enrolment), template=template)
+    def GetBiometricTemplate(
+        self, request: pb.GetBiometricTemplateRequest, context: grpc.ServicerContext
+    ) -> pb.BiometricTemplate:
+        enrolment, template = self.h.get_biometric_template(
+            request.beneficiary_id, request.finger, _actor(context)
+        )
+        return pb.BiometricTemplate(
+            enrolment=to_pb.enrolment(request.beneficiary_id, enrolment), template=template
+        )
 
     @_translate
-    def GetTimeline(self, request: pb.GetTimelineRequest, context: grpc.ServicerContext) -> pb.GetTimelineResponse:
+    def GetTimeline(
+        self, request: pb.GetTimelineRequest, context: grpc.ServicerContext
+    ) -> pb.GetTimelineResponse:
         entries = self.h.timeline(request.subject_type, request.subject_id, request.limit)
         return pb.GetTimelineResponse(entries=[to_pb.timeline_entry(e) for e in entries])
 
@@ -193,7 +240,9 @@ class OutboxSweeper(threading.Thread):
 
 
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
     setup_tracing(f"{SERVICE_NAME}-grpc")
     app = bootstrap()
     address = f"{setting('GRPC_HOST', '127.0.0.1')}:{setting('GRPC_PORT', '50051')}"

@@ -19,22 +19,33 @@ def ts(value: datetime) -> Timestamp:
 
 def community(c: Community) -> pb.Community:
     return pb.Community(
-        id=c.id, name=c.name, municipality=c.municipality, department=c.department,
+        id=c.id,
+        name=c.name,
+        municipality=c.municipality,
+        department=c.department,
         created_at=ts(c.created_at),
     )
 
 
 def family(f: Family, member_count: int = 0, head_id: str = "") -> pb.Family:
     return pb.Family(
-        id=f.id, community_id=f.community_id, name=f.name, address=f.address,
-        head_beneficiary_id=head_id, member_count=member_count, created_at=ts(f.created_at),
+        id=f.id,
+        community_id=f.community_id,
+        name=f.name,
+        address=f.address,
+        head_beneficiary_id=head_id,
+        member_count=member_count,
+        created_at=ts(f.created_at),
     )
 
 
 def enrolment(beneficiary_id: str, b: BiometricEnrolment) -> pb.BiometricEnrolment:
     return pb.BiometricEnrolment(
-        beneficiary_id=beneficiary_id, finger=b.finger, template_sha256=b.template_sha256,
-        enrolled_by=b.enrolled_by, enrolled_at=ts(b.enrolled_at),
+        beneficiary_id=beneficiary_id,
+        finger=b.finger,
+        template_sha256=b.template_sha256,
+        enrolled_by=b.enrolled_by,
+        enrolled_at=ts(b.enrolled_at),
     )
 
 
@@ -54,7 +65,9 @@ def beneficiary(p: Beneficiary) -> pb.Beneficiary:
         can_sign=p.can_sign,
         community_id=p.community_id,
         consents=[
-            pb.Consent(kind=c.kind, granted=c.granted, recorded_by=c.recorded_by, recorded_at=ts(c.recorded_at))
+            pb.Consent(
+                kind=c.kind, granted=c.granted, recorded_by=c.recorded_by, recorded_at=ts(c.recorded_at)
+            )
             for c in p.consents.values()
         ],
         biometrics=[enrolment(p.id, b) for b in p.biometrics.values()],
@@ -66,6 +79,12 @@ def beneficiary(p: Beneficiary) -> pb.Beneficiary:
 
 def timeline_entry(e: TimelineEntry) -> pb.TimelineEntry:
     return pb.TimelineEntry(
-        id=e.id, subject_type=e.subject_type, subject_id=e.subject_id, occurred_at=ts(e.occurred_at),
-        kind=e.kind, summary=e.summary, source_service=e.source_service, source_id=e.source_id,
+        id=e.id,
+        subject_type=e.subject_type,
+        subject_id=e.subject_id,
+        occurred_at=ts(e.occurred_at),
+        kind=e.kind,
+        summary=e.summary,
+        source_service=e.source_service,
+        source_id=e.source_id,
     )

@@ -17,7 +17,9 @@ def main() -> None:
 
     from services.beneficiaries.entrypoints.amqp import BeneficiariesService
 
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
     config = {
         "AMQP_URI": os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
         "max_workers": int(os.environ.get("NAMEKO_MAX_WORKERS", "10")),

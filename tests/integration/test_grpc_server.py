@@ -1,0 +1,214 @@
+"""The beneficiaries gRPC server against the real SecantusDB and RabbitMQ."""
+
+from __future__ import annotations
+
+import grpc
+import pymongo
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from crm_platform.grpc_support import caller_metadata, field_errors
+from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
+from devstack.infra import Stack
+from tests.helpers import GESTOR, KIOSK, person_request, unique_cc
+
+SERVICE = "crm.beneficiaries.v1.BeneficiariesService"
+TEMPLATE = bytes(range(256)) * 2  # 512 bytes, the size a ZhianTec sensor uploads
+
+
+def test_health_check_reports_the_service_serving(grpc_channel: grpc.Channel) -> None:
+    stub = health_pb2_grpc.HealthStub(grpc_channel)
+    reply = stub.Check(health_pb2.HealthCheckRequest(service=SERVICE), timeout=5)
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_reflection_lists_the_beneficiaries_service(grpc_channel: grpc.Channel) -> None:
+    stub = reflection_pb2_grpc.ServerReflectionStub(grpc_channel)
+    replies = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)
+    names = {s.name for reply in replies for s in reply.list_services_response.service}
+    assert SERVICE in names
+
+
+def test_register_then_read_by_id_and_by_national_id(beneficiaries, community) -> None:
+    number = unique_cc()
+    created = beneficiaries.RegisterBeneficiary(
+        person_request(
+            national_id=pb.NationalId(type="cc", number=f"{number[:1]}.{number[1:4]}.{number[4:7]}.{number[7:]}"),
+            community_id=community.id,
+            whatsapp_phone="300 123 4567",
+        ),
+        metadata=GESTOR,
+    )
+    assert created.national_id.type == "CC" and created.national_id.number == number
+    assert created.whatsapp_phone == "+573001234567"
+    by_id = beneficiaries.GetBeneficiary(pb.GetBeneficiaryRequest(id=created.id), metadata=GESTOR)
+    assert by_id.first_names == "María José" and by_id.version == 1
+    by_doc = beneficiaries.GetBeneficiaryByNationalId(
+        pb.GetBeneficiaryByNationalIdRequest(national_id=pb.NationalId(type="CC", number=number)), metadata=GESTOR
+    )
+    assert by_doc.id == created.id
+
+
+def test_invalid_fields_are_all_named_and_nothing_is_written(beneficiaries, community, stack: Stack) -> None:
+    request = person_request(
+        national_id=pb.NationalId(type="CC", number="12ab"),
+        first_names="",
+        birth_date="2999-01-01",
+        community_id=community.id,
+    )
+    with pytest.raises(grpc.RpcError) as err:
+        beneficiaries.RegisterBeneficiary(request, metadata=GESTOR)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    fields = field_errors(err.value)
+    assert set(fields) == {"national_id.number", "first_names", "birth_date"}
+    assert "futuro" in fields["birth_date"]
+    client: pymongo.MongoClient = pymongo.MongoClient(stack.env["MONGO_URI"])
+    try:
+        assert client.crm_beneficiaries.beneficiaries.count_documents({"community_id": community.id}) == 0
+    finally:
+        client.close()
+
+
+def test_duplicate_national_id_is_already_exists_whatever_its_formatting(beneficiaries, community) -> None:
+    number = unique_cc()
+    beneficiaries.RegisterBeneficiary(
+        person_request(national_id=pb.NationalId(type="CC", number=number), community_id=community.id), metadata=GESTOR
+    )
+    spaced = " ".join([number[:3], number[3:6], number[6:]])
+    with pytest.raises(grpc.RpcError) as err:
+        beneficiaries.RegisterBeneficiary(
+            person_request(national_id=pb.NationalId(type="CC", number=spaced), community_id=community.id),
+            metadata=GESTOR,
+        )
+    assert err.value.code() == grpc.StatusCode.ALREADY_EXISTS
+    assert "national_id" in field_errors(err.value)
+
+
+def test_unknown_ids_are_not_found_and_unknown_family_in_a_body_names_the_field(beneficiaries) -> None:
+    with pytest.raises(grpc.RpcError) as err:
+        beneficiaries.GetBeneficiary(pb.GetBeneficiaryRequest(id="does-not-exist"), metadata=GESTOR)
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    with pytest.raises(grpc.RpcError) as err:
+        beneficiaries.RegisterBeneficiary(
+            person_request(family_id="no-such-family", relationship="child"), metadata=GESTOR
+        )
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "family_id" in field_errors(err.value)
+
+
+def test_household_rules_member_twice_and_second_head(beneficiaries, family) -> None:
+    head = beneficiaries.RegisterBeneficiary(
+        person_request(family_id=family.id, relationship="head"), metadata=GESTOR
+    )
+    with pytest.raises(grpc.RpcError) as err:
+        beneficiaries.RegisterBeneficiary(person_request(family_id=family.id, relationship="head"), metadata=GESTOR)
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    with pytest.raises(grpc.RpcError) as err:
+        beneficiaries.AddMember(
+            pb.AddMemberRequest(family_id=family.id, beneficiary_id=head.id, relationship="head"), metadata=GESTOR
+        )
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "ya es integrante" in err.value.details()
+    members = beneficiaries.ListFamilyMembers(pb.ListFamilyMembersRequest(family_id=family.id), metadata=GESTOR)
+    assert [m.id for m in members.members] == [head.id]
+    fam = beneficiaries.GetFamily(pb.GetFamilyRequest(id=family.id), metadata=GESTOR)
+    assert fam.member_count == 1 and fam.head_beneficiary_id == head.id
+
+
+def test_move_member_between_households(beneficiaries, community) -> None:
+    first, second = (
+        beneficiaries.RegisterFamily(pb.RegisterFamilyRequest(community_id=community.id, name=n), metadata=GESTOR)
+        for n in ("Hogar A", "Hogar B")
+    )
+    person = beneficiaries.RegisterBeneficiary(
+        person_request(family_id=first.id, relationship="child"), metadata=GESTOR
+    )
+    moved = beneficiaries.MoveMember(
+        pb.MoveMemberRequest(beneficiary_id=person.id, to_family_id=second.id, relationship="head"), metadata=GESTOR
+    )
+    assert moved.family_id == second.id and moved.relationship == "head" and moved.version == 2
+    assert not beneficiaries.ListFamilyMembers(pb.ListFamilyMembersRequest(family_id=first.id), metadata=GESTOR).members
+
+
+def test_search_is_accent_and_case_insensitive_prefix(beneficiaries, community) -> None:
+    created = beneficiaries.RegisterBeneficiary(
+        person_request(first_names="Ángela", last_names="Núñez Ibáñez", community_id=community.id), metadata=GESTOR
+    )
+    for query in ("ANGE", "nuñ", "ibanez", "angela nun"):
+        found = beneficiaries.SearchBeneficiaries(
+            pb.SearchBeneficiariesRequest(query=query, community_id=community.id), metadata=GESTOR
+        )
+        assert [p.id for p in found.beneficiaries] == [created.id], query
+    none = beneficiaries.SearchBeneficiaries(
+        pb.SearchBeneficiariesRequest(query="angelo", community_id=community.id), metadata=GESTOR
+    )
+    assert not none.beneficiaries
+
+
+def test_update_contact_validates_and_clears(beneficiaries, community) -> None:
+    person = beneficiaries.RegisterBeneficiary(person_request(community_id=community.id), metadata=GESTOR)
+    with pytest.raises(grpc.RpcError) as err:
+        beneficiaries.UpdateContact(
+            pb.UpdateContactRequest(beneficiary_id=person.id, whatsapp_phone="12"), metadata=GESTOR
+        )
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "whatsapp_phone" in field_errors(err.value)
+    updated = beneficiaries.UpdateContact(
+        pb.UpdateContactRequest(beneficiary_id=person.id, whatsapp_phone="+57 310 555 1234", email="Ana@Example.org"),
+        metadata=GESTOR,
+    )
+    assert updated.whatsapp_phone == "+573105551234" and updated.email == "ana@example.org"
+    cleared = beneficiaries.UpdateContact(pb.UpdateContactRequest(beneficiary_id=person.id, email=""), metadata=GESTOR)
+    assert cleared.email == "" and cleared.whatsapp_phone == "+573105551234"
+
+
+def test_biometric_template_needs_consent_is_sealed_at_rest_and_only_a_kiosk_reads_it(
+    beneficiaries, community, stack: Stack
+) -> None:
+    person = beneficiaries.RegisterBeneficiary(person_request(community_id=community.id), metadata=GESTOR)
+    store = pb.StoreBiometricTemplateRequest(beneficiary_id=person.id, finger="right_index", template=TEMPLATE)
+    with pytest.raises(grpc.RpcError) as err:
+        beneficiaries.StoreBiometricTemplate(store, metadata=GESTOR)
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    beneficiaries.RecordConsent(pb.RecordConsentRequest(beneficiary_id=person.id, kind="biometrics"), metadata=GESTOR)
+    enrolment = beneficiaries.StoreBiometricTemplate(store, metadata=GESTOR)
+    assert enrolment.finger == "right_index" and enrolment.enrolled_by == "gestor.test"
+
+    client: pymongo.MongoClient = pymongo.MongoClient(stack.env["MONGO_URI"])
+    try:
+        raw = client.crm_beneficiaries.beneficiaries.find_one({"_id": person.id})
+    finally:
+        client.close()
+    sealed = bytes(raw["biometrics"]["right_index"]["sealed_template"])
+    assert TEMPLATE not in sealed and TEMPLATE[:32] not in sealed
+
+    read = pb.GetBiometricTemplateRequest(beneficiary_id=person.id, finger="right_index")
+    with pytest.raises(grpc.RpcError) as err:
+        beneficiaries.GetBiometricTemplate(read, metadata=GESTOR)
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert beneficiaries.GetBiometricTemplate(read, metadata=KIOSK).template == TEMPLATE
+
+
+def test_calls_without_caller_identity_are_refused(beneficiaries, community) -> None:
+    with pytest.raises(grpc.RpcError) as err:
+        beneficiaries.RegisterBeneficiary(person_request(community_id=community.id))
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    with pytest.raises(grpc.RpcError) as err:
+        beneficiaries.RegisterBeneficiary(
+            person_request(community_id=community.id), metadata=caller_metadata("", "gestor")
+        )
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def test_malformed_and_oversized_messages_fail_cleanly_and_the_server_keeps_serving(
+    grpc_channel: grpc.Channel, beneficiaries, community
+) -> None:
+    raw = grpc_channel.unary_unary(f"/{SERVICE}/RegisterBeneficiary")  # bytes in, bytes out
+    with pytest.raises(grpc.RpcError) as err:
+        raw(b"\xff\xff\xff\xff\x0f garbage", metadata=GESTOR, timeout=5)
+    assert err.value.code() in {grpc.StatusCode.INTERNAL, grpc.StatusCode.INVALID_ARGUMENT}
+    with pytest.raises(grpc.RpcError) as err:
+        raw(b"\x12" + b"\xff\xff\xff\x03" + b"x" * (5 * 1024 * 1024), metadata=GESTOR, timeout=10)
+    assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    alive = beneficiaries.RegisterBeneficiary(person_request(community_id=community.id), metadata=GESTOR)
+    assert alive.id
