@@ -24,7 +24,7 @@ lint:
 	$(BIN)/ruff check .
 
 typecheck:
-	$(BIN)/mypy crm_platform services gateway devstack edge_agent benchmarks
+	$(BIN)/mypy crm_platform services gateway devstack edge_agent benchmarks tests scripts
 
 check-deploy:
 	BIN=$(BIN) bash scripts/check_deploy.sh

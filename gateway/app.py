@@ -20,7 +20,7 @@ from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2_grpc as pb_grpc
 from gateway import auth, errors, schemas
 from gateway.config import GatewaySettings
-from gateway.middleware import BodySizeLimit, TracingMiddleware
+from gateway.middleware import BodySizeLimit
 from gateway.policy import redact_beneficiary
 
 API = "/api/v1"
@@ -64,10 +64,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         title="CRM Social API",
         version="1.0.0",
         description="API de CRM Social: comunidades, hogares y beneficiarios.",
+        # FastAPI's native OpenTelemetry spans use the tracer provider that
+        # crm_platform.telemetry installed; probes are left out of the traces.
+        telemetry={"exclude": lambda scope: scope.get("path") == "/healthz"},
     )
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(TracingMiddleware)
 
     mongo: pymongo.MongoClient = pymongo.MongoClient(settings.mongo_uri, tz_aware=True, w="majority")
     users = auth.UserStore(mongo[settings.db_name]["users"])

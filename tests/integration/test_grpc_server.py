@@ -45,7 +45,8 @@ def test_register_then_read_by_id_and_by_national_id(beneficiaries, community) -
     by_id = beneficiaries.GetBeneficiary(pb.GetBeneficiaryRequest(id=created.id), metadata=GESTOR)
     assert by_id.first_names == "María José" and by_id.version == 1
     by_doc = beneficiaries.GetBeneficiaryByNationalId(
-        pb.GetBeneficiaryByNationalIdRequest(national_id=pb.NationalId(type="CC", number=number)), metadata=GESTOR
+        pb.GetBeneficiaryByNationalIdRequest(national_id=pb.NationalId(type="CC", number=number)),
+        metadata=GESTOR,
     )
     assert by_doc.id == created.id
 
@@ -73,7 +74,8 @@ def test_invalid_fields_are_all_named_and_nothing_is_written(beneficiaries, comm
 def test_duplicate_national_id_is_already_exists_whatever_its_formatting(beneficiaries, community) -> None:
     number = unique_cc()
     beneficiaries.RegisterBeneficiary(
-        person_request(national_id=pb.NationalId(type="CC", number=number), community_id=community.id), metadata=GESTOR
+        person_request(national_id=pb.NationalId(type="CC", number=number), community_id=community.id),
+        metadata=GESTOR,
     )
     spaced = " ".join([number[:3], number[3:6], number[6:]])
     with pytest.raises(grpc.RpcError) as err:
@@ -98,15 +100,14 @@ def test_unknown_ids_are_not_found_and_unknown_family_in_a_body_names_the_field(
 
 
 def test_household_rules_member_twice_and_second_head(beneficiaries, family) -> None:
-    head = beneficiaries.RegisterBeneficiary(
-        person_request(family_id=family.id, relationship="head"), metadata=GESTOR
-    )
+    head = beneficiaries.RegisterBeneficiary(person_request(family_id=family.id, relationship="head"), metadata=GESTOR)
     with pytest.raises(grpc.RpcError) as err:
         beneficiaries.RegisterBeneficiary(person_request(family_id=family.id, relationship="head"), metadata=GESTOR)
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     with pytest.raises(grpc.RpcError) as err:
         beneficiaries.AddMember(
-            pb.AddMemberRequest(family_id=family.id, beneficiary_id=head.id, relationship="head"), metadata=GESTOR
+            pb.AddMemberRequest(family_id=family.id, beneficiary_id=head.id, relationship="head"),
+            metadata=GESTOR,
         )
     assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "ya es integrante" in err.value.details()
@@ -125,7 +126,8 @@ def test_move_member_between_households(beneficiaries, community) -> None:
         person_request(family_id=first.id, relationship="child"), metadata=GESTOR
     )
     moved = beneficiaries.MoveMember(
-        pb.MoveMemberRequest(beneficiary_id=person.id, to_family_id=second.id, relationship="head"), metadata=GESTOR
+        pb.MoveMemberRequest(beneficiary_id=person.id, to_family_id=second.id, relationship="head"),
+        metadata=GESTOR,
     )
     assert moved.family_id == second.id and moved.relationship == "head" and moved.version == 2
     assert not beneficiaries.ListFamilyMembers(pb.ListFamilyMembersRequest(family_id=first.id), metadata=GESTOR).members
@@ -133,7 +135,8 @@ def test_move_member_between_households(beneficiaries, community) -> None:
 
 def test_search_is_accent_and_case_insensitive_prefix(beneficiaries, community) -> None:
     created = beneficiaries.RegisterBeneficiary(
-        person_request(first_names="Ángela", last_names="Núñez Ibáñez", community_id=community.id), metadata=GESTOR
+        person_request(first_names="Ángela", last_names="Núñez Ibáñez", community_id=community.id),
+        metadata=GESTOR,
     )
     for query in ("ANGE", "nuñ", "ibanez", "angela nun"):
         found = beneficiaries.SearchBeneficiaries(
@@ -179,6 +182,7 @@ def test_biometric_template_needs_consent_is_sealed_at_rest_and_only_a_kiosk_rea
         raw = client.crm_beneficiaries.beneficiaries.find_one({"_id": person.id})
     finally:
         client.close()
+    assert raw is not None
     sealed = bytes(raw["biometrics"]["right_index"]["sealed_template"])
     assert TEMPLATE not in sealed and TEMPLATE[:32] not in sealed
 

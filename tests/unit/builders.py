@@ -44,6 +44,4 @@ def a_family(h: Harness, community: Community, name: str = "Hogar Peña") -> Fam
 
 
 def a_person(h: Harness, id_number: str, **overrides: Any) -> Beneficiary:
-    return h.handlers.register_beneficiary(
-        registration(id_number=id_number, **overrides), GESTORA
-    )
+    return h.handlers.register_beneficiary(registration(id_number=id_number, **overrides), GESTORA)

@@ -85,9 +85,7 @@ class FakeRepository:
     def update_beneficiary(self, person: Beneficiary, events: Sequence[Event]) -> None:
         stored = self.beneficiaries.get(person.id)
         if stored is None or stored.version != person.version - 1:
-            raise Conflict(
-                "El registro cambió mientras se editaba; vuelva a intentarlo", field="version"
-            )
+            raise Conflict("El registro cambió mientras se editaba; vuelva a intentarlo", field="version")
         self._check_unique(person)
         self.beneficiaries[person.id] = copy.deepcopy(person)
         self._append_outbox(BENEFICIARIES, person.id, events)
@@ -105,7 +103,8 @@ class FakeRepository:
         """Every query token must prefix one of the person's search tokens."""
         self.searches.append((list(tokens), community_id, limit))
         found = [
-            b for b in self.beneficiaries.values()
+            b
+            for b in self.beneficiaries.values()
             if all(any(t.startswith(q) for t in b.search_tokens) for q in tokens)
             and (community_id is None or b.community_id == community_id)
         ]
@@ -124,8 +123,7 @@ class FakeRepository:
 
     def timeline(self, subject_type: str, subject_id: str, limit: int) -> list[TimelineEntry]:
         entries = [
-            e for e in self.timeline_entries.values()
-            if e.subject_type == subject_type and e.subject_id == subject_id
+            e for e in self.timeline_entries.values() if e.subject_type == subject_type and e.subject_id == subject_id
         ]
         entries.sort(key=lambda e: e.occurred_at, reverse=True)
         return entries[:limit]
@@ -144,12 +142,13 @@ class FakeRepository:
             if other.national_id_key == person.national_id_key:
                 raise AlreadyExists(
                     "national_id",
-                    f"Ya existe un beneficiario con {ID_TYPE_NAMES[person.id_type]} "
-                    f"{person.id_number}",
+                    f"Ya existe un beneficiario con {ID_TYPE_NAMES[person.id_type]} {person.id_number}",
                 )
             if (
-                person.relationship == "head" and other.relationship == "head"
-                and person.family_id is not None and other.family_id == person.family_id
+                person.relationship == "head"
+                and other.relationship == "head"
+                and person.family_id is not None
+                and other.family_id == person.family_id
             ):
                 raise Conflict("El hogar ya tiene jefe de hogar", field="relationship")
 

@@ -45,8 +45,12 @@ def test_granting_a_consent_records_the_actor_and_publishes_it() -> None:
     [event] = h.relay.flushes[-1].published
     assert event.type == "consent_changed"
     assert event.payload == {
-        "beneficiary_id": person.id, "kind": "biometrics", "granted": True,
-        "recorded_by": "gestor.luis", "occurred_at": h.clock.now().isoformat(), "version": 2,
+        "beneficiary_id": person.id,
+        "kind": "biometrics",
+        "granted": True,
+        "recorded_by": "gestor.luis",
+        "occurred_at": h.clock.now().isoformat(),
+        "version": 2,
     }
 
 
@@ -136,9 +140,7 @@ def test_storing_a_template_publishes_its_digest_but_not_the_template() -> None:
         ("", b"", {"finger", "template"}),
     ],
 )
-def test_a_bad_finger_or_template_is_a_field_error(
-    finger: str, template: bytes, fields: set[str]
-) -> None:
+def test_a_bad_finger_or_template_is_a_field_error(finger: str, template: bytes, fields: set[str]) -> None:
     h, person = consenting()
 
     with pytest.raises(ValidationFailed) as exc:
@@ -188,9 +190,7 @@ def test_a_template_copied_onto_another_record_fails_to_decrypt() -> None:
 def test_a_template_moved_to_another_finger_fails_to_decrypt() -> None:
     h, person = consenting()
     enrolment = h.handlers.store_biometric_template(person.id, "right_index", TEMPLATE, GESTORA)
-    h.repo.beneficiaries[person.id].biometrics["left_index"] = dataclasses.replace(
-        enrolment, finger="left_index"
-    )
+    h.repo.beneficiaries[person.id].biometrics["left_index"] = dataclasses.replace(enrolment, finger="left_index")
 
     with pytest.raises(TemplateDecryptionError):
         h.handlers.get_biometric_template(person.id, "left_index", KIOSK)

@@ -162,9 +162,7 @@ def test_changing_the_phone_publishes_which_fields_changed() -> None:
 
 def test_an_unchanged_contact_writes_and_publishes_nothing() -> None:
     h = make_handlers()
-    person = a_person(
-        h, "1023456789", community_id=a_community(h).id, whatsapp_phone="+573001234567"
-    )
+    person = a_person(h, "1023456789", community_id=a_community(h).id, whatsapp_phone="+573001234567")
     flushes = len(h.relay.flushes)
 
     h.handlers.update_contact(person.id, "(300) 123-4567", None, GESTORA)

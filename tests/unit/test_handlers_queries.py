@@ -81,9 +81,7 @@ def test_search_within_a_community() -> None:
     here = a_person(h, "1023456789", community_id=a_community(h, "Aquí").id)
     a_person(h, "1098765432", community_id=a_community(h, "Allá").id)
 
-    assert [p.id for p in h.handlers.search("pena", community_id=f" {here.community_id} ")] == [
-        here.id
-    ]
+    assert [p.id for p in h.handlers.search("pena", community_id=f" {here.community_id} ")] == [here.id]
 
 
 @pytest.mark.parametrize(("asked", "used"), [(0, 20), (-5, 1), (50, 50), (1000, 100)])
@@ -126,7 +124,8 @@ def test_published_events_build_the_family_timeline_once() -> None:
     assert sum(redelivered) == 0
     # Newest first.
     assert [e.kind for e in h.handlers.timeline("family", family.id)] == [
-        "member_joined", "family_registered",
+        "member_joined",
+        "family_registered",
     ]
 
 
@@ -135,7 +134,9 @@ def test_a_sealed_acta_appears_once_on_each_participant_timeline() -> None:
     family = a_family(h, a_community(h))
     person = a_person(h, "1023456789", family_id=family.id, relationship="head")
     payload = {
-        "acta_id": "a1", "title": "Asamblea", "sealed_at": h.clock.now().isoformat(),
+        "acta_id": "a1",
+        "title": "Asamblea",
+        "sealed_at": h.clock.now().isoformat(),
         "participants": [{"beneficiary_id": person.id, "family_id": family.id}],
     }
 
@@ -154,6 +155,4 @@ def test_a_padded_subject_id_reads_the_same_timeline_as_the_plain_one() -> None:
     for event in h.relay.published:
         h.handlers.record_own_event(event.type, event.id, event.payload)
 
-    assert h.handlers.timeline("family", f" {family.id} ") == h.handlers.timeline(
-        "family", family.id
-    )
+    assert h.handlers.timeline("family", f" {family.id} ") == h.handlers.timeline("family", family.id)

@@ -28,8 +28,10 @@ def test_registering_a_community_stores_it_and_then_publishes_its_event() -> Non
     [event] = flush.published
     assert event.type == "community_registered"
     assert event.payload == {
-        "community_id": community.id, "name": "Villa Nueva",
-        "occurred_at": h.clock.now().isoformat(), "by": "gestora.ana",
+        "community_id": community.id,
+        "name": "Villa Nueva",
+        "occurred_at": h.clock.now().isoformat(),
+        "by": "gestora.ana",
     }
 
 
@@ -84,7 +86,9 @@ def test_registering_a_beneficiary_stores_them_and_then_publishes_the_event() ->
     [event] = flush.published
     assert event.type == "beneficiary_registered"
     assert event.payload == {
-        **person.summary(), "occurred_at": h.clock.now().isoformat(), "by": "gestora.ana",
+        **person.summary(),
+        "occurred_at": h.clock.now().isoformat(),
+        "by": "gestora.ana",
     }
 
 

@@ -60,9 +60,7 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def http_base() -> Iterator[str]:
     server = ThreadingHTTPServer((LOOPBACK, 0), _Handler)
-    thread = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
-    )
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
     thread.start()
     try:
         yield f"http://{LOOPBACK}:{server.server_address[1]}"
@@ -77,9 +75,7 @@ def test_grpc_server_that_is_serving_is_healthy(grpc_target: str) -> None:
     assert main([*TIMEOUT, "grpc", grpc_target, SERVING]) == 0
 
 
-def test_grpc_service_not_serving_is_unhealthy_and_named(
-    grpc_target: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_grpc_service_not_serving_is_unhealthy_and_named(grpc_target: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*TIMEOUT, "grpc", grpc_target, NOT_SERVING]) == 1
     err = capsys.readouterr().err
     assert NOT_SERVING in err and "NOT_SERVING" in err

@@ -55,7 +55,9 @@ def errors_of(exc: pytest.ExceptionInfo[ValidationFailed]) -> set[str]:
 # -- registering a beneficiary --------------------------------------------------
 def test_registration_normalises_every_field() -> None:
     built = registration(
-        whatsapp_phone="300 123 4567", email=" Jose@Example.ORG ", education_level=" Primary",
+        whatsapp_phone="300 123 4567",
+        email=" Jose@Example.ORG ",
+        education_level=" Primary",
     ).build(NOW, TODAY)
 
     assert (built.id_type, built.id_number) == ("CC", "1023456789")
@@ -104,8 +106,14 @@ def test_registration_reports_every_invalid_field_at_once() -> None:
         cmd.build(NOW, TODAY)
 
     assert errors_of(exc) == {
-        "national_id.number", "first_names", "last_names", "birth_date", "sex",
-        "whatsapp_phone", "email", "education_level",
+        "national_id.number",
+        "first_names",
+        "last_names",
+        "birth_date",
+        "sex",
+        "whatsapp_phone",
+        "email",
+        "education_level",
     }
     assert "futuro" in exc.value.errors["birth_date"]
     assert "first_names" in exc.value.message
@@ -285,7 +293,9 @@ def test_granting_a_consent_records_who_and_when() -> None:
 
     consent = someone.consents["biometrics"]
     assert (consent.granted, consent.recorded_by, consent.recorded_at) == (
-        True, "gestora.ana", LATER,
+        True,
+        "gestora.ana",
+        LATER,
     )
     assert someone.has_consent("biometrics")
     assert someone.updated_at == LATER
@@ -295,9 +305,7 @@ def test_repeating_a_consent_is_a_no_op() -> None:
     someone = person()
     model.set_consent(someone, "biometrics", True, GESTORA, LATER)
 
-    again = model.set_consent(
-        someone, "biometrics", True, Actor("otro", "gestor"), LATER + timedelta(minutes=5)
-    )
+    again = model.set_consent(someone, "biometrics", True, Actor("otro", "gestor"), LATER + timedelta(minutes=5))
 
     assert again is False
     assert someone.consents["biometrics"].recorded_by == "gestora.ana"

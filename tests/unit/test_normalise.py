@@ -45,9 +45,7 @@ def test_unknown_id_type_is_rejected_listing_the_accepted_types() -> None:
         assert accepted in str(exc.value)
 
 
-@pytest.mark.parametrize(
-    "raw", ["1.023.456.789", "1 023 456 789", "1-023-456-789", " 1023456789 ", "1023456789"]
-)
+@pytest.mark.parametrize("raw", ["1.023.456.789", "1 023 456 789", "1-023-456-789", " 1023456789 ", "1023456789"])
 def test_id_number_drops_dots_spaces_and_dashes(raw: str) -> None:
     assert normalise_id_number("CC", raw) == "1023456789"
 
@@ -71,11 +69,11 @@ def test_id_number_accepts_each_document_format(id_type: str, raw: str, expected
 @pytest.mark.parametrize(
     ("id_type", "raw"),
     [
-        ("CC", "0123456789"),    # a cédula never starts with 0
-        ("CC", "12345"),         # too short
-        ("CC", "12345678901"),   # too long
-        ("CC", "12345A"),        # letters only in CE, RC and PA
-        ("TI", "100200300"),     # nine digits
+        ("CC", "0123456789"),  # a cédula never starts with 0
+        ("CC", "12345"),  # too short
+        ("CC", "12345678901"),  # too long
+        ("CC", "12345A"),  # letters only in CE, RC and PA
+        ("TI", "100200300"),  # nine digits
         ("RC", "1234567"),
         ("CE", "E1234"),
         ("PPT", "AB12345"),
@@ -158,7 +156,12 @@ def test_search_tokens_of_a_name_are_accent_and_case_insensitive() -> None:
 
 def test_search_tokens_split_hyphens_and_apostrophes_across_all_names() -> None:
     assert search_tokens("María José", "Peña-Gómez D'Angelo") == [
-        "maria", "jose", "pena", "gomez", "d", "angelo",
+        "maria",
+        "jose",
+        "pena",
+        "gomez",
+        "d",
+        "angelo",
     ]
 
 
@@ -244,14 +247,14 @@ def test_foreign_number_with_international_prefix_keeps_its_country(raw: str) ->
 @pytest.mark.parametrize(
     "raw",
     [
-        "12345",               # too short for Colombia
-        "200 123 4567",        # neither mobile (3) nor landline (60)
-        "300 123 456",         # nine digits
-        "300 123 45678",       # eleven digits
+        "12345",  # too short for Colombia
+        "200 123 4567",  # neither mobile (3) nor landline (60)
+        "300 123 456",  # nine digits
+        "300 123 45678",  # eleven digits
         "+57 300 123 45678",
-        "+57 1 234 5678",      # pre-2021 Bogotá landline
+        "+57 1 234 5678",  # pre-2021 Bogotá landline
         "teléfono",
-        "+1 415",              # foreign but too short
+        "+1 415",  # foreign but too short
         "+1 415 555 0100 1234 5",  # longer than E.164 allows
     ],
 )
@@ -291,8 +294,17 @@ def test_email_is_trimmed_and_lower_cased() -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["ana", "ana@", "@example.org", "ana@example", "ana pena@example.org",
-            "ana@@example.org", "ana@example.c", ""],
+    "raw",
+    [
+        "ana",
+        "ana@",
+        "@example.org",
+        "ana@example",
+        "ana pena@example.org",
+        "ana@@example.org",
+        "ana@example.c",
+        "",
+    ],
 )
 def test_malformed_email_is_rejected(raw: str) -> None:
     with pytest.raises(InvalidValue):

@@ -16,8 +16,12 @@ WHEN = datetime(2024, 5, 6, 15, 30, tzinfo=UTC)
 
 def person_payload(**extra: Any) -> dict[str, Any]:
     return {
-        "beneficiary_id": "b1", "first_names": "José", "last_names": "Peña",
-        "family_id": None, "occurred_at": AT, **extra,
+        "beneficiary_id": "b1",
+        "first_names": "José",
+        "last_names": "Peña",
+        "family_id": None,
+        "occurred_at": AT,
+        **extra,
     }
 
 
@@ -47,9 +51,7 @@ def test_registration_outside_a_family_adds_one_personal_entry() -> None:
 
 
 def test_registration_into_a_family_also_marks_the_family() -> None:
-    entries = entries_for_beneficiary_event(
-        "beneficiary_registered", "e1", person_payload(family_id="f1")
-    )
+    entries = entries_for_beneficiary_event("beneficiary_registered", "e1", person_payload(family_id="f1"))
 
     assert kinds(entries) == [
         ("beneficiary", "b1", "beneficiary_registered"),
@@ -147,7 +149,10 @@ def test_acta_entry_ids_derive_from_the_event_id() -> None:
     entries = entries_for_acta_sealed("ev9", acta())
 
     assert [e.id for e in entries] == [
-        "beneficiary:b1:ev9", "beneficiary:b2:ev9", "beneficiary:b3:ev9", "family:f1:ev9",
+        "beneficiary:b1:ev9",
+        "beneficiary:b2:ev9",
+        "beneficiary:b3:ev9",
+        "family:f1:ev9",
     ]
 
 
@@ -167,9 +172,7 @@ def test_another_acta_event_yields_new_ids() -> None:
 
 
 def test_untitled_acta_and_no_participants() -> None:
-    entries = entries_for_acta_sealed(
-        "ev11", {"acta_id": "a2", "title": "", "sealed_at": AT, "family_ids": ["f3"]}
-    )
+    entries = entries_for_acta_sealed("ev11", {"acta_id": "a2", "title": "", "sealed_at": AT, "family_ids": ["f3"]})
 
     assert kinds(entries) == [("family", "f3", "acta_sealed")]
     assert entries[0].summary == "Acta firmada: Acta"

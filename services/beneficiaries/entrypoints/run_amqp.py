@@ -15,7 +15,12 @@ import os  # noqa: E402
 def main() -> None:
     from nameko.cli.run import run
 
+    from crm_platform.telemetry import setup_tracing
     from services.beneficiaries.entrypoints.amqp import BeneficiariesService
+
+    # Before any MongoClient exists: the pymongo instrumentation only sees
+    # clients created after it is installed.
+    setup_tracing(BeneficiariesService.name)
 
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(levelname)s %(message)s"

@@ -1,0 +1,144 @@
+"""The MongoDB repository and the outbox relay against the real SecantusDB and
+RabbitMQ: constraints enforced by the store, and events that survive a broker
+outage."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from kombu import Connection, Exchange, Queue
+
+from crm_platform.messaging import EventPublisher
+from devstack.infra import Stack, free_port
+from services.beneficiaries.adapters import repository
+from services.beneficiaries.adapters.relay import OutboxRelay
+from services.beneficiaries.domain.errors import AlreadyExists, Conflict
+from services.beneficiaries.domain.model import Community, Event, RegisterBeneficiary
+from services.beneficiaries.domain.timeline import TimelineEntry
+from tests.helpers import unique_cc
+
+NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def repo(stack: Stack) -> Iterator[repository.MongoRepository]:
+    db_name = f"test_repo_{uuid.uuid4().hex[:8]}"
+    repository.connect(stack.env["MONGO_URI"], db_name)
+    try:
+        yield repository.MongoRepository()
+    finally:
+        repository.MongoRepository().beneficiaries.database.client.drop_database(db_name)
+        repository.disconnect()
+
+
+def a_person(**overrides: Any) -> Any:
+    cmd = RegisterBeneficiary(
+        id_type="CC",
+        id_number=unique_cc(),
+        first_names="Óscar",
+        last_names="Ramírez",
+        birth_date="1990-01-01",
+        sex="male",
+        community_id="c1",
+    )
+    return replace(cmd.build(NOW, date(2026, 11, 1)), **overrides)
+
+
+def test_unique_national_id_is_enforced_by_the_store(repo: repository.MongoRepository) -> None:
+    first = a_person()
+    repo.add_beneficiary(first, [])
+    with pytest.raises(AlreadyExists) as err:
+        repo.add_beneficiary(a_person(id_number=first.id_number), [])
+    assert err.value.field == "national_id"
+
+
+def test_one_head_per_family_is_enforced_by_the_store_even_past_the_handler(
+    repo: repository.MongoRepository,
+) -> None:
+    repo.add_beneficiary(a_person(family_id="f1", relationship="head"), [])
+    repo.add_beneficiary(a_person(family_id="f1", relationship="child"), [])
+    with pytest.raises(Conflict):
+        repo.add_beneficiary(a_person(family_id="f1", relationship="head"), [])
+
+
+def test_a_stale_update_is_refused(repo: repository.MongoRepository) -> None:
+    person = a_person()
+    repo.add_beneficiary(person, [])
+    fresh = repo.get_beneficiary(person.id)
+    stale = repo.get_beneficiary(person.id)
+    assert fresh and stale
+    fresh.email, fresh.version = "a@b.co", 2
+    repo.update_beneficiary(fresh, [])
+    stale.email, stale.version = "c@d.co", 2
+    with pytest.raises(Conflict):
+        repo.update_beneficiary(stale, [])
+    stored = repo.get_beneficiary(person.id)
+    assert stored and stored.email == "a@b.co"
+
+
+def test_events_are_stored_with_the_aggregate(repo: repository.MongoRepository) -> None:
+    person = a_person()
+    event = Event("beneficiary_registered", {"beneficiary_id": person.id})
+    repo.add_beneficiary(person, [event])
+    raw = repo.beneficiaries.find_one({"_id": person.id})
+    assert raw and [e["id"] for e in raw["outbox"]] == [event.id]
+
+
+def test_timeline_appends_are_idempotent(repo: repository.MongoRepository) -> None:
+    entry = TimelineEntry("beneficiary", "p1", NOW, "acta_sealed", "Acta firmada: Taller", "actas", "a1", "ev1")
+    assert repo.append_timeline([entry]) == 1
+    assert repo.append_timeline([entry, replace(entry, source_event_id="ev2")]) == 1
+    assert [e.source_event_id for e in repo.timeline("beneficiary", "p1", 10)] in (
+        ["ev1", "ev2"],
+        ["ev2", "ev1"],
+    )
+
+
+def _drain(conn: Connection, queue: Queue, want: int) -> list[dict[str, Any]]:
+    got: list[dict[str, Any]] = []
+
+    def on_message(body: dict[str, Any], message: Any) -> None:
+        got.append(body)
+        message.ack()
+
+    with conn.Consumer(queue, callbacks=[on_message]):
+        for _ in range(50):
+            if len(got) >= want:
+                break
+            with contextlib.suppress(TimeoutError):
+                conn.drain_events(timeout=0.2)
+    return got
+
+
+def test_events_survive_a_broker_outage_and_are_published_by_the_sweep(
+    repo: repository.MongoRepository, stack: Stack
+) -> None:
+    community = Community(uuid.uuid4().hex, "Tabaco", "Hatonuevo", "La Guajira", NOW)
+    event = Event("community_registered", {"community_id": community.id})
+    repo.add_community(community, [event])
+
+    unreachable = EventPublisher(f"amqp://guest:guest@127.0.0.1:{free_port()}/", "beneficiaries", max_retries=0)
+    OutboxRelay(unreachable, {"communities": repo.communities}).flush("communities", community.id)
+    raw = repo.communities.find_one({"_id": community.id})
+    assert raw and [e["id"] for e in raw["outbox"]] == [event.id], "the event must stay in the outbox"
+
+    exchange = Exchange("beneficiaries.events", type="topic", durable=True)
+    queue = Queue(f"test-sweep-{uuid.uuid4().hex[:6]}", exchange, routing_key="community_registered", auto_delete=True)
+    publisher = EventPublisher(stack.env["AMQP_URI"], "beneficiaries")
+    with Connection(stack.env["AMQP_URI"]) as conn:
+        queue(conn.default_channel).declare()
+        try:
+            published = OutboxRelay(publisher, {"communities": repo.communities}).sweep(timedelta(0))
+        finally:
+            publisher.close()
+        received = _drain(conn, queue, 1)
+    assert published == 1
+    assert [b["event_id"] for b in received if b.get("community_id") == community.id] == [event.id]
+    raw = repo.communities.find_one({"_id": community.id})
+    assert raw and raw["outbox"] == []
