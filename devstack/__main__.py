@@ -16,11 +16,15 @@ from devstack.seed import DEMO_PASSWORD, DEMO_USERS, seed
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="crm-devstack")
-    parser.add_argument("command", choices=["run"])
+    parser.add_argument("command", choices=["run", "demo"])
     parser.add_argument("--var-dir", default=str(ROOT / "var" / "run"))
     parser.add_argument("--gateway-port", type=int, default=int(os.environ.get("HTTP_PORT", "8080")))
     parser.add_argument("--grpc-port", type=int, default=int(os.environ.get("GRPC_PORT", "50051")))
     args = parser.parse_args()
+    if args.command == "demo":
+        from devstack.demo import main as demo
+
+        return demo()
 
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -43,11 +47,7 @@ def main() -> int:
         print(f"  {'s3':20} http://{stack.env['S3_ENDPOINT']}")
         print(f"  {'amqp':20} {stack.env['AMQP_URI']}")
         print(f"\nComunidad de demostración: Nuevo Roche ({result['community_id']})")
-        print(
-            f"Usuarios: admin / {admin_password}; "
-            + ", ".join(u for u, _, _ in DEMO_USERS)
-            + f" / {DEMO_PASSWORD}"
-        )
+        print(f"Usuarios: admin / {admin_password}; " + ", ".join(u for u, _, _ in DEMO_USERS) + f" / {DEMO_PASSWORD}")
         print(f"Registros en {stack.var_dir / 'logs'}; trazas en {stack.var_dir / 'traces'}")
         print("\nPulse Ctrl-C para detener todo.", flush=True)
         while not stopping.wait(1):

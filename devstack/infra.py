@@ -233,9 +233,7 @@ class Stack:
             ],
         )
         self.env["S3_ENDPOINT"] = f"{LOOPBACK}:{ports['s3']}"
-        wait_for(
-            f"SeaweedFS S3 (127.0.0.1:{ports['s3']})", self._create_buckets, 90, managed.log, managed.proc
-        )
+        wait_for(f"SeaweedFS S3 (127.0.0.1:{ports['s3']})", self._create_buckets, 90, managed.log, managed.proc)
 
     def _create_buckets(self) -> bool:
         from minio import Minio
@@ -306,9 +304,7 @@ class Stack:
         self.processes.clear()
         if self.vhost:
             ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
-            subprocess.run(
-                [ctl, "-q", "delete_vhost", self.vhost], check=False, capture_output=True, timeout=60
-            )
+            subprocess.run([ctl, "-q", "delete_vhost", self.vhost], check=False, capture_output=True, timeout=60)
             self.vhost = None
 
 

@@ -152,7 +152,5 @@ def _login(http: httpx.Client, username: str, password: str) -> dict[str, str]:
 
 def _ok(response: httpx.Response) -> Any:
     if response.status_code >= 400:
-        raise RuntimeError(
-            f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
-        )
+        raise RuntimeError(f"{response.request.method} {response.request.url}: {response.status_code} {response.text}")
     return response.json()
