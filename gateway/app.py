@@ -31,7 +31,10 @@ class Backend:
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.channel = grpcext.intercept_channel(
-            grpc.insecure_channel(settings.beneficiaries_grpc), client_interceptor()
+            # round_robin spreads calls over every address the target resolves to
+            # (a headless Service on Kubernetes), instead of pinning one pod.
+            grpc.insecure_channel(settings.beneficiaries_grpc, options=[("grpc.lb_policy_name", "round_robin")]),
+            client_interceptor(),
         )
         self.beneficiaries = pb_grpc.BeneficiariesServiceStub(self.channel)
         self.timeout = settings.grpc_timeout_seconds
@@ -121,9 +124,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @app.post(f"{API}/communities", status_code=201, tags=["beneficiaries"])
     def register_community(body: schemas.CommunityIn, user: User) -> dict[str, Any]:
         auth.require(user, "communities:write")
-        return to_json(
-            backend.call(B.RegisterCommunity, pb.RegisterCommunityRequest(**body.model_dump()), user)
-        )
+        return to_json(backend.call(B.RegisterCommunity, pb.RegisterCommunityRequest(**body.model_dump()), user))
 
     @app.post(f"{API}/families", status_code=201, tags=["beneficiaries"])
     def register_family(body: schemas.FamilyIn, user: User) -> dict[str, Any]:
@@ -158,9 +159,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     def register_beneficiary(body: schemas.BeneficiaryIn, user: User) -> dict[str, Any]:
         auth.require(user, "beneficiaries:write")
         data = body.model_dump()
-        request = pb.RegisterBeneficiaryRequest(
-            **{**data, "national_id": pb.NationalId(**data["national_id"])}
-        )
+        request = pb.RegisterBeneficiaryRequest(**{**data, "national_id": pb.NationalId(**data["national_id"])})
         return person(backend.call(B.RegisterBeneficiary, request, user), user)
 
     @app.get(f"{API}/beneficiaries", tags=["beneficiaries"])
@@ -178,9 +177,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             request = pb.GetBeneficiaryByNationalIdRequest(
                 national_id=pb.NationalId(type=national_id_type, number=national_id_number)
             )
-            return {
-                "beneficiaries": [person(backend.call(B.GetBeneficiaryByNationalId, request, user), user)]
-            }
+            return {"beneficiaries": [person(backend.call(B.GetBeneficiaryByNationalId, request, user), user)]}
         search = pb.SearchBeneficiariesRequest(query=q, community_id=community_id, limit=limit)
         reply = backend.call(B.SearchBeneficiaries, search, user)
         return {"beneficiaries": [person(p, user) for p in reply.beneficiaries]}
@@ -221,12 +218,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         try:
             template = base64.b64decode(body.template_base64, validate=True)
         except binascii.Error:
-            raise errors.ApiError(
-                400, "Solicitud inválida", {"template_base64": "No es base64 válido"}
-            ) from None
-        request = pb.StoreBiometricTemplateRequest(
-            beneficiary_id=beneficiary_id, finger=body.finger, template=template
-        )
+            raise errors.ApiError(400, "Solicitud inválida", {"template_base64": "No es base64 válido"}) from None
+        request = pb.StoreBiometricTemplateRequest(beneficiary_id=beneficiary_id, finger=body.finger, template=template)
         return to_json(backend.call(B.StoreBiometricTemplate, request, user))
 
     @app.get(f"{API}/beneficiaries/{{beneficiary_id}}/timeline", tags=["timeline"])

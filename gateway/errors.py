@@ -79,9 +79,7 @@ def install(app: FastAPI) -> None:
         status = GRPC_TO_HTTP.get(code, 502)
         if status >= 500:
             log.warning("backend call failed: %s %s", code, exc.details())
-            message = (
-                "Servicio no disponible; intente de nuevo" if status in (503, 504) else "Error del servicio"
-            )
+            message = "Servicio no disponible; intente de nuevo" if status in (503, 504) else "Error del servicio"
             return JSONResponse(body(message), status_code=status)
         return JSONResponse(body(exc.details(), field_errors(exc)), status_code=status)
 
