@@ -102,9 +102,7 @@ class MongoRepository:
 
     def family_members(self, family_id: str) -> list[Beneficiary]:
         cursor = self.beneficiaries.find({"family_id": family_id}, {"outbox": 0})
-        return sorted(
-            (_beneficiary(r) for r in cursor), key=lambda b: (b.relationship != "head", b.birth_date)
-        )
+        return sorted((_beneficiary(r) for r in cursor), key=lambda b: (b.relationship != "head", b.birth_date))
 
     def family_head(self, family_id: str) -> Beneficiary | None:
         raw = self.beneficiaries.find_one({"family_id": family_id, "relationship": "head"}, {"outbox": 0})
@@ -226,9 +224,7 @@ def _community(raw: dict[str, Any]) -> Community:
 
 
 def _family(raw: dict[str, Any]) -> Family:
-    return Family(
-        raw["_id"], raw["community_id"], raw["name"], raw.get("address", ""), _utc(raw["created_at"])
-    )
+    return Family(raw["_id"], raw["community_id"], raw["name"], raw.get("address", ""), _utc(raw["created_at"]))
 
 
 def _beneficiary_doc(p: Beneficiary) -> dict[str, Any]:

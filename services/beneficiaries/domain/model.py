@@ -39,9 +39,7 @@ EDUCATION_LEVELS = {
 }
 CONSENT_KINDS = {"data_processing", "biometrics", "notifications"}
 FINGERS = {
-    f"{side}_{finger}"
-    for side in ("right", "left")
-    for finger in ("thumb", "index", "middle", "ring", "little")
+    f"{side}_{finger}" for side in ("right", "left") for finger in ("thumb", "index", "middle", "ring", "little")
 }
 # ZhianTec sensors upload one template as 512 bytes (two 256-byte buffers);
 # other readers differ, so accept a sane range rather than one size.
@@ -267,9 +265,7 @@ class RegisterBeneficiary:
         id_type = e.check("national_id.type", lambda: norm.normalise_id_type(self.id_type))
         id_number = None
         if id_type:
-            id_number = e.check(
-                "national_id.number", lambda: norm.normalise_id_number(id_type, self.id_number)
-            )
+            id_number = e.check("national_id.number", lambda: norm.normalise_id_number(id_type, self.id_number))
         first = e.check("first_names", lambda: norm.clean_name(self.first_names, "El nombre"))
         last = e.check("last_names", lambda: norm.clean_name(self.last_names, "El apellido"))
         born = e.check("birth_date", lambda: norm.parse_birth_date(self.birth_date, today))
@@ -289,9 +285,7 @@ class RegisterBeneficiary:
             if (self.whatsapp_phone or "").strip()
             else None
         )
-        email = (
-            e.check("email", lambda: norm.normalise_email(self.email)) if (self.email or "").strip() else None
-        )
+        email = e.check("email", lambda: norm.normalise_email(self.email)) if (self.email or "").strip() else None
         education = e.check(
             "education_level",
             lambda: _choice(self.education_level or "none", EDUCATION_LEVELS, "El nivel educativo"),

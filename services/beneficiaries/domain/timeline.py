@@ -33,107 +33,39 @@ def _when(payload: dict[str, Any], key: str) -> datetime:
     return datetime.fromisoformat(payload[key])
 
 
-def entries_for_beneficiary_event(
-    event_type: str, event_id: str, payload: dict[str, Any]
-) -> list[TimelineEntry]:
+def entries_for_beneficiary_event(event_type: str, event_id: str, payload: dict[str, Any]) -> list[TimelineEntry]:
     """Timeline entries for this service's own events."""
-    person = payload.get("beneficiary_id")
     at = _when(payload, "occurred_at")
+    person = payload.get("beneficiary_id")
     name = " ".join(filter(None, [payload.get("first_names"), payload.get("last_names")]))
+
+    def entry(subject_type: str, subject_id: str, kind: str, summary: str) -> TimelineEntry:
+        source_id = person or subject_id
+        return TimelineEntry(subject_type, subject_id, at, kind, summary, "beneficiaries", source_id, event_id)
+
+    def joined(family_id: str) -> TimelineEntry:
+        return entry("family", family_id, "member_joined", f"{name} se integra al hogar")
+
     if event_type == "family_registered":
-        return [
-            TimelineEntry(
-                "family",
-                payload["family_id"],
-                at,
-                event_type,
-                f"Registro del hogar {payload['name']}",
-                "beneficiaries",
-                payload["family_id"],
-                event_id,
-            )
-        ]
-    if event_type == "beneficiary_registered" and person:
-        entries = [
-            TimelineEntry(
-                "beneficiary",
-                person,
-                at,
-                event_type,
-                f"Registro de {name} en el programa",
-                "beneficiaries",
-                person,
-                event_id,
-            )
-        ]
+        return [entry("family", payload["family_id"], event_type, f"Registro del hogar {payload['name']}")]
+    if not person:
+        return []
+    if event_type == "beneficiary_registered":
+        entries = [entry("beneficiary", person, event_type, f"Registro de {name} en el programa")]
         if payload.get("family_id"):
-            entries.append(
-                TimelineEntry(
-                    "family",
-                    payload["family_id"],
-                    at,
-                    "member_joined",
-                    f"{name} se integra al hogar",
-                    "beneficiaries",
-                    person,
-                    event_id,
-                )
-            )
+            entries.append(joined(payload["family_id"]))
         return entries
-    if event_type == "beneficiary_updated" and person and payload.get("change") == "family":
+    if event_type == "beneficiary_updated" and payload.get("change") == "family":
         entries = []
         if payload.get("previous_family_id"):
-            entries.append(
-                TimelineEntry(
-                    "family",
-                    payload["previous_family_id"],
-                    at,
-                    "member_left",
-                    f"{name} sale del hogar",
-                    "beneficiaries",
-                    person,
-                    event_id,
-                )
-            )
-        entries.append(
-            TimelineEntry(
-                "family",
-                payload["family_id"],
-                at,
-                "member_joined",
-                f"{name} se integra al hogar",
-                "beneficiaries",
-                person,
-                event_id,
-            )
-        )
-        entries.append(
-            TimelineEntry(
-                "beneficiary",
-                person,
-                at,
-                "family_changed",
-                "Cambio de hogar",
-                "beneficiaries",
-                person,
-                event_id,
-            )
-        )
+            entries.append(entry("family", payload["previous_family_id"], "member_left", f"{name} sale del hogar"))
+        entries.append(joined(payload["family_id"]))
+        entries.append(entry("beneficiary", person, "family_changed", "Cambio de hogar"))
         return entries
-    if event_type == "consent_changed" and person:
-        verb = "otorga" if payload["granted"] else "retira"
-        return [
-            TimelineEntry(
-                "beneficiary",
-                person,
-                at,
-                event_type,
-                f"{verb.capitalize()} consentimiento: {CONSENT_LABELS.get(payload['kind'], payload['kind'])}",
-                "beneficiaries",
-                person,
-                event_id,
-            )
-        ]
+    if event_type == "consent_changed":
+        verb = "Otorga" if payload["granted"] else "Retira"
+        label = CONSENT_LABELS.get(payload["kind"], payload["kind"])
+        return [entry("beneficiary", person, event_type, f"{verb} consentimiento: {label}")]
     return []
 
 

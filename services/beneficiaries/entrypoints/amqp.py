@@ -84,9 +84,7 @@ class BeneficiariesService:
 
     @rpc(expected_exceptions=EXPECTED)
     def move_member(self, beneficiary_id: str, to_family_id: str, relationship: str) -> dict[str, Any]:
-        person = self.app.handlers.move_member(
-            beneficiary_id, to_family_id, relationship, _actor(self.caller)
-        )
+        person = self.app.handlers.move_member(beneficiary_id, to_family_id, relationship, _actor(self.caller))
         return schemas.beneficiary(person)
 
     @rpc(expected_exceptions=EXPECTED)
@@ -98,15 +96,11 @@ class BeneficiariesService:
 
     @rpc(expected_exceptions=EXPECTED)
     def record_consent(self, beneficiary_id: str, kind: str) -> dict[str, Any]:
-        return schemas.beneficiary(
-            self.app.handlers.set_consent(beneficiary_id, kind, True, _actor(self.caller))
-        )
+        return schemas.beneficiary(self.app.handlers.set_consent(beneficiary_id, kind, True, _actor(self.caller)))
 
     @rpc(expected_exceptions=EXPECTED)
     def withdraw_consent(self, beneficiary_id: str, kind: str) -> dict[str, Any]:
-        return schemas.beneficiary(
-            self.app.handlers.set_consent(beneficiary_id, kind, False, _actor(self.caller))
-        )
+        return schemas.beneficiary(self.app.handlers.set_consent(beneficiary_id, kind, False, _actor(self.caller)))
 
     @rpc(expected_exceptions=EXPECTED)
     def store_biometric_template(self, beneficiary_id: str, finger: str, template_hex: str) -> dict[str, Any]:
@@ -114,9 +108,7 @@ class BeneficiariesService:
             template = bytes.fromhex(template_hex)
         except (TypeError, ValueError):
             raise errors.ValidationFailed({"template": "La plantilla debe venir en hexadecimal"}) from None
-        enrolment = self.app.handlers.store_biometric_template(
-            beneficiary_id, finger, template, _actor(self.caller)
-        )
+        enrolment = self.app.handlers.store_biometric_template(beneficiary_id, finger, template, _actor(self.caller))
         return schemas.enrolment(beneficiary_id, enrolment)
 
     # -- queries -------------------------------------------------------------

@@ -71,9 +71,7 @@ class BeneficiariesServicer(pb_grpc.BeneficiariesServiceServicer):
         self.h = app.handlers
 
     @_translate
-    def RegisterCommunity(
-        self, request: pb.RegisterCommunityRequest, context: grpc.ServicerContext
-    ) -> pb.Community:
+    def RegisterCommunity(self, request: pb.RegisterCommunityRequest, context: grpc.ServicerContext) -> pb.Community:
         cmd = model.RegisterCommunity(request.name, request.municipality, request.department)
         return to_pb.community(self.h.register_community(cmd, _actor(context)))
 
@@ -125,18 +123,14 @@ class BeneficiariesServicer(pb_grpc.BeneficiariesServiceServicer):
         return to_pb.beneficiary(self.h.register_beneficiary(cmd, _actor(context)))
 
     @_translate
-    def GetBeneficiary(
-        self, request: pb.GetBeneficiaryRequest, context: grpc.ServicerContext
-    ) -> pb.Beneficiary:
+    def GetBeneficiary(self, request: pb.GetBeneficiaryRequest, context: grpc.ServicerContext) -> pb.Beneficiary:
         return to_pb.beneficiary(self.h.get_beneficiary(request.id))
 
     @_translate
     def GetBeneficiaryByNationalId(
         self, request: pb.GetBeneficiaryByNationalIdRequest, context: grpc.ServicerContext
     ) -> pb.Beneficiary:
-        return to_pb.beneficiary(
-            self.h.get_by_national_id(request.national_id.type, request.national_id.number)
-        )
+        return to_pb.beneficiary(self.h.get_by_national_id(request.national_id.type, request.national_id.number))
 
     @_translate
     def SearchBeneficiaries(
@@ -147,41 +141,27 @@ class BeneficiariesServicer(pb_grpc.BeneficiariesServiceServicer):
 
     @_translate
     def AddMember(self, request: pb.AddMemberRequest, context: grpc.ServicerContext) -> pb.Beneficiary:
-        person = self.h.add_member(
-            request.family_id, request.beneficiary_id, request.relationship, _actor(context)
-        )
+        person = self.h.add_member(request.family_id, request.beneficiary_id, request.relationship, _actor(context))
         return to_pb.beneficiary(person)
 
     @_translate
     def MoveMember(self, request: pb.MoveMemberRequest, context: grpc.ServicerContext) -> pb.Beneficiary:
-        person = self.h.move_member(
-            request.beneficiary_id, request.to_family_id, request.relationship, _actor(context)
-        )
+        person = self.h.move_member(request.beneficiary_id, request.to_family_id, request.relationship, _actor(context))
         return to_pb.beneficiary(person)
 
     @_translate
-    def UpdateContact(
-        self, request: pb.UpdateContactRequest, context: grpc.ServicerContext
-    ) -> pb.Beneficiary:
+    def UpdateContact(self, request: pb.UpdateContactRequest, context: grpc.ServicerContext) -> pb.Beneficiary:
         phone = request.whatsapp_phone if request.HasField("whatsapp_phone") else None
         email = request.email if request.HasField("email") else None
         return to_pb.beneficiary(self.h.update_contact(request.beneficiary_id, phone, email, _actor(context)))
 
     @_translate
-    def RecordConsent(
-        self, request: pb.RecordConsentRequest, context: grpc.ServicerContext
-    ) -> pb.Beneficiary:
-        return to_pb.beneficiary(
-            self.h.set_consent(request.beneficiary_id, request.kind, True, _actor(context))
-        )
+    def RecordConsent(self, request: pb.RecordConsentRequest, context: grpc.ServicerContext) -> pb.Beneficiary:
+        return to_pb.beneficiary(self.h.set_consent(request.beneficiary_id, request.kind, True, _actor(context)))
 
     @_translate
-    def WithdrawConsent(
-        self, request: pb.WithdrawConsentRequest, context: grpc.ServicerContext
-    ) -> pb.Beneficiary:
-        return to_pb.beneficiary(
-            self.h.set_consent(request.beneficiary_id, request.kind, False, _actor(context))
-        )
+    def WithdrawConsent(self, request: pb.WithdrawConsentRequest, context: grpc.ServicerContext) -> pb.Beneficiary:
+        return to_pb.beneficiary(self.h.set_consent(request.beneficiary_id, request.kind, False, _actor(context)))
 
     @_translate
     def StoreBiometricTemplate(
@@ -196,17 +176,11 @@ class BeneficiariesServicer(pb_grpc.BeneficiariesServiceServicer):
     def GetBiometricTemplate(
         self, request: pb.GetBiometricTemplateRequest, context: grpc.ServicerContext
     ) -> pb.BiometricTemplate:
-        enrolment, template = self.h.get_biometric_template(
-            request.beneficiary_id, request.finger, _actor(context)
-        )
-        return pb.BiometricTemplate(
-            enrolment=to_pb.enrolment(request.beneficiary_id, enrolment), template=template
-        )
+        enrolment, template = self.h.get_biometric_template(request.beneficiary_id, request.finger, _actor(context))
+        return pb.BiometricTemplate(enrolment=to_pb.enrolment(request.beneficiary_id, enrolment), template=template)
 
     @_translate
-    def GetTimeline(
-        self, request: pb.GetTimelineRequest, context: grpc.ServicerContext
-    ) -> pb.GetTimelineResponse:
+    def GetTimeline(self, request: pb.GetTimelineRequest, context: grpc.ServicerContext) -> pb.GetTimelineResponse:
         entries = self.h.timeline(request.subject_type, request.subject_id, request.limit)
         return pb.GetTimelineResponse(entries=[to_pb.timeline_entry(e) for e in entries])
 

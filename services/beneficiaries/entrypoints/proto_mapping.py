@@ -65,9 +65,7 @@ def beneficiary(p: Beneficiary) -> pb.Beneficiary:
         can_sign=p.can_sign,
         community_id=p.community_id,
         consents=[
-            pb.Consent(
-                kind=c.kind, granted=c.granted, recorded_by=c.recorded_by, recorded_at=ts(c.recorded_at)
-            )
+            pb.Consent(kind=c.kind, granted=c.granted, recorded_by=c.recorded_by, recorded_at=ts(c.recorded_at))
             for c in p.consents.values()
         ],
         biometrics=[enrolment(p.id, b) for b in p.biometrics.values()],

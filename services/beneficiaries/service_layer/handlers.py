@@ -165,9 +165,7 @@ class BeneficiaryHandlers:
     def add_member(self, family_id: str, beneficiary_id: str, relationship: str, actor: Actor) -> Beneficiary:
         return self._join(family_id, beneficiary_id, relationship, actor, moving=False)
 
-    def move_member(
-        self, beneficiary_id: str, to_family_id: str, relationship: str, actor: Actor
-    ) -> Beneficiary:
+    def move_member(self, beneficiary_id: str, to_family_id: str, relationship: str, actor: Actor) -> Beneficiary:
         return self._join(to_family_id, beneficiary_id, relationship, actor, moving=True)
 
     def _join(
@@ -195,9 +193,7 @@ class BeneficiaryHandlers:
             },
         )
 
-    def update_contact(
-        self, beneficiary_id: str, phone: str | None, email: str | None, actor: Actor
-    ) -> Beneficiary:
+    def update_contact(self, beneficiary_id: str, phone: str | None, email: str | None, actor: Actor) -> Beneficiary:
         person = self._beneficiary(model.validate_id(beneficiary_id, "beneficiary_id"))
         now = self.clock.now()
         changed = model.update_contact(person, phone, email, now)
@@ -236,9 +232,7 @@ class BeneficiaryHandlers:
         model.require_biometric_consent(person)
         key_id, sealed = self.cipher.seal(template, _aad(person.id, finger))
         now = self.clock.now()
-        enrolment = BiometricEnrolment(
-            finger, model.template_digest(template), actor.subject, now, key_id, sealed
-        )
+        enrolment = BiometricEnrolment(finger, model.template_digest(template), actor.subject, now, key_id, sealed)
         person.biometrics[finger] = enrolment
         person.updated_at = now
         self._save_update(
@@ -262,9 +256,7 @@ class BeneficiaryHandlers:
         enrolment = person.biometrics.get((finger or "").strip().lower())
         if enrolment is None:
             raise NotFound("plantilla biométrica", f"{person.id}/{finger}")
-        template = self.cipher.open(
-            enrolment.key_id, enrolment.sealed_template, _aad(person.id, enrolment.finger)
-        )
+        template = self.cipher.open(enrolment.key_id, enrolment.sealed_template, _aad(person.id, enrolment.finger))
         return enrolment, template
 
     # -- timeline -----------------------------------------------------------------
@@ -285,9 +277,7 @@ class BeneficiaryHandlers:
         return self.repo.timeline(subject_type, subject_id, max(1, min(limit or 100, MAX_TIMELINE_ENTRIES)))
 
     # -- helpers ------------------------------------------------------------------
-    def _save_update(
-        self, person: Beneficiary, now: datetime, actor: Actor, change: dict[str, Any]
-    ) -> Beneficiary:
+    def _save_update(self, person: Beneficiary, now: datetime, actor: Actor, change: dict[str, Any]) -> Beneficiary:
         person.version += 1
         event = Event(
             "beneficiary_updated",
