@@ -1,21 +1,35 @@
 """gRPC helpers: servers with health checking, reflection and tracing; caller
-identity in metadata; rich errors (``google.rpc.BadRequest`` field violations)."""
+identity as a signed assertion in metadata; rich errors (``google.rpc.BadRequest``
+field violations).
+
+A caller (the gateway for a logged-in user, a kiosk, another service) attaches
+``x-crm-caller``: a short-lived JWT naming the subject and role, signed with
+``CRM_INTERNAL_SECRET``. Servers trust the role only after verifying it, so no
+client can claim the ``kiosk`` role by writing a header.
+"""
 
 from __future__ import annotations
 
+import contextvars
+import functools
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent import futures
 from typing import Any
 
 import grpc
+import jwt
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
-SUBJECT_HEADER = "x-crm-subject"
-ROLE_HEADER = "x-crm-role"
+from crm_platform.config import ConfigError, secret
+
+CALLER_HEADER = "x-crm-caller"
+CALLER_ISSUER = "crm-social-internal"
+CALLER_TTL_SECONDS = 15 * 60
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 
@@ -33,7 +47,7 @@ def create_server(
 
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers),
-        interceptors=[server_interceptor(), *interceptors],
+        interceptors=[server_interceptor(), CallerAuthInterceptor(service_names), *interceptors],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -46,23 +60,90 @@ def create_server(
     for name in service_names:
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-    reflection.enable_server_reflection(
-        [*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
-    )
+    reflection.enable_server_reflection([*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
     port = server.add_insecure_port(address)
     if port == 0:
         raise OSError(f"could not bind gRPC server to {address}")
     return server, port, health_servicer
 
 
-def caller(context: grpc.ServicerContext) -> tuple[str, str]:
-    """(subject, role) from the call's metadata; empty strings when absent."""
-    md = dict(context.invocation_metadata())
-    return str(md.get(SUBJECT_HEADER, "")), str(md.get(ROLE_HEADER, ""))
+class InvalidCaller(Exception):
+    """The call carries no caller assertion, or one that does not verify."""
+
+
+@functools.cache
+def _internal_secret() -> str:
+    value = secret("CRM_INTERNAL_SECRET", "development-only-internal-secret-change-me")
+    if len(value) < 32:
+        raise ConfigError("CRM_INTERNAL_SECRET must be at least 32 characters")
+    return value
 
 
 def caller_metadata(subject: str, role: str) -> list[tuple[str, str]]:
-    return [(SUBJECT_HEADER, subject), (ROLE_HEADER, role)]
+    """Metadata naming the caller, signed; valid for ``CALLER_TTL_SECONDS``."""
+    now = int(time.time())
+    claims = {"sub": subject, "role": role, "iat": now, "exp": now + CALLER_TTL_SECONDS, "iss": CALLER_ISSUER}
+    return [(CALLER_HEADER, jwt.encode(claims, _internal_secret(), algorithm="HS256"))]
+
+
+_current_caller: contextvars.ContextVar[tuple[str, str]] = contextvars.ContextVar("crm_caller")
+
+
+class CallerAuthInterceptor(grpc.ServerInterceptor):
+    """Verifies the caller assertion of every unary call to ``protected`` services
+    before the servicer runs; ``current_caller()`` then returns it."""
+
+    def __init__(self, protected: Sequence[str]) -> None:
+        self._prefixes = tuple(f"/{name}/" for name in protected)
+
+    def intercept_service(self, continuation: Callable[..., Any], details: Any) -> Any:
+        handler = continuation(details)
+        if handler is None or handler.unary_unary is None or not details.method.startswith(self._prefixes):
+            return handler
+        behaviour = handler.unary_unary
+
+        def verified(request: Any, context: grpc.ServicerContext) -> Any:
+            try:
+                identity = caller(context)
+            except InvalidCaller as exc:
+                context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
+            token = _current_caller.set(identity)
+            try:
+                return behaviour(request, context)
+            finally:
+                _current_caller.reset(token)
+
+        return grpc.unary_unary_rpc_method_handler(
+            verified,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+def current_caller() -> tuple[str, str]:
+    """The verified (subject, role) of the call being served."""
+    return _current_caller.get()
+
+
+def caller(context: grpc.ServicerContext) -> tuple[str, str]:
+    """(subject, role) from the call's verified caller assertion."""
+    token = dict(context.invocation_metadata()).get(CALLER_HEADER)
+    if not token:
+        raise InvalidCaller("Falta identificar a quien realiza la operación")
+    try:
+        claims = jwt.decode(
+            str(token),
+            _internal_secret(),
+            algorithms=["HS256"],
+            issuer=CALLER_ISSUER,
+            options={"require": ["exp", "sub", "role", "iss"]},
+        )
+    except jwt.InvalidTokenError as exc:
+        raise InvalidCaller(f"Identificación del llamador inválida: {exc}") from None
+    subject, role = str(claims["sub"]), str(claims["role"])
+    if not subject or not role:
+        raise InvalidCaller("Identificación del llamador incompleta")
+    return subject, role
 
 
 def abort(
@@ -78,8 +159,7 @@ def abort(
         detail.Pack(
             error_details_pb2.BadRequest(
                 field_violations=[
-                    error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
-                    for f, d in field_errors.items()
+                    error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in field_errors.items()
                 ]
             )
         )

@@ -125,13 +125,14 @@ compose=$("$BIN/python" -c \
 [[ -x "$compose" ]] || fail "$compose is not executable"
 required_secrets=(RABBITMQ_USER RABBITMQ_PASSWORD MINIO_ROOT_USER MINIO_ROOT_PASSWORD
                   S3_ACCESS_KEY S3_SECRET_KEY BIOMETRIC_KEYS GATEWAY_JWT_SECRET
-                  GATEWAY_ADMIN_PASSWORD)
+                  GATEWAY_ADMIN_PASSWORD CRM_INTERNAL_SECRET)
 # Dummy values, for validation only; --env-file /dev/null ignores any local .env.
 export RABBITMQ_USER=check RABBITMQ_PASSWORD=check-password
 export MINIO_ROOT_USER=check-root MINIO_ROOT_PASSWORD=check-root-password
 export S3_ACCESS_KEY=check-access S3_SECRET_KEY=check-secret-key
 export BIOMETRIC_KEYS="k1:$(printf '%032d' 0 | base64)"
 export GATEWAY_JWT_SECRET=check-jwt-secret-check-jwt-secret GATEWAY_ADMIN_PASSWORD=check-admin
+export CRM_INTERNAL_SECRET=check-internal-secret-check-internal
 "$compose" --env-file /dev/null -f docker-compose.yml config -q
 # Each secret is required: without it the file must refuse to render.
 for var in "${required_secrets[@]}"; do

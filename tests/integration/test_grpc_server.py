@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import time
+
 import grpc
+import jwt
 import pymongo
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from crm_platform.grpc_support import caller_metadata, field_errors
+from crm_platform.grpc_support import CALLER_HEADER, CALLER_ISSUER, caller_metadata, field_errors
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
 from devstack.infra import Stack
 from tests.helpers import GESTOR, KIOSK, person_request, unique_cc
@@ -193,15 +196,30 @@ def test_biometric_template_needs_consent_is_sealed_at_rest_and_only_a_kiosk_rea
     assert beneficiaries.GetBiometricTemplate(read, metadata=KIOSK).template == TEMPLATE
 
 
-def test_calls_without_caller_identity_are_refused(beneficiaries, community) -> None:
-    with pytest.raises(grpc.RpcError) as err:
-        beneficiaries.RegisterBeneficiary(person_request(community_id=community.id))
-    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+def test_calls_without_a_valid_caller_assertion_are_unauthenticated(beneficiaries, community) -> None:
+    request = pb.GetBiometricTemplateRequest(beneficiary_id="any", finger="right_index")
+    now = int(time.time())
+    forged = jwt.encode(
+        {"sub": "intruder", "role": "kiosk", "iss": CALLER_ISSUER, "iat": now, "exp": now + 60},
+        "not-the-internal-secret-not-the-internal-secret",
+        algorithm="HS256",
+    )
+    plain_headers = [("x-crm-subject", "intruder"), ("x-crm-role", "kiosk")]
+    for metadata in (None, plain_headers, [(CALLER_HEADER, forged)], [(CALLER_HEADER, "garbage")]):
+        with pytest.raises(grpc.RpcError) as err:
+            beneficiaries.GetBiometricTemplate(request, metadata=metadata)
+        assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED, metadata
+        with pytest.raises(grpc.RpcError) as err:
+            beneficiaries.RegisterBeneficiary(person_request(community_id=community.id), metadata=metadata)
+        assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        with pytest.raises(grpc.RpcError) as err:
+            beneficiaries.ListCommunities(pb.ListCommunitiesRequest(), metadata=metadata)
+        assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
     with pytest.raises(grpc.RpcError) as err:
         beneficiaries.RegisterBeneficiary(
             person_request(community_id=community.id), metadata=caller_metadata("", "gestor")
         )
-    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
 def test_malformed_and_oversized_messages_fail_cleanly_and_the_server_keeps_serving(

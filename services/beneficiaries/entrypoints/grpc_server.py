@@ -59,9 +59,7 @@ def _translate(method: F) -> F:
 
 
 def _actor(context: grpc.ServicerContext) -> model.Actor:
-    subject, role = grpc_support.caller(context)
-    if not subject or not role:
-        raise errors.PermissionDenied("Falta identificar a quien realiza la operación")
+    subject, role = grpc_support.current_caller()
     return model.Actor(subject, role)
 
 
