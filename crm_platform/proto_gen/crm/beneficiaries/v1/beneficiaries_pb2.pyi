@@ -4,9 +4,11 @@ isort:skip_file
 Beneficiaries service: communities, families (households) and beneficiaries
 (people), their consents, biometric enrolment and timeline.
 
-Callers identify themselves with gRPC metadata set by the gateway (or a kiosk):
-  x-crm-subject  who performs the call (user name or device id)
-  x-crm-role     one of admin, coordinator, gestor, psychosocial, auditor, kiosk
+Every call carries the metadata x-crm-caller: a short-lived JWT (HS256, signed
+with CRM_INTERNAL_SECRET, issuer crm-social-internal) whose claims name who
+performs the call (sub: user name or device id) and their role (role: admin,
+coordinator, gestor, psychosocial, auditor or kiosk). Calls without a valid one
+fail with UNAUTHENTICATED.
 Domain errors use standard status codes: INVALID_ARGUMENT (with a
 google.rpc.BadRequest detail naming each field), NOT_FOUND, ALREADY_EXISTS,
 FAILED_PRECONDITION and PERMISSION_DENIED.
