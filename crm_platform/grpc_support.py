@@ -2,34 +2,27 @@
 identity as a signed assertion in metadata; rich errors (``google.rpc.BadRequest``
 field violations).
 
-A caller (the gateway for a logged-in user, a kiosk, another service) attaches
-``x-crm-caller``: a short-lived JWT naming the subject and role, signed with
-``CRM_INTERNAL_SECRET``. Servers trust the role only after verifying it, so no
-client can claim the ``kiosk`` role by writing a header.
+Callers attach ``x-crm-caller``, a signed assertion (``crm_platform.identity``);
+``CallerAuthInterceptor`` verifies it before any servicer method runs.
 """
 
 from __future__ import annotations
 
 import contextvars
-import functools
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent import futures
 from typing import Any
 
 import grpc
-import jwt
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
-from crm_platform.config import ConfigError, secret
+from crm_platform.identity import InvalidCaller, assert_caller, verify_caller
 
 CALLER_HEADER = "x-crm-caller"
-CALLER_ISSUER = "crm-social-internal"
-CALLER_TTL_SECONDS = 15 * 60
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 
@@ -67,23 +60,9 @@ def create_server(
     return server, port, health_servicer
 
 
-class InvalidCaller(Exception):
-    """The call carries no caller assertion, or one that does not verify."""
-
-
-@functools.cache
-def _internal_secret() -> str:
-    value = secret("CRM_INTERNAL_SECRET", "development-only-internal-secret-change-me")
-    if len(value) < 32:
-        raise ConfigError("CRM_INTERNAL_SECRET must be at least 32 characters")
-    return value
-
-
 def caller_metadata(subject: str, role: str) -> list[tuple[str, str]]:
-    """Metadata naming the caller, signed; valid for ``CALLER_TTL_SECONDS``."""
-    now = int(time.time())
-    claims = {"sub": subject, "role": role, "iat": now, "exp": now + CALLER_TTL_SECONDS, "iss": CALLER_ISSUER}
-    return [(CALLER_HEADER, jwt.encode(claims, _internal_secret(), algorithm="HS256"))]
+    """Metadata naming the caller, signed (see ``crm_platform.identity``)."""
+    return [(CALLER_HEADER, assert_caller(subject, role))]
 
 
 _current_caller: contextvars.ContextVar[tuple[str, str]] = contextvars.ContextVar("crm_caller")
@@ -127,23 +106,7 @@ def current_caller() -> tuple[str, str]:
 
 def caller(context: grpc.ServicerContext) -> tuple[str, str]:
     """(subject, role) from the call's verified caller assertion."""
-    token = dict(context.invocation_metadata()).get(CALLER_HEADER)
-    if not token:
-        raise InvalidCaller("Falta identificar a quien realiza la operación")
-    try:
-        claims = jwt.decode(
-            str(token),
-            _internal_secret(),
-            algorithms=["HS256"],
-            issuer=CALLER_ISSUER,
-            options={"require": ["exp", "sub", "role", "iss"]},
-        )
-    except jwt.InvalidTokenError as exc:
-        raise InvalidCaller(f"Identificación del llamador inválida: {exc}") from None
-    subject, role = str(claims["sub"]), str(claims["role"])
-    if not subject or not role:
-        raise InvalidCaller("Identificación del llamador incompleta")
-    return subject, role
+    return verify_caller(dict(context.invocation_metadata()).get(CALLER_HEADER))
 
 
 def abort(

@@ -3,7 +3,8 @@
 - ``Tracing`` continues the caller's trace (``traceparent`` arrives as the
   ``nameko.traceparent`` header, which nameko puts into the worker's context data)
   and opens one span per worker.
-- ``Caller`` injects who is calling (``crm-subject``/``crm-role`` context data).
+- ``Caller`` injects who is calling, verified from the ``crm-caller`` context
+  data (a signed assertion, see ``crm_platform.identity``).
 """
 
 from __future__ import annotations
@@ -16,10 +17,15 @@ from nameko.rpc import Rpc
 from opentelemetry import context, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from crm_platform.identity import InvalidCaller, assert_caller, verify_caller
 from crm_platform.telemetry import extract_context, setup_tracing
 
-SUBJECT_KEY = "crm-subject"
-ROLE_KEY = "crm-role"
+CALLER_KEY = "crm-caller"
+
+
+def caller_context(subject: str, role: str) -> dict[str, str]:
+    """Context data for a nameko RPC proxy that names the caller, signed."""
+    return {CALLER_KEY: assert_caller(subject, role)}
 
 
 class Tracing(DependencyProvider):
@@ -63,11 +69,17 @@ class Tracing(DependencyProvider):
 
 @dataclass(frozen=True)
 class CallerInfo:
+    """The verified caller; ``error`` says why there is none."""
+
     subject: str
     role: str
+    error: str = ""
 
 
 class Caller(DependencyProvider):
     def get_dependency(self, worker_ctx: Any) -> CallerInfo:
-        data = worker_ctx.context_data
-        return CallerInfo(str(data.get(SUBJECT_KEY) or ""), str(data.get(ROLE_KEY) or ""))
+        try:
+            subject, role = verify_caller(worker_ctx.context_data.get(CALLER_KEY))
+        except InvalidCaller as exc:
+            return CallerInfo("", "", str(exc))
+        return CallerInfo(subject, role)

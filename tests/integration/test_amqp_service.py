@@ -15,10 +15,11 @@ from nameko.exceptions import RemoteError
 from nameko.standalone.rpc import ClusterRpcProxy
 
 from crm_platform.messaging import EventPublisher
+from crm_platform.nameko_support import caller_context
 from devstack.infra import Stack
 from tests.helpers import eventually, unique_cc
 
-CALLER = {"crm-subject": "gestor.rpc", "crm-role": "gestor"}
+CALLER = caller_context("gestor.rpc", "gestor")
 
 
 @pytest.fixture(scope="module")
@@ -64,13 +65,15 @@ def test_bad_input_is_a_remote_validation_error_and_the_service_keeps_serving(rp
     assert rpc.register_beneficiary(person(community_id))["id"]
 
 
-def test_rpc_without_caller_identity_is_refused(stack: Stack, community_id: str) -> None:
-    with (
-        ClusterRpcProxy({"AMQP_URI": stack.env["AMQP_URI"]}, timeout=20) as anonymous,
-        pytest.raises(RemoteError) as err,
-    ):
-        anonymous.beneficiaries.register_beneficiary(person(community_id))
-    assert err.value.exc_type == "PermissionDenied"
+def test_rpc_without_a_valid_caller_assertion_is_refused(stack: Stack, community_id: str) -> None:
+    unsigned = {"crm-subject": "intruder", "crm-role": "gestor"}
+    for context in ({}, unsigned, {"crm-caller": "garbage"}):
+        with (
+            ClusterRpcProxy({"AMQP_URI": stack.env["AMQP_URI"]}, context_data=context, timeout=20) as anonymous,
+            pytest.raises(RemoteError) as err,
+        ):
+            anonymous.beneficiaries.register_beneficiary(person(community_id))
+        assert err.value.exc_type == "PermissionDenied", context
 
 
 def test_events_build_the_person_and_family_timeline(rpc: Any, community_id: str) -> None:

@@ -11,7 +11,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from crm_platform.grpc_support import CALLER_HEADER, CALLER_ISSUER, caller_metadata, field_errors
+from crm_platform.grpc_support import CALLER_HEADER, caller_metadata, field_errors
+from crm_platform.identity import ISSUER as CALLER_ISSUER
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
 from devstack.infra import Stack
 from tests.helpers import GESTOR, KIOSK, person_request, unique_cc

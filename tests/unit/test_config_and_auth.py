@@ -11,6 +11,8 @@ import jwt
 import pytest
 
 from crm_platform.config import ConfigError, Infrastructure, secret
+from crm_platform.identity import ISSUER as IDENTITY_ISSUER
+from crm_platform.identity import InvalidCaller, _internal_secret, assert_caller, verify_caller
 from devstack.infra import ComponentFailed, wait_for
 from gateway.auth import ISSUER, Tokens, User, hash_password, verify_password
 from gateway.config import GatewaySettings
@@ -76,3 +78,13 @@ def test_wait_for_names_the_component_that_exited() -> None:
 def test_wait_for_names_the_component_that_timed_out() -> None:
     with pytest.raises(ComponentFailed, match=r"SeaweedFS S3 .* did not become ready within 1s"):
         wait_for("SeaweedFS S3 (127.0.0.1:1)", lambda: False, timeout=1)
+
+
+def test_caller_assertions_verify_and_refuse_expired_forged_or_missing_ones() -> None:
+    assert verify_caller(assert_caller("kiosco-7", "kiosk")) == ("kiosco-7", "kiosk")
+    now = int(time.time())
+    expired = jwt.encode({"sub": "k", "role": "kiosk", "iss": IDENTITY_ISSUER, "exp": now - 1}, _internal_secret())
+    forged = jwt.encode({"sub": "k", "role": "kiosk", "iss": IDENTITY_ISSUER, "exp": now + 60}, "x" * 40)
+    for token in (None, "", expired, forged, "not.a.jwt"):
+        with pytest.raises(InvalidCaller):
+            verify_caller(token)

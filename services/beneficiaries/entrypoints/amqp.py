@@ -34,8 +34,8 @@ class Application(DependencyProvider):
 
 
 def _actor(caller: CallerInfo) -> model.Actor:
-    if not caller.subject or not caller.role:
-        raise errors.PermissionDenied("Falta identificar a quien realiza la operación")
+    if caller.error:
+        raise errors.PermissionDenied(caller.error)
     return model.Actor(caller.subject, caller.role)
 
 
