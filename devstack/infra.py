@@ -110,6 +110,7 @@ class Stack:
     processes: list[ManagedProcess] = field(default_factory=list)
     vhost: str | None = None
     urls: dict[str, str] = field(default_factory=dict)
+    started_rabbitmq: bool = False
 
     def spawn(self, name: str, argv: list[str], extra_env: dict[str, str] | None = None) -> ManagedProcess:
         logs = self.var_dir / "logs"
@@ -147,6 +148,7 @@ class Stack:
                 "ERL_EPMD_ADDRESS": LOOPBACK,
             }
             subprocess.run([server, "-detached"], env=env, check=False)
+            self.started_rabbitmq = True
             wait_for("RabbitMQ (127.0.0.1:5672)", lambda: port_open(5672), 60)
         vhost = "/"
         if isolated_vhost:
@@ -302,10 +304,14 @@ class Stack:
         for managed in reversed(self.processes):
             managed.stop()
         self.processes.clear()
+        ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
         if self.vhost:
-            ctl = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
             subprocess.run([ctl, "-q", "delete_vhost", self.vhost], check=False, capture_output=True, timeout=60)
             self.vhost = None
+        if self.started_rabbitmq:
+            # A broker this stack started is stopped with it; a reused one is left alone.
+            subprocess.run([ctl, "-q", "shutdown"], check=False, capture_output=True, timeout=120)
+            self.started_rabbitmq = False
 
 
 def _mongo_ping(uri: str) -> bool:
