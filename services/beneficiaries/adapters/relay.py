@@ -16,6 +16,7 @@ from pymongo.collection import Collection
 from crm_platform.messaging import EventPublisher, PublishError
 
 log = logging.getLogger(__name__)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class OutboxRelay:
@@ -34,7 +35,10 @@ class OutboxRelay:
         cutoff = datetime.now(UTC) - older_than
         published = 0
         for coll in self._collections.values():
-            for raw in coll.find({"outbox.created_at": {"$lt": cutoff}}, {"outbox": 1}).limit(batch):
+            # The lower bound keeps this a bounded index range: with only "$lt",
+            # SecantusDB walks every document (empty outboxes included).
+            pending = {"outbox.created_at": {"$gte": _EPOCH, "$lt": cutoff}}
+            for raw in coll.find(pending, {"outbox": 1}).limit(batch):
                 published += self._publish_all(coll, raw["_id"], raw.get("outbox") or [])
         return published
 
