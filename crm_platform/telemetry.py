@@ -20,7 +20,6 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
-    SimpleSpanProcessor,
     SpanExporter,
     SpanExportResult,
 )
@@ -79,8 +78,9 @@ def setup_tracing(service_name: str, *, instrument_pymongo: bool = True) -> None
         else:
             folder = Path(os.environ.get("OTEL_TRACES_DIR", "var/traces"))
             exporter = JsonLinesSpanExporter(folder / f"{name}-{os.getpid()}.jsonl")
-            # Simple (synchronous) export keeps the file complete when a test reads it.
-            provider.add_span_processor(SimpleSpanProcessor(exporter))
+            # Batched off the request path; OTEL_BSP_SCHEDULE_DELAY sets how soon a
+            # span reaches the file (the development stack uses a short delay).
+            provider.add_span_processor(BatchSpanProcessor(exporter))
         trace.set_tracer_provider(provider)
         if instrument_pymongo:
             from opentelemetry.instrumentation.pymongo import PymongoInstrumentor

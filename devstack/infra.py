@@ -353,6 +353,7 @@ def development_env(var_dir: Path) -> dict[str, str]:
     return {
         "CRM_ENV": os.environ.get("CRM_ENV", "development"),
         "OTEL_TRACES_DIR": str(var_dir / "traces"),
+        "OTEL_BSP_SCHEDULE_DELAY": "200",
         "PYTHONUNBUFFERED": "1",
     }
 
