@@ -59,7 +59,8 @@ def seed(mongo_uri: str, db_name: str, community_id: str, count: int, rng_seed: 
     factory = PeopleFactory(rng_seed)
     repository.connect(mongo_uri, db_name)  # creates the indexes (the server did already)
     try:
-        collection = repository.MongoRepository().beneficiaries
+        repo = repository.MongoRepository()
+        collection = repo.beneficiaries
         numbers = factory.numbers(count)
         now = datetime.now(UTC).replace(microsecond=0)
         today = now.date()
@@ -70,6 +71,7 @@ def seed(mongo_uri: str, db_name: str, community_id: str, count: int, rng_seed: 
         for start in range(0, count, BATCH):
             t0 = time.perf_counter()
             docs = []
+            people = []
             for number in numbers[start : start + BATCH]:
                 p = factory.person(number)
                 person = RegisterBeneficiary(
@@ -82,6 +84,7 @@ def seed(mongo_uri: str, db_name: str, community_id: str, count: int, rng_seed: 
                     community_id=community_id,
                     whatsapp_phone=p.whatsapp_phone,
                 ).build(now, today)
+                people.append(person)
                 doc = repository._beneficiary_doc(person)
                 doc["outbox"] = []
                 docs.append(doc)
@@ -89,6 +92,7 @@ def seed(mongo_uri: str, db_name: str, community_id: str, count: int, rng_seed: 
                     if any(t.startswith(prefix) for t in doc["search_tokens"]):
                         matches[prefix] += 1
             building += time.perf_counter() - t0
+            repo.index_names(people)  # the name postings the search reads, as add_beneficiary writes them
             collection.insert_many(docs, ordered=False)
             done = start + len(docs)
             if done % 20_000 == 0 or done == count:

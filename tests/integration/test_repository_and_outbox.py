@@ -142,3 +142,36 @@ def test_events_survive_a_broker_outage_and_are_published_by_the_sweep(
     assert [b["event_id"] for b in received if b.get("community_id") == community.id] == [event.id]
     raw = repo.communities.find_one({"_id": community.id})
     assert raw and raw["outbox"] == []
+
+
+def test_name_search_pages_through_many_namesakes_and_respects_the_community(
+    repo: repository.MongoRepository,
+) -> None:
+    garcias = [a_person(first_names=f"Ana {chr(97 + i)}", last_names="García", community_id="c1") for i in range(25)]
+    others = [a_person(first_names="Luis", last_names="Garzón", community_id="c2") for _ in range(3)]
+    for person in [*garcias, *others]:
+        repo.add_beneficiary(person, [])
+
+    first_page = repo.search(["gar"], None, 20)
+    assert len(first_page) == 20
+    assert len(repo.search(["gar"], None, 100)) == 28
+    assert {p.id for p in repo.search(["gar"], "c2", 20)} == {p.id for p in others}
+    assert {p.id for p in repo.search(["garc", "ana"], "c1", 50)} == {p.id for p in garcias}
+    assert repo.search(["garc", "luis"], None, 20) == []
+
+
+def test_name_search_skips_postings_of_failed_inserts_and_finds_moved_people(
+    repo: repository.MongoRepository,
+) -> None:
+    person = a_person(first_names="Érika", last_names="Ibarra", community_id="c1")
+    repo.add_beneficiary(person, [])
+    with pytest.raises(AlreadyExists):
+        repo.add_beneficiary(a_person(id_number=person.id_number, first_names="Erasmo", community_id="c1"), [])
+    assert [p.id for p in repo.search(["er"], "c1", 20)] == [person.id]
+
+    moved = repo.get_beneficiary(person.id)
+    assert moved is not None
+    moved.community_id, moved.version = "c9", 2
+    repo.update_beneficiary(moved, [])
+    assert [p.id for p in repo.search(["ibar"], "c9", 20)] == [person.id]
+    assert repo.search(["ibar"], "c1", 20) == []

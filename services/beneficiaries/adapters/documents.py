@@ -113,4 +113,35 @@ class TimelineDoc(Document):
     source_event_id = StringField(required=True)
 
 
-ALL_DOCUMENTS: list[type[Document]] = [CommunityDoc, FamilyDoc, BeneficiaryDoc, TimelineDoc]
+class NameTokenDoc(Document):
+    """One folded name word within a scope (``*`` or a community id) and how many
+    postings it has: ``_id`` is ``"<scope>|<word>"``."""
+
+    meta = {"collection": "name_tokens", "db_alias": DB_ALIAS}
+    id = StringField(primary_key=True)
+    n = IntField(required=True)
+
+
+class NamePostingDoc(Document):
+    """The ``seq``-th person whose names hold a word: ``_id`` is
+    ``"<scope>|<word>|<seq:09d>"``, ``b`` the beneficiary id.
+
+    Dense sequence numbers let a search read postings in pages of a fixed size
+    (an ``_id`` range of ``limit`` entries), so its cost does not grow with how
+    many people share a common surname. SecantusDB decodes every document an
+    index range matches before applying ``limit``; a plain range over
+    ``search_tokens`` made a three-letter prefix cost O(matches)."""
+
+    meta = {"collection": "name_postings", "db_alias": DB_ALIAS}
+    id = StringField(primary_key=True)
+    b = StringField(required=True)
+
+
+ALL_DOCUMENTS: list[type[Document]] = [
+    CommunityDoc,
+    FamilyDoc,
+    BeneficiaryDoc,
+    TimelineDoc,
+    NameTokenDoc,
+    NamePostingDoc,
+]

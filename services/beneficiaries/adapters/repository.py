@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
@@ -19,6 +18,8 @@ from services.beneficiaries.adapters.documents import (
     BeneficiaryDoc,
     CommunityDoc,
     FamilyDoc,
+    NamePostingDoc,
+    NameTokenDoc,
     TimelineDoc,
 )
 from services.beneficiaries.domain.errors import AlreadyExists, Conflict
@@ -34,6 +35,8 @@ from services.beneficiaries.domain.normalise import ID_TYPE_NAMES
 from services.beneficiaries.domain.timeline import TimelineEntry
 
 DEFAULT_DB = "crm_beneficiaries"
+ALL_SCOPE = "*"
+SEQ_WIDTH = 9
 
 
 def connect(mongo_uri: str, db_name: str = DEFAULT_DB) -> None:
@@ -66,6 +69,8 @@ class MongoRepository:
         self.families: Collection = FamilyDoc._get_collection()
         self.beneficiaries: Collection = BeneficiaryDoc._get_collection()
         self.timeline_entries: Collection = TimelineDoc._get_collection()
+        self.name_tokens: Collection = NameTokenDoc._get_collection()
+        self.name_postings: Collection = NamePostingDoc._get_collection()
 
     # -- communities -----------------------------------------------------------
     def add_community(self, community: Community, events: Sequence[Event]) -> None:
@@ -116,25 +121,50 @@ class MongoRepository:
         doc = _beneficiary_doc(person)
         doc["outbox"] = outbox_entries(events, person.updated_at)
         BeneficiaryDoc._from_son(doc).validate()
+        # Postings first: one left behind by a failed insert points at nobody and
+        # is skipped by the search; a person without postings could not be found.
+        self.index_names([person])
         try:
             self.beneficiaries.insert_one(doc)
         except DuplicateKeyError as exc:
             raise _duplicate(exc, person) from None
 
+    def index_names(self, people: Sequence[Beneficiary], scopes: Sequence[str] | None = None) -> None:
+        """Add name postings for ``people`` (globally and in their community)."""
+        wanted: dict[str, list[str]] = {}
+        for person in people:
+            for scope in scopes or (ALL_SCOPE, person.community_id):
+                for token in person.search_tokens:
+                    wanted.setdefault(f"{scope}|{token}", []).append(person.id)
+        postings = []
+        for key, ids in wanted.items():
+            counter = self.name_tokens.find_one_and_update(
+                {"_id": key}, {"$inc": {"n": len(ids)}}, upsert=True, return_document=ReturnDocument.AFTER
+            )
+            assert counter is not None  # upsert always returns the document
+            first = counter["n"] - len(ids) + 1
+            postings += [{"_id": _posting_id(key, first + i), "b": pid} for i, pid in enumerate(ids)]
+        if postings:
+            self.name_postings.insert_many(postings, ordered=False)
+
     def update_beneficiary(self, person: Beneficiary, events: Sequence[Event]) -> None:
         doc = _beneficiary_doc(person)
         del doc["_id"]
         try:
-            found = self.beneficiaries.find_one_and_update(
+            before = self.beneficiaries.find_one_and_update(
                 {"_id": person.id, "version": person.version - 1},
                 {"$set": doc, "$push": {"outbox": {"$each": outbox_entries(events, person.updated_at)}}},
-                projection={"_id": 1},
-                return_document=ReturnDocument.AFTER,
+                projection={"community_id": 1},
+                return_document=ReturnDocument.BEFORE,
             )
         except DuplicateKeyError as exc:
             raise _duplicate(exc, person) from None
-        if found is None:
+        if before is None:
             raise Conflict("El registro cambió mientras se editaba; vuelva a intentarlo", field="version")
+        if before["community_id"] != person.community_id:
+            # Moved to a household of another community: findable there too. The old
+            # community's postings stay and are filtered out when searched.
+            self.index_names([person], scopes=[person.community_id])
 
     def get_beneficiary(self, beneficiary_id: str) -> Beneficiary | None:
         raw = self.beneficiaries.find_one({"_id": beneficiary_id}, {"outbox": 0})
@@ -145,16 +175,39 @@ class MongoRepository:
         return _beneficiary(raw) if raw else None
 
     def search(self, tokens: list[str], community_id: str | None, limit: int) -> list[Beneficiary]:
-        # The longest word narrows the index range most; the others filter.
+        """People whose names hold a word starting with each of ``tokens``.
+
+        Walks the postings of the words that start with the longest token, in
+        pages of a bounded size, and checks every candidate against the stored
+        record (which drops postings left by a failed insert or a move)."""
+        scope = community_id or ALL_SCOPE
         first = max(tokens, key=len)
-        query: dict[str, Any] = {"search_tokens": {"$gte": first, "$lt": first + "\uffff"}}
-        others = [t for t in tokens if t != first]
-        if others:
-            query["$and"] = [{"search_tokens": {"$regex": f"^{re.escape(t)}"}} for t in others]
-        if community_id:
-            query["community_id"] = community_id
-        cursor = self.beneficiaries.find(query, {"outbox": 0}).limit(limit)
-        return sorted((_beneficiary(r) for r in cursor), key=lambda b: (b.last_names, b.first_names))
+        words = self.name_tokens.find({"_id": {"$gte": f"{scope}|{first}", "$lt": f"{scope}|{first}\uffff"}})
+        found: dict[str, Beneficiary] = {}
+        page = max(2 * limit, 20)
+        for word in words.sort("_id", 1):
+            start = 1
+            while start <= word["n"] and len(found) < limit:
+                end = min(word["n"], start + page - 1)
+                ids = [
+                    p["b"]
+                    for p in self.name_postings.find(
+                        {"_id": {"$gte": _posting_id(word["_id"], start), "$lte": _posting_id(word["_id"], end)}}
+                    )
+                ]
+                candidates = {r["_id"]: r for r in self.beneficiaries.find({"_id": {"$in": ids}}, {"outbox": 0})}
+                for pid in ids:
+                    raw = candidates.get(pid)
+                    if raw is None or pid in found or (community_id and raw["community_id"] != community_id):
+                        continue
+                    if all(any(t.startswith(q) for t in raw["search_tokens"]) for q in tokens):
+                        found[pid] = _beneficiary(raw)
+                        if len(found) == limit:
+                            break
+                start = end + 1
+            if len(found) >= limit:
+                break
+        return sorted(found.values(), key=lambda b: (b.last_names, b.first_names))
 
     # -- timeline --------------------------------------------------------------
     def append_timeline(self, entries: Sequence[TimelineEntry]) -> int:
@@ -201,6 +254,10 @@ class MongoRepository:
             )
             for r in cursor
         ]
+
+
+def _posting_id(key: str, seq: int) -> str:
+    return f"{key}|{seq:0{SEQ_WIDTH}d}"
 
 
 def _duplicate(exc: DuplicateKeyError, person: Beneficiary) -> Exception:
