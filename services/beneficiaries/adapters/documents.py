@@ -115,15 +115,23 @@ class TimelineDoc(Document):
 
 class NameTokenDoc(Document):
     """One folded name word within a scope (``*`` or a community id) and how many
-    postings it has: ``_id`` is ``"<scope>|<word>"``."""
+    postings it has: ``_id`` and ``k`` are ``"<scope>|<word>"``.
 
-    meta = {"collection": "name_tokens", "db_alias": DB_ALIAS}
+    Range queries go to ``k``: SecantusDB answers a range on ``_id`` with a full
+    collection scan, a range on a secondary index with an index scan."""
+
+    meta: dict[str, Any] = {
+        "collection": "name_tokens",
+        "db_alias": DB_ALIAS,
+        "indexes": [{"fields": ["k"], "unique": True}],
+    }
     id = StringField(primary_key=True)
+    k = StringField(required=True)
     n = IntField(required=True)
 
 
 class NamePostingDoc(Document):
-    """The ``seq``-th person whose names hold a word: ``_id`` is
+    """The ``seq``-th person whose names hold a word: ``_id`` and ``k`` are
     ``"<scope>|<word>|<seq:09d>"``, ``b`` the beneficiary id.
 
     Dense sequence numbers let a search read postings in pages of a fixed size
@@ -132,8 +140,13 @@ class NamePostingDoc(Document):
     index range matches before applying ``limit``; a plain range over
     ``search_tokens`` made a three-letter prefix cost O(matches)."""
 
-    meta = {"collection": "name_postings", "db_alias": DB_ALIAS}
+    meta: dict[str, Any] = {
+        "collection": "name_postings",
+        "db_alias": DB_ALIAS,
+        "indexes": [{"fields": ["k"], "unique": True}],
+    }
     id = StringField(primary_key=True)
+    k = StringField(required=True)
     b = StringField(required=True)
 
 

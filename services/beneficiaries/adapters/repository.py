@@ -139,11 +139,14 @@ class MongoRepository:
         postings = []
         for key, ids in wanted.items():
             counter = self.name_tokens.find_one_and_update(
-                {"_id": key}, {"$inc": {"n": len(ids)}}, upsert=True, return_document=ReturnDocument.AFTER
+                {"_id": key},
+                {"$inc": {"n": len(ids)}, "$setOnInsert": {"k": key}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
             )
             assert counter is not None  # upsert always returns the document
             first = counter["n"] - len(ids) + 1
-            postings += [{"_id": _posting_id(key, first + i), "b": pid} for i, pid in enumerate(ids)]
+            postings += [{"_id": (k := _posting_id(key, first + i)), "k": k, "b": pid} for i, pid in enumerate(ids)]
         if postings:
             self.name_postings.insert_many(postings, ordered=False)
 
@@ -182,17 +185,17 @@ class MongoRepository:
         record (which drops postings left by a failed insert or a move)."""
         scope = community_id or ALL_SCOPE
         first = max(tokens, key=len)
-        words = self.name_tokens.find({"_id": {"$gte": f"{scope}|{first}", "$lt": f"{scope}|{first}\uffff"}})
+        words = self.name_tokens.find({"k": {"$gte": f"{scope}|{first}", "$lt": f"{scope}|{first}\uffff"}})
         found: dict[str, Beneficiary] = {}
         page = max(2 * limit, 20)
-        for word in words.sort("_id", 1):
+        for word in words.sort("k", 1):
             start = 1
             while start <= word["n"] and len(found) < limit:
                 end = min(word["n"], start + page - 1)
                 ids = [
                     p["b"]
                     for p in self.name_postings.find(
-                        {"_id": {"$gte": _posting_id(word["_id"], start), "$lte": _posting_id(word["_id"], end)}}
+                        {"k": {"$gte": _posting_id(word["k"], start), "$lte": _posting_id(word["k"], end)}}
                     )
                 ]
                 candidates = {r["_id"]: r for r in self.beneficiaries.find({"_id": {"$in": ids}}, {"outbox": 0})}
