@@ -8,7 +8,9 @@ mapped by the repository (``_beneficiary_doc``, with an empty outbox), after
 
 - ``GetBeneficiaryByNationalId`` versus ``find_one`` on ``national_id_key``;
 - ``SearchBeneficiaries`` (3-4 letter prefixes of common surnames, with or without
-  accents, limit 20) versus ``find`` with the same range on ``search_tokens``.
+  accents, limit 20) versus a raw ``find`` with a prefix range on the multikey
+  ``search_tokens`` index (the one-query search; the service reads paged name
+  postings instead, see ``services/beneficiaries/adapters/documents.py``).
 
 Each measured phase stops after ``--lookups``/``--searches`` calls or
 ``--phase-seconds``, whichever comes first, so the script stays within about ten
@@ -170,7 +172,7 @@ def run(
                 return reply
 
             def raw_search(i: int) -> Any:
-                # What MongoRepository.search sends for a one-word query.
+                # The one-query prefix search over the multikey index.
                 token = normalise.search_tokens(queries[i])[0]
                 query = {"search_tokens": {"$gte": token, "$lt": token + "\uffff"}}
                 found = list(raw.find(query, {"outbox": 0}).limit(SEARCH_LIMIT))
