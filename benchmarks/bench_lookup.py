@@ -46,6 +46,7 @@ from services.beneficiaries.adapters import repository
 from services.beneficiaries.adapters.relay import OutboxRelay
 from services.beneficiaries.domain import normalise
 from services.beneficiaries.domain.model import RegisterBeneficiary
+from services.beneficiaries.domain.name_index import ALL_SCOPE, NameIndexEntry
 
 NAME = "lookups"
 BATCH = 1000
@@ -94,7 +95,8 @@ def seed(mongo_uri: str, db_name: str, community_id: str, count: int, rng_seed: 
                     if any(t.startswith(prefix) for t in doc["search_tokens"]):
                         matches[prefix] += 1
             building += time.perf_counter() - t0
-            repo.index_names(people)  # the name postings the search reads, as add_beneficiary writes them
+            # The name postings the search reads, as the beneficiary_registered projection writes them.
+            repo.index_names([NameIndexEntry(p.id, p.search_tokens, [ALL_SCOPE, p.community_id]) for p in people])
             collection.insert_many(docs, ordered=False)
             done = start + len(docs)
             if done % 20_000 == 0 or done == count:

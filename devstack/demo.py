@@ -179,14 +179,13 @@ def scenario(gateway: str, grpc_target: str) -> list[tuple[str, Callable[[], Non
         )
 
     def search() -> None:
-        found = expect(
-            http.get(
-                "/api/v1/beneficiaries",
-                headers=state["gestor"],
-                params={"q": "epiayu ros", "community_id": state["community"]["id"]},
-            ),
-            200,
-        )
+        params = {"q": "epiayu ros", "community_id": state["community"]["id"]}
+        deadline = time.monotonic() + 20
+        while True:  # the name index is built from events: eventually consistent
+            found = expect(http.get("/api/v1/beneficiaries", headers=state["gestor"], params=params), 200)
+            if found["beneficiaries"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         check([p["id"] for p in found["beneficiaries"]] == [state["head"]["id"]], f"búsqueda: {found}")
 
     def biometrics() -> None:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from services.beneficiaries.adapters.crypto import AesGcmTemplateCipher
 from services.beneficiaries.domain.errors import AlreadyExists, Conflict
 from services.beneficiaries.domain.model import Beneficiary, Community, Event, Family
+from services.beneficiaries.domain.name_index import NameIndexEntry
 from services.beneficiaries.domain.normalise import ID_TYPE_NAMES
 from services.beneficiaries.domain.timeline import TimelineEntry
 from services.beneficiaries.service_layer.handlers import (
@@ -39,6 +40,7 @@ class FakeRepository:
         # Events written with each aggregate and not yet published, by (collection, id).
         self.outbox: dict[tuple[str, str], list[Event]] = {}
         self.searches: list[tuple[list[str], str | None, int]] = []
+        self.name_index: list[NameIndexEntry] = []
 
     # -- communities -----------------------------------------------------------
     def add_community(self, community: Community, events: Sequence[Event]) -> None:
@@ -112,6 +114,9 @@ class FakeRepository:
         return copy.deepcopy(found[:limit])
 
     # -- timeline --------------------------------------------------------------
+    def index_names(self, entries: Sequence[NameIndexEntry]) -> None:
+        self.name_index.extend(entries)
+
     def append_timeline(self, entries: Sequence[TimelineEntry]) -> int:
         added = 0
         for entry in entries:

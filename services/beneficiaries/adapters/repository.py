@@ -31,11 +31,11 @@ from services.beneficiaries.domain.model import (
     Event,
     Family,
 )
+from services.beneficiaries.domain.name_index import ALL_SCOPE, NameIndexEntry
 from services.beneficiaries.domain.normalise import ID_TYPE_NAMES
 from services.beneficiaries.domain.timeline import TimelineEntry
 
 DEFAULT_DB = "crm_beneficiaries"
-ALL_SCOPE = "*"
 SEQ_WIDTH = 9
 
 
@@ -121,21 +121,18 @@ class MongoRepository:
         doc = _beneficiary_doc(person)
         doc["outbox"] = outbox_entries(events, person.updated_at)
         BeneficiaryDoc._from_son(doc).validate()
-        # Postings first: one left behind by a failed insert points at nobody and
-        # is skipped by the search; a person without postings could not be found.
-        self.index_names([person])
         try:
             self.beneficiaries.insert_one(doc)
         except DuplicateKeyError as exc:
             raise _duplicate(exc, person) from None
 
-    def index_names(self, people: Sequence[Beneficiary], scopes: Sequence[str] | None = None) -> None:
-        """Add name postings for ``people`` (globally and in their community)."""
+    def index_names(self, entries: Sequence[NameIndexEntry]) -> None:
+        """Add name postings: each entry's words, in each of its scopes."""
         wanted: dict[str, list[str]] = {}
-        for person in people:
-            for scope in scopes or (ALL_SCOPE, person.community_id):
-                for token in person.search_tokens:
-                    wanted.setdefault(f"{scope}|{token}", []).append(person.id)
+        for entry in entries:
+            for scope in entry.scopes:
+                for word in entry.words:
+                    wanted.setdefault(f"{scope}|{word}", []).append(entry.beneficiary_id)
         postings = []
         for key, ids in wanted.items():
             counter = self.name_tokens.find_one_and_update(
@@ -154,20 +151,15 @@ class MongoRepository:
         doc = _beneficiary_doc(person)
         del doc["_id"]
         try:
-            before = self.beneficiaries.find_one_and_update(
+            found = self.beneficiaries.find_one_and_update(
                 {"_id": person.id, "version": person.version - 1},
                 {"$set": doc, "$push": {"outbox": {"$each": outbox_entries(events, person.updated_at)}}},
-                projection={"community_id": 1},
-                return_document=ReturnDocument.BEFORE,
+                projection={"_id": 1},
             )
         except DuplicateKeyError as exc:
             raise _duplicate(exc, person) from None
-        if before is None:
+        if found is None:
             raise Conflict("El registro cambió mientras se editaba; vuelva a intentarlo", field="version")
-        if before["community_id"] != person.community_id:
-            # Moved to a household of another community: findable there too. The old
-            # community's postings stay and are filtered out when searched.
-            self.index_names([person], scopes=[person.community_id])
 
     def get_beneficiary(self, beneficiary_id: str) -> Beneficiary | None:
         raw = self.beneficiaries.find_one({"_id": beneficiary_id}, {"outbox": 0})
@@ -182,7 +174,7 @@ class MongoRepository:
 
         Walks the postings of the words that start with the longest token, in
         pages of a bounded size, and checks every candidate against the stored
-        record (which drops postings left by a failed insert or a move)."""
+        record (which drops duplicate postings and those left by a move)."""
         scope = community_id or ALL_SCOPE
         first = max(tokens, key=len)
         words = self.name_tokens.find({"k": {"$gte": f"{scope}|{first}", "$lt": f"{scope}|{first}\uffff"}})

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from services.beneficiaries.domain import model, normalise
+from services.beneficiaries.domain import model, name_index, normalise
 from services.beneficiaries.domain.errors import (
     NotFound,
     PermissionDenied,
@@ -180,18 +180,15 @@ class BeneficiaryHandlers:
                 field="beneficiary_id",
             )
         model.ensure_single_head(relationship, self.repo.family_head(family.id), person.id)
-        previous = person.family_id
+        previous_family, previous_community = person.family_id, person.community_id
         now = self.clock.now()
         model.join_family(person, family, relationship, now)
-        return self._save_update(
-            person,
-            now,
-            actor,
-            {
-                "change": "family",
-                "previous_family_id": previous,
-            },
-        )
+        change = {
+            "change": "family",
+            "previous_family_id": previous_family,
+            "previous_community_id": previous_community,
+        }
+        return self._save_update(person, now, actor, change)
 
     def update_contact(self, beneficiary_id: str, phone: str | None, email: str | None, actor: Actor) -> Beneficiary:
         person = self._beneficiary(model.validate_id(beneficiary_id, "beneficiary_id"))
@@ -261,6 +258,9 @@ class BeneficiaryHandlers:
 
     # -- timeline -----------------------------------------------------------------
     def record_own_event(self, event_type: str, event_id: str, payload: dict[str, Any]) -> int:
+        """Project one of this service's events: timeline entries and the name index.
+        Returns how many timeline entries were new."""
+        self.repo.index_names(name_index.entries_for_event(event_type, payload))
         return self.repo.append_timeline(entries_for_beneficiary_event(event_type, event_id, payload))
 
     def record_acta_sealed(self, event_id: str, payload: dict[str, Any]) -> int:
