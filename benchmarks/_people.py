@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import datetime
+
+from services.beneficiaries.domain.model import Beneficiary, RegisterBeneficiary
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -47,6 +50,19 @@ class Person:
     birth_date: str
     sex: str
     whatsapp_phone: str
+
+    def build(self, community_id: str, now: datetime) -> Beneficiary:
+        """The domain entity the service would register for this person."""
+        return RegisterBeneficiary(
+            id_type="CC",
+            id_number=self.number,
+            first_names=self.first_names,
+            last_names=self.last_names,
+            birth_date=self.birth_date,
+            sex=self.sex,
+            community_id=community_id,
+            whatsapp_phone=self.whatsapp_phone,
+        ).build(now, now.date())
 
 
 class PeopleFactory:

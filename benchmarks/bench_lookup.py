@@ -45,7 +45,6 @@ from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2_grpc a
 from services.beneficiaries.adapters import repository
 from services.beneficiaries.adapters.relay import OutboxRelay
 from services.beneficiaries.domain import normalise
-from services.beneficiaries.domain.model import RegisterBeneficiary
 from services.beneficiaries.domain.name_index import ALL_SCOPE, NameIndexEntry
 
 NAME = "lookups"
@@ -66,7 +65,6 @@ def seed(mongo_uri: str, db_name: str, community_id: str, count: int, rng_seed: 
         collection = repo.beneficiaries
         numbers = factory.numbers(count)
         now = datetime.now(UTC).replace(microsecond=0)
-        today = now.date()
         folded = {normalise.fold(p) for p in SEARCH_PREFIXES}
         matches: Counter[str] = Counter()
         started = time.perf_counter()
@@ -76,17 +74,7 @@ def seed(mongo_uri: str, db_name: str, community_id: str, count: int, rng_seed: 
             docs = []
             people = []
             for number in numbers[start : start + BATCH]:
-                p = factory.person(number)
-                person = RegisterBeneficiary(
-                    id_type="CC",
-                    id_number=p.number,
-                    first_names=p.first_names,
-                    last_names=p.last_names,
-                    birth_date=p.birth_date,
-                    sex=p.sex,
-                    community_id=community_id,
-                    whatsapp_phone=p.whatsapp_phone,
-                ).build(now, today)
+                person = factory.person(number).build(community_id, now)
                 people.append(person)
                 doc = repository._beneficiary_doc(person)
                 doc["outbox"] = []

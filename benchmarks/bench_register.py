@@ -41,7 +41,7 @@ from benchmarks._common import (
 )
 from benchmarks._people import PeopleFactory, Person
 from services.beneficiaries.adapters.repository import DEFAULT_DB, _beneficiary_doc, outbox_entries
-from services.beneficiaries.domain.model import Event, RegisterBeneficiary
+from services.beneficiaries.domain.model import Event
 
 NAME = "register (AMQP RPC)"
 WARMUP = 20
@@ -63,16 +63,7 @@ def _payload(p: Person, community_id: str) -> dict[str, Any]:
 def _document(p: Person, community_id: str) -> dict[str, Any]:
     """What the repository stores for ``p`` (built outside the timed part)."""
     now = datetime.now(UTC)
-    person = RegisterBeneficiary(
-        id_type="CC",
-        id_number=p.number,
-        first_names=p.first_names,
-        last_names=p.last_names,
-        birth_date=p.birth_date,
-        sex=p.sex,
-        community_id=community_id,
-        whatsapp_phone=p.whatsapp_phone,
-    ).build(now, now.date())
+    person = p.build(community_id, now)
     event = Event(
         "beneficiary_registered",
         {**person.summary(), "occurred_at": now.isoformat(), "by": SUBJECT},
