@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 import grpc
@@ -63,31 +64,32 @@ def to_json(message: Message) -> dict[str, Any]:
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings.from_env()
+    mongo: pymongo.MongoClient = pymongo.MongoClient(settings.mongo_uri, tz_aware=True, w="majority")
+    users = auth.UserStore(mongo[settings.db_name]["users"])
+    tokens = auth.Tokens(settings.jwt_secret, settings.token_ttl_seconds)
+    backend = Backend(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        users.ensure_admin(settings.admin_password)
+        try:
+            yield
+        finally:
+            backend.close()
+            mongo.close()
+
     app = FastAPI(
         title="CRM Social API",
         version="1.0.0",
         description="API de CRM Social: comunidades, hogares y beneficiarios.",
+        lifespan=lifespan,
         # FastAPI's native OpenTelemetry spans use the tracer provider that
         # crm_platform.telemetry installed; probes are left out of the traces.
         telemetry={"exclude": lambda scope: scope.get("path") == "/healthz"},
     )
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-
-    mongo: pymongo.MongoClient = pymongo.MongoClient(settings.mongo_uri, tz_aware=True, w="majority")
-    users = auth.UserStore(mongo[settings.db_name]["users"])
-    tokens = auth.Tokens(settings.jwt_secret, settings.token_ttl_seconds)
-    backend = Backend(settings)
     app.state.tokens = tokens
-
-    @app.on_event("startup")
-    def bootstrap_admin() -> None:
-        users.ensure_admin(settings.admin_password)
-
-    @app.on_event("shutdown")
-    def close() -> None:
-        backend.close()
-        mongo.close()
 
     B = backend.beneficiaries
 
