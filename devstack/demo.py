@@ -43,9 +43,7 @@ def expect(response: httpx.Response, status: int) -> Any:
     return response.json()
 
 
-def scenario(gateway: str, grpc_target: str) -> list[tuple[str, Callable[[], None]]]:
-    http = httpx.Client(base_url=gateway, timeout=30)
-    channel = grpc.insecure_channel(grpc_target)
+def scenario(http: httpx.Client, channel: grpc.Channel) -> list[tuple[str, Callable[[], None]]]:
     stub = pb_grpc.BeneficiariesServiceStub(channel)
     state: dict[str, Any] = {}
 
@@ -257,16 +255,26 @@ def main() -> int:
         return 1
     failures = 0
     try:
-        for title, step in scenario(stack.urls["gateway"], stack.urls["beneficiaries_grpc"]):
-            try:
-                step()
-                print(f"  ✓ {title}", flush=True)
-            except (StepFailed, httpx.HTTPError, grpc.RpcError) as exc:
-                failures += 1
-                print(f"  ✗ {title}: {exc}", flush=True)
-                break
+        with (
+            httpx.Client(base_url=stack.urls["gateway"], timeout=30) as http,
+            grpc.insecure_channel(stack.urls["beneficiaries_grpc"]) as channel,
+        ):
+            steps = scenario(http, channel)
+            failures = run_steps(steps)
     finally:
         stack.stop()
         shutil.rmtree(var_dir, ignore_errors=True)
     print("Demostración completa: todo verificado." if not failures else "Demostración con fallas.")
     return 1 if failures else 0
+
+
+def run_steps(steps: list[tuple[str, Callable[[], None]]]) -> int:
+    """Run the steps in order, stopping at the first failure; return the failures."""
+    for title, step in steps:
+        try:
+            step()
+            print(f"  ✓ {title}", flush=True)
+        except (StepFailed, httpx.HTTPError, grpc.RpcError) as exc:
+            print(f"  ✗ {title}: {exc}", flush=True)
+            return 1
+    return 0
