@@ -40,10 +40,10 @@ from benchmarks._common import ROLE, SUBJECT, Measurement, Row, drive, print_row
 from benchmarks._people import SEARCH_PREFIXES, PeopleFactory
 from crm_platform.grpc_support import caller_metadata
 from crm_platform.messaging import EventPublisher
+from crm_platform.outbox import OutboxRelay
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2_grpc as pb_grpc
 from services.beneficiaries.adapters import repository
-from services.beneficiaries.adapters.relay import OutboxRelay
 from services.beneficiaries.domain import normalise
 from services.beneficiaries.domain.name_index import ALL_SCOPE, NameIndexEntry
 

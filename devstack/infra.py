@@ -275,6 +275,13 @@ class Stack:
             [str(VENV_BIN / "crm-beneficiaries-grpc")],
             {"GRPC_PORT": str(grpc_port), "OTEL_SERVICE_NAME": "beneficiaries-grpc"},
         )
+        self.env["ACTAS_GRPC"] = f"{LOOPBACK}:{free_port()}"
+        actas_grpc = self.spawn(
+            "actas-grpc",
+            [str(VENV_BIN / "crm-actas-grpc")],
+            {"ACTAS_GRPC_PORT": self.env["ACTAS_GRPC"].rsplit(":", 1)[1], "OTEL_SERVICE_NAME": "actas-grpc"},
+        )
+        ingest = self.spawn("actas-ingest", [str(VENV_BIN / "crm-actas-ingest")], {"OTEL_SERVICE_NAME": "actas-ingest"})
         gateway = self.spawn(
             "gateway",
             [str(VENV_BIN / "crm-gateway")],
@@ -288,6 +295,16 @@ class Stack:
             grpc_proc.proc,
         )
         wait_for(
+            "actas gRPC server", lambda: _grpc_serving(self.env["ACTAS_GRPC"]), 60, actas_grpc.log, actas_grpc.proc
+        )
+        wait_for(
+            "actas ingest worker",
+            lambda: _rpc_consumed(self.env["AMQP_URI"], "actas.kiosk_submissions"),
+            60,
+            ingest.log,
+            ingest.proc,
+        )
+        wait_for(
             "gateway",
             lambda: _http_ok(f"http://{LOOPBACK}:{gateway_port}/healthz"),
             60,
@@ -298,6 +315,7 @@ class Stack:
             "gateway": f"http://{LOOPBACK}:{gateway_port}",
             "api_docs": f"http://{LOOPBACK}:{gateway_port}/docs",
             "beneficiaries_grpc": self.env["BENEFICIARIES_GRPC"],
+            "actas_grpc": self.env["ACTAS_GRPC"],
         }
 
     def stop(self) -> None:

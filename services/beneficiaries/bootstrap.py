@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from crm_platform.config import Infrastructure, setting
 from crm_platform.messaging import EventPublisher
+from crm_platform.outbox import OutboxRelay
 from services.beneficiaries.adapters import repository
 from services.beneficiaries.adapters.crypto import AesGcmTemplateCipher
-from services.beneficiaries.adapters.relay import OutboxRelay
 from services.beneficiaries.service_layer.handlers import (
     BENEFICIARIES,
     COMMUNITIES,

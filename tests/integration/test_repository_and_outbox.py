@@ -15,9 +15,9 @@ import pytest
 from kombu import Connection, Exchange, Queue
 
 from crm_platform.messaging import EventPublisher
+from crm_platform.outbox import OutboxRelay
 from devstack.infra import Stack, free_port
 from services.beneficiaries.adapters import repository
-from services.beneficiaries.adapters.relay import OutboxRelay
 from services.beneficiaries.domain.errors import AlreadyExists, Conflict
 from services.beneficiaries.domain.model import Community, Event, RegisterBeneficiary
 from services.beneficiaries.domain.name_index import ALL_SCOPE, NameIndexEntry

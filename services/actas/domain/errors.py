@@ -19,3 +19,24 @@ class FieldsInvalid(ActaError):
 
 class TemplateInvalid(ActaError):
     """A template definition is inconsistent (duplicate codes, choices without options)."""
+
+
+class NotFound(ActaError):
+    """The named record does not exist."""
+
+    def __init__(self, kind: str, key: str) -> None:
+        super().__init__(f"No existe {kind} {key!r}")
+        self.kind = kind
+        self.key = key
+
+
+class AlreadyExists(ActaError):
+    """A record with the same identity exists."""
+
+
+class PermissionDenied(ActaError):
+    """The caller's role does not allow the operation."""
+
+
+class DependencyUnavailable(ActaError):
+    """A service this one depends on (beneficiaries) did not answer; retry later."""

@@ -19,6 +19,7 @@ import grpc
 
 from crm_platform import grpc_support
 from crm_platform.config import setting
+from crm_platform.outbox import OutboxSweeper
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2_grpc as pb_grpc
 from crm_platform.telemetry import setup_tracing, shutdown_tracing
@@ -194,23 +195,6 @@ def create_server(address: str, app: App, max_workers: int = 16) -> tuple[grpc.S
     return server, port
 
 
-class OutboxSweeper(threading.Thread):
-    """Republishes events a crash or broker outage left in the outbox."""
-
-    def __init__(self, app: App, interval: float = 5.0) -> None:
-        super().__init__(name="outbox-sweeper", daemon=True)
-        self.app = app
-        self.interval = interval
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopping.wait(self.interval):
-            try:
-                self.app.relay.sweep()
-            except Exception:
-                log.exception("outbox sweep failed; retrying in %.0fs", self.interval)
-
-
 def main() -> None:
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(levelname)s %(message)s"
@@ -219,7 +203,7 @@ def main() -> None:
     app = bootstrap()
     address = f"{setting('GRPC_HOST', '127.0.0.1')}:{setting('GRPC_PORT', '50051')}"
     server, port = create_server(address, app, int(setting("GRPC_MAX_WORKERS", "16")))
-    sweeper = OutboxSweeper(app)
+    sweeper = OutboxSweeper(app.relay)
     server.start()
     sweeper.start()
     log.info("beneficiaries gRPC listening on port %d", port)

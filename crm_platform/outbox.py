@@ -1,4 +1,6 @@
-"""Outbox relay: publishes the events stored with each aggregate, then removes them.
+"""Transactional outbox relay shared by the services.
+
+Publishes the events stored with each aggregate, then removes them.
 
 ``flush`` runs right after a command's write; ``sweep`` runs periodically and
 picks up whatever a crash or a broker outage left behind. Both may publish the
@@ -8,6 +10,7 @@ same event twice; consumers are idempotent (they key on the event id).
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -54,3 +57,21 @@ class OutboxRelay:
             coll.update_one({"_id": aggregate_id}, {"$pull": {"outbox": {"id": entry["id"]}}})
             done += 1
         return done
+
+
+class OutboxSweeper(threading.Thread):
+    """Runs ``relay.sweep()`` periodically: republishes what a crash or a broker
+    outage left in the outboxes."""
+
+    def __init__(self, relay: OutboxRelay, interval: float = 5.0) -> None:
+        super().__init__(name="outbox-sweeper", daemon=True)
+        self.relay = relay
+        self.interval = interval
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.interval):
+            try:
+                self.relay.sweep()
+            except Exception:
+                log.exception("outbox sweep failed; retrying in %.0fs", self.interval)

@@ -1,0 +1,132 @@
+"""mongoengine documents: the stored shape of the actas service's records and their
+indexes. The repository writes raw dicts of this shape on its hot paths (inside
+transactions) and maps them to domain objects; documents never leave the adapters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mongoengine import (
+    BinaryField,
+    BooleanField,
+    DateTimeField,
+    DictField,
+    Document,
+    IntField,
+    ListField,
+    StringField,
+)
+
+DB_ALIAS = "actas"
+
+
+class ActaDoc(Document):
+    meta: dict[str, Any] = {
+        "collection": "actas",
+        "db_alias": DB_ALIAS,
+        "indexes": [
+            # Kiosk idempotency: one acta per submission id (desk actas have none).
+            {
+                "fields": ["submission_id"],
+                "unique": True,
+                "partialFilterExpression": {"submission_id": {"$exists": True}},
+            },
+            "participant_ids",
+            "family_ids",
+            ("gestor_id", "-captured_at"),
+            ("template_code", "-captured_at"),
+            "-captured_at",
+            "amends",
+            "status",
+            "outbox.created_at",
+        ],
+    }
+    id = StringField(primary_key=True)
+    template_key = StringField(required=True)
+    template_code = StringField(required=True)
+    title = StringField(required=True)
+    status = StringField(required=True)
+    values = DictField()
+    participants = ListField(DictField())
+    participant_ids = ListField(StringField())
+    family_ids = ListField(StringField())
+    signatures = ListField(DictField())
+    gestor_id = StringField(required=True)
+    community_id = StringField()
+    captured_at = DateTimeField(required=True)
+    created_at = DateTimeField(required=True)
+    sealed_at = DateTimeField()
+    content_hash = StringField()
+    chain_seq = IntField()
+    source = StringField(required=True)
+    device_id = StringField()
+    submission_id = StringField()
+    body_sha256 = StringField()
+    amends = StringField()
+    amendment_reason = StringField()
+    location = DictField()
+    # SHA-256 -> PNG bytes of handwritten signatures
+    images = DictField()
+    version = IntField(required=True)
+    outbox = ListField(DictField())
+
+
+class ChainEntryDoc(Document):
+    """Entry ``seq`` of the hash chain; ``_id`` is the sequence number."""
+
+    meta: dict[str, Any] = {
+        "collection": "chain",
+        "db_alias": DB_ALIAS,
+        "indexes": [{"fields": ["acta_id"], "unique": True}],
+    }
+    id = IntField(primary_key=True)
+    acta_id = StringField(required=True)
+    acta_hash = StringField(required=True)
+    prev_hash = StringField(required=True)
+    entry_hash = StringField(required=True)
+    appended_at = DateTimeField(required=True)
+
+
+class ChainHeadDoc(Document):
+    """The last entry of the chain: one document, the point where appends serialise."""
+
+    meta: dict[str, Any] = {"collection": "chain_head", "db_alias": DB_ALIAS}
+    id = StringField(primary_key=True)
+    seq = IntField(required=True)
+    entry_hash = StringField(required=True)
+
+
+class DeviceDoc(Document):
+    meta: dict[str, Any] = {"collection": "devices", "db_alias": DB_ALIAS}
+    id = StringField(primary_key=True)
+    public_key = StringField(required=True)
+    community_id = StringField()
+    description = StringField()
+    revoked = BooleanField(default=False)
+    registered_by = StringField(required=True)
+    registered_at = DateTimeField(required=True)
+    revoked_at = DateTimeField()
+
+
+class RejectionDoc(Document):
+    meta: dict[str, Any] = {
+        "collection": "rejections",
+        "db_alias": DB_ALIAS,
+        "indexes": [("resolved", "-received_at"), "outbox.created_at"],
+    }
+    id = StringField(primary_key=True)
+    reason = StringField(required=True)
+    detail = StringField()
+    device_id = StringField()
+    submission_id = StringField()
+    received_at = DateTimeField(required=True)
+    field_errors = DictField()
+    resolved = BooleanField(default=False)
+    resolved_by = StringField()
+    resolution_note = StringField()
+    raw = BinaryField()
+    outbox = ListField(DictField())
+
+
+ALL_DOCUMENTS = (ActaDoc, ChainEntryDoc, ChainHeadDoc, DeviceDoc, RejectionDoc)

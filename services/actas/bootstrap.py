@@ -1,0 +1,45 @@
+"""Wires the actas use cases to their adapters, once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crm_platform.config import Infrastructure, int_setting, setting
+from crm_platform.messaging import EventPublisher
+from crm_platform.outbox import OutboxRelay
+from services.actas.adapters import repository
+from services.actas.adapters.directory import BeneficiariesDirectory
+from services.actas.service_layer.handlers import ACTAS, REJECTIONS, ActaHandlers, SystemClock
+
+SERVICE_NAME = "actas"
+
+
+@dataclass
+class App:
+    handlers: ActaHandlers
+    repo: repository.MongoRepository
+    relay: OutboxRelay
+    publisher: EventPublisher
+    directory: BeneficiariesDirectory
+
+    def close(self) -> None:
+        self.directory.close()
+        self.publisher.close()
+        repository.disconnect()
+
+
+def bootstrap(infra: Infrastructure | None = None) -> App:
+    infra = infra or Infrastructure.from_env()
+    repository.connect(infra.mongo_uri, setting("ACTAS_DB", repository.DEFAULT_DB))
+    repo = repository.MongoRepository()
+    publisher = EventPublisher(infra.amqp_uri, SERVICE_NAME)
+    relay = OutboxRelay(publisher, {ACTAS: repo.actas, REJECTIONS: repo.rejections})
+    directory = BeneficiariesDirectory(setting("BENEFICIARIES_GRPC", "127.0.0.1:50051"))
+    handlers = ActaHandlers(
+        repo=repo,
+        directory=directory,
+        relay=relay,
+        clock=SystemClock(),
+        min_match_score=int_setting("ACTAS_MIN_MATCH_SCORE", 50),
+    )
+    return App(handlers, repo, relay, publisher, directory)
