@@ -1,6 +1,10 @@
 # One image for every CRM Social Python process; the command picks the process:
 #   crm-beneficiaries-amqp   nameko service (RPC and events over AMQP)
 #   crm-beneficiaries-grpc   gRPC server on GRPC_HOST:GRPC_PORT (50051)
+#   crm-actas-grpc           actas gRPC server on GRPC_HOST:ACTAS_GRPC_PORT (50052)
+#   crm-actas-ingest         kiosk submission ingest worker (RabbitMQ consumer)
+#   crm-documents            documents service: acta PDFs (AMQP) and gRPC on
+#                            GRPC_HOST:DOCUMENTS_GRPC_PORT (50053)
 #   crm-gateway              HTTP API and web UI on HTTP_HOST:HTTP_PORT (8080), GET /healthz
 #   crm-healthcheck          probe used by docker-compose and Kubernetes exec probes
 # No secret is baked in: every secret arrives as an environment variable at run time.
@@ -23,7 +27,7 @@ COPY gateway ./gateway
 COPY edge_agent ./edge_agent
 COPY devstack ./devstack
 RUN pip install . \
- && python -c "import crm_platform.healthcheck, gateway.main, services.beneficiaries.entrypoints.grpc_server"
+ && python -c "import crm_platform.healthcheck, gateway.main, services.beneficiaries.entrypoints.grpc_server, services.actas.entrypoints.grpc_server, services.actas.entrypoints.ingest"
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="crm-social" \
@@ -44,5 +48,5 @@ ENV PATH=/opt/venv/bin:$PATH \
 # The root filesystem may be read-only (Kubernetes): only /tmp needs to be writable.
 WORKDIR /tmp
 USER 10001:10001
-EXPOSE 8080 50051
-CMD ["python", "-c", "import sys; sys.exit('usage: docker run IMAGE COMMAND, where COMMAND is one of crm-beneficiaries-amqp, crm-beneficiaries-grpc, crm-gateway, crm-healthcheck {amqp|grpc HOST:PORT [SERVICE]|http URL}')"]
+EXPOSE 8080 50051 50052 50053
+CMD ["python", "-c", "import sys; sys.exit('usage: docker run IMAGE COMMAND, where COMMAND is one of crm-beneficiaries-amqp, crm-beneficiaries-grpc, crm-actas-grpc, crm-actas-ingest, crm-documents, crm-gateway, crm-healthcheck {amqp|grpc HOST:PORT [SERVICE]|http URL}')"]

@@ -282,6 +282,17 @@ class Stack:
             {"ACTAS_GRPC_PORT": self.env["ACTAS_GRPC"].rsplit(":", 1)[1], "OTEL_SERVICE_NAME": "actas-grpc"},
         )
         ingest = self.spawn("actas-ingest", [str(VENV_BIN / "crm-actas-ingest")], {"OTEL_SERVICE_NAME": "actas-ingest"})
+        self.env["DOCUMENTS_GRPC"] = f"{LOOPBACK}:{free_port()}"
+        self.env["PUBLIC_VERIFY_BASE_URL"] = f"http://{LOOPBACK}:{gateway_port}/verificar"
+        documents = self.spawn(
+            "documents",
+            [str(VENV_BIN / "crm-documents")],
+            {
+                "DOCUMENTS_GRPC_PORT": self.env["DOCUMENTS_GRPC"].rsplit(":", 1)[1],
+                "DOCUMENTS_DEV_IDENTITY_DIR": str(self.var_dir / "documents-identity"),
+                "OTEL_SERVICE_NAME": "documents",
+            },
+        )
         gateway = self.spawn(
             "gateway",
             [str(VENV_BIN / "crm-gateway")],
@@ -305,6 +316,16 @@ class Stack:
             ingest.proc,
         )
         wait_for(
+            "documents service", lambda: _grpc_serving(self.env["DOCUMENTS_GRPC"]), 60, documents.log, documents.proc
+        )
+        wait_for(
+            "documents consumer",
+            lambda: _rpc_consumed(self.env["AMQP_URI"], "documents.acta_sealed"),
+            60,
+            documents.log,
+            documents.proc,
+        )
+        wait_for(
             "gateway",
             lambda: _http_ok(f"http://{LOOPBACK}:{gateway_port}/healthz"),
             60,
@@ -316,6 +337,7 @@ class Stack:
             "api_docs": f"http://{LOOPBACK}:{gateway_port}/docs",
             "beneficiaries_grpc": self.env["BENEFICIARIES_GRPC"],
             "actas_grpc": self.env["ACTAS_GRPC"],
+            "documents_grpc": self.env["DOCUMENTS_GRPC"],
         }
 
     def stop(self) -> None:

@@ -6,60 +6,20 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
-from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any
+from collections.abc import AsyncIterator
+from typing import Any
 
-import grpc
 import pymongo
-from fastapi import Depends, FastAPI, Header, Request
-from google.protobuf.json_format import MessageToDict
-from google.protobuf.message import Message
-from opentelemetry.instrumentation.grpc import client_interceptor, grpcext
+from fastapi import FastAPI, Request
 
-from crm_platform.grpc_support import caller_metadata
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
-from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2_grpc as pb_grpc
-from gateway import auth, errors, schemas
+from gateway import actas_routes, auth, errors, schemas
 from gateway.config import GatewaySettings
+from gateway.deps import Backend, User, to_json
 from gateway.middleware import BodySizeLimit
 from gateway.policy import redact_beneficiary
 
 API = "/api/v1"
-
-
-class Backend:
-    """gRPC stubs plus the caller's identity, attached to every call."""
-
-    def __init__(self, settings: GatewaySettings) -> None:
-        self.channel = grpcext.intercept_channel(
-            # round_robin spreads calls over every address the target resolves to
-            # (a headless Service on Kubernetes), instead of pinning one pod.
-            grpc.insecure_channel(settings.beneficiaries_grpc, options=[("grpc.lb_policy_name", "round_robin")]),
-            client_interceptor(),
-        )
-        self.beneficiaries = pb_grpc.BeneficiariesServiceStub(self.channel)
-        self.timeout = settings.grpc_timeout_seconds
-
-    def call(self, method: Callable[..., Any], request: Message, user: auth.User) -> Any:
-        return method(request, metadata=caller_metadata(user.username, user.role), timeout=self.timeout)
-
-    def close(self) -> None:
-        self.channel.close()
-
-
-def current_user(request: Request, authorization: Annotated[str | None, Header()] = None) -> auth.User:
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise errors.ApiError(401, "Falta el token de acceso (Authorization: Bearer ...)")
-    tokens: auth.Tokens = request.app.state.tokens
-    return tokens.verify(token)
-
-
-User = Annotated[auth.User, Depends(current_user)]
-
-
-def to_json(message: Message) -> dict[str, Any]:
-    return MessageToDict(message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -237,4 +197,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             response.headers["Cache-Control"] = "no-store"
         return response
 
+    actas_routes.register(app, backend)
     return app

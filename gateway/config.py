@@ -13,6 +13,8 @@ class GatewaySettings:
     token_ttl_seconds: int
     admin_password: str
     beneficiaries_grpc: str
+    actas_grpc: str
+    documents_grpc: str
     mongo_uri: str
     db_name: str
     max_body_bytes: int
@@ -30,6 +32,8 @@ class GatewaySettings:
             token_ttl_seconds=int_setting("GATEWAY_TOKEN_TTL_SECONDS", 8 * 3600),
             admin_password=secret("GATEWAY_ADMIN_PASSWORD", "admin-dev-password"),
             beneficiaries_grpc=setting("BENEFICIARIES_GRPC", "127.0.0.1:50051"),
+            actas_grpc=setting("ACTAS_GRPC", "127.0.0.1:50052"),
+            documents_grpc=setting("DOCUMENTS_GRPC", "127.0.0.1:50053"),
             mongo_uri=setting("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true"),
             db_name=setting("GATEWAY_DB", "crm_gateway"),
             max_body_bytes=int_setting("GATEWAY_MAX_BODY_BYTES", 256 * 1024),

@@ -18,6 +18,22 @@ PERMISSIONS: dict[str, set[str]] = {
     "biometrics:read": {"admin", "gestor", "auditor"},
     "biometrics:write": {"admin", "gestor"},
     "users:admin": {"admin"},
+    "actas:read": _ALL,
+    "actas:write": {"admin", "coordinator", "gestor", "psychosocial"},
+    "documents:read": _ALL,
+    # Recompute the whole hash chain (reads every sealed acta).
+    "chain:verify": {"admin", "coordinator", "auditor"},
+    "devices:read": {"admin", "coordinator", "auditor"},
+    "devices:pair": {"admin", "coordinator", "gestor"},
+    "devices:revoke": {"admin", "coordinator"},
+    "rejections:read": {"admin", "coordinator", "auditor"},
+    "rejections:resolve": {"admin", "coordinator"},
+}
+
+# Actas whose content only some roles may read; others see that the acta exists,
+# who took part and when, but not what was recorded.
+RESTRICTED_TEMPLATES: dict[str, set[str]] = {
+    "intervencion_psicosocial": {"admin", "psychosocial", "auditor"},
 }
 
 
@@ -31,4 +47,14 @@ def redact_beneficiary(data: dict, role: str) -> dict:
         data.pop("consents", None)
     if not allowed(role, "biometrics:read"):
         data.pop("biometrics", None)
+    return data
+
+
+def redact_acta(data: dict, role: str) -> dict:
+    """Hide the recorded content of restricted actas from roles that may not read it."""
+    code = str(data.get("template_key", "")).split("@", 1)[0]
+    readers = RESTRICTED_TEMPLATES.get(code)
+    if readers is not None and role not in readers:
+        data["values"] = {}
+        data["redacted"] = True
     return data

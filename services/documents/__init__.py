@@ -1,0 +1,1 @@
+"""Documents service: the PDF of every sealed acta, rendered and PAdES-signed."""

@@ -1,0 +1,122 @@
+"""The actas service (gRPC) as the source of what a PDF shows: the sealed acta, its
+template's labels, its participants and signature images, flattened into an
+``ActaView``."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import grpc
+from google.protobuf.json_format import MessageToDict
+
+from crm_platform.grpc_support import caller_metadata
+from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
+from crm_platform.proto_gen.crm.actas.v1 import actas_pb2_grpc as apb_grpc
+from services.documents.domain.errors import DocumentsError
+from services.documents.domain.view import ActaView, FieldLine, FingerprintEvidence, SignatureView
+
+TIMEOUT_SECONDS = 10.0
+
+
+class ActaNotSealed(DocumentsError):
+    """Only sealed actas get a document."""
+
+
+class GrpcActaSource:
+    def __init__(self, target: str, verify_base_url: str) -> None:
+        self._channel = grpc.insecure_channel(target, options=[("grpc.lb_policy_name", "round_robin")])
+        self._stub = apb_grpc.ActasServiceStub(self._channel)
+        self._verify_base_url = verify_base_url.rstrip("/")
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def view(self, acta_id: str) -> ActaView:
+        metadata = caller_metadata("documents", "service")
+        acta = self._stub.GetActa(
+            apb.GetActaRequest(id=acta_id, include_images=True), metadata=metadata, timeout=TIMEOUT_SECONDS
+        )
+        if acta.status != "sealed":
+            raise ActaNotSealed(f"acta {acta_id} is {acta.status!r}, not sealed")
+        return build_view(acta, self._template(acta.template_key), f"{self._verify_base_url}/{acta.id}")
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - templates are immutable per key; one source per process
+    def _template(self, key: str) -> apb.Template:
+        metadata = caller_metadata("documents", "service")
+        return self._stub.GetTemplate(apb.GetTemplateRequest(key=key), metadata=metadata, timeout=TIMEOUT_SECONDS)
+
+
+def build_view(acta: apb.Acta, template: apb.Template, verify_url: str) -> ActaView:
+    values: dict[str, Any] = MessageToDict(acta.values)
+    people = {p.beneficiary_id: p for p in acta.participants}
+    fields = tuple(
+        FieldLine(f.label, _display(f, values[f.code], people))
+        for f in template.fields
+        if f.code in values and f.code != "lugar"
+    )
+    location = values.get("ubicacion")
+    gps = (acta.location.lat, acta.location.lon) if acta.HasField("location") else None
+    if gps is None and isinstance(location, dict):
+        gps = (float(location["lat"]), float(location["lon"]))
+    return ActaView(
+        acta_id=acta.id,
+        title=acta.title,
+        template_key=acta.template_key,
+        place=str(values.get("lugar", "")),
+        captured_at=acta.captured_at.ToDatetime().astimezone(),
+        sealed_at=acta.sealed_at.ToDatetime().astimezone(),
+        gestor_name=acta.gestor_id,
+        community_name=acta.community_id or "—",
+        fields=fields,
+        signatures=tuple(_signature(s, people, acta.gestor_id) for s in acta.signatures),
+        content_hash=acta.content_hash,
+        chain_seq=acta.chain_seq or None,
+        verify_url=verify_url,
+        amends=acta.amends,
+        gps=gps,
+    )
+
+
+def _signature(s: apb.Signature, people: dict[str, apb.Participant], gestor: str) -> SignatureView:
+    person = people.get(s.signer_id)
+    evidence = None
+    if s.HasField("fingerprint"):
+        fp = s.fingerprint
+        evidence = FingerprintEvidence(
+            fp.score, fp.finger, fp.sensor_id, fp.mode, fp.template_sha256, fp.matched_at.ToDatetime().astimezone()
+        )
+    return SignatureView(
+        name=person.full_name if person else (gestor if s.role == "gestor" else s.signer_id),
+        role=s.role,
+        method=s.method,
+        signed_at=s.signed_at.ToDatetime().astimezone() if s.HasField("signed_at") else None,
+        national_id=person.national_id if person else "",
+        handwritten_png=s.handwritten_png or None,
+        fingerprint=evidence,
+        refusal_reason=s.refusal_reason,
+    )
+
+
+def _display(spec: apb.TemplateField, value: Any, people: dict[str, apb.Participant]) -> str:
+    if spec.type == "number" and isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if spec.type == "single_choice":
+        return _option(str(value))
+    if spec.type == "multiple_choice":
+        return ", ".join(_option(str(v)) for v in value)
+    if spec.type == "signature_list":
+        return "; ".join(people[v].full_name if v in people else v for v in value)
+    if spec.type == "beneficiary_ref":
+        return people[value].full_name if value in people else str(value)
+    if spec.type == "gps_point":
+        accuracy = f" (±{value['accuracy_m']:.0f} m)" if "accuracy_m" in value else ""
+        return f"{value['lat']:.6f}, {value['lon']:.6f}{accuracy}"
+    if spec.type == "photo":
+        return f"Fotografía adjunta (SHA-256 {str(value.get('sha256', ''))[:16]}…)"
+    return str(value)
+
+
+def _option(code: str) -> str:
+    text = code.replace("_", " ")
+    return text[:1].upper() + text[1:]
