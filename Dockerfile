@@ -27,7 +27,7 @@ COPY gateway ./gateway
 COPY edge_agent ./edge_agent
 COPY devstack ./devstack
 RUN pip install . \
- && python -c "import crm_platform.healthcheck, gateway.main, services.beneficiaries.entrypoints.grpc_server, services.actas.entrypoints.grpc_server, services.actas.entrypoints.ingest"
+ && python -c "import crm_platform.healthcheck, gateway.main, services.beneficiaries.entrypoints.grpc_server, services.actas.entrypoints.grpc_server, services.actas.entrypoints.ingest, services.documents.entrypoints.main"
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="crm-social" \

@@ -16,7 +16,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 
-from benchmarks import bench_grpc_reads, bench_lookup, bench_register
+from benchmarks import bench_grpc_reads, bench_lookup, bench_pdf, bench_register
 from benchmarks._common import RESULTS_PATH, Row, environment_note, markdown_table
 
 
@@ -26,11 +26,13 @@ def _benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
             (bench_grpc_reads.NAME, lambda: bench_grpc_reads.run(duration=3.0, rounds=1)),
             (bench_register.NAME, lambda: bench_register.run(count=200)),
             (bench_lookup.NAME, lambda: bench_lookup.run(count=20_000, lookups=500, searches=200)),
+            (bench_pdf.NAME, lambda: bench_pdf.run(seconds=2.0, rounds=1)),
         ]
     return [
         (bench_grpc_reads.NAME, bench_grpc_reads.run),
         (bench_register.NAME, bench_register.run),
         (bench_lookup.NAME, bench_lookup.run),
+        (bench_pdf.NAME, bench_pdf.run),
     ]
 
 

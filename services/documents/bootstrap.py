@@ -51,9 +51,16 @@ def bootstrap(infra: Infrastructure | None = None) -> App:
     publisher = EventPublisher(infra.amqp_uri, SERVICE_NAME)
     relay = OutboxRelay(publisher, {DOCUMENTS: repo.documents})
     source = GrpcActaSource(
-        setting("ACTAS_GRPC", "127.0.0.1:50052"), setting("PUBLIC_VERIFY_BASE_URL", "http://127.0.0.1:8000/verificar")
+        setting("ACTAS_GRPC", "127.0.0.1:50052"), setting("PUBLIC_VERIFY_BASE_URL", "http://127.0.0.1:8080/verificar")
     )
-    store = MinioObjectStore(infra.s3_endpoint, infra.s3_access_key, infra.s3_secret_key, infra.s3_secure)
+    store = MinioObjectStore(
+        infra.s3_endpoint,
+        infra.s3_access_key,
+        infra.s3_secret_key,
+        infra.s3_secure,
+        public_endpoint=setting("S3_PUBLIC_ENDPOINT", ""),
+        region=setting("S3_REGION", "us-east-1"),
+    )
     handlers = DocumentHandlers(
         repo=repo,
         actas=source,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -218,6 +219,16 @@ def test_a_word_wider_than_the_column_is_broken_not_lost() -> None:
     word = "x" * 400
     text = pdf_text(render_pdf(acta(fields=(FieldLine("Código", word),))))
     assert text.replace(" ", "").count("x") >= 400
+
+
+def test_concurrent_renders_do_not_mix_documents() -> None:
+    """Workers render from threads (gRPC, nameko): reportlab's font subsets are per document."""
+    views = [acta(acta_id=f"ACT-HILO-{i}", content_hash=hashlib.sha256(bytes([i])).hexdigest()) for i in range(6)]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        pdfs = list(pool.map(render_pdf, views))
+    for view, pdf in zip(views, pdfs, strict=True):
+        text = pdf_text(pdf)
+        assert f"Acta N.º {view.acta_id}" in text and view.content_hash in text and "Ana Lucía Córdoba" in text
 
 
 # -- failures --------------------------------------------------------------------------

@@ -15,8 +15,26 @@ META_PREFIX = "x-amz-meta-"
 
 
 class MinioObjectStore:
-    def __init__(self, endpoint: str, access_key: str, secret_key: str, secure: bool) -> None:
-        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure)
+    """``public_endpoint`` (host:port, https) is where browsers reach the store when it
+    differs from the service's own address; download links are signed for it
+    (signing is local: the region is given, so no request goes to that address)."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        access_key: str,
+        secret_key: str,
+        secure: bool,
+        *,
+        public_endpoint: str = "",
+        region: str = "us-east-1",
+    ) -> None:
+        self.client = Minio(endpoint, access_key=access_key, secret_key=secret_key, secure=secure, region=region)
+        self.links = (
+            Minio(public_endpoint, access_key=access_key, secret_key=secret_key, secure=True, region=region)
+            if public_endpoint
+            else self.client
+        )
 
     def put(
         self, bucket: str, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]
@@ -47,4 +65,4 @@ class MinioObjectStore:
             response.release_conn()
 
     def link(self, bucket: str, key: str, ttl: timedelta) -> str:
-        return self.client.presigned_get_object(bucket, key, expires=ttl)
+        return self.links.presigned_get_object(bucket, key, expires=ttl)

@@ -49,6 +49,7 @@ from reportlab.platypus import Flowable, KeepTogether, SimpleDocTemplate, Spacer
 
 from services.documents.domain.errors import RenderFailed
 from services.documents.domain.view import (
+    ELECTRONIC,
     FINGERPRINT,
     HANDWRITTEN,
     IDENTIFY_1_N,
@@ -282,6 +283,8 @@ def _evidence(acta_id: str, signature: SignatureView) -> list[Flowable]:
         if signature.signed_at is not None:
             lines.append(_Text(_when(signature.signed_at), SMALL))
         return lines
+    if signature.method == ELECTRONIC:
+        return [_Text("Firma electrónica", LABEL), _Text("Usuario autenticado en CRM Social", SMALL)]
     raise RenderFailed(acta_id, f"unknown signature method {signature.method!r} for {signature.name!r}")
 
 

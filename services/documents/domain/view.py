@@ -15,7 +15,9 @@ from datetime import datetime
 FINGERPRINT = "fingerprint"
 HANDWRITTEN = "handwritten"
 REFUSED = "refused"
-SIGNATURE_METHODS = (FINGERPRINT, HANDWRITTEN, REFUSED)
+# A staff member signing at the desk as the authenticated user.
+ELECTRONIC = "electronic"
+SIGNATURE_METHODS = (FINGERPRINT, HANDWRITTEN, REFUSED, ELECTRONIC)
 
 # Fingerprint matching modes (``FingerprintEvidence.mode``).
 VERIFY_1_1 = "verify_1_1"
@@ -40,7 +42,7 @@ class SignatureView:
 
     name: str  # full name of the signer
     role: str  # "participante" or "gestor"
-    method: str  # "fingerprint" | "handwritten" | "refused"
+    method: str  # "fingerprint" | "handwritten" | "refused" | "electronic"
     signed_at: datetime | None
     national_id: str = ""  # e.g. "CC 1234567" (shown)
     handwritten_png: bytes | None = None
