@@ -9,7 +9,9 @@ same event twice; consumers are idempotent (they key on the event id).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -46,7 +48,7 @@ class OutboxRelay:
         return published
 
     def _publish_all(self, coll: Collection, aggregate_id: str, entries: list[dict[str, Any]]) -> int:
-        done = 0
+        published: list[str] = []
         for entry in entries:
             try:
                 self._publisher.publish(entry["type"], entry["payload"], event_id=entry["id"])
@@ -54,9 +56,42 @@ class OutboxRelay:
                 # The write stands; the sweep retries. Events of one aggregate stay in order.
                 log.warning("outbox event left for the sweep: %s", exc)
                 break
-            coll.update_one({"_id": aggregate_id}, {"$pull": {"outbox": {"id": entry["id"]}}})
-            done += 1
-        return done
+            published.append(entry["id"])
+        if published:
+            # One write removes every confirmed event; a crash before it means a
+            # republish, which consumers absorb (they key on the event id).
+            coll.update_one({"_id": aggregate_id}, {"$pull": {"outbox": {"id": {"$in": published}}}})
+        return len(published)
+
+
+class BackgroundRelay:
+    """``flush`` hands the work to a thread, so a consumer can acknowledge its message
+    as soon as the write is durable and move on; the events are in the outbox, so
+    a crash before the thread publishes them leaves them for the sweep."""
+
+    def __init__(self, relay: OutboxRelay, capacity: int = 1000) -> None:
+        self._relay = relay
+        self._pending: queue.Queue[tuple[str, str] | None] = queue.Queue(capacity)
+        self._thread = threading.Thread(target=self._run, name="outbox-flush", daemon=True)
+        self._thread.start()
+
+    def flush(self, collection: str, aggregate_id: str) -> None:
+        with contextlib.suppress(queue.Full):  # if full, the sweep publishes it a few seconds later
+            self._pending.put_nowait((collection, aggregate_id))
+
+    def sweep(self) -> int:
+        return self._relay.sweep()
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._pending.put(None)
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while (item := self._pending.get()) is not None:
+            try:
+                self._relay.flush(*item)
+            except Exception:
+                log.exception("outbox flush failed; the sweep will publish %s/%s", *item)
 
 
 class OutboxSweeper(threading.Thread):

@@ -15,7 +15,7 @@ class FakeDirectory:
         self.people_by_id = {p.beneficiary_id: p for p in people}
         self.families = set(families) | {p.family_id for p in people if p.family_id}
 
-    def people(self, beneficiary_ids: Sequence[str]) -> dict[str, Person]:
+    def people(self, beneficiary_ids: Sequence[str], fresh: bool = True) -> dict[str, Person]:
         return {i: self.people_by_id[i] for i in beneficiary_ids if i in self.people_by_id}
 
     def family_exists(self, family_id: str) -> bool:

@@ -66,7 +66,9 @@ class FakeActaRepository:
         self._store(acta, events, {})
         return entry
 
-    def ingest(self, acta: Acta, events: Sequence[Event], images: dict[str, bytes], body_sha256: str) -> chain.ChainEntry:
+    def ingest(
+        self, acta: Acta, events: Sequence[Event], images: dict[str, bytes], body_sha256: str
+    ) -> chain.ChainEntry:
         stored = self.submissions.get(acta.submission_id)
         if stored is not None:
             raise stored

@@ -1,7 +1,12 @@
-"""The beneficiaries service as the actas service's directory of people (gRPC)."""
+"""The beneficiaries service as the actas service's directory of people (gRPC).
+
+Answers may be cached for a few seconds when the caller allows it (kiosk batches
+name the same community members again and again); the handlers re-ask with
+``fresh=True`` before refusing anyone on cached data."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,10 +21,13 @@ from services.actas.service_layer.ports import Person
 SERVICE_SUBJECT = "actas"
 SERVICE_ROLE = "service"
 TIMEOUT_SECONDS = 5.0
+CACHE_LIMIT = 10_000
 
 
 class BeneficiariesDirectory:
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, cache_seconds: float = 10.0) -> None:
+        self._ttl = cache_seconds
+        self._cache: dict[str, tuple[float, Person]] = {}
         options = [("grpc.lb_policy_name", "round_robin")]
         self._channel = grpc.insecure_channel(target, options=options)
         self._stub = pb_grpc.BeneficiariesServiceStub(self._channel)
@@ -29,11 +37,24 @@ class BeneficiariesDirectory:
         self._pool.shutdown(wait=False)
         self._channel.close()
 
-    def people(self, beneficiary_ids: Sequence[str]) -> dict[str, Person]:
-        found = self._pool.map(self._person, beneficiary_ids) if len(beneficiary_ids) > 1 else map(
-            self._person, beneficiary_ids
-        )
-        return {p.beneficiary_id: p for p in found if p is not None}
+    def people(self, beneficiary_ids: Sequence[str], fresh: bool = True) -> dict[str, Person]:
+        now = time.monotonic()
+        known: dict[str, Person] = {}
+        missing: list[str] = []
+        for beneficiary_id in beneficiary_ids:
+            cached = None if fresh else self._cache.get(beneficiary_id)
+            if cached is not None and cached[0] > now:
+                known[beneficiary_id] = cached[1]
+            else:
+                missing.append(beneficiary_id)
+        found = self._pool.map(self._person, missing) if len(missing) > 1 else map(self._person, missing)
+        for person in found:
+            if person is not None:
+                known[person.beneficiary_id] = person
+                self._cache[person.beneficiary_id] = (now + self._ttl, person)
+        if len(self._cache) > CACHE_LIMIT:
+            self._cache.clear()
+        return known
 
     def family_exists(self, family_id: str) -> bool:
         try:

@@ -30,7 +30,7 @@ from pymongo.errors import PyMongoError
 
 from crm_platform import submission_bus as bus
 from crm_platform.config import Infrastructure, int_setting
-from crm_platform.outbox import OutboxSweeper
+from crm_platform.outbox import BackgroundRelay, OutboxSweeper
 from crm_platform.proto_gen.crm.actas.v1 import submission_pb2 as sub_pb
 from crm_platform.telemetry import extract_context, setup_tracing, shutdown_tracing
 from services.actas.bootstrap import SERVICE_NAME, App, bootstrap
@@ -154,6 +154,9 @@ def main() -> None:
     )
     setup_tracing(f"{SERVICE_NAME}-ingest")
     app = bootstrap()
+    # Acknowledge once the acta is committed; its events are published in the background.
+    background = BackgroundRelay(app.relay)
+    app.handlers.relay = background
     infra = Infrastructure.from_env()
     sweeper = OutboxSweeper(app.relay)
     sweeper.start()
@@ -164,6 +167,7 @@ def main() -> None:
         log.info("actas ingest worker consuming %s", bus.QUEUE.name)
         worker.run()
     sweeper.stopping.set()
+    background.close()
     app.close()
     shutdown_tracing()
 

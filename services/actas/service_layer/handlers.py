@@ -167,7 +167,7 @@ class ActaHandlers:
         if given.role == Role.GESTOR and given.signer_id != actor.subject:
             raise PermissionDenied("El gestor firma con su propia sesión")
         images: dict[str, bytes] = {}
-        people = self.directory.people([given.signer_id]) if given.role == Role.PARTICIPANT else {}
+        people = self.directory.people([given.signer_id], fresh=True) if given.role == Role.PARTICIPANT else {}
         signature = self._signature(given, people, images, self.clock.now(), _field_error)
         acta.add_signature(signature)
         self.repo.update(acta, [], images)
@@ -206,24 +206,31 @@ class ActaHandlers:
 
         Raises SubmissionRejected with a machine-readable reason; stores nothing then.
         """
-        registered = self.repo.get_device(device_id) if device_id else None
-        submission.verify(body, signature, registered.device if registered else None)
         try:
             content = decode(body)
         except MalformedSubmission as exc:
             raise SubmissionRejected(RejectReason.MALFORMED, str(exc)) from None
-        if content.device_id != device_id:
-            raise SubmissionRejected(RejectReason.MALFORMED, "el cuerpo nombra otro quiosco que el sobre")
         body_sha256 = hashlib.sha256(body).hexdigest()
-        stored = self.repo.find_submission(content.submission_id)
-        if stored is not None:
-            return self._duplicate(stored, body_sha256)
-        acta, images = self._kiosk_acta(content)
+        try:
+            registered = self.repo.get_device(device_id) if device_id else None
+            submission.verify(body, signature, registered.device if registered else None)
+            if content.device_id != device_id:
+                raise SubmissionRejected(RejectReason.MALFORMED, "el cuerpo nombra otro quiosco que el sobre")
+            acta, images = self._kiosk_acta_resolved(content)
+        except SubmissionRejected:
+            # A redelivery of exact bytes stored before (the device may have been
+            # revoked since) is a duplicate, not a new rejection.
+            stored = self.repo.find_submission(content.submission_id)
+            if stored is not None and stored.body_sha256 == body_sha256:
+                return IngestResult(stored.acta_id, duplicate=True)
+            raise
+        # Duplicates are rare: the unique index on the submission id finds them at
+        # insert time, instead of a lookup before every submission.
         events = [_received(acta, content.gestor_id), acta.seal(self.clock.now())]
         try:
             entry = self.repo.ingest(acta, events, images, body_sha256)
-        except DuplicateSubmission as raced:  # another worker stored it meanwhile
-            return self._duplicate(raced, body_sha256)
+        except DuplicateSubmission as stored:  # a redelivery, or another worker stored it meanwhile
+            return self._duplicate(stored, body_sha256)
         self.relay.flush(ACTAS, acta.id)
         return IngestResult(acta.id, duplicate=False, chain_seq=entry.seq)
 
@@ -235,7 +242,18 @@ class ActaHandlers:
             )
         return IngestResult(stored.acta_id, duplicate=True)
 
-    def _kiosk_acta(self, content: SubmissionContent) -> tuple[Acta, dict[str, bytes]]:
+    def _kiosk_acta_resolved(self, content: SubmissionContent) -> tuple[Acta, dict[str, bytes]]:
+        """Participants come from the directory's short-lived cache; a refusal that
+        may stem from a stale entry (unknown person, enrolment changed) is decided
+        again on fresh data."""
+        try:
+            return self._kiosk_acta(content, fresh=False)
+        except SubmissionRejected as exc:
+            if exc.reason not in (RejectReason.UNKNOWN_PARTICIPANT, RejectReason.BAD_EVIDENCE):
+                raise
+            return self._kiosk_acta(content, fresh=True)
+
+    def _kiosk_acta(self, content: SubmissionContent, fresh: bool) -> tuple[Acta, dict[str, bytes]]:
         template = self.templates.get(content.template_key)
         if template is None:
             message = f"plantilla desconocida {content.template_key!r}"
@@ -248,7 +266,7 @@ class ActaHandlers:
         def unknown(errors: dict[str, str]) -> ActaError:
             return SubmissionRejected(RejectReason.UNKNOWN_PARTICIPANT, "; ".join(errors.values()), errors)
 
-        people = self._resolve(template, clean, unknown)
+        people = self._resolve(template, clean, unknown, fresh)
         acta = Acta(
             id=Acta.new_id(),
             template_key=template.key,
@@ -428,7 +446,11 @@ class ActaHandlers:
         return found
 
     def _resolve(
-        self, template: Template, values: dict[str, Any], error: Callable[[dict[str, str]], ActaError]
+        self,
+        template: Template,
+        values: dict[str, Any],
+        error: Callable[[dict[str, str]], ActaError],
+        fresh: bool = True,
     ) -> dict[str, Person]:
         """Every referenced person and household must exist; each unknown one is named."""
         wanted: list[str] = []
@@ -438,7 +460,7 @@ class ActaHandlers:
                 wanted.extend(value)
             elif spec.type == FieldType.BENEFICIARY_REF and value:
                 wanted.append(value)
-        people = self.directory.people(list(dict.fromkeys(wanted)))
+        people = self.directory.people(list(dict.fromkeys(wanted)), fresh=fresh)
         errors: dict[str, str] = {}
         for spec in template.fields:
             value = values.get(spec.code)

@@ -109,8 +109,9 @@ class ActaRepository(Protocol):
 class Directory(Protocol):
     """Who the participants are: the beneficiaries service."""
 
-    def people(self, beneficiary_ids: Sequence[str]) -> dict[str, Person]:
-        """The known people among the ids; unknown ids are absent from the result."""
+    def people(self, beneficiary_ids: Sequence[str], fresh: bool = True) -> dict[str, Person]:
+        """The known people among the ids; unknown ids are absent from the result.
+        ``fresh=False`` allows answers cached for a few seconds."""
         ...
 
     def family_exists(self, family_id: str) -> bool: ...

@@ -1,0 +1,558 @@
+"""The documents use cases: a sealed acta ends with its PDF stored exactly once,
+whatever fails on the way; links expire; attachments are stored by content.
+
+The renderer is the real one (it is pure); the repository, the actas service,
+the object store, the relay and the clock are in-memory fakes."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from pypdf import PdfReader
+
+from services.documents.domain.errors import SigningFailed
+from services.documents.domain.signing import SIGNATURE_FIELD, PdfSigner, development_identity
+from services.documents.domain.view import ActaView, FieldLine, FingerprintEvidence, SignatureView
+from services.documents.service_layer.handlers import (
+    DOCUMENTS,
+    MAX_ATTACHMENT_BYTES,
+    DocumentHandlers,
+    InvalidAttachment,
+    NotFound,
+)
+from services.documents.service_layer.ports import DocumentRecord, Signer, StoredObject
+
+NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+CAPTURED = datetime(2026, 11, 20, 13, 30, tzinfo=UTC)
+CONTENT_HASH = hashlib.sha256(b"acta-1 canonical form").hexdigest()
+DOCS = "crm-documents"
+ATTACHMENTS = "crm-attachments"
+
+
+def png(size: tuple[int, int] = (120, 40)) -> bytes:
+    image = Image.new("RGBA", size, (255, 255, 255, 0))
+    image.putpixel((10, 10), (20, 40, 160, 255))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def view(acta_id: str = "acta-1", **changes: object) -> ActaView:
+    """A sealed home visit: a fingerprint, a handwritten signature, a refusal and the gestor."""
+    found = ActaView(
+        acta_id=acta_id,
+        title="Acta de visita domiciliaria",
+        template_key="visita_domiciliaria@1",
+        place="Nuevo Roche, Barrancas (La Guajira)",
+        captured_at=CAPTURED,
+        sealed_at=CAPTURED + timedelta(hours=1),
+        gestor_name="María José Peñaloza",
+        community_name="Nuevo Roche",
+        fields=(
+            FieldLine("Motivo de la visita", "Seguimiento"),
+            FieldLine("Personas presentes", "3"),
+            FieldLine("Situación encontrada", "Sin novedad; la vivienda tiene humedad en la cocina."),
+        ),
+        signatures=(
+            SignatureView(
+                "José Ñáñez",
+                "participante",
+                "fingerprint",
+                CAPTURED,
+                "CC 1001",
+                fingerprint=FingerprintEvidence(
+                    87, "right_index", "ZFM-20 #0001", "verify_1_1", hashlib.sha256(b"t").hexdigest(), CAPTURED
+                ),
+            ),
+            SignatureView("Ana Córdoba", "participante", "handwritten", CAPTURED, "CC 1002", handwritten_png=png()),
+            SignatureView(
+                "Pedro Pérez", "participante", "refused", None, "TI 1003", refusal_reason="No está de acuerdo"
+            ),
+            SignatureView("María José Peñaloza", "gestor", "handwritten", CAPTURED, "CC 5555", png((80, 30))),
+        ),
+        content_hash=CONTENT_HASH,
+        chain_seq=7,
+        verify_url=f"https://crm-social.example.org/verificar/{acta_id}",
+        gps=(11.23, -72.88),
+    )
+    return replace(found, **changes)  # type: ignore[arg-type]
+
+
+# -- fakes -------------------------------------------------------------------------------
+
+
+class FakeDocumentRepository:
+    """Keeps the MongoDB adapter's rules: one record per acta, created pending and due at
+    once; a failure is recorded only on a pending record; ``mark_stored`` queues the event."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, DocumentRecord] = {}
+        self.outbox: dict[str, list[Mapping[str, object]]] = {}
+
+    def ensure_pending(self, acta_id: str, now: datetime) -> DocumentRecord:
+        if acta_id not in self.records:
+            self.records[acta_id] = DocumentRecord(acta_id, "pending", next_attempt_at=now)
+        return self.records[acta_id]
+
+    def get(self, acta_id: str) -> DocumentRecord | None:
+        return self.records.get(acta_id)
+
+    def mark_stored(self, record: DocumentRecord, event: Mapping[str, object]) -> None:
+        self.records[record.acta_id] = replace(record, next_attempt_at=None)
+        self.outbox.setdefault(record.acta_id, []).append(event)
+
+    def mark_failed(self, acta_id: str, error: str, attempts: int, next_attempt_at: datetime) -> None:
+        found = self.records[acta_id]
+        if found.status == "pending":
+            self.records[acta_id] = replace(found, attempts=attempts, last_error=error, next_attempt_at=next_attempt_at)
+
+    def due(self, now: datetime, limit: int) -> list[str]:
+        due = [
+            r.acta_id
+            for r in self.records.values()
+            if r.status == "pending" and r.next_attempt_at is not None and r.next_attempt_at <= now
+        ]
+        return due[:limit]
+
+
+class FlakyActas:
+    """The actas service: fails ``failures`` times, then answers; notes the document
+    record as it was when each view was asked for."""
+
+    def __init__(self, repo: FakeDocumentRepository, views: Mapping[str, ActaView], failures: int = 0) -> None:
+        self.repo = repo
+        self.views = dict(views)
+        self.failures = failures
+        self.records_seen: list[DocumentRecord | None] = []
+
+    def view(self, acta_id: str) -> ActaView:
+        self.records_seen.append(self.repo.get(acta_id))
+        if self.failures > 0:
+            self.failures -= 1
+            raise ConnectionError("actas service unavailable")
+        return self.views[acta_id]
+
+
+class DictObjectStore:
+    def __init__(self, failures: int = 0) -> None:
+        self.objects: dict[tuple[str, str], tuple[bytes, str, dict[str, str]]] = {}
+        self.failures = failures
+        self.puts = 0
+        self.stats = 0
+
+    def put(self, bucket: str, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]) -> StoredObject:
+        self.puts += 1
+        if self.failures > 0:
+            self.failures -= 1
+            raise OSError("object store unreachable")
+        self.objects[(bucket, key)] = (data, content_type, dict(metadata))
+        return StoredObject(key, hashlib.sha256(data).hexdigest(), len(data), content_type)
+
+    def stat(self, bucket: str, key: str) -> StoredObject | None:
+        self.stats += 1
+        found = self.objects.get((bucket, key))
+        if found is None:
+            return None
+        data, content_type, _ = found
+        return StoredObject(key, hashlib.sha256(data).hexdigest(), len(data), content_type)
+
+    def link(self, bucket: str, key: str, ttl: timedelta) -> str:
+        return f"https://objects.test/{bucket}/{key}?expires={int(ttl.total_seconds())}"
+
+
+class MarkingSigner:
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.calls: list[tuple[str, str]] = []
+
+    def sign(self, pdf: bytes, *, reason: str = "", location: str = "") -> bytes:
+        self.calls.append((reason, location))
+        if self.fail:
+            raise SigningFailed("the certificate expired")
+        return pdf + b"\n% signed\n"
+
+
+class StatusAtFlush:
+    """The relay: notes the record's status when it is asked to publish."""
+
+    def __init__(self, repo: FakeDocumentRepository) -> None:
+        self.repo = repo
+        self.flushed: list[tuple[str, str, str]] = []
+
+    def flush(self, collection: str, aggregate_id: str) -> None:
+        record = self.repo.get(aggregate_id)
+        self.flushed.append((collection, aggregate_id, record.status if record else "missing"))
+
+
+class SettableClock:
+    def __init__(self, now: datetime) -> None:
+        self.current = now
+
+    def now(self) -> datetime:
+        return self.current
+
+
+@dataclass
+class World:
+    handlers: DocumentHandlers
+    repo: FakeDocumentRepository
+    actas: FlakyActas
+    store: DictObjectStore
+    relay: StatusAtFlush
+    clock: SettableClock
+
+
+def world(
+    views: Mapping[str, ActaView] | None = None,
+    failures: int = 0,
+    store: DictObjectStore | None = None,
+    signer: Signer | None = None,
+) -> World:
+    repo = FakeDocumentRepository()
+    actas = FlakyActas(repo, views if views is not None else {"acta-1": view()}, failures)
+    store = store or DictObjectStore()
+    relay = StatusAtFlush(repo)
+    clock = SettableClock(NOW)
+    return World(DocumentHandlers(repo, actas, store, signer, relay, clock), repo, actas, store, relay, clock)
+
+
+def stored_pdf(w: World, acta_id: str = "acta-1") -> tuple[bytes, str, dict[str, str]]:
+    return w.store.objects[(DOCS, f"actas/{acta_id}.pdf")]
+
+
+def retry_after(w: World, acta_id: str = "acta-1") -> timedelta:
+    record = w.repo.records[acta_id]
+    assert record.next_attempt_at is not None
+    return record.next_attempt_at - w.clock.now()
+
+
+# -- producing the document -----------------------------------------------------------------
+
+
+def test_a_sealed_acta_gets_its_pdf_stored_and_the_record_then_announces_it() -> None:
+    w = world()
+
+    record = w.handlers.on_acta_sealed("acta-1")
+
+    pdf, content_type, metadata = stored_pdf(w)
+    assert pdf.startswith(b"%PDF-") and content_type == "application/pdf"
+    digest = hashlib.sha256(pdf).hexdigest()
+    assert metadata == {"acta-id": "acta-1", "sha256": digest, "acta-content-hash": CONTENT_HASH}
+    kept = w.repo.records["acta-1"]
+    assert (kept.status, kept.sha256, kept.object_key) == ("stored", record.sha256, record.object_key)
+    assert (record.status, record.attempts, record.last_error) == ("stored", 1, "")
+    assert (record.object_key, record.sha256, record.size_bytes) == ("actas/acta-1.pdf", digest, len(pdf))
+    assert record.acta_content_hash == CONTENT_HASH and record.stored_at == NOW
+    assert record.pades_signed is False
+    [event] = w.repo.outbox["acta-1"]
+    assert event["type"] == "document_stored"
+    assert event["payload"] == {
+        "acta_id": "acta-1",
+        "bucket": DOCS,
+        "object_key": "actas/acta-1.pdf",
+        "sha256": digest,
+        "size_bytes": len(pdf),
+        "pades_signed": False,
+        "stored_at": NOW.isoformat(),
+    }
+    assert w.relay.flushed == [(DOCUMENTS, "acta-1", "stored")]  # published only after the write
+
+
+def test_the_pending_record_is_written_before_the_acta_is_fetched_so_a_crash_cannot_forget_it() -> None:
+    w = world()
+    w.handlers.on_acta_sealed("acta-1")
+    [seen] = w.actas.records_seen
+    assert seen is not None and seen.status == "pending"
+
+
+def test_the_pdf_text_shows_the_acta_it_was_rendered_from() -> None:
+    w = world({"acta-1": view(title="Acta de visita domiciliaria", gestor_name="Gestora Única Ñ")})
+    w.handlers.on_acta_sealed("acta-1")
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(stored_pdf(w)[0])).pages)
+    assert "acta-1" in text and "Gestora Única Ñ" in " ".join(text.split())
+
+
+def test_with_a_signer_the_stored_pdf_is_the_signed_one_and_says_so() -> None:
+    signer = MarkingSigner()
+    w = world(signer=signer)
+
+    record = w.handlers.on_acta_sealed("acta-1")
+
+    pdf, _, metadata = stored_pdf(w)
+    assert pdf.endswith(b"% signed\n")
+    assert record.sha256 == metadata["sha256"] == hashlib.sha256(pdf).hexdigest()
+    assert record.pades_signed is True and w.repo.outbox["acta-1"][0]["payload"]["pades_signed"] is True  # type: ignore[index]
+    [(reason, location)] = signer.calls
+    assert "acta-1" in reason and location == "Nuevo Roche, Barrancas (La Guajira)"
+
+
+def test_the_real_signer_embeds_a_pades_signature_in_the_stored_pdf(tmp_path: Path) -> None:
+    key, cert = development_identity(tmp_path)
+    w = world(signer=PdfSigner.from_files(key, cert))
+
+    record = w.handlers.on_acta_sealed("acta-1")
+
+    pdf = stored_pdf(w)[0]
+    fields = PdfReader(io.BytesIO(pdf)).get_fields() or {}
+    assert fields[SIGNATURE_FIELD]["/FT"] == "/Sig"
+    assert record.pades_signed and record.sha256 == hashlib.sha256(pdf).hexdigest()
+
+
+# -- failures and retries ---------------------------------------------------------------------
+
+
+def test_a_failure_keeps_the_record_pending_with_the_error_and_a_retry_time() -> None:
+    w = world(failures=1)
+
+    record = w.handlers.on_acta_sealed("acta-1")
+
+    stored = w.repo.records["acta-1"]
+    assert (stored.status, stored.attempts) == ("pending", 1)
+    assert stored.last_error == "ConnectionError: actas service unavailable"
+    assert timedelta(seconds=1.6) <= retry_after(w) <= timedelta(seconds=2.4)  # 2 s ± 20 %
+    assert (record.status, record.attempts) == ("pending", 1) and "unavailable" in record.last_error
+    assert w.store.objects == {} and "acta-1" not in w.repo.outbox and w.relay.flushed == []
+
+
+def test_a_pending_document_is_retried_only_once_its_time_comes_and_then_stored_once() -> None:
+    w = world(failures=1)
+    w.handlers.on_acta_sealed("acta-1")
+
+    w.clock.current = NOW + timedelta(seconds=1.5)
+    assert w.handlers.retry_due() == 0
+    assert len(w.actas.records_seen) == 1
+
+    w.clock.current = NOW + timedelta(seconds=2.5)
+    assert w.handlers.retry_due() == 1
+
+    record = w.repo.records["acta-1"]
+    assert (record.status, record.attempts, record.last_error) == ("stored", 2, "")
+    assert len(w.repo.outbox["acta-1"]) == 1
+    assert w.relay.flushed == [(DOCUMENTS, "acta-1", "stored")]
+    assert w.handlers.retry_due() == 0
+
+
+def test_repeated_failures_wait_twice_as_long_each_time_up_to_ten_minutes() -> None:
+    w = world(failures=12)
+    w.handlers.on_acta_sealed("acta-1")
+    waits = [retry_after(w)]
+    for _ in range(11):
+        w.clock.current = w.repo.records["acta-1"].next_attempt_at or NOW
+        w.handlers.retry_due()
+        waits.append(retry_after(w))
+
+    for attempt, wait in enumerate(waits, start=1):
+        nominal = min(600.0, 2.0 * 2 ** (attempt - 1))
+        assert 0.8 * nominal <= wait.total_seconds() <= 1.2 * nominal, (attempt, wait)
+    assert w.repo.records["acta-1"].attempts == 12 and w.repo.records["acta-1"].status == "pending"
+
+    w.clock.current = w.repo.records["acta-1"].next_attempt_at or NOW
+    w.handlers.retry_due()
+    assert w.repo.records["acta-1"].status == "stored"  # never given up on
+
+
+def test_a_pdf_that_cannot_be_rendered_is_recorded_and_retried_not_dropped() -> None:
+    broken = view(signatures=(SignatureView("Ana", "participante", "handwritten", CAPTURED, handwritten_png=b"x"),))
+    w = world({"acta-1": broken})
+
+    w.handlers.on_acta_sealed("acta-1")
+
+    record = w.repo.records["acta-1"]
+    assert record.status == "pending" and record.attempts == 1
+    assert record.last_error.startswith("RenderFailed:") and "Ana" in record.last_error
+    assert w.store.puts == 0 and w.relay.flushed == []
+    assert w.repo.due(NOW + timedelta(minutes=1), 10) == ["acta-1"]
+
+
+def test_an_unreachable_object_store_is_recorded_and_the_retry_stores_the_pdf() -> None:
+    w = world(store=DictObjectStore(failures=1))
+
+    w.handlers.on_acta_sealed("acta-1")
+    assert w.repo.records["acta-1"].last_error == "OSError: object store unreachable"
+    assert w.relay.flushed == []
+
+    w.clock.current = NOW + timedelta(minutes=1)
+    w.handlers.retry_due()
+    assert w.repo.records["acta-1"].status == "stored" and w.store.puts == 2
+    assert len(w.repo.outbox["acta-1"]) == 1
+
+
+def test_a_signing_failure_stores_no_unsigned_pdf() -> None:
+    w = world(signer=MarkingSigner(fail=True))
+    w.handlers.on_acta_sealed("acta-1")
+    record = w.repo.records["acta-1"]
+    assert record.status == "pending" and record.last_error.startswith("SigningFailed:")
+    assert w.store.puts == 0
+
+
+def test_a_long_error_is_kept_truncated() -> None:
+    class Chatty(FlakyActas):
+        def view(self, acta_id: str) -> ActaView:
+            raise RuntimeError("x" * 2000)
+
+    w = world()
+    w.handlers.actas = Chatty(w.repo, {})
+    w.handlers.on_acta_sealed("acta-1")
+    assert len(w.repo.records["acta-1"].last_error) == 500
+
+
+def test_a_record_left_pending_by_a_crash_is_due_at_once() -> None:
+    w = world()
+    w.repo.ensure_pending("acta-1", NOW)  # the worker died after this write
+
+    assert w.handlers.retry_due() == 1
+    assert w.repo.records["acta-1"].status == "stored"
+
+
+def test_a_retry_round_handles_at_most_its_limit() -> None:
+    views = {f"acta-{n}": view(f"acta-{n}") for n in range(1, 4)}
+    w = world(views)
+    for acta_id in views:
+        w.repo.ensure_pending(acta_id, NOW)
+
+    assert w.handlers.retry_due(limit=2) == 2
+    assert sorted(r.status for r in w.repo.records.values()) == ["pending", "stored", "stored"]
+    assert w.handlers.retry_due(limit=2) == 1
+    assert {r.status for r in w.repo.records.values()} == {"stored"}
+
+
+# -- idempotency --------------------------------------------------------------------------------
+
+
+def test_a_redelivered_acta_sealed_event_does_nothing_once_the_pdf_is_stored() -> None:
+    w = world()
+    first = w.handlers.on_acta_sealed("acta-1")
+    w.clock.current = NOW + timedelta(hours=1)
+
+    again = w.handlers.on_acta_sealed("acta-1")
+
+    assert again == w.repo.records["acta-1"]
+    assert (again.status, again.sha256, again.stored_at) == ("stored", first.sha256, NOW)
+    assert len(w.actas.records_seen) == 1 and w.store.puts == 1
+    assert len(w.repo.outbox["acta-1"]) == 1 and len(w.relay.flushed) == 1
+
+
+def test_producing_an_already_stored_document_does_nothing() -> None:
+    w = world()
+    first = w.handlers.on_acta_sealed("acta-1")
+    w.clock.current = NOW + timedelta(hours=1)
+    again = w.handlers.produce("acta-1")
+    assert (again.status, again.sha256, again.stored_at) == ("stored", first.sha256, NOW)
+    assert w.store.puts == 1 and len(w.repo.outbox["acta-1"]) == 1
+
+
+# -- reading documents ------------------------------------------------------------------------------
+
+
+def test_an_acta_without_a_document_record_is_not_found() -> None:
+    with pytest.raises(NotFound):
+        world().handlers.document("acta-404")
+
+
+def test_a_pending_document_has_no_link() -> None:
+    w = world(failures=1)
+    w.handlers.on_acta_sealed("acta-1")
+    record, link = w.handlers.document("acta-1")
+    assert record.status == "pending" and link is None
+
+
+@pytest.mark.parametrize(
+    ("ttl", "granted"),
+    [
+        (None, timedelta(minutes=15)),
+        (timedelta(hours=1), timedelta(hours=1)),
+        (timedelta(hours=48), timedelta(hours=24)),
+    ],
+)
+def test_a_stored_document_gets_a_link_that_expires_within_a_day(ttl: timedelta | None, granted: timedelta) -> None:
+    w = world()
+    w.handlers.on_acta_sealed("acta-1")
+    w.clock.current = NOW + timedelta(days=3)
+
+    record, link = w.handlers.document("acta-1", ttl)
+
+    assert record.status == "stored" and link is not None
+    assert link.url == f"https://objects.test/{DOCS}/actas/acta-1.pdf?expires={int(granted.total_seconds())}"
+    assert link.expires_at == NOW + timedelta(days=3) + granted
+
+
+# -- attachments ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("content_type", ["image/jpeg", "image/png", "application/pdf"])
+def test_an_attachment_is_stored_under_the_sha256_of_its_content(content_type: str) -> None:
+    w = world()
+    content = b"photo of the visit"
+    digest = hashlib.sha256(content).hexdigest()
+
+    stored = w.handlers.put_attachment(content, content_type)
+
+    key = f"sha256/{digest[:2]}/{digest}"
+    assert stored == StoredObject(key, digest, len(content), content_type)
+    assert w.store.objects[(ATTACHMENTS, key)] == (content, content_type, {"sha256": digest})
+
+
+def test_the_same_attachment_uploaded_twice_is_stored_once() -> None:
+    w = world()
+    first = w.handlers.put_attachment(b"photo", "image/jpeg")
+    second = w.handlers.put_attachment(b"photo", "image/jpeg")
+    assert first == second and w.store.puts == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b"GIF89a...", "image/gif"),
+        (b"<svg/>", "image/svg+xml"),
+        (b"", "image/jpeg"),
+        (b"\0" * (MAX_ATTACHMENT_BYTES + 1), "image/jpeg"),
+    ],
+    ids=["gif", "svg", "empty", "over-10-mb"],
+)
+def test_an_attachment_of_another_type_or_empty_or_over_10_mb_is_refused(content: bytes, content_type: str) -> None:
+    w = world()
+    with pytest.raises(InvalidAttachment):
+        w.handlers.put_attachment(content, content_type)
+    assert w.store.puts == 0
+
+
+def test_an_attachment_of_exactly_10_mb_is_accepted() -> None:
+    w = world()
+    stored = w.handlers.put_attachment(b"\0" * MAX_ATTACHMENT_BYTES, "application/pdf")
+    assert stored.size_bytes == MAX_ATTACHMENT_BYTES
+
+
+def test_a_stored_attachment_is_found_by_its_sha256_with_a_link() -> None:
+    w = world()
+    stored = w.handlers.put_attachment(b"photo", "image/png")
+    w.clock.current = NOW + timedelta(minutes=3)
+
+    found, link = w.handlers.attachment(stored.sha256, timedelta(hours=30))
+
+    assert found == stored
+    assert link.url == f"https://objects.test/{ATTACHMENTS}/{stored.key}?expires={24 * 3600}"
+    assert link.expires_at == NOW + timedelta(minutes=3, hours=24)
+
+
+@pytest.mark.parametrize(
+    "sha256",
+    [
+        hashlib.sha256(b"never uploaded").hexdigest(),
+        hashlib.sha256(b"photo").hexdigest().upper(),
+        hashlib.sha256(b"photo").hexdigest()[:63],
+        "../" + hashlib.sha256(b"photo").hexdigest()[3:],
+    ],
+    ids=["unknown", "uppercase", "short", "path"],
+)
+def test_an_unknown_or_malformed_attachment_hash_is_not_found(sha256: str) -> None:
+    w = world()
+    w.handlers.put_attachment(b"photo", "image/png")
+    with pytest.raises(NotFound):
+        w.handlers.attachment(sha256)
