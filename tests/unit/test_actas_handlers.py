@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -73,13 +74,15 @@ class World:
     clock: SettableClock
 
 
-def world(people: list[Person] | None = None, families: tuple[str, ...] = ()) -> World:
+def everyone() -> list[Person]:
+    return [person(1, enrolled={"right_index": P1_RIGHT_INDEX}), person(2), person(3, family_id="fam2")]
+
+
+def world(people: list[Person] | None = None, directory: FakeDirectory | None = None) -> World:
     repo = FakeActaRepository()
     relay = OutboxRelay(repo)
     clock = SettableClock(NOW)
-    if people is None:
-        people = [person(1, enrolled={"right_index": P1_RIGHT_INDEX}), person(2), person(3, family_id="fam2")]
-    directory = FakeDirectory(people, families)
+    directory = directory or FakeDirectory(everyone() if people is None else people)
     return World(ActaHandlers(repo, directory, relay, clock, min_match_score=50), repo, relay, clock)
 
 
@@ -619,6 +622,39 @@ def test_a_race_lost_with_different_content_is_still_an_idempotency_conflict() -
     assert rejected(w, sent(kiosk_body())).reason is RejectReason.IDEMPOTENCY_CONFLICT
 
 
+def test_a_redelivery_of_stored_bytes_from_a_since_revoked_kiosk_is_acknowledged_as_a_duplicate() -> None:
+    w = world()
+    registered(w)
+    message = sent(kiosk_body())
+    first = ingest(w, message)
+    w.handlers.revoke_device(DEVICE, ADMIN)
+
+    assert ingest(w, message) == IngestResult(first.acta_id, duplicate=True)
+    assert len(w.repo.actas) == 1 and len(w.repo.entries) == 1
+
+
+def test_new_content_from_a_revoked_kiosk_is_refused_even_under_a_stored_submission_id() -> None:
+    w = world()
+    registered(w)
+    ingest(w, sent(kiosk_body()))
+    w.handlers.revoke_device(DEVICE, ADMIN)
+
+    error = rejected(w, sent(kiosk_body(values=visit(["p1", "p2"], lugar="Otro lugar"))))
+
+    assert error.reason is RejectReason.REVOKED_DEVICE
+
+
+def test_a_redelivery_is_acknowledged_even_if_a_participant_left_the_directory_since() -> None:
+    directory = FakeDirectory(everyone())
+    w = world(directory=directory)
+    registered(w)
+    message = sent(kiosk_body())
+    first = ingest(w, message)
+    del directory.people_by_id["p2"]
+
+    assert ingest(w, message) == IngestResult(first.acta_id, duplicate=True)
+
+
 def test_a_submission_from_an_unregistered_device_is_rejected() -> None:
     w = world()
     assert rejected(w, sent(kiosk_body())).reason is RejectReason.UNKNOWN_DEVICE
@@ -750,6 +786,71 @@ def test_a_kiosk_submission_may_record_a_participants_refusal() -> None:
     )
     acta = w.handlers.get(result.acta_id)
     assert acta.signatures[1].method == Method.REFUSED and acta.signatures[1].refusal_reason == "No firma"
+
+
+class CachedDirectory(FakeDirectory):
+    """The directory behind a short-lived cache: ``fresh=False`` answers from a snapshot
+    taken before the latest registrations and enrolments."""
+
+    def __init__(self, cached: list[Person], current: list[Person]) -> None:
+        super().__init__(current)
+        self.cached = {p.beneficiary_id: p for p in cached}
+        self.asked_fresh: list[bool] = []
+
+    def people(self, beneficiary_ids: Sequence[str], fresh: bool = True) -> dict[str, Person]:
+        self.asked_fresh.append(fresh)
+        if fresh:
+            return super().people(beneficiary_ids, fresh)
+        return {i: self.cached[i] for i in beneficiary_ids if i in self.cached}
+
+
+def test_a_kiosk_fingerprint_refused_on_a_stale_cached_enrolment_is_accepted_on_fresh_data() -> None:
+    stale = [person(1, enrolled={"right_index": "a" * 64}), person(2)]
+    directory = CachedDirectory(stale, everyone())
+    w = world(directory=directory)
+    registered(w)
+
+    result = ingest(w, sent(kiosk_body()))
+
+    assert w.handlers.get(result.acta_id).status == Status.SEALED
+    assert directory.asked_fresh == [False, True]
+
+
+def test_a_participant_registered_after_the_cache_was_filled_is_found_on_fresh_data() -> None:
+    directory = CachedDirectory([person(1, enrolled={"right_index": P1_RIGHT_INDEX})], everyone())
+    w = world(directory=directory)
+    registered(w)
+    assert ingest(w, sent(kiosk_body())).duplicate is False
+
+
+def test_a_kiosk_refusal_that_holds_on_fresh_data_is_final() -> None:
+    directory = CachedDirectory(everyone(), everyone())
+    w = world(directory=directory)
+    registered(w)
+
+    error = rejected(w, sent(kiosk_body(signatures=[_fingerprint(score=10), P2_HANDWRITTEN, GESTOR_HANDWRITTEN])))
+
+    assert error.reason is RejectReason.BAD_EVIDENCE
+    assert directory.asked_fresh == [False, True]
+
+
+def test_invalid_fields_are_refused_without_asking_the_directory_again() -> None:
+    directory = CachedDirectory(everyone(), everyone())
+    w = world(directory=directory)
+    registered(w)
+    error = rejected(w, sent(kiosk_body(values=visit(["p1", "p2"], motivo="paseo"))))
+    assert error.reason is RejectReason.INVALID_FIELDS
+    assert True not in directory.asked_fresh
+
+
+def test_a_desk_fingerprint_is_checked_against_the_current_enrolment_not_a_cached_one() -> None:
+    directory = CachedDirectory([person(1, enrolled={"right_index": "a" * 64}), person(2)], everyone())
+    w = world(directory=directory)
+    acta_id = a_draft(w)
+
+    w.handlers.sign(acta_id, by_fingerprint("p1"), GESTOR)
+
+    assert w.handlers.get(acta_id).pending_signers() == ["p2"]
 
 
 # -- rejected submissions ------------------------------------------------------------------
