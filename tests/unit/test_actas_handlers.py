@@ -434,14 +434,12 @@ def test_an_amendment_is_a_new_sealed_acta_with_the_changed_values_that_names_wh
     original = w.handlers.get(original_id)
     w.clock.current = NOW + timedelta(days=1)
 
-    correction = w.handlers.amend(
-        original_id, {"lugar": "Roche", "firmantes": ["p1"]}, "Lugar mal escrito", COORDINATOR
-    )
+    correction = w.handlers.amend(original_id, {"lugar": "Roche"}, "Lugar mal escrito", COORDINATOR)
 
     assert correction.id != original_id and correction.status == Status.SEALED
     assert correction.amends == original_id and correction.amendment_reason == "Lugar mal escrito"
-    assert correction.values == {**original.values, "lugar": "Roche", "firmantes": ["p1"]}
-    assert [p.beneficiary_id for p in correction.participants] == ["p1"]  # resolved from the new values
+    assert correction.values == {**original.values, "lugar": "Roche"}
+    assert correction.participants == original.participants  # the same people; they signed the original
     assert [(s.signer_id, s.role) for s in correction.signatures] == [("c1", Role.GESTOR)]
     assert correction.gestor_id == "c1" and correction.sealed_at == NOW + timedelta(days=1)
     assert correction.content_hash == correction.compute_hash()
@@ -467,12 +465,13 @@ def test_an_amendment_whose_changes_break_the_template_stores_nothing() -> None:
     assert list(w.repo.actas) == [original_id] and len(w.repo.entries) == 1
 
 
-def test_an_amendment_naming_an_unknown_participant_stores_nothing() -> None:
+def test_an_amendment_cannot_change_who_signed_and_stores_nothing() -> None:
+    """Participants signed the original; a correction by the gestor cannot add or drop signers."""
     w = world()
     original_id = a_sealed_acta(w)
     with pytest.raises(FieldsInvalid) as err:
         w.handlers.amend(original_id, {"firmantes": ["p1", "p9"]}, "Faltaba alguien", GESTOR)
-    assert "p9" in err.value.errors["firmantes"]
+    assert "acta nueva" in err.value.errors["firmantes"]
     assert list(w.repo.actas) == [original_id]
 
 

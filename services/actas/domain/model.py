@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from services.actas.domain.canonical import digest
-from services.actas.domain.errors import ActaError, FieldsInvalid
+from services.actas.domain.errors import ActaError, FieldsInvalid, PermissionDenied
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_HANDWRITTEN_BYTES = 256 * 1024
@@ -53,6 +53,7 @@ class Source(StrEnum):
 
 class InvalidState(ActaError):
     """The acta is not in a state that allows the operation (e.g. signing a sealed acta)."""
+
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,10 @@ class Acta:
             if signature.signer_id not in self.pending_signers():
                 raise InvalidState(f"{signature.signer_id} ya firmó esta acta")
         else:
+            if signature.signer_id != self.gestor_id:
+                raise PermissionDenied(f"Solo {self.gestor_id}, quien capturó el acta, firma como gestor")
+            if signature.method == Method.REFUSED:
+                raise FieldsInvalid({"method": "El gestor no puede negarse a firmar el acta que capturó"})
             pending = self.pending_signers()
             if pending:
                 raise InvalidState(f"El gestor firma al final; faltan: {', '.join(pending)}")

@@ -189,6 +189,10 @@ class ActaHandlers:
         _require(actor, STAFF)
         original = self.get(acta_id)
         template = self.template(original.template_key)
+        signer_fields = [f.code for f in template.fields if f.type == FieldType.SIGNATURE_LIST and f.code in changes]
+        if signer_fields:
+            message = "Quienes firmaron no se corrigen: capture un acta nueva con los participantes"
+            raise FieldsInvalid(dict.fromkeys(signer_fields, message))
         clean = template.validate({**original.values, **changes})
         people = self._resolve(template, clean, lambda errors: FieldsInvalid(errors))
         now = self.clock.now()
@@ -206,22 +210,22 @@ class ActaHandlers:
 
         Raises SubmissionRejected with a machine-readable reason; stores nothing then.
         """
-        try:
-            content = decode(body)
-        except MalformedSubmission as exc:
-            raise SubmissionRejected(RejectReason.MALFORMED, str(exc)) from None
         body_sha256 = hashlib.sha256(body).hexdigest()
         try:
             registered = self.repo.get_device(device_id) if device_id else None
             submission.verify(body, signature, registered.device if registered else None)
+            try:
+                content = decode(body)
+            except MalformedSubmission as exc:
+                raise SubmissionRejected(RejectReason.MALFORMED, str(exc)) from None
             if content.device_id != device_id:
                 raise SubmissionRejected(RejectReason.MALFORMED, "el cuerpo nombra otro quiosco que el sobre")
             acta, images = self._kiosk_acta_resolved(content)
         except SubmissionRejected:
             # A redelivery of exact bytes stored before (the device may have been
             # revoked since) is a duplicate, not a new rejection.
-            stored = self.repo.find_submission(content.submission_id)
-            if stored is not None and stored.body_sha256 == body_sha256:
+            stored = self._stored_copy(body, body_sha256, decode)
+            if stored is not None:
                 return IngestResult(stored.acta_id, duplicate=True)
             raise
         # Duplicates are rare: the unique index on the submission id finds them at
@@ -233,6 +237,16 @@ class ActaHandlers:
             return self._duplicate(stored, body_sha256)
         self.relay.flush(ACTAS, acta.id)
         return IngestResult(acta.id, duplicate=False, chain_seq=entry.seq)
+
+    def _stored_copy(
+        self, body: bytes, body_sha256: str, decode: Callable[[bytes], SubmissionContent]
+    ) -> DuplicateSubmission | None:
+        try:
+            submission_id = decode(body).submission_id
+        except MalformedSubmission:
+            return None
+        stored = self.repo.find_submission(submission_id)
+        return stored if stored is not None and stored.body_sha256 == body_sha256 else None
 
     def _duplicate(self, stored: DuplicateSubmission, body_sha256: str) -> IngestResult:
         if stored.body_sha256 != body_sha256:
@@ -292,7 +306,7 @@ class ActaHandlers:
                 raise bad_evidence("signatures", f"firma del gestor {given.signer_id!r} en un acta de otro gestor")
             try:
                 acta.add_signature(self._signature(given, people, images, acta.created_at, bad_evidence))
-            except (FieldsInvalid, InvalidState) as exc:
+            except (FieldsInvalid, InvalidState, PermissionDenied) as exc:
                 raise SubmissionRejected(RejectReason.BAD_EVIDENCE, str(exc)) from None
         if acta.status != Status.SIGNED:
             pending = ", ".join(acta.pending_signers()) or content.gestor_id
