@@ -12,7 +12,7 @@ Baseline in the same run: a raw PyMongo ``insert_one`` of the very documents the
 service stored, into a scratch collection with the same indexes.
 
 Chain verification: a 10,000-entry chain (sealed actas built with the domain
-model, stored with ``insert_many``) recomputed by ``ActaHandlers.verify_chain``
+model, stored with ``insert_many``) recomputed by ``handlers.verify_chain``
 (every entry hash, every link, every acta's content hash). Baseline: reading the
 same two collections raw.
 
@@ -49,7 +49,7 @@ from services.actas.adapters.repository import _acta_doc
 from services.actas.domain import chain
 from services.actas.domain.model import Acta, Method, Participant, Role, Signature, Source, Status
 from services.actas.domain.submission import public_key_b64
-from services.actas.service_layer.handlers import ActaHandlers, SystemClock
+from services.actas.service_layer.handlers import verify_chain
 
 NAME = "actas"
 PEOPLE = 40
@@ -243,14 +243,8 @@ def _chain_verification(stack: Any, size: int) -> tuple[float, float, int]:
                     for e in entries[start : start + 1000]
                 ]
             )
-        handlers = ActaHandlers(
-            repo=repository.MongoRepository(),
-            directory=None,
-            relay=None,
-            clock=SystemClock(),  # type: ignore[arg-type]
-        )
         started = time.perf_counter()
-        report = handlers.verify_chain()
+        report = verify_chain(repository.MongoRepository())
         verify_seconds = time.perf_counter() - started
         raw_started = time.perf_counter()
         list(db.chain.find({}).sort("_id", 1))

@@ -62,14 +62,11 @@ def _verify_grpc(target: str, acta_id: str, subject: str) -> int:
 
 def _verify_database(mongo_uri: str, db_name: str) -> int:
     from services.actas.adapters import repository
-    from services.actas.service_layer.handlers import ActaHandlers, SystemClock
+    from services.actas.service_layer.handlers import verify_chain
 
     repository.connect(mongo_uri, db_name)
     try:
-        handlers = ActaHandlers(
-            repo=repository.MongoRepository(), directory=None, relay=None, clock=SystemClock()  # type: ignore[arg-type]
-        )
-        report = handlers.verify_chain()
+        report = verify_chain(repository.MongoRepository())
     finally:
         repository.disconnect()
     return _print_report(report.entries, report.head_hash, report.problems)

@@ -420,14 +420,7 @@ class ActaHandlers:
 
     # -- tamper evidence -----------------------------------------------------------
     def verify_chain(self) -> VerifyReport:
-        """Recompute every entry and every sealed acta's hash; name each problem."""
-        entries = list(self.repo.chain_in_order())
-        hashes = {a.id: a.compute_hash() for a in self.repo.sealed_actas()}
-        problems = chain.verify(entries, hashes)
-        chained = {e.acta_id for e in entries}
-        for acta_id in sorted(set(hashes) - chained):
-            problems.append(chain.ChainProblem("unchained_acta", 0, acta_id, "acta sellada que no está en la cadena"))
-        return VerifyReport(len(entries), entries[-1].entry_hash if entries else chain.GENESIS, problems)
+        return verify_chain(self.repo)
 
     def verify_acta(self, acta_id: str) -> tuple[Acta, list[chain.ChainProblem]]:
         """One acta: its stored content still hashes to what was sealed and chained."""
@@ -544,6 +537,18 @@ class ActaHandlers:
             raise error("fingerprint", f"{given.signer_id} no tiene enrolado el dedo {evidence.finger}")
         if enrolled != evidence.template_sha256:
             raise error("fingerprint", f"{given.signer_id}: la huella no se cotejó con la plantilla enrolada")
+
+
+def verify_chain(repo: ActaRepository) -> VerifyReport:
+    """Recompute every entry and every sealed acta's hash; name each problem.
+    Needs nothing but the records, so an auditor can run it straight on the database."""
+    entries = list(repo.chain_in_order())
+    hashes = {a.id: a.compute_hash() for a in repo.sealed_actas()}
+    problems = chain.verify(entries, hashes)
+    chained = {e.acta_id for e in entries}
+    for acta_id in sorted(set(hashes) - chained):
+        problems.append(chain.ChainProblem("unchained_acta", 0, acta_id, "acta sellada que no está en la cadena"))
+    return VerifyReport(len(entries), entries[-1].entry_hash if entries else chain.GENESIS, problems)
 
 
 def _require(actor: Actor, roles: frozenset[str]) -> None:
