@@ -20,6 +20,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from crm_platform.grpc_support import caller_metadata
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2_grpc as pb_grpc
+from devstack import demo_actas
 from devstack.infra import ROOT, ComponentFailed, start_stack
 
 PASSWORD = "demo-password-2026"  # noqa: S105 - development stack only
@@ -199,6 +200,7 @@ def scenario(http: httpx.Client, channel: grpc.Channel) -> list[tuple[str, Calla
             201,
         )
         check(enrolment["template_sha256"] == hashlib.sha256(template).hexdigest(), "hash de plantilla distinto")
+        state["template_sha256"] = enrolment["template_sha256"]
         seen = expect(http.get(f"/api/v1/beneficiaries/{head['id']}", headers=state["psychosocial"]), 200)
         check("biometrics" not in seen and "consents" not in seen, "el equipo psicosocial ve datos biométricos")
         request = pb.GetBiometricTemplateRequest(beneficiary_id=head["id"], finger="right_index")
@@ -242,6 +244,7 @@ def scenario(http: httpx.Client, channel: grpc.Channel) -> list[tuple[str, Calla
         ("Consentimiento y huella cifrada; solo un quiosco la lee", biometrics),
         ("Consultas gRPC y verificación de salud", grpc_reads),
         ("Línea de tiempo del hogar construida por eventos", timeline),
+        *demo_actas.steps(http, state, check, expect),
     ]
 
 

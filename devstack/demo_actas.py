@@ -1,0 +1,94 @@
+"""``make demo``, actas part: a home visit signed with a fingerprint and by hand,
+sealed, verified through its public page, and its signed PDF downloaded."""
+
+from __future__ import annotations
+
+import base64
+import io
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from PIL import Image, ImageDraw
+
+Check = Callable[[bool, str], None]
+Expect = Callable[[httpx.Response, int], Any]
+
+
+def _signature_png() -> str:
+    image = Image.new("L", (220, 70), 255)
+    ImageDraw.Draw(image).line([(10, 50), (60, 15), (110, 55), (170, 20), (210, 45)], fill=0, width=3)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return base64.b64encode(out.getvalue()).decode()
+
+
+def steps(
+    http: httpx.Client, state: dict[str, Any], check: Check, expect: Expect
+) -> list[tuple[str, Callable[[], None]]]:
+    def visit() -> None:
+        g, family, head, child = state["gestor"], state["family"], state["head"], state["child"]
+        acta = expect(
+            http.post(
+                "/api/v1/actas",
+                headers=g,
+                json={
+                    "template_key": "visita_domiciliaria@1",
+                    "values": {
+                        "fecha": "2026-11-21",
+                        "lugar": "Nuevo Roche, lote 12",
+                        "ubicacion": {"lat": 11.0043, "lon": -72.6497, "accuracy_m": 6},
+                        "hogar": family["id"],
+                        "motivo": "seguimiento",
+                        "situacion_encontrada": "La huerta familiar produce; la nieta asiste al colegio.",
+                        "personas_presentes": 2,
+                        "compromisos": "Visita de seguimiento en un mes.",
+                        "firmantes": [head["id"], child["id"]],
+                    },
+                },
+            ),
+            201,
+        )
+        evidence = {
+            "score": 187,
+            "finger": "right_index",
+            "sensor_id": "ZFM-20 demo",
+            "mode": "verify_1_1",
+            "template_sha256": state["template_sha256"],
+            "matched_at": datetime.now(UTC).isoformat(),
+        }
+        signatures = [
+            {"signer_id": head["id"], "method": "fingerprint", "fingerprint": evidence},
+            {"signer_id": child["id"], "method": "handwritten", "handwritten_png_base64": _signature_png()},
+            {"method": "electronic"},
+        ]
+        for signature in signatures:
+            expect(http.post(f"/api/v1/actas/{acta['id']}/signatures", headers=g, json=signature), 200)
+        sealed = expect(http.post(f"/api/v1/actas/{acta['id']}/seal", headers=g), 200)
+        check(sealed["status"] == "sealed" and len(sealed["content_hash"]) == 64, "el acta no quedó sellada")
+        late = http.post(f"/api/v1/actas/{acta['id']}/signatures", headers=g, json={"method": "electronic"})
+        check(late.status_code == 409, "un acta sellada aceptó otra firma")
+        state["acta"] = sealed
+
+    def verification() -> None:
+        acta = state["acta"]
+        page = http.get(f"/verificar/{acta['id']}")
+        check(page.status_code == 200 and acta["content_hash"] in page.text, "la página pública no verifica el acta")
+        deadline, document = time.monotonic() + 30, None
+        while time.monotonic() < deadline:
+            reply = http.get(f"/api/v1/actas/{acta['id']}/document", headers=state["gestor"])
+            if reply.status_code == 200 and reply.json()["status"] == "stored":
+                document = reply.json()
+                break
+            time.sleep(0.5)
+        check(document is not None and document["pades_signed"], "no se generó el PDF firmado del acta")
+        assert document is not None
+        pdf = httpx.get(document["download_url"], timeout=10)
+        check(pdf.status_code == 200 and pdf.content.startswith(b"%PDF"), "el enlace de descarga no entrega el PDF")
+
+    return [
+        ("Acta de visita: huella de la jefa, firma a mano de la nieta, sellada en la cadena", visit),
+        ("PDF firmado (PAdES) descargable y página pública de verificación del QR", verification),
+    ]
