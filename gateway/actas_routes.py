@@ -194,6 +194,23 @@ def register(app: FastAPI, backend: Backend) -> None:
         request = dpb.GetActaDocumentRequest(acta_id=acta_id, link_ttl_seconds=ttl_seconds)
         return to_json(backend.call(D.GetActaDocument, request, user))
 
+    @app.post(f"{API}/attachments", status_code=201, tags=["documents"])
+    def put_attachment(body: schemas.AttachmentIn, user: User) -> dict[str, Any]:
+        """A photo for an acta's photo field; the field then names it by ``sha256``."""
+        auth.require(user, "actas:write")
+        try:
+            content = base64.b64decode(body.content_base64, validate=True)
+        except binascii.Error:
+            raise errors.ApiError(400, "Solicitud inválida", {"content_base64": "No es base64 válido"}) from None
+        request = dpb.PutAttachmentRequest(content=content, content_type=body.content_type)
+        return to_json(backend.call(D.PutAttachment, request, user))
+
+    @app.get(f"{API}/attachments/{{sha256}}", tags=["documents"])
+    def get_attachment(sha256: str, user: User, ttl_seconds: int = 900) -> dict[str, Any]:
+        auth.require(user, "documents:read")
+        request = dpb.GetAttachmentRequest(sha256=sha256, link_ttl_seconds=ttl_seconds)
+        return to_json(backend.call(D.GetAttachment, request, user))
+
     # -- kiosk devices and rejected submissions ------------------------------------
     @app.get(f"{API}/devices", tags=["devices"])
     def list_devices(user: User) -> dict[str, Any]:

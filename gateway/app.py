@@ -48,7 +48,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         telemetry={"exclude": lambda scope: scope.get("path") == "/healthz"},
     )
     errors.install(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    # Signature images and photos are larger than any other body.
+    uploads = {f"{API}/attachments": 14 * 1024 * 1024, f"{API}/actas": 512 * 1024}
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, larger=uploads)
     app.state.tokens = tokens
 
     B = backend.beneficiaries

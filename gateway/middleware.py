@@ -9,20 +9,24 @@ Scope = dict[str, Any]
 
 
 class BodySizeLimit:
-    """Refuses bodies over ``max_bytes`` with 413, whether declared or streamed."""
+    """Refuses bodies over ``max_bytes`` with 413, whether declared or streamed;
+    ``larger`` raises the limit for paths starting with a prefix (uploads)."""
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
+    def __init__(self, app: Any, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = str(scope.get("path", ""))
+        limit = next((n for prefix, n in self.larger.items() if path.startswith(prefix)), self.max_bytes)
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._reject(send, limit)
             return
         seen = 0
 
@@ -31,17 +35,17 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     raise _TooLarge()
             return message
 
         try:
             await self.app(scope, limited_receive, send)
         except _TooLarge:
-            await self._reject(send)
+            await self._reject(send, limit)
 
-    async def _reject(self, send: Any) -> None:
-        payload = json.dumps({"error": f"El cuerpo supera {self.max_bytes} bytes"}).encode()
+    async def _reject(self, send: Any, limit: int) -> None:
+        payload = json.dumps({"error": f"El cuerpo supera {limit} bytes"}).encode()
         await send(
             {
                 "type": "http.response.start",

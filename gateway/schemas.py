@@ -122,3 +122,9 @@ class DeviceIn(_Strict):
 
 class ResolutionIn(_Strict):
     note: str = Field(max_length=1000)
+
+
+class AttachmentIn(_Strict):
+    content_type: Literal["image/jpeg", "image/png", "application/pdf"]
+    # 10 MB of content, base64-encoded
+    content_base64: str = Field(max_length=14_000_000)

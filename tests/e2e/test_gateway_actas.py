@@ -4,6 +4,7 @@ the public verification page, restricted templates, devices and error mapping.""
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import uuid
 from typing import Any
@@ -156,3 +157,33 @@ def test_devices_are_paired_by_staff_and_revoked_only_by_coordinators(
     assert http.get(f"{API}/chain/verification", headers=as_role["gestor"]).status_code == 403
     chain = http.get(f"{API}/chain/verification", headers=as_role["auditor"]).json()
     assert chain["problems"] == [] and int(chain["entries"]) > 0
+
+
+def test_a_photo_is_stored_once_by_its_hash_and_handed_out_by_a_link(
+    http: httpx.Client, as_role: dict[str, dict[str, str]]
+) -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (120, 160, 90)).save(out, format="JPEG")
+    photo = out.getvalue()
+    body = {"content_type": "image/jpeg", "content_base64": base64.b64encode(photo).decode()}
+    first = http.post(f"{API}/attachments", headers=as_role["gestor"], json=body)
+    again = http.post(f"{API}/attachments", headers=as_role["gestor"], json=body)
+    assert first.status_code == again.status_code == 201, first.text
+    sha = first.json()["sha256"]
+    assert sha == again.json()["sha256"] == hashlib.sha256(photo).hexdigest()
+    link = http.get(f"{API}/attachments/{sha}", headers=as_role["auditor"]).json()
+    assert httpx.get(link["download_url"], timeout=10).content == photo
+    assert http.get(f"{API}/attachments/{'0' * 64}", headers=as_role["auditor"]).status_code == 404
+    wrong = http.post(f"{API}/attachments", headers=as_role["gestor"], json={**body, "content_type": "text/html"})
+    assert wrong.status_code == 400
+    assert http.post(f"{API}/attachments", headers=as_role["auditor"], json=body).status_code == 403
+
+
+def test_bodies_over_each_routes_limit_are_413(http: httpx.Client, as_role: dict[str, dict[str, str]]) -> None:
+    big = {"content_type": "image/png", "content_base64": "A" * (15 * 1024 * 1024)}
+    assert http.post(f"{API}/attachments", headers=as_role["gestor"], json=big).status_code == 413
+    huge_acta = {"template_key": "capacitacion@1", "values": {"tema": "x" * (600 * 1024)}}
+    assert http.post(f"{API}/actas", headers=as_role["gestor"], json=huge_acta).status_code == 413
+    assert (
+        http.post(f"{API}/communities", headers=as_role["coordinator"], json={"name": "x" * 300_000}).status_code == 413
+    )
