@@ -14,7 +14,7 @@ from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
 from gateway.errors import ApiError
-from gateway.policy import ROLES, allowed
+from gateway.policy import DEVICE_ROLES, ROLES, allowed
 
 ISSUER = "crm-social-gateway"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -99,14 +99,14 @@ class Tokens:
         self._secret = secret
         self.ttl = ttl_seconds
 
-    def issue(self, user: User) -> str:
+    def issue(self, user: User, ttl_seconds: int | None = None) -> str:
         now = int(time.time())
         claims = {
             "sub": user.username,
             "role": user.role,
             "name": user.full_name,
             "iat": now,
-            "exp": now + self.ttl,
+            "exp": now + (ttl_seconds or self.ttl),
             "iss": ISSUER,
         }
         return jwt.encode(claims, self._secret, algorithm="HS256")
@@ -124,7 +124,7 @@ class Tokens:
             raise ApiError(401, "La sesión expiró; inicie sesión de nuevo") from None
         except jwt.InvalidTokenError:
             raise ApiError(401, "Token inválido") from None
-        if claims["role"] not in ROLES:
+        if claims["role"] not in ROLES and claims["role"] not in DEVICE_ROLES:
             raise ApiError(401, "Token inválido")
         return User(claims["sub"], claims["role"], claims.get("name", claims["sub"]))
 

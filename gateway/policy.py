@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 ROLES = ("admin", "coordinator", "gestor", "psychosocial", "auditor")
+# Not users: a paired kiosk gets this role from a session signed with its device key.
+DEVICE_ROLES = ("kiosk",)
 
 _ALL = set(ROLES)
 PERMISSIONS: dict[str, set[str]] = {
@@ -18,7 +20,9 @@ PERMISSIONS: dict[str, set[str]] = {
     "biometrics:read": {"admin", "gestor", "auditor"},
     "biometrics:write": {"admin", "gestor"},
     "users:admin": {"admin"},
-    "actas:read": _ALL,
+    "actas:read": _ALL | {"kiosk"},
+    # The community roster with enrolled fingerprint templates, for 1:1 checks offline.
+    "kiosk:roster": {"kiosk"},
     "actas:write": {"admin", "coordinator", "gestor", "psychosocial"},
     "documents:read": _ALL,
     # Recompute the whole hash chain (reads every sealed acta).

@@ -128,3 +128,10 @@ class AttachmentIn(_Strict):
     content_type: Literal["image/jpeg", "image/png", "application/pdf"]
     # 10 MB of content, base64-encoded
     content_base64: str = Field(max_length=14_000_000)
+
+
+class KioskSessionIn(_Strict):
+    device_id: str = Field(max_length=64)
+    # ISO-8601 with its offset, exactly as signed.
+    issued_at_text: str = Field(alias="issued_at", max_length=40)
+    signature_base64: str = Field(max_length=120)

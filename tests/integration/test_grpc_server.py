@@ -241,3 +241,20 @@ def test_malformed_and_oversized_messages_fail_cleanly_and_the_server_keeps_serv
     assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     alive = beneficiaries.RegisterBeneficiary(person_request(community_id=community.id), metadata=GESTOR)
     assert alive.id
+
+
+def test_community_members_are_listed_in_pages(beneficiaries, community) -> None:
+    ids = sorted(
+        beneficiaries.RegisterBeneficiary(person_request(community_id=community.id), metadata=GESTOR).id
+        for _ in range(3)
+    )
+    first = beneficiaries.ListCommunityMembers(
+        pb.ListCommunityMembersRequest(community_id=community.id, limit=2), metadata=KIOSK
+    ).beneficiaries
+    rest = beneficiaries.ListCommunityMembers(
+        pb.ListCommunityMembersRequest(community_id=community.id, limit=2, after_id=first[-1].id), metadata=KIOSK
+    ).beneficiaries
+    assert [p.id for p in first] + [p.id for p in rest] == ids
+    with pytest.raises(grpc.RpcError) as err:
+        beneficiaries.ListCommunityMembers(pb.ListCommunityMembersRequest(community_id="nope"), metadata=KIOSK)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT

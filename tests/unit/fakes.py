@@ -101,6 +101,13 @@ class FakeRepository:
                 return copy.deepcopy(person)
         return None
 
+    def community_members(self, community_id: str, after_id: str, limit: int) -> list[Beneficiary]:
+        members = sorted(
+            (b for b in self.beneficiaries.values() if b.community_id == community_id and b.id > after_id),
+            key=lambda b: b.id,
+        )
+        return members[:limit]
+
     def search(self, tokens: list[str], community_id: str | None, limit: int) -> list[Beneficiary]:
         """Every query token must prefix one of the person's search tokens."""
         self.searches.append((list(tokens), community_id, limit))

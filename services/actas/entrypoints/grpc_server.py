@@ -178,6 +178,10 @@ class ActasServicer(pb_grpc.ActasServiceServicer):
         return to_pb.device(self.h.revoke_device(request.id, _actor()))
 
     @_translate
+    def GetDevice(self, request: pb.GetDeviceRequest, context: grpc.ServicerContext) -> pb.Device:
+        return to_pb.device(self.h.device(request.id))
+
+    @_translate
     def ListDevices(self, request: pb.ListDevicesRequest, context: grpc.ServicerContext) -> pb.ListDevicesResponse:
         return pb.ListDevicesResponse(devices=[to_pb.device(d) for d in self.h.list_devices(_actor())])
 

@@ -391,6 +391,13 @@ class ActaHandlers:
             raise NotFound("quiosco", device_id)
         return revoked
 
+    def device(self, device_id: str) -> RegisteredDevice:
+        """One paired kiosk, revoked or not (the gateway checks a kiosk's key with it)."""
+        found = self.repo.get_device(device_id) if device_id else None
+        if found is None:
+            raise NotFound("quiosco", device_id)
+        return found
+
     def list_devices(self, actor: Actor) -> list[RegisteredDevice]:
         _require(actor, READERS)
         return self.repo.list_devices()

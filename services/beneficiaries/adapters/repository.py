@@ -169,6 +169,13 @@ class MongoRepository:
         raw = self.beneficiaries.find_one({"national_id_key": key}, {"outbox": 0})
         return _beneficiary(raw) if raw else None
 
+    def community_members(self, community_id: str, after_id: str, limit: int) -> list[Beneficiary]:
+        selector: dict[str, Any] = {"community_id": community_id}
+        if after_id:
+            selector["_id"] = {"$gt": after_id}
+        cursor = self.beneficiaries.find(selector, {"outbox": 0}).sort("_id", 1).limit(limit)
+        return [_beneficiary(r) for r in cursor]
+
     def search(self, tokens: list[str], community_id: str | None, limit: int) -> list[Beneficiary]:
         """People whose names hold a word starting with each of ``tokens``.
 

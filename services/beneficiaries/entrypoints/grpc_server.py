@@ -132,6 +132,13 @@ class BeneficiariesServicer(pb_grpc.BeneficiariesServiceServicer):
         return to_pb.beneficiary(self.h.get_by_national_id(request.national_id.type, request.national_id.number))
 
     @_translate
+    def ListCommunityMembers(
+        self, request: pb.ListCommunityMembersRequest, context: grpc.ServicerContext
+    ) -> pb.ListCommunityMembersResponse:
+        found = self.h.community_members(request.community_id, request.after_id, request.limit)
+        return pb.ListCommunityMembersResponse(beneficiaries=[to_pb.beneficiary(p) for p in found])
+
+    @_translate
     def SearchBeneficiaries(
         self, request: pb.SearchBeneficiariesRequest, context: grpc.ServicerContext
     ) -> pb.SearchBeneficiariesResponse:

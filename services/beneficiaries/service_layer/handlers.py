@@ -43,6 +43,7 @@ COMMUNITIES = "communities"
 # Roles allowed to read a plain biometric template (a paired kiosk verifying 1:1).
 TEMPLATE_READERS = {"kiosk"}
 MAX_SEARCH_RESULTS = 100
+MAX_ROSTER_PAGE = 500
 MAX_TIMELINE_ENTRIES = 500
 
 
@@ -161,6 +162,12 @@ class BeneficiaryHandlers:
             raise ValidationFailed({"query": "Escriba al menos una letra del nombre"})
         limit = max(1, min(limit or 20, MAX_SEARCH_RESULTS))
         return self.repo.search(tokens, community_id.strip() or None, limit)
+
+    def community_members(self, community_id: str, after_id: str = "", limit: int = 200) -> list[Beneficiary]:
+        """A page of everyone registered in the community, in id order."""
+        community = self._community(model.validate_id(community_id, "community_id"), "community_id")
+        limit = max(1, min(limit or 200, MAX_ROSTER_PAGE))
+        return self.repo.community_members(community.id, after_id, limit)
 
     def add_member(self, family_id: str, beneficiary_id: str, relationship: str, actor: Actor) -> Beneficiary:
         return self._join(family_id, beneficiary_id, relationship, actor, moving=False)

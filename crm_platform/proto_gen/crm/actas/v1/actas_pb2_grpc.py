@@ -99,6 +99,11 @@ class ActasServiceStub:
                 request_serializer=crm_dot_actas_dot_v1_dot_actas__pb2.RevokeDeviceRequest.SerializeToString,
                 response_deserializer=crm_dot_actas_dot_v1_dot_actas__pb2.Device.FromString,
                 _registered_method=True)
+        self.GetDevice = channel.unary_unary(
+                '/crm.actas.v1.ActasService/GetDevice',
+                request_serializer=crm_dot_actas_dot_v1_dot_actas__pb2.GetDeviceRequest.SerializeToString,
+                response_deserializer=crm_dot_actas_dot_v1_dot_actas__pb2.Device.FromString,
+                _registered_method=True)
         self.ListDevices = channel.unary_unary(
                 '/crm.actas.v1.ActasService/ListDevices',
                 request_serializer=crm_dot_actas_dot_v1_dot_actas__pb2.ListDevicesRequest.SerializeToString,
@@ -202,6 +207,12 @@ class ActasServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetDevice(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListDevices(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -286,6 +297,11 @@ def add_ActasServiceServicer_to_server(servicer, server):
             'RevokeDevice': grpc.unary_unary_rpc_method_handler(
                     servicer.RevokeDevice,
                     request_deserializer=crm_dot_actas_dot_v1_dot_actas__pb2.RevokeDeviceRequest.FromString,
+                    response_serializer=crm_dot_actas_dot_v1_dot_actas__pb2.Device.SerializeToString,
+            ),
+            'GetDevice': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDevice,
+                    request_deserializer=crm_dot_actas_dot_v1_dot_actas__pb2.GetDeviceRequest.FromString,
                     response_serializer=crm_dot_actas_dot_v1_dot_actas__pb2.Device.SerializeToString,
             ),
             'ListDevices': grpc.unary_unary_rpc_method_handler(
@@ -654,6 +670,33 @@ class ActasService:
             target,
             '/crm.actas.v1.ActasService/RevokeDevice',
             crm_dot_actas_dot_v1_dot_actas__pb2.RevokeDeviceRequest.SerializeToString,
+            crm_dot_actas_dot_v1_dot_actas__pb2.Device.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDevice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.actas.v1.ActasService/GetDevice',
+            crm_dot_actas_dot_v1_dot_actas__pb2.GetDeviceRequest.SerializeToString,
             crm_dot_actas_dot_v1_dot_actas__pb2.Device.FromString,
             options,
             channel_credentials,

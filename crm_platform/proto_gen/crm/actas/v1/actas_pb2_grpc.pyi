@@ -59,6 +59,7 @@ class ActasServiceStub:
     VerifyActa: _grpc.UnaryUnaryMultiCallable[_actas_pb2.VerifyActaRequest, _actas_pb2.VerifyActaResponse]
     RegisterDevice: _grpc.UnaryUnaryMultiCallable[_actas_pb2.RegisterDeviceRequest, _actas_pb2.Device]
     RevokeDevice: _grpc.UnaryUnaryMultiCallable[_actas_pb2.RevokeDeviceRequest, _actas_pb2.Device]
+    GetDevice: _grpc.UnaryUnaryMultiCallable[_actas_pb2.GetDeviceRequest, _actas_pb2.Device]
     ListDevices: _grpc.UnaryUnaryMultiCallable[_actas_pb2.ListDevicesRequest, _actas_pb2.ListDevicesResponse]
     ListRejectedSubmissions: _grpc.UnaryUnaryMultiCallable[_actas_pb2.ListRejectedSubmissionsRequest, _actas_pb2.ListRejectedSubmissionsResponse]
     ResolveRejectedSubmission: _grpc.UnaryUnaryMultiCallable[_actas_pb2.ResolveRejectedSubmissionRequest, _actas_pb2.RejectedSubmission]
@@ -86,6 +87,7 @@ class ActasServiceAsyncStub(ActasServiceStub):
     VerifyActa: _aio.UnaryUnaryMultiCallable[_actas_pb2.VerifyActaRequest, _actas_pb2.VerifyActaResponse]  # type: ignore[assignment]
     RegisterDevice: _aio.UnaryUnaryMultiCallable[_actas_pb2.RegisterDeviceRequest, _actas_pb2.Device]  # type: ignore[assignment]
     RevokeDevice: _aio.UnaryUnaryMultiCallable[_actas_pb2.RevokeDeviceRequest, _actas_pb2.Device]  # type: ignore[assignment]
+    GetDevice: _aio.UnaryUnaryMultiCallable[_actas_pb2.GetDeviceRequest, _actas_pb2.Device]  # type: ignore[assignment]
     ListDevices: _aio.UnaryUnaryMultiCallable[_actas_pb2.ListDevicesRequest, _actas_pb2.ListDevicesResponse]  # type: ignore[assignment]
     ListRejectedSubmissions: _aio.UnaryUnaryMultiCallable[_actas_pb2.ListRejectedSubmissionsRequest, _actas_pb2.ListRejectedSubmissionsResponse]  # type: ignore[assignment]
     ResolveRejectedSubmission: _aio.UnaryUnaryMultiCallable[_actas_pb2.ResolveRejectedSubmissionRequest, _actas_pb2.RejectedSubmission]  # type: ignore[assignment]
@@ -186,6 +188,13 @@ class ActasServiceServicer(metaclass=_abc_1.ABCMeta):
     def RevokeDevice(
         self,
         request: _actas_pb2.RevokeDeviceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_actas_pb2.Device, _abc.Awaitable[_actas_pb2.Device]]: ...
+
+    @_abc_1.abstractmethod
+    def GetDevice(
+        self,
+        request: _actas_pb2.GetDeviceRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_actas_pb2.Device, _abc.Awaitable[_actas_pb2.Device]]: ...
 

@@ -551,6 +551,52 @@ class SearchBeneficiariesResponse(_message.Message):
 Global___SearchBeneficiariesResponse: _TypeAlias = SearchBeneficiariesResponse  # noqa: Y015
 
 @_typing.final
+class ListCommunityMembersRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMUNITY_ID_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    AFTER_ID_FIELD_NUMBER: _builtins.int
+    community_id: _builtins.str
+    limit: _builtins.int
+    after_id: _builtins.str
+    """The id after which to continue (the last id of the previous page)."""
+    def __init__(
+        self,
+        *,
+        community_id: _builtins.str = ...,
+        limit: _builtins.int = ...,
+        after_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_id", b"after_id", "community_id", b"community_id", "limit", b"limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCommunityMembersRequest: _TypeAlias = ListCommunityMembersRequest  # noqa: Y015
+
+@_typing.final
+class ListCommunityMembersResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BENEFICIARIES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def beneficiaries(self) -> _containers.RepeatedCompositeFieldContainer[Global___Beneficiary]: ...
+    def __init__(
+        self,
+        *,
+        beneficiaries: _abc.Iterable[Global___Beneficiary] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["beneficiaries", b"beneficiaries"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCommunityMembersResponse: _TypeAlias = ListCommunityMembersResponse  # noqa: Y015
+
+@_typing.final
 class AddMemberRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

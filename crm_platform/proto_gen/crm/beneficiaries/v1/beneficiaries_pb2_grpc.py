@@ -79,6 +79,11 @@ class BeneficiariesServiceStub:
                 request_serializer=crm_dot_beneficiaries_dot_v1_dot_beneficiaries__pb2.SearchBeneficiariesRequest.SerializeToString,
                 response_deserializer=crm_dot_beneficiaries_dot_v1_dot_beneficiaries__pb2.SearchBeneficiariesResponse.FromString,
                 _registered_method=True)
+        self.ListCommunityMembers = channel.unary_unary(
+                '/crm.beneficiaries.v1.BeneficiariesService/ListCommunityMembers',
+                request_serializer=crm_dot_beneficiaries_dot_v1_dot_beneficiaries__pb2.ListCommunityMembersRequest.SerializeToString,
+                response_deserializer=crm_dot_beneficiaries_dot_v1_dot_beneficiaries__pb2.ListCommunityMembersResponse.FromString,
+                _registered_method=True)
         self.AddMember = channel.unary_unary(
                 '/crm.beneficiaries.v1.BeneficiariesService/AddMember',
                 request_serializer=crm_dot_beneficiaries_dot_v1_dot_beneficiaries__pb2.AddMemberRequest.SerializeToString,
@@ -174,6 +179,13 @@ class BeneficiariesServiceServicer:
 
     def SearchBeneficiaries(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCommunityMembers(self, request, context):
+        """Everyone registered in a community, in pages (a kiosk's roster).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -274,6 +286,11 @@ def add_BeneficiariesServiceServicer_to_server(servicer, server):
                     servicer.SearchBeneficiaries,
                     request_deserializer=crm_dot_beneficiaries_dot_v1_dot_beneficiaries__pb2.SearchBeneficiariesRequest.FromString,
                     response_serializer=crm_dot_beneficiaries_dot_v1_dot_beneficiaries__pb2.SearchBeneficiariesResponse.SerializeToString,
+            ),
+            'ListCommunityMembers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCommunityMembers,
+                    request_deserializer=crm_dot_beneficiaries_dot_v1_dot_beneficiaries__pb2.ListCommunityMembersRequest.FromString,
+                    response_serializer=crm_dot_beneficiaries_dot_v1_dot_beneficiaries__pb2.ListCommunityMembersResponse.SerializeToString,
             ),
             'AddMember': grpc.unary_unary_rpc_method_handler(
                     servicer.AddMember,
@@ -559,6 +576,33 @@ class BeneficiariesService:
             '/crm.beneficiaries.v1.BeneficiariesService/SearchBeneficiaries',
             crm_dot_beneficiaries_dot_v1_dot_beneficiaries__pb2.SearchBeneficiariesRequest.SerializeToString,
             crm_dot_beneficiaries_dot_v1_dot_beneficiaries__pb2.SearchBeneficiariesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCommunityMembers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.beneficiaries.v1.BeneficiariesService/ListCommunityMembers',
+            crm_dot_beneficiaries_dot_v1_dot_beneficiaries__pb2.ListCommunityMembersRequest.SerializeToString,
+            crm_dot_beneficiaries_dot_v1_dot_beneficiaries__pb2.ListCommunityMembersResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -51,6 +51,8 @@ class BeneficiariesServiceStub:
     GetBeneficiary: _grpc.UnaryUnaryMultiCallable[_beneficiaries_pb2.GetBeneficiaryRequest, _beneficiaries_pb2.Beneficiary]
     GetBeneficiaryByNationalId: _grpc.UnaryUnaryMultiCallable[_beneficiaries_pb2.GetBeneficiaryByNationalIdRequest, _beneficiaries_pb2.Beneficiary]
     SearchBeneficiaries: _grpc.UnaryUnaryMultiCallable[_beneficiaries_pb2.SearchBeneficiariesRequest, _beneficiaries_pb2.SearchBeneficiariesResponse]
+    ListCommunityMembers: _grpc.UnaryUnaryMultiCallable[_beneficiaries_pb2.ListCommunityMembersRequest, _beneficiaries_pb2.ListCommunityMembersResponse]
+    """Everyone registered in a community, in pages (a kiosk's roster)."""
     AddMember: _grpc.UnaryUnaryMultiCallable[_beneficiaries_pb2.AddMemberRequest, _beneficiaries_pb2.Beneficiary]
     MoveMember: _grpc.UnaryUnaryMultiCallable[_beneficiaries_pb2.MoveMemberRequest, _beneficiaries_pb2.Beneficiary]
     UpdateContact: _grpc.UnaryUnaryMultiCallable[_beneficiaries_pb2.UpdateContactRequest, _beneficiaries_pb2.Beneficiary]
@@ -73,6 +75,8 @@ class BeneficiariesServiceAsyncStub(BeneficiariesServiceStub):
     GetBeneficiary: _aio.UnaryUnaryMultiCallable[_beneficiaries_pb2.GetBeneficiaryRequest, _beneficiaries_pb2.Beneficiary]  # type: ignore[assignment]
     GetBeneficiaryByNationalId: _aio.UnaryUnaryMultiCallable[_beneficiaries_pb2.GetBeneficiaryByNationalIdRequest, _beneficiaries_pb2.Beneficiary]  # type: ignore[assignment]
     SearchBeneficiaries: _aio.UnaryUnaryMultiCallable[_beneficiaries_pb2.SearchBeneficiariesRequest, _beneficiaries_pb2.SearchBeneficiariesResponse]  # type: ignore[assignment]
+    ListCommunityMembers: _aio.UnaryUnaryMultiCallable[_beneficiaries_pb2.ListCommunityMembersRequest, _beneficiaries_pb2.ListCommunityMembersResponse]  # type: ignore[assignment]
+    """Everyone registered in a community, in pages (a kiosk's roster)."""
     AddMember: _aio.UnaryUnaryMultiCallable[_beneficiaries_pb2.AddMemberRequest, _beneficiaries_pb2.Beneficiary]  # type: ignore[assignment]
     MoveMember: _aio.UnaryUnaryMultiCallable[_beneficiaries_pb2.MoveMemberRequest, _beneficiaries_pb2.Beneficiary]  # type: ignore[assignment]
     UpdateContact: _aio.UnaryUnaryMultiCallable[_beneficiaries_pb2.UpdateContactRequest, _beneficiaries_pb2.Beneficiary]  # type: ignore[assignment]
@@ -146,6 +150,14 @@ class BeneficiariesServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _beneficiaries_pb2.SearchBeneficiariesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_beneficiaries_pb2.SearchBeneficiariesResponse, _abc.Awaitable[_beneficiaries_pb2.SearchBeneficiariesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListCommunityMembers(
+        self,
+        request: _beneficiaries_pb2.ListCommunityMembersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_beneficiaries_pb2.ListCommunityMembersResponse, _abc.Awaitable[_beneficiaries_pb2.ListCommunityMembersResponse]]:
+        """Everyone registered in a community, in pages (a kiosk's roster)."""
 
     @_abc_1.abstractmethod
     def AddMember(

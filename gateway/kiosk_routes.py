@@ -1,0 +1,119 @@
+"""HTTP routes for paired field kiosks: a session proven with the device key, and
+the roster of the kiosk's community with the enrolled fingerprint templates it
+needs to verify signatures 1:1 while offline."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import grpc
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from fastapi import FastAPI
+
+from crm_platform.grpc_support import caller_metadata
+from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
+from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
+from gateway import auth, errors, schemas
+from gateway.deps import Backend, User, to_json
+
+API = "/api/v1"
+SESSION_TTL_SECONDS = 3600
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+ROSTER_PAGE = 200
+
+
+def session_message(device_id: str, issued_at: str) -> bytes:
+    """What a kiosk signs to open a session (also built by the kiosk)."""
+    return f"crm-kiosk-session\n{device_id}\n{issued_at}".encode()
+
+
+def register(app: FastAPI, backend: Backend, tokens: auth.Tokens) -> None:
+    A, B = backend.actas, backend.beneficiaries
+    refused = errors.ApiError(401, "Quiosco no autorizado")
+
+    @app.post(f"{API}/kiosk/session", tags=["kiosk"])
+    def kiosk_session(body: schemas.KioskSessionIn) -> dict[str, Any]:
+        """A bearer token for a paired, non-revoked kiosk that signs a fresh statement."""
+        try:
+            issued = datetime.fromisoformat(body.issued_at_text)
+        except ValueError:
+            raise errors.ApiError(400, "Solicitud inválida", {"issued_at": "Fecha y hora ISO-8601 con zona"}) from None
+        if issued.tzinfo is None or abs(datetime.now(UTC) - issued) > MAX_CLOCK_SKEW:
+            raise errors.ApiError(401, "La hora del quiosco difiere más de 5 minutos; ajuste el reloj")
+        try:
+            device = A.GetDevice(
+                apb.GetDeviceRequest(id=body.device_id),
+                metadata=caller_metadata("gateway", "service"),
+                timeout=backend.timeout,
+            )
+        except grpc.RpcError as exc:
+            if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
+                raise refused from None
+            raise
+        if device.revoked:
+            raise refused
+        try:
+            key = Ed25519PublicKey.from_public_bytes(base64.b64decode(device.public_key, validate=True))
+            key.verify(
+                base64.b64decode(body.signature_base64, validate=True), session_message(device.id, body.issued_at_text)
+            )
+        except (InvalidSignature, binascii.Error, ValueError):
+            raise refused from None
+        kiosk = auth.User(device.id, "kiosk", device.description or device.id)
+        return {
+            "access_token": tokens.issue(kiosk, SESSION_TTL_SECONDS),
+            "token_type": "bearer",
+            "expires_in": SESSION_TTL_SECONDS,
+            "role": "kiosk",
+            "community_id": device.community_id,
+        }
+
+    @app.get(f"{API}/kiosk/roster", tags=["kiosk"])
+    def kiosk_roster(community_id: str, user: User) -> dict[str, Any]:
+        """Everyone in the kiosk's community, with their enrolled templates (base64)."""
+        auth.require(user, "kiosk:roster")
+        device = A.GetDevice(
+            apb.GetDeviceRequest(id=user.username),
+            metadata=caller_metadata("gateway", "service"),
+            timeout=backend.timeout,
+        )
+        if device.revoked:
+            raise refused
+        if device.community_id and device.community_id != community_id:
+            raise errors.ApiError(403, "El quiosco solo sincroniza la comunidad para la que fue emparejado")
+        people: list[dict[str, Any]] = []
+        after = ""
+        while True:
+            page = backend.call(
+                B.ListCommunityMembers,
+                pb.ListCommunityMembersRequest(community_id=community_id, after_id=after, limit=ROSTER_PAGE),
+                user,
+            ).beneficiaries
+            for person in page:
+                people.append(_roster_entry(backend, person, user))
+            if len(page) < ROSTER_PAGE:
+                break
+            after = page[-1].id
+        return {"community_id": community_id, "beneficiaries": people}
+
+
+def _roster_entry(backend: Backend, person: pb.Beneficiary, user: auth.User) -> dict[str, Any]:
+    data = to_json(person)
+    entry = {k: data[k] for k in ("id", "first_names", "last_names", "national_id", "family_id", "can_sign")}
+    biometrics = []
+    for enrolment in person.biometrics:
+        request = pb.GetBiometricTemplateRequest(beneficiary_id=person.id, finger=enrolment.finger)
+        template = backend.call(backend.beneficiaries.GetBiometricTemplate, request, user)
+        biometrics.append(
+            {
+                "finger": enrolment.finger,
+                "template_sha256": enrolment.template_sha256,
+                "template_base64": base64.b64encode(template.template).decode(),
+            }
+        )
+    entry["biometrics"] = biometrics
+    return entry
