@@ -16,7 +16,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 
-from benchmarks import bench_actas, bench_grpc_reads, bench_lookup, bench_pdf, bench_register
+from benchmarks import bench_actas, bench_grpc_reads, bench_kiosk, bench_lookup, bench_pdf, bench_register
 from benchmarks._common import RESULTS_PATH, Row, environment_note, markdown_table
 
 
@@ -28,6 +28,7 @@ def _benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
             (bench_lookup.NAME, lambda: bench_lookup.run(count=20_000, lookups=500, searches=200)),
             (bench_pdf.NAME, lambda: bench_pdf.run(seconds=2.0, rounds=1)),
             (bench_actas.NAME, lambda: bench_actas.run(count=300, chain_size=1000)),
+            (bench_kiosk.NAME, lambda: bench_kiosk.run(count=1000, idle_seconds=3.0)),
         ]
     return [
         (bench_grpc_reads.NAME, bench_grpc_reads.run),
@@ -35,6 +36,7 @@ def _benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         (bench_lookup.NAME, bench_lookup.run),
         (bench_pdf.NAME, bench_pdf.run),
         (bench_actas.NAME, bench_actas.run),
+        (bench_kiosk.NAME, bench_kiosk.run),
     ]
 
 

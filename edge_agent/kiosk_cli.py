@@ -1,0 +1,595 @@
+"""``crm-kiosk pair | sync | enrol | acta``: the gestor's commands on the field kiosk.
+
+Entry point only: it gathers input (flags, or questions in Spanish), opens the
+store, reader and platform client, calls ``edge_agent.flows`` /
+``edge_agent.acta_flow`` and shows the outcome with rich. ``register`` adds the
+subcommands to ``crm-kiosk``'s parser.
+
+    crm-kiosk pair --platform URL --device-id ID --community-id ID [--location LAT,LON[,M]]
+    crm-kiosk sync
+    crm-kiosk enrol --beneficiary ID --finger right_index [--consent]   (needs connection)
+    crm-kiosk enrol --gestor-finger right_index --gestor USUARIO        (gestor's own finger, local)
+    crm-kiosk acta --template visita_domiciliaria@1 [--values respuestas.json]
+                   [--sign ID=huella[:dedo] | ID=identificar | ID=manuscrita:firma.png | ID=negativa:motivo]...
+                   [--gestor-sign huella[:dedo] | manuscrita:firma.png]
+
+Settings (flags override the environment): ``--home`` or ``CRM_KIOSK_HOME`` (data
+directory, default ``var/kiosk``); ``--db`` or ``CRM_KIOSK_OUTBOX`` (outbox);
+``--platform`` or ``CRM_PLATFORM_URL``; ``--port`` or ``CRM_SENSOR_PORT``;
+``--sensor-password`` or ``CRM_SENSOR_PASSWORD``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import getpass
+import json
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.prompt import Confirm
+from rich.prompt import Prompt as Ask
+from rich.table import Table
+
+from crm_platform.config import setting
+from edge_agent import acta_flow, flows
+from edge_agent.acta_flow import ActaDraft, InvalidValues, NoMatch
+from edge_agent.http_client import PlatformClient, PlatformError
+from edge_agent.keys import KeyFileError
+from edge_agent.local_store import LocalStore, StoreError
+from edge_agent.reader import FingerprintReader, Prompt, ReaderConfig, ReaderError
+from services.actas.domain.model import FINGERS
+from services.actas.domain.templates import FieldType
+
+DEFAULT_PLATFORM = "http://127.0.0.1:8000"
+DEFAULT_PORT = "/dev/ttyS0"
+SIGN_METHODS = ("huella", "identificar", "manuscrita", "negativa")
+_METHODS = {
+    "huella": "huella, cotejo 1:1",
+    "identificar": "huella, identificación 1:N",
+    "manuscrita": "firma manuscrita",
+    "negativa": "constancia de que no firma",
+}
+EXPECTED = (flows.FlowError, PlatformError, ReaderError, StoreError, KeyFileError)
+
+
+def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentParser | None = None) -> None:
+    """Add ``pair``, ``sync``, ``enrol`` and ``acta``. ``common`` is crm-kiosk's shared
+    parent parser (it defines ``--db``); without it the outbox flag is added here."""
+    kiosk = _kiosk_options(with_db=common is None)
+    parents = [kiosk] if common is None else [common, kiosk]
+    sensor = _sensor_options()
+
+    pair = subparsers.add_parser("pair", parents=parents, help="emparejar el quiosco con la plataforma")
+    pair.add_argument("--platform", default=setting("CRM_PLATFORM_URL", DEFAULT_PLATFORM), help="URL de la API")
+    pair.add_argument("--device-id", required=True, help="identificador del quiosco, p. ej. kiosco-roche-01")
+    pair.add_argument("--community-id", required=True, help="comunidad que atiende el quiosco")
+    pair.add_argument("--description", default="", help="descripción (lugar, responsable)")
+    pair.add_argument("--location", help="ubicación del quiosco: LAT,LON[,PRECISIÓN_M]")
+    _credentials(pair)
+    pair.set_defaults(handler=_pair)
+
+    sync = subparsers.add_parser("sync", parents=parents, help="descargar plantillas y la lista de la comunidad")
+    sync.add_argument("--platform", help="URL de la API (por defecto, la del emparejamiento)")
+    sync.set_defaults(handler=_sync)
+
+    enrol = subparsers.add_parser("enrol", parents=[*parents, sensor], help="enrolar una huella (con conexión)")
+    who = enrol.add_mutually_exclusive_group(required=True)
+    who.add_argument("--beneficiary", help="identificador de la persona a enrolar")
+    who.add_argument("--gestor-finger", choices=sorted(FINGERS), help="enrolar un dedo del gestor en este quiosco")
+    enrol.add_argument("--finger", choices=sorted(FINGERS), help="dedo a enrolar, p. ej. right_index")
+    enrol.add_argument("--consent", action="store_true", help="la persona dio su consentimiento biométrico")
+    enrol.add_argument("--gestor", help="usuario del gestor (para --gestor-finger)")
+    enrol.add_argument("--platform", help="URL de la API (por defecto, la del emparejamiento)")
+    _credentials(enrol)
+    enrol.set_defaults(handler=_enrol)
+
+    acta = subparsers.add_parser("acta", parents=[*parents, sensor], help="llenar y firmar un acta (sin conexión)")
+    acta.add_argument("--template", help="plantilla, p. ej. visita_domiciliaria@1")
+    acta.add_argument("--values", type=Path, help="archivo JSON con los valores del acta")
+    acta.add_argument("--gestor", help="usuario del gestor que captura el acta")
+    acta.add_argument(
+        "--sign",
+        action="append",
+        default=[],
+        metavar="ID=MÉTODO[:DATO]",
+        help="firma de un participante: huella[:dedo], identificar, manuscrita:archivo.png o negativa:motivo",
+    )
+    acta.add_argument("--gestor-sign", metavar="MÉTODO[:DATO]", help="firma del gestor: huella[:dedo] o manuscrita:png")
+    acta.set_defaults(handler=_acta)
+
+
+# -- option groups --------------------------------------------------------------------------
+def _kiosk_options(with_db: bool) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(add_help=False)
+    home = Path(setting("CRM_KIOSK_HOME", "var/kiosk"))
+    parser.add_argument("--home", type=Path, default=home, help="directorio de datos del quiosco (CRM_KIOSK_HOME)")
+    if with_db:
+        outbox = Path(setting("CRM_KIOSK_OUTBOX", str(home / "outbox.sqlite3")))
+        parser.add_argument("--db", type=Path, default=outbox, help="bandeja de salida (CRM_KIOSK_OUTBOX)")
+    return parser
+
+
+def _sensor_options() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(add_help=False)
+    group = parser.add_argument_group("lector de huellas")
+    group.add_argument("--port", default=setting("CRM_SENSOR_PORT", DEFAULT_PORT), help="puerto serie del lector")
+    group.add_argument("--baud", type=int, default=57600, help="velocidad en baudios (por defecto 57600)")
+    group.add_argument("--sensor-address", type=_hex, default=0xFFFFFFFF, help="dirección del lector (hex)")
+    group.add_argument(
+        "--sensor-password", type=_hex, default=_hex(setting("CRM_SENSOR_PASSWORD", "0")), help="contraseña (hex)"
+    )
+    group.add_argument("--sensor-label", default="", help="identidad del lector para la evidencia (p. ej. su serie)")
+    group.add_argument("--finger-timeout", type=float, default=20.0, help="segundos de espera del dedo")
+    return parser
+
+
+def _credentials(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--username", help="usuario del gestor en la plataforma")
+    parser.add_argument("--password-stdin", action="store_true", help="leer la contraseña de la entrada estándar")
+
+
+def _hex(text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"número no válido: {text!r} (use p. ej. 0x1234)") from None
+
+
+# -- the screen -----------------------------------------------------------------------------
+class Screen:
+    """Everything the gestor and participants see and answer, in Spanish."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(highlight=False)
+
+    def say(self, text: str) -> None:
+        self.console.print(text)
+
+    def ok(self, text: str) -> None:
+        self.console.print(f"[bold green]✔[/] {text}")
+
+    def warn(self, text: str) -> None:
+        self.console.print(f"[yellow]![/] {text}")
+
+    def error(self, text: str) -> None:
+        self.console.print(f"[bold red]✘ {text}[/]")
+
+    def reader(self, prompt: Prompt) -> None:
+        style = "bold cyan" if prompt.wants_finger or prompt is Prompt.REMOVE_FINGER else "yellow"
+        self.console.print(f"  [{style}]» {prompt.value}[/]")
+
+    def ask(self, question: str, default: str | None = None) -> str:
+        if default is None:
+            return Ask.ask(question, console=self.console, default="", show_default=False)
+        return Ask.ask(question, console=self.console, default=default)
+
+    def confirm(self, question: str) -> bool:
+        return Confirm.ask(question, console=self.console)
+
+
+def _run(args: argparse.Namespace, body: Callable[[Screen], int]) -> int:
+    screen = Screen()
+    try:
+        return body(screen)
+    except InvalidValues as exc:
+        screen.error("El acta tiene datos no válidos:")
+        for problem in exc.errors.values():
+            screen.say(f"  • {problem}")
+        return 1
+    except EXPECTED as exc:
+        screen.error(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        screen.error("Cancelado: no se guardó nada de esta operación.")
+        return 130
+
+
+@contextlib.contextmanager
+def _store(args: argparse.Namespace) -> Iterator[LocalStore]:
+    with LocalStore(args.home) as store:
+        yield store
+
+
+def _platform_url(args: argparse.Namespace, store: LocalStore) -> str:
+    pairing = store.pairing()
+    url = args.platform or (pairing.platform_url if pairing else "") or setting("CRM_PLATFORM_URL", DEFAULT_PLATFORM)
+    return str(url)
+
+
+def _password(args: argparse.Namespace, screen: Screen) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return getpass.getpass("Contraseña: ")
+
+
+def _login(args: argparse.Namespace, screen: Screen, client: PlatformClient, default_user: str | None) -> Any:
+    username = args.username or screen.ask("Usuario del gestor", default_user)
+    return client.login(username, _password(args, screen))
+
+
+# -- pair ------------------------------------------------------------------------------------
+def _pair(args: argparse.Namespace) -> int:
+    def body(screen: Screen) -> int:
+        location = _location(args.location) if args.location else None
+        username = args.username or screen.ask("Usuario del gestor")
+        password = _password(args, screen)
+        with _store(args) as store, PlatformClient(args.platform) as client:
+            result = flows.pair(
+                client,
+                store,
+                platform_url=args.platform,
+                username=username,
+                password=password,
+                device_id=args.device_id,
+                community_id=args.community_id,
+                description=args.description,
+            )
+            if location is not None:
+                store.set_location(location)
+        again = " (ya estaba registrado con esta clave)" if result.already_registered else ""
+        screen.ok(f"Quiosco [bold]{result.device_id}[/] emparejado con la comunidad {result.community_id}{again}.")
+        screen.say(f"  Clave pública del dispositivo: {result.public_key_b64}")
+        screen.say("  Siguiente paso: `crm-kiosk sync` para descargar plantillas y la lista de la comunidad.")
+        return 0
+
+    return _run(args, body)
+
+
+def _location(text: str) -> tuple[float, float, float]:
+    try:
+        numbers = [float(p) for p in text.split(",")]
+    except ValueError:
+        numbers = []
+    if len(numbers) not in (2, 3) or not (-90 <= numbers[0] <= 90 and -180 <= numbers[1] <= 180):
+        raise flows.FlowError("Ubicación no válida: use LAT,LON o LAT,LON,PRECISIÓN_M (p. ej. 11.0041,-72.9251,15).")
+    return numbers[0], numbers[1], numbers[2] if len(numbers) == 3 else 0.0
+
+
+# -- sync ------------------------------------------------------------------------------------
+def _sync(args: argparse.Namespace) -> int:
+    def body(screen: Screen) -> int:
+        with (
+            _store(args) as store,
+            PlatformClient(_platform_url(args, store)) as client,
+            screen.console.status("Sincronizando…") as status,
+        ):
+            report = flows.sync_down(client, store, step=lambda text: status.update(f"{text}…"))
+        _record_sync_in_outbox(args.db, report.synced_at.timestamp())
+        screen.ok(
+            f"Sincronizado: {report.templates} plantillas, {report.people} personas, "
+            f"{report.fingerprints} huellas enroladas (guardadas cifradas)."
+        )
+        for problem in report.problems:
+            screen.warn(problem)
+        return 0
+
+    return _run(args, body)
+
+
+def _record_sync_in_outbox(db: Path, when: float) -> None:
+    """``crm-kiosk status`` shows the last sync from the outbox's bookkeeping."""
+    from edge_agent.outbox import Outbox
+
+    with Outbox(db) as outbox:
+        outbox.set_last_sync(when)
+
+
+# -- enrol ------------------------------------------------------------------------------------
+def _enrol(args: argparse.Namespace) -> int:
+    def body(screen: Screen) -> int:
+        with _store(args) as store:
+            if args.gestor_finger:
+                return _enrol_gestor(args, screen, store)
+            if not args.finger:
+                raise flows.FlowError("Indique el dedo con --finger (p. ej. right_index).")
+            person = store.person(args.beneficiary)
+            if person is None:
+                raise flows.FlowError(f"{args.beneficiary} no está en la lista de esta comunidad; sincronice primero.")
+            finger_name = flows.FINGER_NAMES[args.finger]
+            screen.say(f"Enrolamiento de [bold]{person.full_name}[/] ({person.national_id}), dedo {finger_name}.")
+            consent = args.consent or screen.confirm(
+                "¿La persona autoriza, de forma expresa e informada, el tratamiento de sus datos biométricos?"
+            )
+            with PlatformClient(_platform_url(args, store)) as client:
+                gestor = _login(args, screen, client, store.setting("gestor"))
+                with _open_reader(args) as reader:
+                    result = flows.enrol_beneficiary(
+                        client,
+                        store,
+                        reader,
+                        gestor=gestor,
+                        beneficiary_id=person.id,
+                        finger=args.finger,
+                        consent_given=consent,
+                        prompt=screen.reader,
+                    )
+        screen.ok(f"Huella de {person.full_name} ({finger_name}) enrolada y enviada a la plataforma.")
+        screen.say(f"  Huella (sha256): {result.template_sha256}")
+        return 0
+
+    return _run(args, body)
+
+
+def _enrol_gestor(args: argparse.Namespace, screen: Screen, store: LocalStore) -> int:
+    username = args.gestor or store.setting("gestor") or screen.ask("Usuario del gestor")
+    with _open_reader(args) as reader:
+        flows.enrol_gestor(store, reader, username=username, finger=args.gestor_finger, prompt=screen.reader)
+    screen.ok(f"Huella del gestor {username} ({flows.FINGER_NAMES[args.gestor_finger]}) guardada en este quiosco.")
+    return 0
+
+
+@contextlib.contextmanager
+def _open_reader(args: argparse.Namespace) -> Iterator[FingerprintReader]:
+    config = ReaderConfig(
+        port=args.port,
+        baud_rate=args.baud,
+        address=args.sensor_address,
+        password=args.sensor_password,
+        label=args.sensor_label,
+        finger_timeout=args.finger_timeout,
+    )
+    with FingerprintReader.open(config) as reader:
+        yield reader
+
+
+# -- acta ----------------------------------------------------------------------------------------
+def _acta(args: argparse.Namespace) -> int:
+    def body(screen: Screen) -> int:
+        with _store(args) as store, contextlib.ExitStack() as stack:
+            pairing, _ = flows.require_pairing(store)
+            gestor_id = args.gestor or store.setting("gestor") or screen.ask("Usuario del gestor")
+            template_key = args.template or _choose_template(screen, store)
+            template = acta_flow.load_template(store, template_key)
+            screen.console.rule(f"[bold]{template.title}[/] ({template.key})")
+            if args.values:
+                answers = _read_values(args.values)
+                draft = acta_flow.start_acta(store, template.key, answers, gestor_id)
+            else:
+                draft = _fill_interactively(screen, store, template.key, gestor_id)
+            screen.say(f"Identificador del acta (clave de idempotencia): {draft.submission_id}")
+
+            readers: list[FingerprintReader] = []
+
+            def reader() -> FingerprintReader:
+                if not readers:
+                    readers.append(stack.enter_context(_open_reader(args)))
+                return readers[0]
+
+            def sensor_id() -> str:
+                return f"{pairing.device_id}/{reader().identity}"
+
+            planned = _planned_signatures(args.sign, draft)
+            for signer_id in draft.signers:
+                _collect(screen, store, draft, signer_id, planned.get(signer_id), reader, sensor_id)
+            _collect_gestor(screen, store, draft, args.gestor_sign, reader, sensor_id)
+
+            from edge_agent.outbox import Outbox
+
+            with Outbox(args.db) as outbox:
+                submission_id = acta_flow.finish_acta(store, outbox, draft)
+            _summary(screen, store, draft)
+        screen.ok(f"Acta firmada y guardada en la bandeja de salida ({submission_id}); se enviará al haber conexión.")
+        return 0
+
+    return _run(args, body)
+
+
+def _choose_template(screen: Screen, store: LocalStore) -> str:
+    templates = store.acta_templates()
+    if not templates:
+        raise flows.FlowError("No hay plantillas en el quiosco; sincronice con conexión (`crm-kiosk sync`).")
+    for number, template in enumerate(templates, 1):
+        screen.say(f"  {number}. {template.get('title', '')} ({template['key']})")
+    choice = screen.ask("Plantilla (número o clave)", "1")
+    if choice.isdigit() and 1 <= int(choice) <= len(templates):
+        return str(templates[int(choice) - 1]["key"])
+    return choice
+
+
+def _read_values(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise flows.FlowError(f"No se pudo leer {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise flows.FlowError(f"{path} debe contener un objeto JSON con los valores del acta.")
+    return data
+
+
+_HINTS = {
+    FieldType.DATE: "AAAA-MM-DD o «hoy»",
+    FieldType.NUMBER: "número",
+    FieldType.GPS_POINT: "lat, lon[, precisión m]",
+    FieldType.SIGNATURE_LIST: "identificadores separados por comas",
+    FieldType.BENEFICIARY_REF: "identificador de la persona",
+    FieldType.FAMILY_REF: "identificador del hogar",
+    FieldType.MULTIPLE_CHOICE: "números u opciones separados por comas",
+}
+
+
+def _fill_interactively(screen: Screen, store: LocalStore, key: str, gestor_id: str) -> ActaDraft:
+    """Ask each field; on invalid values ask again only the fields that were wrong."""
+    template = acta_flow.load_template(store, key)
+    _show_roster(screen, store)
+    answers: dict[str, Any] = {}
+    ask = [spec for spec in template.fields if spec.type != FieldType.PHOTO]
+    while True:
+        for spec in ask:
+            if spec.options:
+                screen.say("  " + "  ".join(f"{n}. {o}" for n, o in enumerate(spec.options, 1)))
+            hint = _HINTS.get(spec.type, "")
+            label = f"{spec.label}{' *' if spec.required else ''}{f' ({hint})' if hint else ''}"
+            while True:
+                try:
+                    answers[spec.code] = acta_flow.parse_answer(spec, screen.ask(label))
+                    break
+                except InvalidValues as exc:
+                    screen.error(next(iter(exc.errors.values())))
+        try:
+            return acta_flow.start_acta(store, key, {k: v for k, v in answers.items() if v is not None}, gestor_id)
+        except InvalidValues as exc:
+            for problem in exc.errors.values():
+                screen.error(problem)
+            ask = [spec for spec in template.fields if spec.code in exc.errors] or ask
+
+
+def _show_roster(screen: Screen, store: LocalStore) -> None:
+    table = Table(title="Personas de la comunidad", show_lines=False)
+    for column in ("Identificador", "Nombre", "Documento", "Hogar", "Huellas"):
+        table.add_column(column)
+    for person in store.roster():
+        fingers = ", ".join(flows.FINGER_NAMES[r.finger] for r in store.templates_of(person.id)) or "—"
+        table.add_row(person.id, person.full_name, person.national_id, person.family_id, fingers)
+    screen.console.print(table)
+
+
+def _planned_signatures(specs: list[str], draft: ActaDraft) -> dict[str, tuple[str, str]]:
+    """``--sign ID=MÉTODO[:DATO]`` flags as {id: (method, data)}."""
+    planned: dict[str, tuple[str, str]] = {}
+    for spec in specs:
+        signer, _, rest = spec.partition("=")
+        method, _, data = rest.partition(":")
+        if not signer or method not in SIGN_METHODS:
+            raise flows.FlowError(
+                f"--sign {spec!r}: use ID=huella[:dedo], identificar, manuscrita:png o negativa:motivo."
+            )
+        if signer not in draft.signers:
+            raise flows.FlowError(f"--sign {spec!r}: {signer} no está entre los firmantes del acta.")
+        planned[signer] = (method, data)
+    return planned
+
+
+def _collect(
+    screen: Screen,
+    store: LocalStore,
+    draft: ActaDraft,
+    signer_id: str,
+    planned: tuple[str, str] | None,
+    reader: Callable[[], FingerprintReader],
+    sensor_id: Callable[[], str],
+) -> None:
+    """One participant's signature: planned by flags, or asked; a failed fingerprint
+    may be retried or replaced by another method when someone is there to answer."""
+    if signer_id not in draft.pending():
+        return  # already signed, e.g. identified 1:N while another was expected
+    person = store.person(signer_id)
+    name = person.full_name if person else signer_id
+    screen.console.rule(f"Firma de [bold]{name}[/] ({signer_id})")
+    while True:
+        method, data = planned or _ask_method(screen, store, signer_id)
+        try:
+            if method == "huella":
+                acta_flow.sign_with_fingerprint(
+                    store, reader(), draft, signer_id, screen.reader, sensor_id=sensor_id(), finger=data or None
+                )
+            elif method == "identificar":
+                signature = acta_flow.sign_by_identification(
+                    store,
+                    reader(),
+                    draft,
+                    screen.reader,
+                    sensor_id=sensor_id(),
+                    on_reload=lambda n: screen.say(f"Cargando {n} huellas de la comunidad en el lector…"),
+                )
+                if signature.signer_id != signer_id:
+                    screen.ok(f"Huella identificada: firmó {_name(store, signature.signer_id)}.")
+                    continue  # the person expected here has not signed yet
+            elif method == "manuscrita":
+                acta_flow.sign_handwritten(store, draft, signer_id, _png(data or screen.ask("Archivo PNG de la firma")))
+            else:
+                acta_flow.record_refusal(draft, signer_id, data or screen.ask("Motivo por el que no firma"))
+        except (NoMatch, ReaderError, flows.FlowError) as exc:
+            if planned is not None or not sys.stdin.isatty():
+                raise
+            screen.error(str(exc))
+            continue
+        screen.ok(f"Firma de {name} registrada ({_METHODS[method]}).")
+        return
+
+
+def _ask_method(screen: Screen, store: LocalStore, signer_id: str) -> tuple[str, str]:
+    enrolled = store.templates_of(signer_id)
+    if enrolled:
+        screen.say("  Huellas enroladas: " + ", ".join(flows.FINGER_NAMES[r.finger] for r in enrolled))
+    default = "huella" if enrolled else "manuscrita"
+    method = Ask.ask("Método de firma", choices=list(SIGN_METHODS), default=default, console=screen.console)
+    finger = ""
+    if method == "huella" and len(enrolled) > 1:
+        finger = Ask.ask(
+            "Dedo", choices=[r.finger for r in enrolled], default=enrolled[0].finger, console=screen.console
+        )
+    return method, finger
+
+
+def _collect_gestor(
+    screen: Screen,
+    store: LocalStore,
+    draft: ActaDraft,
+    planned: str | None,
+    reader: Callable[[], FingerprintReader],
+    sensor_id: Callable[[], str],
+) -> None:
+    screen.console.rule(f"Firma del gestor [bold]{draft.gestor_id}[/] (al final)")
+    while True:
+        if planned:
+            method, _, data = planned.partition(":")
+        else:
+            default = "huella" if store.templates_of(draft.gestor_id, acta_flow.OwnerKind.STAFF) else "manuscrita"
+            method = Ask.ask("Método", choices=["huella", "manuscrita"], default=default, console=screen.console)
+            data = ""
+        try:
+            if method == "huella":
+                acta_flow.gestor_signs_with_fingerprint(
+                    store, reader(), draft, screen.reader, sensor_id=sensor_id(), finger=data or None
+                )
+            elif method == "manuscrita":
+                png = _png(data or screen.ask("Archivo PNG de la firma"))
+                acta_flow.sign_handwritten(store, draft, draft.gestor_id, png, role=acta_flow.GESTOR)
+            else:
+                raise flows.FlowError(f"--gestor-sign {planned!r}: use huella[:dedo] o manuscrita:archivo.png.")
+        except (NoMatch, ReaderError, flows.FlowError) as exc:
+            if planned or not sys.stdin.isatty():
+                raise
+            screen.error(str(exc))
+            continue
+        screen.ok("Firma del gestor registrada: el acta queda cerrada.")
+        return
+
+
+def _png(path: str) -> bytes:
+    try:
+        return Path(path).expanduser().read_bytes()
+    except OSError as exc:
+        raise flows.FlowError(f"No se pudo leer la imagen de la firma {path!r}: {exc.strerror}") from None
+
+
+def _name(store: LocalStore, person_id: str) -> str:
+    person = store.person(person_id)
+    return person.full_name if person else person_id
+
+
+_MODES = {"verify_1_1": "cotejo 1:1", "identify_1_n": "identificación 1:N"}
+
+
+def _summary(screen: Screen, store: LocalStore, draft: ActaDraft) -> None:
+    table = Table(title=f"Firmas del acta {draft.submission_id}")
+    for column in ("Firmante", "Rol", "Método", "Evidencia"):
+        table.add_column(column)
+    for signature in draft.signatures:
+        kind = signature.WhichOneof("method")
+        if kind == "fingerprint":
+            e = signature.fingerprint
+            finger, mode = flows.FINGER_NAMES.get(e.finger, e.finger), _MODES.get(e.mode, e.mode)
+            evidence = f"{finger}, puntaje {e.score}, {mode}, sensor {e.sensor_id}"
+            method = "huella"
+        elif kind == "handwritten":
+            evidence, method = f"imagen PNG de {len(signature.handwritten.png)} bytes", "manuscrita"
+        else:
+            evidence, method = signature.refusal.reason, "no firma"
+        table.add_row(_name(store, signature.signer_id), signature.role, method, evidence)
+    screen.console.print(table)

@@ -1,0 +1,129 @@
+"""End to end through the gateway with the kiosk's own code: a gestor pairs a kiosk,
+it syncs its community, enrols a fingerprint on the simulated sensor (driven by
+the real pyfingerprint), signs an acta offline with it, and is locked out once
+revoked."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from crm_platform.proto_gen.crm.actas.v1 import submission_pb2 as sub_pb
+from devstack.infra import Stack
+from edge_agent import acta_flow, flows
+from edge_agent.http_client import PlatformClient, Unauthorized
+from edge_agent.local_store import LocalStore
+from edge_agent.reader import FingerprintReader, ReaderConfig
+from edge_agent.sensor import PtySensor
+from services.actas.entrypoints.proto_mapping import decode_submission
+from tests.e2e.conftest import PASSWORD, new_person
+from tests.kiosk_support import Hand, png
+
+API = "/api/v1"
+FINGER = "wilmer:indice_derecho"
+
+
+@pytest.fixture(scope="module")
+def gestor(http: httpx.Client, as_role: dict[str, dict[str, str]]) -> str:
+    name = f"gestor-kiosco-{uuid.uuid4().hex[:6]}"
+    r = http.post(
+        f"{API}/users", headers=as_role["admin"], json={"username": name, "password": PASSWORD, "role": "gestor"}
+    )
+    assert r.status_code == 201, r.text
+    return name
+
+
+def test_a_kiosk_pairs_syncs_enrols_signs_offline_and_is_locked_out_when_revoked(
+    stack: Stack,
+    http: httpx.Client,
+    as_role: dict[str, dict[str, str]],
+    community: dict[str, Any],
+    gestor: str,
+    tmp_path: Path,
+) -> None:
+    person = http.post(f"{API}/beneficiaries", headers=as_role["gestor"], json=new_person(community["id"])).json()
+    device_id = f"kiosco-{uuid.uuid4().hex[:6]}"
+    url = stack.urls["gateway"]
+    with LocalStore(tmp_path / "kiosk") as store, PlatformClient(url) as client:
+        paired = flows.pair(
+            client,
+            store,
+            platform_url=url,
+            username=gestor,
+            password=PASSWORD,
+            device_id=device_id,
+            community_id=community["id"],
+        )
+        assert paired.already_registered is False
+        assert flows.pair(
+            client,
+            store,
+            platform_url=url,
+            username=gestor,
+            password=PASSWORD,
+            device_id=device_id,
+            community_id=community["id"],
+        ).already_registered, "pairing again with the same key is harmless"
+
+        report = flows.sync_down(client, store)
+        assert report.templates >= 6 and report.problems == []
+        assert store.person(person["id"]) is not None and store.acta_template("asamblea_comunitaria@1") is not None
+
+        with PtySensor() as sensor:
+            config = ReaderConfig(port=sensor.port, finger_timeout=5.0, poll_interval=0.01)
+            with FingerprintReader.open(config) as reader:
+                enrolled = flows.enrol_beneficiary(
+                    client,
+                    store,
+                    reader,
+                    gestor=client.login(gestor, PASSWORD),
+                    beneficiary_id=person["id"],
+                    finger="right_index",
+                    consent_given=True,
+                    prompt=Hand(sensor, FINGER, FINGER),
+                )
+                # The platform now serves the very template the kiosk captured.
+                assert flows.sync_down(client, store).fingerprints >= 1
+                stored = store.template(person["id"], "right_index")
+                assert stored is not None and stored.template_sha256 == enrolled.template_sha256
+
+                values = {
+                    "fecha": "2026-11-20",
+                    "lugar": "Salón comunal",
+                    "orden_del_dia": "Entrega de kits",
+                    "decisiones": "Se entregan el sábado",
+                    "quorum": "si",
+                    "asistentes": 12,
+                    "firmantes": [person["id"]],
+                }
+                draft = acta_flow.start_acta(store, "asamblea_comunitaria@1", values, gestor)
+                sensor_id = f"{device_id}/{reader.identity}"
+                acta_flow.sign_with_fingerprint(
+                    store, reader, draft, person["id"], Hand(sensor, FINGER), sensor_id=sensor_id
+                )
+        acta_flow.sign_handwritten(store, draft, gestor, png(), role=acta_flow.GESTOR)
+        outbox = _ListOutbox()
+        acta_flow.finish_acta(store, outbox, draft)
+        content = decode_submission(sub_pb.KioskSubmission.FromString(outbox.items[0][1]).body)
+        evidence = content.signatures[0].fingerprint
+        assert evidence is not None and evidence.template_sha256 == enrolled.template_sha256
+        assert evidence.template_sha256 == hashlib.sha256(stored.data).hexdigest()
+
+        revoked = http.delete(f"{API}/devices/{device_id}", headers=as_role["coordinator"])
+        assert revoked.status_code == 200, revoked.text
+        with pytest.raises(Unauthorized):
+            flows.sync_down(client, store)
+
+
+class _ListOutbox:
+    def __init__(self) -> None:
+        self.items: list[tuple[str, bytes]] = []
+
+    def enqueue(self, submission_id: str, envelope: bytes) -> bool:
+        self.items.append((submission_id, envelope))
+        return True
