@@ -10,7 +10,7 @@ import sys
 import threading
 from pathlib import Path
 
-from devstack.infra import ROOT, ComponentFailed, start_stack
+from devstack.infra import ROOT, VENV_BIN, ComponentFailed, Stack, start_stack, wait_for
 from devstack.seed import DEMO_PASSWORD, DEMO_USERS, seed
 
 
@@ -49,6 +49,7 @@ def main() -> int:
         print(f"\nComunidad de demostración: Nuevo Roche ({result['community_id']})")
         print(f"Usuarios: admin / {admin_password}; " + ", ".join(u for u, _, _ in DEMO_USERS) + f" / {DEMO_PASSWORD}")
         print(f"Registros en {stack.var_dir / 'logs'}; trazas en {stack.var_dir / 'traces'}")
+        _start_kiosk_side(stack, result["community_id"])
         print("\nPulse Ctrl-C para detener todo.", flush=True)
         while not stopping.wait(1):
             dead = [p.name for p in stack.processes if p.proc.poll() is not None]
@@ -59,6 +60,33 @@ def main() -> int:
     finally:
         print("Deteniendo…", flush=True)
         stack.stop()
+
+
+def _start_kiosk_side(stack: Stack, community_id: str) -> None:
+    """Without hardware, a software fingerprint reader on a pty, and a kiosk
+    forwarder draining the kiosk's outbox to the bus; prints how to use them."""
+    kiosk = stack.var_dir / "kiosk"
+    kiosk.mkdir(parents=True, exist_ok=True)
+    port, control = kiosk / "sensor", kiosk / "sensor-control.sock"
+    sensor = stack.spawn(
+        "fingerprint-sensor",
+        [str(VENV_BIN / "crm-fingerprint-sensor"), "--symlink", str(port), "--control", str(control)],
+    )
+    wait_for("lector de huellas simulado", lambda: port.exists() and control.exists(), 20, sensor.log, sensor.proc)
+    outbox = kiosk / "outbox.db"
+    stack.spawn(
+        "kiosk-forwarder",
+        [str(VENV_BIN / "crm-kiosk"), "run-forwarder", "--db", str(outbox), "--amqp", stack.env["AMQP_URI"]],
+    )
+    common = f"--home {kiosk} --db {outbox}"
+    print("\nQuiosco de campo (lector de huellas simulado, sin hardware):")
+    print(f"  lector         {port}  (control: {control})")
+    print(f"  emparejar      crm-kiosk pair {common} --platform {stack.urls['gateway']} \\")
+    print(f"                   --device-id kiosco-demo --community-id {community_id} --username gestor1")
+    print(f"  sincronizar    crm-kiosk sync {common}")
+    print(f"  enrolar/acta   crm-kiosk enrol|acta {common} --port {port}")
+    print(f"  poner un dedo  python -m edge_agent.sensor.control {control} press nombre:indice_derecho")
+    print(f"  estado         crm-kiosk status --db {outbox}  (el reenviador ya está en marcha)")
 
 
 if __name__ == "__main__":

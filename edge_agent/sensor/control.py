@@ -14,10 +14,12 @@ Every answer is ``{"ok": true, "state": {...}}`` or ``{"ok": false, "error": "..
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import socket
 import socketserver
+import sys
 import threading
 from pathlib import Path
 from typing import Any, Protocol
@@ -138,3 +140,35 @@ class SensorControl:
             raise SensorControlError(answer.get("error", "error desconocido"))
         state: dict[str, Any] = answer["state"]
         return state
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m edge_agent.sensor.control SOCKET press NAME [good|poor|messy] | lift | state``:
+    put a finger on (or lift it off) a running simulated reader from another terminal."""
+    parser = argparse.ArgumentParser(
+        prog="python -m edge_agent.sensor.control", description="Controlar el lector simulado"
+    )
+    parser.add_argument("socket", type=Path, help="socket de control del lector (--control)")
+    parser.add_argument("action", choices=["press", "lift", "state"], help="poner un dedo, levantarlo o ver el estado")
+    parser.add_argument("finger", nargs="?", default="", help="nombre del dedo, p. ej. ana:indice_derecho")
+    parser.add_argument("quality", nargs="?", default="good", choices=["good", "poor", "messy"])
+    args = parser.parse_args(argv)
+    control = SensorControl(args.socket)
+    try:
+        if args.action == "press":
+            if not args.finger:
+                parser.error("indique el nombre del dedo")
+            reply = control.press(args.finger, args.quality)
+        elif args.action == "lift":
+            reply = control.lift()
+        else:
+            reply = control.state()
+    except SensorControlError as exc:
+        print(f"El lector rechazó la orden: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(reply, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

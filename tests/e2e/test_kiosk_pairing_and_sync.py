@@ -1,11 +1,12 @@
 """End to end through the gateway with the kiosk's own code: a gestor pairs a kiosk,
 it syncs its community, enrols a fingerprint on the simulated sensor (driven by
-the real pyfingerprint), signs an acta offline with it, and is locked out once
-revoked."""
+the real pyfingerprint), signs an acta offline with it, forwards it through its
+outbox and RabbitMQ to be sealed on the platform, and is locked out once revoked."""
 
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,16 @@ import pytest
 from crm_platform.proto_gen.crm.actas.v1 import submission_pb2 as sub_pb
 from devstack.infra import Stack
 from edge_agent import acta_flow, flows
+from edge_agent.forwarder import Forwarder
 from edge_agent.http_client import PlatformClient, Unauthorized
 from edge_agent.local_store import LocalStore
+from edge_agent.outbox import Outbox
+from edge_agent.publisher import KombuPublisher
 from edge_agent.reader import FingerprintReader, ReaderConfig
 from edge_agent.sensor import PtySensor
 from services.actas.entrypoints.proto_mapping import decode_submission
 from tests.e2e.conftest import PASSWORD, new_person
+from tests.helpers import eventually
 from tests.kiosk_support import Hand, png
 
 API = "/api/v1"
@@ -107,23 +112,29 @@ def test_a_kiosk_pairs_syncs_enrols_signs_offline_and_is_locked_out_when_revoked
                     store, reader, draft, person["id"], Hand(sensor, FINGER), sensor_id=sensor_id
                 )
         acta_flow.sign_handwritten(store, draft, gestor, png(), role=acta_flow.GESTOR)
-        outbox = _ListOutbox()
-        acta_flow.finish_acta(store, outbox, draft)
-        content = decode_submission(sub_pb.KioskSubmission.FromString(outbox.items[0][1]).body)
-        evidence = content.signatures[0].fingerprint
-        assert evidence is not None and evidence.template_sha256 == enrolled.template_sha256
-        assert evidence.template_sha256 == hashlib.sha256(stored.data).hexdigest()
+        with Outbox(tmp_path / "outbox.db") as outbox:
+            submission_id = acta_flow.finish_acta(store, outbox, draft)
+            (entry,) = outbox.entries()
+            content = decode_submission(sub_pb.KioskSubmission.FromString(entry.envelope).body)
+            evidence = content.signatures[0].fingerprint
+            assert evidence is not None and evidence.template_sha256 == enrolled.template_sha256
+            assert evidence.template_sha256 == hashlib.sha256(stored.data).hexdigest()
+
+            # Back online: the forwarder drains the outbox to the bus and the platform seals the acta.
+            forwarder = Forwarder(outbox, KombuPublisher(stack.env["AMQP_URI"]))
+            drained = forwarder.run(until_empty=True, deadline=time.monotonic() + 60)
+            assert drained.sent == 1 and outbox.status().sent == 1
+
+        def sealed() -> list[dict[str, Any]]:
+            reply = http.get(f"{API}/actas", headers=as_role["auditor"], params={"beneficiary_id": person["id"]})
+            return [a for a in reply.json()["actas"] if a.get("submission_id") == submission_id]
+
+        (acta,) = eventually(sealed, timeout=30)
+        assert acta["status"] == "sealed" and acta["source"] == "kiosk" and acta["device_id"] == device_id
+        assert acta["signatures"][0]["fingerprint"]["template_sha256"] == enrolled.template_sha256
 
         revoked = http.delete(f"{API}/devices/{device_id}", headers=as_role["coordinator"])
         assert revoked.status_code == 200, revoked.text
         with pytest.raises(Unauthorized):
             flows.sync_down(client, store)
 
-
-class _ListOutbox:
-    def __init__(self) -> None:
-        self.items: list[tuple[str, bytes]] = []
-
-    def enqueue(self, submission_id: str, envelope: bytes) -> bool:
-        self.items.append((submission_id, envelope))
-        return True
