@@ -20,7 +20,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from crm_platform.grpc_support import caller_metadata
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2_grpc as pb_grpc
-from devstack import demo_actas
+from devstack import demo_actas, demo_kiosk
 from devstack.infra import ROOT, ComponentFailed, start_stack
 
 PASSWORD = "demo-password-2026"  # noqa: S105 - development stack only
@@ -44,7 +44,9 @@ def expect(response: httpx.Response, status: int) -> Any:
     return response.json()
 
 
-def scenario(http: httpx.Client, channel: grpc.Channel) -> list[tuple[str, Callable[[], None]]]:
+def scenario(
+    http: httpx.Client, channel: grpc.Channel, gateway: str = "", amqp_uri: str = ""
+) -> list[tuple[str, Callable[[], None]]]:
     stub = pb_grpc.BeneficiariesServiceStub(channel)
     state: dict[str, Any] = {}
 
@@ -245,6 +247,7 @@ def scenario(http: httpx.Client, channel: grpc.Channel) -> list[tuple[str, Calla
         ("Consultas gRPC y verificación de salud", grpc_reads),
         ("Línea de tiempo del hogar construida por eventos", timeline),
         *demo_actas.steps(http, state, check, expect),
+        *demo_kiosk.steps(http, state, check, expect, gateway, amqp_uri, PASSWORD),
     ]
 
 
@@ -262,7 +265,7 @@ def main() -> int:
             httpx.Client(base_url=stack.urls["gateway"], timeout=30) as http,
             grpc.insecure_channel(stack.urls["beneficiaries_grpc"]) as channel,
         ):
-            steps = scenario(http, channel)
+            steps = scenario(http, channel, stack.urls["gateway"], stack.env["AMQP_URI"])
             failures = run_steps(steps)
     finally:
         stack.stop()

@@ -17,12 +17,12 @@ Check = Callable[[bool, str], None]
 Expect = Callable[[httpx.Response, int], Any]
 
 
-def _signature_png() -> str:
+def signature_png() -> bytes:
     image = Image.new("L", (220, 70), 255)
     ImageDraw.Draw(image).line([(10, 50), (60, 15), (110, 55), (170, 20), (210, 45)], fill=0, width=3)
     out = io.BytesIO()
     image.save(out, format="PNG")
-    return base64.b64encode(out.getvalue()).decode()
+    return out.getvalue()
 
 
 def steps(
@@ -61,7 +61,11 @@ def steps(
         }
         signatures = [
             {"signer_id": head["id"], "method": "fingerprint", "fingerprint": evidence},
-            {"signer_id": child["id"], "method": "handwritten", "handwritten_png_base64": _signature_png()},
+            {
+                "signer_id": child["id"],
+                "method": "handwritten",
+                "handwritten_png_base64": base64.b64encode(signature_png()).decode(),
+            },
             {"method": "electronic"},
         ]
         for signature in signatures:
