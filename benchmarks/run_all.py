@@ -16,7 +16,15 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 
-from benchmarks import bench_actas, bench_grpc_reads, bench_kiosk, bench_lookup, bench_pdf, bench_register
+from benchmarks import (
+    bench_actas,
+    bench_grpc_reads,
+    bench_kiosk,
+    bench_lookup,
+    bench_notifications,
+    bench_pdf,
+    bench_register,
+)
 from benchmarks._common import RESULTS_PATH, Row, environment_note, markdown_table
 
 
@@ -29,6 +37,7 @@ def _benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
             (bench_pdf.NAME, lambda: bench_pdf.run(seconds=2.0, rounds=1)),
             (bench_actas.NAME, lambda: bench_actas.run(count=300, chain_size=1000)),
             (bench_kiosk.NAME, lambda: bench_kiosk.run(count=1000, idle_seconds=3.0)),
+            (bench_notifications.NAME, lambda: bench_notifications.run(count=1000)),
         ]
     return [
         (bench_grpc_reads.NAME, bench_grpc_reads.run),
@@ -37,6 +46,7 @@ def _benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         (bench_pdf.NAME, bench_pdf.run),
         (bench_actas.NAME, bench_actas.run),
         (bench_kiosk.NAME, bench_kiosk.run),
+        (bench_notifications.NAME, bench_notifications.run),
     ]
 
 

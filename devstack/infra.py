@@ -293,6 +293,7 @@ class Stack:
                 "OTEL_SERVICE_NAME": "documents",
             },
         )
+        notifications = self.start_notifications()
         gateway = self.spawn(
             "gateway",
             [str(VENV_BIN / "crm-gateway")],
@@ -326,6 +327,21 @@ class Stack:
             documents.proc,
         )
         wait_for(
+            "notifications service",
+            lambda: _grpc_serving(self.env["NOTIFICATIONS_GRPC"]),
+            60,
+            notifications.log,
+            notifications.proc,
+        )
+        # Its queue must be bound before an acta is sealed, or that event finds no queue.
+        wait_for(
+            "notifications consumer",
+            lambda: _rpc_consumed(self.env["AMQP_URI"], "notifications.acta_sealed"),
+            60,
+            notifications.log,
+            notifications.proc,
+        )
+        wait_for(
             "gateway",
             lambda: _http_ok(f"http://{LOOPBACK}:{gateway_port}/healthz"),
             60,
@@ -338,7 +354,38 @@ class Stack:
             "beneficiaries_grpc": self.env["BENEFICIARIES_GRPC"],
             "actas_grpc": self.env["ACTAS_GRPC"],
             "documents_grpc": self.env["DOCUMENTS_GRPC"],
+            "notifications_grpc": self.env["NOTIFICATIONS_GRPC"],
         }
+
+    def start_notifications(self) -> ManagedProcess:
+        """``crm-notifications``, after the channel stand-ins it sends to.
+
+        The process needs BENEFICIARIES_GRPC and PUBLIC_VERIFY_BASE_URL (set by
+        ``start_services``) and the channels' settings: a channel without its base
+        URL or host is simply not registered. Backoff is short here, so a test's
+        provider outage resolves in seconds rather than minutes."""
+        self.start_channel_stand_ins()
+        self.env["NOTIFICATIONS_GRPC"] = f"{LOOPBACK}:{free_port()}"
+        return self.spawn(
+            "notifications",
+            [str(VENV_BIN / "crm-notifications")],
+            {
+                "NOTIFICATIONS_GRPC_PORT": self.env["NOTIFICATIONS_GRPC"].rsplit(":", 1)[1],
+                "NOTIFY_RETRY_BASE_SECONDS": os.environ.get("NOTIFY_RETRY_BASE_SECONDS", "0.5"),
+                "NOTIFY_RETRY_CAP_SECONDS": os.environ.get("NOTIFY_RETRY_CAP_SECONDS", "5"),
+                "OTEL_SERVICE_NAME": "notifications",
+            },
+        )
+
+    def start_channel_stand_ins(self) -> None:
+        """The WhatsApp and SMS provider stand-ins and the loopback SMTP server
+        (``python -m devstack.providers``), whose settings go into ``self.env``."""
+        managed = self.spawn("providers", [sys.executable, "-m", "devstack.providers"])
+        wait_for("provider stand-ins", lambda: _printed_ready(managed.log), 30, managed.log, managed.proc)
+        for line in managed.log.read_text(errors="replace").splitlines():
+            name, sep, value = line.partition("=")
+            if sep and name.isupper() and name.replace("_", "").isalnum():
+                self.env[name] = value
 
     def stop(self) -> None:
         for managed in reversed(self.processes):
@@ -380,6 +427,10 @@ def _rpc_consumed(amqp_uri: str, queue: str) -> bool:
     with Connection(amqp_uri, connect_timeout=2) as conn:
         ok = conn.default_channel.queue_declare(queue=queue, passive=True)
         return bool(ok.consumer_count > 0)
+
+
+def _printed_ready(log: Path) -> bool:
+    return "ready" in log.read_text(errors="replace").splitlines()
 
 
 def _http_ok(url: str) -> bool:

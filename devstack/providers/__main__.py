@@ -1,0 +1,83 @@
+"""Run the WhatsApp, SMS and SMTP stand-ins on loopback until interrupted.
+
+Prints the settings the notifications service needs, one ``NAME=value`` line
+each, then ``ready``; logs every message the stand-ins accept. Ports default to
+0 (the OS picks); devstack reads the printed lines.
+
+    python -m devstack.providers [--whatsapp-port N] [--sms-port N] [--smtp-port N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from devstack.providers import sms, whatsapp
+from devstack.providers.sms import SmsStandIn
+from devstack.providers.smtp import SmtpStandIn
+from devstack.providers.whatsapp import WhatsAppStandIn
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack.providers", description=__doc__.split("\n")[0])
+    parser.add_argument("--whatsapp-port", type=int, default=0)
+    parser.add_argument("--sms-port", type=int, default=0)
+    parser.add_argument("--smtp-port", type=int, default=0)
+    parser.add_argument("--phone-number-id", default=whatsapp.DEV_PHONE_NUMBER_ID)
+    parser.add_argument("--whatsapp-token", default=whatsapp.DEV_ACCESS_TOKEN)
+    parser.add_argument("--account-sid", default=sms.DEV_ACCOUNT_SID)
+    parser.add_argument("--sms-token", default=sms.DEV_AUTH_TOKEN)
+    parser.add_argument("--sms-sender", default=sms.DEV_SENDER)
+    parser.add_argument(
+        "--undeliverable", action="append", default=[], metavar="E164",
+        help="a number WhatsApp cannot deliver to and the SMS provider calls invalid (repeatable)",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
+
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+
+    wa = WhatsAppStandIn(
+        phone_number_id=args.phone_number_id,
+        access_token=args.whatsapp_token,
+        undeliverable=args.undeliverable,
+        port=args.whatsapp_port,
+    )
+    text = SmsStandIn(
+        account_sid=args.account_sid,
+        auth_token=args.sms_token,
+        sender=args.sms_sender,
+        invalid_numbers=args.undeliverable,
+        port=args.sms_port,
+    )
+    mail = SmtpStandIn(port=args.smtp_port)
+    with wa, text, mail:
+        settings = {
+            "WHATSAPP_BASE_URL": wa.url,
+            "WHATSAPP_API_VERSION": wa.api_version,
+            "WHATSAPP_PHONE_NUMBER_ID": wa.phone_number_id,
+            "WHATSAPP_ACCESS_TOKEN": wa.access_token,
+            "SMS_BASE_URL": text.url,
+            "SMS_ACCOUNT_SID": text.account_sid,
+            "SMS_AUTH_TOKEN": text.auth_token,
+            "SMS_SENDER": text.sender,
+            "SMTP_HOST": mail.host,
+            "SMTP_PORT": str(mail.port),
+        }
+        for name, value in settings.items():
+            print(f"{name}={value}")
+        print("ready", flush=True)
+        while not stop.wait(0.5):  # a timed wait lets the signal handler run promptly
+            pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,194 @@
+"""A stand-in for Twilio's Programmable Messaging REST API (create a Message).
+
+Checks each request as Twilio documents it: ``POST
+/2010-04-01/Accounts/{AccountSid}/Messages.json`` with HTTP Basic auth
+(AccountSid, AuthToken) and a form-encoded ``To`` (E.164), ``From`` (the
+account's sender) and ``Body`` (at most 1,600 characters). Answers ``201`` with
+the Message resource (``sid`` ``SM``..., ``status`` ``queued``), or Twilio's
+error ``{"code", "message", "more_info", "status"}``.
+
+Numbers in ``invalid_numbers`` get 21211, in ``landlines`` 21614 (not a mobile),
+in ``unsubscribed`` 21610 (the recipient replied STOP).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import re
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from devstack.providers.server import Answer, Request, StandIn
+from services.notifications.domain.templates import sms_segments
+
+log = logging.getLogger(__name__)
+
+DEV_ACCOUNT_SID = "AC" + "0" * 31 + "1"
+DEV_AUTH_TOKEN = "crm-dev-sms-token"  # noqa: S105 - the local stand-in's, matches config's dev default
+DEV_SENDER = "+15005550006"
+
+_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
+_E164 = re.compile(r"^\+[1-9]\d{7,14}$")
+_MAX_BODY = 1600
+
+_MESSAGES = {
+    20003: "Authenticate",
+    20404: "The requested resource {path} was not found",
+    20429: "Too Many Requests",
+    20500: "Internal Server Error",
+    20503: "Service Unavailable",
+    21211: "Invalid 'To' Phone Number: {to}",
+    21602: "Message body is required.",
+    21603: "A 'From' phone number is required.",
+    21604: "A 'To' phone number is required.",
+    21606: "The 'From' phone number provided ({sender}) is not a valid message-capable phone number for this account.",
+    21610: "Attempt to send to unsubscribed recipient",
+    21614: "'To' number {to} is not a valid mobile number",
+    21617: "The concatenated message body exceeds the 1600 character limit.",
+}
+_CODE_FOR_STATUS = {401: 20003, 404: 20404, 429: 20429, 500: 20500, 503: 20503}
+
+
+@dataclass(frozen=True)
+class AcceptedSms:
+    sid: str
+    to: str
+    sender: str
+    body: str
+
+
+class SmsStandIn(StandIn):
+    """Twilio's ``Messages.json`` endpoint for one account."""
+
+    success_status = 201
+
+    def __init__(
+        self,
+        *,
+        account_sid: str = DEV_ACCOUNT_SID,
+        auth_token: str = DEV_AUTH_TOKEN,
+        sender: str = DEV_SENDER,
+        invalid_numbers: Iterable[str] = (),
+        landlines: Iterable[str] = (),
+        unsubscribed: Iterable[str] = (),
+        port: int = 0,
+    ) -> None:
+        super().__init__(port)
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.sender = sender
+        self.invalid_numbers = set(invalid_numbers)
+        self.landlines = set(landlines)
+        self.unsubscribed = set(unsubscribed)
+        self.accepted: list[AcceptedSms] = []
+
+    def error(self, status: int, code: int | None, message: str, **context: str) -> Answer:
+        code = code if code is not None else _CODE_FOR_STATUS.get(status, 20500)
+        template = _MESSAGES.get(code, message)
+        return Answer.json(
+            status,
+            {
+                "code": code,
+                "message": template.format(**{"path": "", "to": "", "sender": "", **context}),
+                "more_info": f"https://www.twilio.com/docs/errors/{code}",
+                "status": status,
+            },
+        )
+
+    def handle(self, request: Request) -> Answer:
+        match = _PATH.match(request.path)
+        if request.method != "POST" or match is None or match["sid"] != self.account_sid:
+            answer = self.error(404, 20404, "", path=request.path)
+            return self.violation(
+                request, f"not this account's Messages resource: {request.method} {request.path}", answer
+            )
+        if _basic_auth(request.headers.get("authorization", "")) != (self.account_sid, self.auth_token):
+            return self.violation(request, "missing or wrong HTTP Basic credentials", self.error(401, 20003, ""))
+        if request.content_type() != "application/x-www-form-urlencoded":
+            answer = self.error(400, 21604, "")
+            return self.violation(request, f"content type {request.content_type()!r}, not a form", answer)
+        try:
+            form = parse_qs(request.body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(request.body))
+        except (UnicodeDecodeError, ValueError):
+            return self.violation(request, "body is not a UTF-8 form", self.error(400, 21604, ""))
+        repeated = sorted(key for key, values in form.items() if len(values) > 1)
+        if repeated:
+            return self.violation(request, f"repeated parameters {repeated}", self.error(400, 21604, ""))
+        fields = {key: values[0] for key, values in form.items()}
+        problem = self._problem(fields)
+        if problem is not None:
+            code, description = problem
+            answer = self.error(400, code, "", to=fields.get("To", ""), sender=fields.get("From", ""))
+            return self.violation(request, description, answer)
+        return self._send(fields)
+
+    def _problem(self, fields: dict[str, str]) -> tuple[int, str] | None:
+        to, sender, body = fields.get("To", ""), fields.get("From", ""), fields.get("Body", "")
+        if not to:
+            return 21604, "To is missing"
+        if not sender:
+            return 21603, "From is missing"
+        if not body:
+            return 21602, "Body is missing or empty"
+        if not _E164.match(to):
+            return 21211, f"To is not E.164: {to!r}"
+        if sender != self.sender:
+            return 21606, f"From {sender!r} is not the account's sender {self.sender!r}"
+        if len(body) > _MAX_BODY:
+            return 21617, f"Body has {len(body)} characters, over {_MAX_BODY}"
+        return None
+
+    def _send(self, fields: dict[str, str]) -> Answer:
+        to, sender, body = fields["To"], fields["From"], fields["Body"]
+        for numbers, code in ((self.invalid_numbers, 21211), (self.landlines, 21614), (self.unsubscribed, 21610)):
+            if to in numbers:
+                return self.error(400, code, "", to=to)
+        sid = "SM" + secrets.token_hex(16)
+        with self._lock:
+            self.accepted.append(AcceptedSms(sid, to, sender, body))
+        log.info("sms: accepted %s to %s: %s", sid, to, body)
+        return Answer.json(201, self._resource(sid, to, sender, body))
+
+    def _resource(self, sid: str, to: str, sender: str, body: str) -> dict[str, Any]:
+        now = format_datetime(datetime.now(UTC), usegmt=True)
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}"
+        return {
+            "account_sid": self.account_sid,
+            "api_version": "2010-04-01",
+            "body": body,
+            "date_created": now,
+            "date_sent": None,
+            "date_updated": now,
+            "direction": "outbound-api",
+            "error_code": None,
+            "error_message": None,
+            "from": sender,
+            "messaging_service_sid": None,
+            "num_media": "0",
+            "num_segments": str(sms_segments(body)),
+            "price": None,
+            "price_unit": "USD",
+            "sid": sid,
+            "status": "queued",
+            "subresource_uris": {"media": f"{uri}/Media.json"},
+            "to": to,
+            "uri": f"{uri}.json",
+        }
+
+
+def _basic_auth(header: str) -> tuple[str, str] | None:
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user, _, password = base64.b64decode(encoded.strip(), validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return user, password

@@ -1,0 +1,223 @@
+"""A stand-in for the WhatsApp Business Cloud API's template messages.
+
+Checks each request as the Cloud API documents it: ``POST
+/{api_version}/{phone_number_id}/messages`` with ``Authorization: Bearer
+<token>`` and a JSON template message (``messaging_product`` ``whatsapp``,
+``to`` in digits without ``+``, ``type`` ``template``, an approved template name,
+language ``es``, one text parameter per ``{{n}}`` of the approved body). Answers
+``200`` with ``contacts`` and ``messages[0].id`` (``wamid.``...), or a Graph API
+error: ``{"error": {"message", "type", "code", "error_subcode", "error_data",
+"fbtrace_id"}}``.
+
+Numbers in ``undeliverable`` get error 131026 (the real API mostly reports it
+later through a webhook; answering it at once lets tests drive the fallback).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from devstack.providers.server import Answer, Request, StandIn
+from services.notifications.domain.templates import TEMPLATES
+
+log = logging.getLogger(__name__)
+
+DEV_PHONE_NUMBER_ID = "106540352242922"
+DEV_ACCESS_TOKEN = "crm-dev-whatsapp-token"  # noqa: S105 - the local stand-in's
+
+_PATH = re.compile(r"^/(?P<version>v\d+\.\d+)/(?P<phone_number_id>[^/]+)/messages$")
+_TOP_LEVEL = {"messaging_product", "recipient_type", "to", "type", "template", "biz_opaque_callback_data"}
+_DIGITS = re.compile(r"^[1-9]\d{7,14}$")
+
+_ERRORS: dict[int, tuple[str, str]] = {
+    # code: (message, type)
+    1: ("An unknown error occurred", "OAuthException"),
+    2: ("Service temporarily unavailable", "OAuthException"),
+    100: ("(#100) Invalid parameter", "OAuthException"),
+    190: ("Invalid OAuth access token - Cannot parse access token", "OAuthException"),
+    2500: ("Unknown path components", "OAuthException"),
+    130429: ("(#130429) Rate limit hit", "OAuthException"),
+    131000: ("(#131000) Something went wrong", "OAuthException"),
+    131016: ("(#131016) Service unavailable", "OAuthException"),
+    131026: ("(#131026) Message undeliverable", "OAuthException"),
+    131048: ("(#131048) Spam rate limit hit", "OAuthException"),
+    131056: ("(#131056) (Business Account, Consumer Account) pair rate limit hit", "OAuthException"),
+    132000: ("(#132000) Number of parameters does not match the expected number of params", "OAuthException"),
+    132001: ("(#132001) Template name does not exist in the translation", "OAuthException"),
+}
+_CODE_FOR_STATUS = {429: 130429, 500: 131000, 502: 2, 503: 131016, 504: 2}
+
+
+@dataclass(frozen=True)
+class AcceptedWhatsApp:
+    message_id: str
+    to: str  # digits, as sent
+    template: str
+    language: str
+    parameters: tuple[str, ...]
+
+
+def approved_templates() -> dict[str, int]:
+    """Our templates as approved in WhatsApp Manager: name -> number of body parameters."""
+    return {t.whatsapp_template: len(t.whatsapp_parameters) for t in TEMPLATES.values()}
+
+
+class WhatsAppStandIn(StandIn):
+    """The Cloud API's ``/messages`` endpoint for one business phone number."""
+
+    success_status = 200
+
+    def __init__(
+        self,
+        *,
+        phone_number_id: str = DEV_PHONE_NUMBER_ID,
+        access_token: str = DEV_ACCESS_TOKEN,
+        api_version: str = "v21.0",
+        language: str = "es",
+        templates: Mapping[str, int] | None = None,
+        undeliverable: Iterable[str] = (),
+        port: int = 0,
+    ) -> None:
+        super().__init__(port)
+        self.phone_number_id = phone_number_id
+        self.access_token = access_token
+        self.api_version = api_version
+        self.language = language
+        self.templates = dict(approved_templates() if templates is None else templates)
+        self.undeliverable = {n.lstrip("+") for n in undeliverable}
+        self.accepted: list[AcceptedWhatsApp] = []
+
+    def error(
+        self, status: int, code: int | None, message: str, *, details: str = "", subcode: int | None = None
+    ) -> Answer:
+        code = code if code is not None else _CODE_FOR_STATUS.get(status, 100)
+        text, kind = _ERRORS.get(code, (message, "OAuthException"))
+        error: dict[str, Any] = {"message": text, "type": kind, "code": code}
+        if subcode is not None:
+            error["error_subcode"] = subcode
+        if details or code >= 130000:
+            error["error_data"] = {"messaging_product": "whatsapp", "details": details or text}
+        error["fbtrace_id"] = "A" + secrets.token_urlsafe(16)
+        return Answer.json(status, {"error": error})
+
+    def handle(self, request: Request) -> Answer:
+        match = _PATH.match(request.path)
+        if request.method != "POST" or match is None:
+            answer = self.error(400, 2500, "Unknown path components", details=f"{request.method} {request.path}")
+            return self.violation(request, f"not the messages endpoint: {request.method} {request.path}", answer)
+        if match["version"] != self.api_version or match["phone_number_id"] != self.phone_number_id:
+            details = (
+                f"Unsupported post request. Object with ID '{match['phone_number_id']}' does not exist, cannot be "
+                "loaded due to missing permissions, or does not support this operation"
+            )
+            answer = self.error(400, 100, details, details=details, subcode=33)
+            return self.violation(request, f"wrong API version or phone number id in {request.path}", answer)
+        if request.headers.get("authorization", "") != f"Bearer {self.access_token}":
+            answer = self.error(401, 190, "")
+            return self.violation(request, "missing or wrong bearer token", answer)
+        if request.content_type() != "application/json":
+            answer = self.error(400, 100, "", details="the request body must be JSON")
+            return self.violation(request, f"content type {request.content_type()!r}", answer)
+        try:
+            body = json.loads(request.body)
+        except ValueError:
+            answer = self.error(400, 100, "", details="the request body is not valid JSON")
+            return self.violation(request, "body is not JSON", answer)
+        problems = self.problems(body)
+        if problems:
+            answer = self.error(400, 100, "", details="; ".join(problems))
+            return self.violation(request, "; ".join(problems), answer)
+        return self._send(request, body)
+
+    def problems(self, body: Any) -> list[str]:
+        """What in ``body`` breaks the documented template-message schema."""
+        if not isinstance(body, dict):
+            return ["the body must be a JSON object"]
+        found = [f"unexpected parameter {key!r}" for key in sorted(set(body) - _TOP_LEVEL)]
+        if body.get("messaging_product") != "whatsapp":
+            found.append("messaging_product must be 'whatsapp'")
+        if body.get("recipient_type", "individual") != "individual":
+            found.append("recipient_type must be 'individual'")
+        to = body.get("to")
+        if not isinstance(to, str) or not _DIGITS.match(to):
+            found.append(f"to must be the phone number in digits with its country code, without '+': {to!r}")
+        if body.get("type") != "template":
+            found.append("type must be 'template' (a business-initiated conversation starts with a template)")
+        template = body.get("template")
+        if not isinstance(template, dict):
+            return [*found, "template must be an object"]
+        if not isinstance(template.get("name"), str) or not template["name"]:
+            found.append("template.name must be a non-empty string")
+        language = template.get("language")
+        if not isinstance(language, dict) or language.get("code") != self.language:
+            found.append(f"template.language must be {{'code': {self.language!r}}}, got {language!r}")
+        found.extend(_component_problems(template.get("components", [])))
+        return found
+
+    def _send(self, request: Request, body: dict[str, Any]) -> Answer:
+        template = body["template"]
+        name = template["name"]
+        parameters = tuple(
+            parameter["text"]
+            for component in template.get("components", [])
+            if component.get("type") == "body"
+            for parameter in component.get("parameters", [])
+        )
+        if name not in self.templates:
+            details = f"template name ({name}) does not exist in {self.language}"
+            answer = self.error(404, 132001, "", details=details)
+            return self.violation(request, f"template {name!r} is not approved", answer)
+        if len(parameters) != self.templates[name]:
+            expected = self.templates[name]
+            details = f"body: number of localizable_params ({len(parameters)}) does not match the expected ({expected})"
+            answer = self.error(400, 132000, "", details=details)
+            return self.violation(request, details, answer)
+        to = body["to"]
+        if to in self.undeliverable:
+            return self.error(
+                400, 131026, "", details="Message failed to send because the recipient is not on WhatsApp"
+            )
+        message_id = "wamid." + base64.b64encode(secrets.token_bytes(24)).decode("ascii")
+        with self._lock:
+            self.accepted.append(AcceptedWhatsApp(message_id, to, name, template["language"]["code"], parameters))
+        log.info("whatsapp: accepted %s to +%s: template %s %s", message_id, to, name, list(parameters))
+        return Answer.json(
+            200,
+            {
+                "messaging_product": "whatsapp",
+                "contacts": [{"input": to, "wa_id": to}],
+                "messages": [{"id": message_id, "message_status": "accepted"}],
+            },
+        )
+
+
+def _component_problems(components: Any) -> list[str]:
+    if not isinstance(components, list):
+        return ["template.components must be a list"]
+    found: list[str] = []
+    for i, component in enumerate(components):
+        if not isinstance(component, dict) or component.get("type") not in {"header", "body", "button"}:
+            found.append(f"template.components[{i}] must be an object whose type is header, body or button")
+            continue
+        parameters = component.get("parameters", [])
+        if not isinstance(parameters, list):
+            found.append(f"template.components[{i}].parameters must be a list")
+            continue
+        for j, parameter in enumerate(parameters):
+            where = f"template.components[{i}].parameters[{j}]"
+            if not isinstance(parameter, dict) or parameter.get("type") != "text":
+                found.append(f"{where} must be a text parameter")
+                continue
+            text = parameter.get("text")
+            if not isinstance(text, str) or not text.strip():
+                found.append(f"{where}.text must be a non-empty string")
+            elif "\n" in text or "\t" in text or "     " in text:
+                found.append(f"{where}.text cannot have new-line/tab characters or more than 4 consecutive spaces")
+    return found

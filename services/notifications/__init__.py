@@ -1,0 +1,1 @@
+"""Notifications service: WhatsApp, SMS and email to beneficiaries and staff."""

@@ -1,0 +1,156 @@
+"""MongoDB delivery log: one document per message key (the ``_id``, so unique),
+with its outbox of ``notification_sent`` / ``notification_failed`` events."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import mongoengine
+from pymongo import DESCENDING
+from pymongo.collection import Collection
+from pymongo.errors import DuplicateKeyError
+
+from services.notifications.domain.model import Attempt, ChannelName, DeliveryStatus, Notification
+
+DB_ALIAS = "notifications"
+DEFAULT_DB = "crm_notifications"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class NotificationDoc(mongoengine.Document):
+    meta: dict[str, Any] = {
+        "collection": "notifications",
+        "db_alias": DB_ALIAS,
+        "indexes": [
+            ("status", "next_attempt_at"),
+            ("recipient_id", "-created_at"),
+            ("trigger", "-created_at"),
+            "outbox.created_at",
+        ],
+    }
+    id = mongoengine.StringField(primary_key=True)  # the message key: one document per message
+    recipient_id = mongoengine.StringField(required=True)
+    template = mongoengine.StringField(required=True)
+    variables = mongoengine.DictField()
+    trigger = mongoengine.StringField(required=True)
+    created_at = mongoengine.DateTimeField(required=True)
+    status = mongoengine.StringField(required=True)
+    attempts = mongoengine.ListField(mongoengine.DictField())
+    next_attempt_at = mongoengine.DateTimeField()
+    reason = mongoengine.StringField()
+    outbox = mongoengine.ListField(mongoengine.DictField())
+
+
+def connect(mongo_uri: str, db_name: str = DEFAULT_DB) -> None:
+    """Open the service's connection (from a process's start-up, never at import)."""
+    mongoengine.disconnect(alias=DB_ALIAS)
+    mongoengine.connect(db=db_name, host=mongo_uri, alias=DB_ALIAS, tz_aware=True, w="majority")
+    NotificationDoc.ensure_indexes()
+
+
+def disconnect() -> None:
+    mongoengine.disconnect(alias=DB_ALIAS)
+
+
+NO_OUTBOX = {"outbox": 0}
+
+
+class MongoDeliveryLog:
+    def __init__(self) -> None:
+        self.notifications: Collection = NotificationDoc._get_collection()
+
+    def add(self, notification: Notification) -> bool:
+        try:
+            self.notifications.insert_one({**_state(notification), "_id": notification.message_key, "outbox": []})
+        except DuplicateKeyError:  # known already: a redelivered trigger
+            return False
+        return True
+
+    def get(self, message_key: str) -> Notification | None:
+        raw = self.notifications.find_one({"_id": message_key}, NO_OUTBOX)
+        return _notification(raw) if raw else None
+
+    def claim(self, notification: Notification, until: datetime) -> bool:
+        # Conditional on the state that was read: the next attempt time changes with
+        # every write, so a record someone else took or updated does not match.
+        # (update_one, not find_one_and_update: several times cheaper on SecantusDB.)
+        result = self.notifications.update_one(
+            {
+                "_id": notification.message_key,
+                "status": str(DeliveryStatus.QUEUED),
+                "next_attempt_at": notification.next_attempt_at,
+            },
+            {"$set": {"next_attempt_at": until}},
+        )
+        return result.modified_count == 1
+
+    def due(self, now: datetime, limit: int) -> list[Notification]:
+        # A bounded range, so the store walks only the due records of the index.
+        selector = {"status": str(DeliveryStatus.QUEUED), "next_attempt_at": {"$gte": _EPOCH, "$lte": now}}
+        return [_notification(raw) for raw in self.notifications.find(selector, NO_OUTBOX).limit(limit)]
+
+    def save(self, notification: Notification, events: Sequence[Mapping[str, Any]] = ()) -> None:
+        change: dict[str, Any] = {"$set": _state(notification)}
+        if events:
+            now = datetime.now(UTC)
+            change["$push"] = {"outbox": {"$each": [{**e, "created_at": now} for e in events]}}
+        self.notifications.update_one({"_id": notification.message_key}, change)
+
+    def by_recipient(self, recipient_id: str, limit: int) -> list[Notification]:
+        return self._list({"recipient_id": recipient_id}, limit)
+
+    def by_trigger(self, trigger: str, limit: int) -> list[Notification]:
+        return self._list({"trigger": trigger}, limit)
+
+    def _list(self, selector: dict[str, Any], limit: int) -> list[Notification]:
+        cursor = self.notifications.find(selector, NO_OUTBOX).sort("created_at", DESCENDING).limit(limit)
+        return [_notification(raw) for raw in cursor]
+
+
+def _state(n: Notification) -> dict[str, Any]:
+    return {
+        "recipient_id": n.recipient_id,
+        "template": n.template,
+        "variables": dict(n.variables),
+        "trigger": n.trigger,
+        "created_at": n.created_at,
+        "status": str(n.status),
+        "attempts": [
+            {
+                "channel": str(a.channel),
+                "at": a.at,
+                "outcome": a.outcome,
+                "detail": a.detail,
+                "provider_message_id": a.provider_message_id,
+            }
+            for a in n.attempts
+        ],
+        "next_attempt_at": n.next_attempt_at,
+        "reason": n.reason,
+    }
+
+
+def _notification(raw: Mapping[str, Any]) -> Notification:
+    return Notification(
+        message_key=raw["_id"],
+        recipient_id=raw["recipient_id"],
+        template=raw["template"],
+        variables=dict(raw.get("variables") or {}),
+        trigger=raw["trigger"],
+        created_at=raw["created_at"],
+        status=DeliveryStatus(raw["status"]),
+        attempts=[
+            Attempt(
+                channel=ChannelName(a["channel"]),
+                at=a["at"],
+                outcome=a["outcome"],
+                detail=a.get("detail") or "",
+                provider_message_id=a.get("provider_message_id") or "",
+            )
+            for a in raw.get("attempts") or []
+        ],
+        next_attempt_at=raw.get("next_attempt_at"),
+        reason=raw.get("reason") or "",
+    )

@@ -1,0 +1,122 @@
+"""The notifications domain: who is reached, on which channel, with what, and how
+a delivery attempt ended. Pure: no I/O.
+
+One ``Notification`` is one message to one recipient, identified by its
+``message_key`` (e.g. ``acta_sealed:<acta id>:<beneficiary id>``): sending the
+same key twice sends nothing the second time. It may be attempted on several
+channels in preference order (WhatsApp, then SMS, then email) when a channel
+fails permanently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class ChannelName(StrEnum):
+    WHATSAPP = "whatsapp"
+    SMS = "sms"
+    EMAIL = "email"
+
+
+DEFAULT_PREFERENCE: tuple[ChannelName, ...] = (ChannelName.WHATSAPP, ChannelName.SMS, ChannelName.EMAIL)
+
+
+class DeliveryStatus(StrEnum):
+    QUEUED = "queued"  # accepted, not yet attempted (or waiting for a retry)
+    SENT = "sent"  # the provider accepted it
+    DELIVERED = "delivered"  # the provider reported delivery (webhooks; not all channels)
+    FAILED = "failed"  # every channel failed permanently, or no channel was possible
+    SKIPPED = "skipped"  # not sent on purpose: no consent for notifications, no address
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A person as the notifications service needs them (from the beneficiaries service)."""
+
+    recipient_id: str  # beneficiary id, or a staff username
+    name: str
+    phone_e164: str = ""  # WhatsApp and SMS
+    email: str = ""
+    consents_to_notifications: bool = False
+    preference: tuple[ChannelName, ...] = DEFAULT_PREFERENCE
+
+    def addresses(self) -> dict[ChannelName, str]:
+        """The channels this person can be reached on, in their order of preference."""
+        found = {
+            ChannelName.WHATSAPP: self.phone_e164,
+            ChannelName.SMS: self.phone_e164,
+            ChannelName.EMAIL: self.email,
+        }
+        return {c: found[c] for c in self.preference if found[c]}
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message rendered for one channel and address: what a channel adapter sends."""
+
+    message_key: str
+    channel: ChannelName
+    to: str  # E.164 phone, or an email address
+    template: str  # template name, e.g. "acta_sellada"
+    language: str  # "es"
+    subject: str  # email subject ("" for the others)
+    text: str  # the rendered body (email, SMS; WhatsApp keeps it for the log)
+    # WhatsApp template messages carry their variables as ordered body parameters
+    parameters: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A provider accepted the message."""
+
+    provider: str
+    provider_message_id: str
+
+
+class TransientFailure(Exception):
+    """Worth retrying later: a timeout, a 429, a 5xx, a connection refused.
+    ``retry_after`` is the provider's own hint in seconds, when it gave one."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class PermanentFailure(Exception):
+    """Retrying the same message on this channel cannot succeed: an invalid number,
+    a 4xx the provider documents as final, a malformed reply. Another channel may."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Attempt:
+    channel: ChannelName
+    at: datetime
+    outcome: str  # sent, transient, permanent
+    detail: str = ""
+    provider_message_id: str = ""
+
+
+@dataclass
+class Notification:
+    """The delivery log entry of one message."""
+
+    message_key: str
+    recipient_id: str
+    template: str
+    variables: Mapping[str, Any]
+    trigger: str  # what caused it, e.g. "acta:<id>" or "rpc:<caller>"
+    created_at: datetime
+    status: DeliveryStatus = DeliveryStatus.QUEUED
+    attempts: list[Attempt] = field(default_factory=list)
+    next_attempt_at: datetime | None = None
+    reason: str = ""  # why it failed or was skipped

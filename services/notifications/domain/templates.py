@@ -1,0 +1,240 @@
+"""Spanish message templates and their rendering into one ``Outgoing`` per channel.
+
+Each template names the variables it requires. ``render`` checks all of them
+before rendering and reports every one missing or empty at once, so a message
+never leaves half-filled. Variables a template does not use are ignored: a
+trigger may pass one context to several templates, and a misspelt name still
+shows up as a missing one.
+
+Email gets a subject and the body plus a short footer; SMS the body, within
+``SMS_MAX_SEGMENTS`` segments; WhatsApp the name of the template approved by Meta
+and its body parameters in order (the rendered body is kept for the log and must
+match the approved text).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from jinja2 import Environment, StrictUndefined, Template, UndefinedError, meta
+
+from services.notifications.domain.errors import (
+    InvalidAddress,
+    MessageTooLong,
+    MissingVariables,
+    UnknownTemplate,
+)
+from services.notifications.domain.model import ChannelName, Outgoing
+from services.notifications.domain.phones import normalise_phone
+
+LANGUAGE = "es"
+
+# Plain text, never HTML: escaping would show "&amp;" to the reader. Values are
+# data, never template source, so "{{" in a name renders as written.
+_ENV = Environment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)  # noqa: S701
+
+EMAIL_FOOTER = "\n\n--\nEste es un mensaje automático; por favor no lo responda."
+
+# An SMS longer than one segment is sent, and billed, as several. Four segments
+# hold 268 characters of Spanish with accents (UCS-2) or 612 without (GSM-7).
+SMS_MAX_SEGMENTS = 4
+# Meta's limit for the body of a template message.
+WHATSAPP_MAX_BODY = 1024
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class MessageTemplate:
+    """One message in its channel forms. ``subject`` and ``body`` are Jinja2 source."""
+
+    name: str
+    variables: tuple[str, ...]  # required, each non-empty
+    subject: str
+    body: str
+    whatsapp_template: str  # the name approved in WhatsApp Manager
+    whatsapp_parameters: tuple[str, ...]  # variables, in the order of {{1}}, {{2}}, ...
+    _subject: Template = field(init=False, repr=False, compare=False)
+    _body: Template = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for attribute, source in (("_subject", self.subject), ("_body", self.body)):
+            used = meta.find_undeclared_variables(_ENV.parse(source))
+            undeclared = sorted(used - set(self.variables))
+            if undeclared:
+                raise ValueError(f"template {self.name!r} uses undeclared variables {undeclared}")
+            object.__setattr__(self, attribute, _ENV.from_string(source))
+        extra = sorted(set(self.whatsapp_parameters) - set(self.variables))
+        if extra:
+            raise ValueError(f"template {self.name!r} has WhatsApp parameters that are not variables: {extra}")
+
+    def render_subject(self, values: Mapping[str, str]) -> str:
+        return self._subject.render(values).strip()
+
+    def render_body(self, values: Mapping[str, str]) -> str:
+        return self._body.render(values).strip()
+
+
+def _templates(*templates: MessageTemplate) -> dict[str, MessageTemplate]:
+    return {t.name: t for t in templates}
+
+
+TEMPLATES: dict[str, MessageTemplate] = _templates(
+    MessageTemplate(
+        name="acta_sellada",
+        variables=("nombre", "titulo", "fecha", "enlace"),
+        subject="Su acta «{{ titulo }}» quedó registrada",
+        body=(
+            "Hola {{ nombre }}, su acta «{{ titulo }}» del {{ fecha }} quedó registrada. "
+            "Puede ver su copia aquí: {{ enlace }}"
+        ),
+        whatsapp_template="acta_sellada",
+        whatsapp_parameters=("nombre", "titulo", "fecha", "enlace"),
+    ),
+    MessageTemplate(
+        name="recordatorio_reunion",
+        variables=("nombre", "fecha", "hora", "lugar", "tema"),
+        subject="Recordatorio: reunión del {{ fecha }} a las {{ hora }}",
+        body=(
+            "Hola {{ nombre }}, le recordamos la reunión sobre {{ tema }} el {{ fecha }} "
+            "a las {{ hora }} en {{ lugar }}. ¡Contamos con su participación!"
+        ),
+        whatsapp_template="recordatorio_reunion",
+        whatsapp_parameters=("nombre", "tema", "fecha", "hora", "lugar"),
+    ),
+    MessageTemplate(
+        name="documento_disponible",
+        variables=("nombre", "documento", "enlace"),
+        subject="Documento disponible: {{ documento }}",
+        body=(
+            "Hola {{ nombre }}, el documento «{{ documento }}» ya está disponible. Puede consultarlo aquí: {{ enlace }}"
+        ),
+        whatsapp_template="documento_disponible",
+        whatsapp_parameters=("nombre", "documento", "enlace"),
+    ),
+)
+
+
+def render(
+    template: str, channel: ChannelName | str, to: str, message_key: str, variables: Mapping[str, Any]
+) -> Outgoing:
+    """The message ``template`` filled with ``variables``, ready for ``channel``.
+
+    Phone channels get ``to`` normalised to E.164 (``InvalidPhone``); email needs a
+    plausible address (``InvalidAddress``). Raises ``UnknownTemplate``,
+    ``MissingVariables`` naming every absent or empty one, or ``MessageTooLong``.
+    """
+    spec = TEMPLATES.get(template)
+    if spec is None:
+        raise UnknownTemplate(template)
+    channel = ChannelName(channel)
+    values = _values(spec, variables)
+    address = _address(channel, to)
+    try:
+        body = spec.render_body(values)
+        subject = spec.render_subject(values) if channel is ChannelName.EMAIL else ""
+    except UndefinedError:  # pragma: no cover - the variable check above comes first
+        raise MissingVariables(spec.name, spec.variables) from None
+    parameters: tuple[str, ...] = ()
+    if channel is ChannelName.EMAIL:
+        body += EMAIL_FOOTER
+    elif channel is ChannelName.SMS:
+        segments = sms_segments(body)
+        if segments > SMS_MAX_SEGMENTS:
+            raise MessageTooLong(spec.name, channel, segments, SMS_MAX_SEGMENTS, unit="SMS segments")
+    else:
+        if len(body) > WHATSAPP_MAX_BODY:
+            raise MessageTooLong(spec.name, channel, len(body), WHATSAPP_MAX_BODY)
+        parameters = tuple(values[name] for name in spec.whatsapp_parameters)
+    return Outgoing(
+        message_key=message_key,
+        channel=channel,
+        to=address,
+        template=spec.name,
+        language=LANGUAGE,
+        subject=subject,
+        text=body,
+        parameters=parameters,
+    )
+
+
+def whatsapp_template_name(template: str) -> str:
+    """The approved WhatsApp template for one of ours (its own name if we have no such template)."""
+    spec = TEMPLATES.get(template)
+    return spec.whatsapp_template if spec else template
+
+
+def display(value: Any) -> str:
+    """A variable as the reader sees it: dates in Spanish words, whitespace collapsed.
+
+    Whitespace is collapsed because WhatsApp refuses parameters with line breaks,
+    tabs or runs of spaces, and a name or title never needs them.
+    """
+    if isinstance(value, datetime):
+        text = f"{spanish_date(value.date())}, {value:%H:%M}"
+    elif isinstance(value, date):
+        text = spanish_date(value)
+    elif isinstance(value, time):
+        text = f"{value:%H:%M}"
+    else:
+        text = "" if value is None else str(value)
+    return " ".join(text.split())
+
+
+_MONTHS = (
+    "enero", "febrero", "marzo", "abril", "mayo", "junio",
+    "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre",
+)  # fmt: skip
+
+
+def spanish_date(day: date) -> str:
+    """``date(2024, 5, 6)`` -> ``"6 de mayo de 2024"``, whatever the process locale."""
+    return f"{day.day} de {_MONTHS[day.month - 1]} de {day.year}"
+
+
+# GSM 03.38: the default alphabet, and the extension table whose characters take two septets.
+_GSM_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM_EXTENSION = frozenset("^{}\\[~]|€\f")
+
+
+def sms_segments(text: str) -> int:
+    """How many SMS segments ``text`` takes.
+
+    GSM-7 text: 160 characters in one segment, 153 per segment beyond. Anything
+    outside GSM-7 (``á``, ``í``, ``ó``, ``ú``, ``«``) makes the whole message UCS-2:
+    70 in one, 67 per segment beyond, counted in UTF-16 units.
+    """
+    if all(c in _GSM_BASIC or c in _GSM_EXTENSION for c in text):
+        units = sum(2 if c in _GSM_EXTENSION else 1 for c in text)
+        single, multi = 160, 153
+    else:
+        units = len(text.encode("utf-16-le")) // 2
+        single, multi = 70, 67
+    if units <= single:
+        return 1
+    return math.ceil(units / multi)
+
+
+def _values(spec: MessageTemplate, variables: Mapping[str, Any]) -> dict[str, str]:
+    values = {name: display(variables.get(name)) for name in spec.variables}
+    missing = [name for name in spec.variables if not values[name]]
+    if missing:
+        raise MissingVariables(spec.name, missing)
+    return values
+
+
+def _address(channel: ChannelName, to: str) -> str:
+    if channel is ChannelName.EMAIL:
+        address = (to or "").strip()
+        if not _EMAIL.match(address):
+            raise InvalidAddress(to, "not an email address")
+        return address
+    return normalise_phone(to)

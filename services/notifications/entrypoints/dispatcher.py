@@ -1,0 +1,55 @@
+"""The dispatcher: a thread that sends the notifications that are due, a few at a
+time (``workers``), until stopped. Each record is leased before it is sent, so
+several dispatchers (threads or processes) never send one message twice."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from services.notifications.domain.model import Notification
+from services.notifications.service_layer.handlers import NotificationHandlers
+
+log = logging.getLogger(__name__)
+
+
+class Dispatcher(threading.Thread):
+    def __init__(self, handlers: NotificationHandlers, workers: int = 8, idle: float = 0.25, batch: int = 200) -> None:
+        super().__init__(name="notifications-dispatcher", daemon=True)
+        self.handlers = handlers
+        self.idle = idle
+        self.batch = batch
+        self.stopping = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="notify")
+
+    def run(self) -> None:
+        try:
+            while not self.stopping.is_set():
+                if self.pass_once() == 0:
+                    self.stopping.wait(self.idle)
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def pass_once(self) -> int:
+        """Dispatch one batch of due records; returns how many were due."""
+        try:
+            due = self.handlers.log.due(self.handlers.clock.now(), self.batch)
+        except Exception:
+            log.exception("could not read the due notifications; retrying")
+            return 0
+        for _ in self._pool.map(self._one, due):
+            pass
+        return len(due)
+
+    def _one(self, notification: Notification) -> None:
+        if self.stopping.is_set():
+            return  # left queued; its lease (if any) expires and it is sent after a restart
+        try:
+            self.handlers.dispatch(notification)
+        except Exception:  # the record stays queued or leased, and comes back
+            log.exception("dispatch of %s failed; it will be retried", notification.message_key)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.stopping.set()
+        self.join(timeout)

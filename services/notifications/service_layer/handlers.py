@@ -1,0 +1,328 @@
+"""Use cases of the notifications service.
+
+Queueing and sending are separate steps. A trigger (``acta_sealed``, an ad-hoc
+``Send``) only writes one queued record per message key; the key is unique, so a
+redelivered trigger adds nothing. The dispatcher then takes each due record
+(``claim`` leases it, so two dispatchers never send the same message), asks the
+beneficiaries service for the person's consent and addresses, renders the
+template for the preferred channel and sends it:
+
+- accepted: ``sent``, and ``notification_sent`` in the record's outbox;
+- transient failure (timeout, 429, 5xx): back to ``queued`` with a backoff, until
+  the retry policy gives up, then ``failed``;
+- permanent failure (invalid number, 4xx, garbage reply): the next channel in the
+  person's preference, and ``failed`` when none is left.
+
+Every outcome, including "no consent" and rendering errors, is written with its
+reason; ``notification_failed`` goes through the outbox like ``notification_sent``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from services.notifications.domain import errors
+from services.notifications.domain.model import (
+    Attempt,
+    ChannelName,
+    DeliveryStatus,
+    Notification,
+    PermanentFailure,
+    Recipient,
+    TransientFailure,
+)
+from services.notifications.domain.templates import spanish_date
+from services.notifications.service_layer.ports import (
+    Channel,
+    Clock,
+    Contact,
+    DeliveryLog,
+    Directory,
+    DirectoryUnavailable,
+    EventRelay,
+    PhoneNormaliser,
+    RateLimiter,
+    Renderer,
+    RetryPolicy,
+)
+
+log = logging.getLogger(__name__)
+
+NOTIFICATIONS = "notifications"  # the collection whose outbox the relay flushes
+ACTA_TEMPLATE = "acta_sellada"
+SENT, TRANSIENT, PERMANENT = "sent", "transient", "permanent"
+MAX_LIST = 500
+COLOMBIA = ZoneInfo("America/Bogota")
+# Rendering errors that no other channel can fix; others (a text too long for SMS) may.
+NOT_CHANNEL_SPECIFIC: tuple[type[Exception], ...] = (errors.UnknownTemplate, errors.MissingVariables)
+
+
+class InvalidRequest(errors.NotificationError):
+    """A send request is incomplete; ``fields`` names each problem."""
+
+    def __init__(self, fields: Mapping[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+        self.fields = dict(fields)
+
+
+class NotFound(errors.NotificationError):
+    """No such notification, family or community."""
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        now = datetime.now(UTC)
+        return now.replace(microsecond=now.microsecond // 1000 * 1000)  # what MongoDB keeps
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who an ad-hoc send goes to: exactly one of the three."""
+
+    recipient_ids: tuple[str, ...] = ()
+    family_id: str = ""
+    community_id: str = ""
+
+
+@dataclass(frozen=True)
+class Queued:
+    message_keys: list[str]
+    new: int
+
+
+@dataclass
+class NotificationHandlers:
+    log: DeliveryLog
+    directory: Directory
+    channels: Mapping[ChannelName, Channel]
+    render: Renderer
+    normalise_phone: PhoneNormaliser
+    retry: RetryPolicy
+    limiter: RateLimiter
+    relay: EventRelay
+    clock: Clock
+    verify_base_url: str = "http://127.0.0.1:8080/verificar"
+    lease: timedelta = timedelta(seconds=120)  # longer than any one send may take
+    directory_backoff: timedelta = timedelta(seconds=15)
+    rate_wait: float = 1.0  # seconds a dispatcher waits for a send token before moving on
+    rng: random.Random = field(default_factory=random.Random)
+
+    # -- triggers ------------------------------------------------------------------
+    def on_acta_sealed(self, payload: Mapping[str, Any]) -> Queued:
+        """One ``acta_sellada`` message per participant, with the link to the acta.
+        Returns once every record is durable (the consumer acknowledges then)."""
+        acta_id = str(payload["acta_id"])
+        variables = {
+            "acta_id": acta_id,
+            "titulo": str(payload.get("title") or ""),
+            "fecha": _local_date(payload.get("captured_at") or payload.get("sealed_at")),
+            "enlace": f"{self.verify_base_url.rstrip('/')}/{acta_id}",
+        }
+        ids = [str(p["beneficiary_id"]) for p in payload.get("participants") or [] if p.get("beneficiary_id")]
+        return self._queue(dict.fromkeys(ids), ACTA_TEMPLATE, variables, f"acta_sealed:{acta_id}", f"acta:{acta_id}")
+
+    def send(
+        self,
+        audience: Audience,
+        template: str,
+        variables: Mapping[str, str],
+        message_key_prefix: str,
+        trigger: str = "",
+    ) -> Queued:
+        """An ad-hoc send (a meeting reminder): one message per person in the audience."""
+        problems: dict[str, str] = {}
+        if not message_key_prefix.strip():
+            problems["message_key_prefix"] = "Indique un prefijo para las claves de los mensajes"
+        if not template.strip():
+            problems["template"] = "Indique la plantilla"
+        chosen = sum(bool(x) for x in (audience.recipient_ids, audience.family_id, audience.community_id))
+        if chosen != 1:
+            problems["audience"] = "Indique destinatarios, un hogar o una comunidad (uno solo)"
+        if problems:
+            raise InvalidRequest(problems)
+        ids = self._audience(audience)
+        prefix = message_key_prefix.strip()
+        return self._queue(ids, template.strip(), dict(variables), prefix, trigger.strip() or f"rpc:{prefix}")
+
+    def _audience(self, audience: Audience) -> dict[str, None]:
+        if audience.recipient_ids:
+            return dict.fromkeys(i for i in audience.recipient_ids if i)
+        if audience.family_id:
+            members = self.directory.family(audience.family_id)
+            if members is None:
+                raise NotFound(f"No existe el hogar {audience.family_id}")
+        else:
+            members = self.directory.community(audience.community_id)
+            if members is None:
+                raise NotFound(f"No existe la comunidad {audience.community_id}")
+        return dict.fromkeys(m.recipient_id for m in members)
+
+    def _queue(
+        self, recipient_ids: Mapping[str, None], template: str, variables: Mapping[str, Any], prefix: str, trigger: str
+    ) -> Queued:
+        now = self.clock.now()
+        keys: list[str] = []
+        new = 0
+        for recipient_id in recipient_ids:
+            key = f"{prefix}:{recipient_id}"
+            keys.append(key)
+            record = Notification(key, recipient_id, template, dict(variables), trigger, now, next_attempt_at=now)
+            new += self.log.add(record)
+        return Queued(keys, new)
+
+    # -- dispatch ------------------------------------------------------------------
+    def dispatch_due(self, limit: int = 100) -> int:
+        """Send what is due now; returns how many records this call took."""
+        taken = 0
+        for due in self.log.due(self.clock.now(), limit):
+            taken += self.dispatch(due) is not None
+        return taken
+
+    def dispatch(self, due: Notification) -> Notification | None:
+        """One delivery step for a record read by ``due``; None if it is not due or
+        someone else took it first."""
+        now = self.clock.now()
+        if due.status != DeliveryStatus.QUEUED or due.next_attempt_at is None or due.next_attempt_at > now:
+            return None
+        if not self.log.claim(due, now + self.lease):
+            return None
+        taken = replace(due, next_attempt_at=now + self.lease, attempts=list(due.attempts))
+        try:
+            contact = self.directory.contact(taken.recipient_id)
+        except DirectoryUnavailable as exc:
+            return self._later(taken, now + self.directory_backoff, f"Directorio no disponible: {exc}")
+        if contact is None:
+            return self._finish(taken, DeliveryStatus.FAILED, "Destinatario desconocido")
+        if not contact.consents_to_notifications:
+            return self._finish(taken, DeliveryStatus.SKIPPED, "Sin consentimiento para notificaciones")
+        recipient, phone_problem = self._recipient(contact)
+        return self._deliver(taken, recipient, phone_problem)
+
+    def _recipient(self, contact: Contact) -> tuple[Recipient, str]:
+        phone, problem = "", ""
+        if contact.phone.strip():
+            try:
+                phone = self.normalise_phone(contact.phone)
+            except errors.NotificationError as exc:
+                problem = f"Teléfono inválido ({contact.phone}): {exc}"
+        recipient = Recipient(
+            contact.recipient_id, contact.name, phone, contact.email.strip(), contact.consents_to_notifications
+        )
+        return recipient, problem
+
+    def _deliver(self, n: Notification, recipient: Recipient, phone_problem: str) -> Notification:
+        closed = {a.channel for a in n.attempts if a.outcome == PERMANENT}
+        candidates = [(c, to) for c, to in recipient.addresses().items() if c not in closed and c in self.channels]
+        variables = {"nombre": recipient.name, **n.variables}
+        for channel_name, to in candidates:
+            if not self.limiter.acquire(channel_name, self.rate_wait):
+                # Busy channel: not a failure; the record is due again in a moment.
+                return self._later(n, self.clock.now() + timedelta(seconds=1), n.reason)
+            try:
+                message = self.render(n.template, channel_name, to, n.message_key, variables)
+            except NOT_CHANNEL_SPECIFIC as exc:
+                return self._finish(n, DeliveryStatus.FAILED, f"Plantilla {n.template}: {exc}")
+            except errors.NotificationError as exc:
+                n.attempts.append(Attempt(channel_name, self.clock.now(), PERMANENT, f"Plantilla: {exc}"))
+                continue
+            try:
+                receipt = self.channels[channel_name].send(message)
+            except PermanentFailure as exc:
+                n.attempts.append(Attempt(channel_name, self.clock.now(), PERMANENT, exc.reason))
+                continue
+            except TransientFailure as exc:
+                return self._transient(n, channel_name, exc.reason, exc.retry_after)
+            except Exception as exc:  # a broken adapter must not lose the message: retry it, bounded
+                log.exception("channel %s failed unexpectedly on %s", channel_name, n.message_key)
+                return self._transient(n, channel_name, f"{type(exc).__name__}: {exc}", None)
+            at = self.clock.now()
+            n.attempts.append(Attempt(channel_name, at, SENT, receipt.provider, receipt.provider_message_id))
+            return self._sent(n, channel_name, receipt.provider_message_id, at)
+        reasons = [phone_problem] if phone_problem else []
+        reasons += [f"{a.channel}: {a.detail}" for a in n.attempts if a.outcome == PERMANENT]
+        if not recipient.addresses():
+            reasons.append("Sin teléfono ni correo")
+        elif not reasons:
+            reasons.append("Ningún canal configurado para sus datos de contacto")
+        return self._finish(n, DeliveryStatus.FAILED, "; ".join(reasons))
+
+    def _transient(self, n: Notification, channel: ChannelName, reason: str, retry_after: float | None) -> Notification:
+        now = self.clock.now()
+        n.attempts.append(Attempt(channel, now, TRANSIENT, reason))
+        count = sum(a.outcome == TRANSIENT for a in n.attempts)
+        if self.retry.gives_up(count):
+            return self._finish(n, DeliveryStatus.FAILED, f"Reintentos agotados ({count}): {reason}")
+        wait = timedelta(seconds=self.retry.delay(count, retry_after, self.rng))
+        log.info("%s: %s failed (%s); retry %d in %.1fs", n.message_key, channel, reason, count, wait.total_seconds())
+        return self._later(n, now + wait, reason)
+
+    def _later(self, n: Notification, at: datetime, reason: str) -> Notification:
+        done = replace(n, status=DeliveryStatus.QUEUED, next_attempt_at=at, reason=reason)
+        self.log.save(done)
+        return done
+
+    def _sent(self, n: Notification, channel: ChannelName, provider_id: str, at: datetime) -> Notification:
+        done = replace(n, status=DeliveryStatus.SENT, next_attempt_at=None, reason="")
+        payload = {**self._summary(done), "channel": str(channel), "provider_message_id": provider_id}
+        self.log.save(done, [_event("notification_sent", {**payload, "sent_at": at.isoformat()})])
+        self.relay.flush(NOTIFICATIONS, done.message_key)
+        return done
+
+    def _finish(self, n: Notification, status: DeliveryStatus, reason: str) -> Notification:
+        done = replace(n, status=status, next_attempt_at=None, reason=reason)
+        events = []
+        if status == DeliveryStatus.FAILED:
+            events.append(_event("notification_failed", {**self._summary(done), "reason": reason}))
+        log.info("%s: %s (%s)", n.message_key, status, reason)
+        self.log.save(done, events)
+        if events:
+            self.relay.flush(NOTIFICATIONS, done.message_key)
+        return done
+
+    @staticmethod
+    def _summary(n: Notification) -> dict[str, Any]:
+        return {
+            "message_key": n.message_key,
+            "recipient_id": n.recipient_id,
+            "template": n.template,
+            "trigger": n.trigger,
+            "attempts": len(n.attempts),
+        }
+
+    # -- queries -------------------------------------------------------------------
+    def notification(self, message_key: str) -> Notification:
+        found = self.log.get(message_key)
+        if found is None:
+            raise NotFound(f"No hay notificación con la clave {message_key}")
+        return found
+
+    def deliveries(self, *, recipient_id: str = "", trigger: str = "", limit: int = 50) -> list[Notification]:
+        if bool(recipient_id) == bool(trigger):
+            raise InvalidRequest({"filter": "Indique un destinatario o un registro de origen (uno solo)"})
+        limit = min(limit if limit > 0 else 50, MAX_LIST)
+        if recipient_id:
+            return self.log.by_recipient(recipient_id, limit)
+        return self.log.by_trigger(trigger, limit)
+
+
+def _local_date(iso: object) -> str:
+    """The day of an ISO timestamp in Colombia, in Spanish words ("" if unreadable:
+    rendering then reports the missing variable rather than inventing a date)."""
+    try:
+        moment = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return ""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return spanish_date(moment.astimezone(COLOMBIA).date())
+
+
+def _event(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+    return {"id": uuid.uuid4().hex, "type": kind, "payload": dict(payload)}

@@ -1,0 +1,116 @@
+"""Interfaces the notifications use cases need; adapters implement them, tests fake them."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from services.notifications.domain.model import ChannelName, Notification, Outgoing, Receipt
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A person as the beneficiaries service answers: the phone is as typed at
+    registration (the use cases normalise it), consent as recorded."""
+
+    recipient_id: str
+    name: str
+    phone: str = ""
+    email: str = ""
+    consents_to_notifications: bool = False
+
+
+class DirectoryUnavailable(Exception):
+    """The beneficiaries service did not answer; ask again later."""
+
+
+class Directory(Protocol):
+    """The beneficiaries service as the notifications' directory of people."""
+
+    def contact(self, recipient_id: str) -> Contact | None:
+        """The person, or None if there is no such person."""
+        ...
+
+    def family(self, family_id: str) -> list[Contact] | None:
+        """The household's members, or None if there is no such household."""
+        ...
+
+    def community(self, community_id: str) -> list[Contact] | None:
+        """Everyone registered in the community, or None if there is no such community."""
+        ...
+
+
+class DeliveryLog(Protocol):
+    """One record per message key (unique), with an outbox of events."""
+
+    def add(self, notification: Notification) -> bool:
+        """Store a new notification; False (and nothing changed) if its key exists."""
+        ...
+
+    def get(self, message_key: str) -> Notification | None: ...
+
+    def claim(self, notification: Notification, until: datetime) -> bool:
+        """Take ``notification`` as read by ``due``, so no other dispatcher sends it
+        before ``until``; False if it changed since (someone else took it)."""
+        ...
+
+    def due(self, now: datetime, limit: int) -> list[Notification]:
+        """Queued notifications whose next attempt is due."""
+        ...
+
+    def save(self, notification: Notification, events: Sequence[Mapping[str, Any]] = ()) -> None:
+        """Write the notification's state and queue ``events`` in its outbox, in one write."""
+        ...
+
+    def by_recipient(self, recipient_id: str, limit: int) -> list[Notification]: ...
+    def by_trigger(self, trigger: str, limit: int) -> list[Notification]: ...
+
+
+class Channel(Protocol):
+    """One way of reaching people; raises TransientFailure or PermanentFailure."""
+
+    name: ChannelName
+
+    def send(self, message: Outgoing) -> Receipt: ...
+
+
+class Renderer(Protocol):
+    """Renders a template for one channel; raises a NotificationError (unknown
+    template, missing variables, too long) rather than sending a half-filled text."""
+
+    def __call__(
+        self, template: str, channel: ChannelName, to: str, message_key: str, variables: Mapping[str, Any]
+    ) -> Outgoing: ...
+
+
+class PhoneNormaliser(Protocol):
+    """E.164 from what was typed; raises on an invalid number."""
+
+    def __call__(self, raw: str) -> str: ...
+
+
+class RetryPolicy(Protocol):
+    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        """Seconds to wait before attempt ``attempt + 1``."""
+        ...
+
+    def gives_up(self, attempt: int) -> bool:
+        """True once ``attempt`` transient failures are enough."""
+        ...
+
+
+class RateLimiter(Protocol):
+    def acquire(self, channel: ChannelName, timeout: float) -> bool:
+        """Wait for a send token of ``channel``; False if none came within ``timeout``."""
+        ...
+
+
+class EventRelay(Protocol):
+    def flush(self, collection: str, aggregate_id: str) -> None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...

@@ -1,0 +1,198 @@
+"""In-memory fakes of the notifications service's ports (service_layer/ports.py).
+
+The delivery log keeps the rules of the MongoDB one: a unique message key, a
+lease taken only when the record is queued and due, copies in and out."""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from services.notifications.domain.errors import MessageTooLong, MissingVariables, UnknownTemplate
+from services.notifications.domain.model import (
+    ChannelName,
+    DeliveryStatus,
+    Notification,
+    Outgoing,
+    Receipt,
+)
+from services.notifications.service_layer.handlers import NotificationHandlers
+from services.notifications.service_layer.ports import Contact
+
+NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+TEMPLATES = {"acta_sellada": ("nombre", "enlace", "fecha"), "recordatorio_reunion": ("nombre", "fecha", "lugar")}
+
+
+class FakeLog:
+    def __init__(self) -> None:
+        self.rows: dict[str, Notification] = {}
+        self.outbox: dict[str, list[dict[str, Any]]] = {}
+
+    def add(self, notification: Notification) -> bool:
+        if notification.message_key in self.rows:
+            return False
+        self.rows[notification.message_key] = copy.deepcopy(notification)
+        self.outbox[notification.message_key] = []
+        return True
+
+    def get(self, message_key: str) -> Notification | None:
+        return copy.deepcopy(self.rows.get(message_key))
+
+    def claim(self, notification: Notification, until: datetime) -> bool:
+        row = self.rows.get(notification.message_key)
+        if row is None or row.status != DeliveryStatus.QUEUED or row.next_attempt_at != notification.next_attempt_at:
+            return False
+        row.next_attempt_at = until
+        return True
+
+    def due(self, now: datetime, limit: int) -> list[Notification]:
+        return [
+            copy.deepcopy(n)
+            for n in self.rows.values()
+            if n.status == DeliveryStatus.QUEUED and n.next_attempt_at is not None and n.next_attempt_at <= now
+        ][:limit]
+
+    def save(self, notification: Notification, events: Sequence[Mapping[str, Any]] = ()) -> None:
+        self.rows[notification.message_key] = copy.deepcopy(notification)
+        self.outbox[notification.message_key] += [dict(e) for e in events]
+
+    def by_recipient(self, recipient_id: str, limit: int) -> list[Notification]:
+        return [copy.deepcopy(n) for n in self.rows.values() if n.recipient_id == recipient_id][:limit]
+
+    def by_trigger(self, trigger: str, limit: int) -> list[Notification]:
+        return [copy.deepcopy(n) for n in self.rows.values() if n.trigger == trigger][:limit]
+
+    def events(self, kind: str) -> list[dict[str, Any]]:
+        return [e for entries in self.outbox.values() for e in entries if e["type"] == kind]
+
+
+class FakeDirectory:
+    def __init__(self, contacts: Iterable[Contact] = (), families: Mapping[str, list[str]] | None = None) -> None:
+        self.contacts = {c.recipient_id: c for c in contacts}
+        self.families = dict(families or {})
+        self.down = False
+
+    def contact(self, recipient_id: str) -> Contact | None:
+        if self.down:
+            from services.notifications.service_layer.ports import DirectoryUnavailable
+
+            raise DirectoryUnavailable("sin respuesta")
+        return self.contacts.get(recipient_id)
+
+    def family(self, family_id: str) -> list[Contact] | None:
+        ids = self.families.get(family_id)
+        return None if ids is None else [self.contacts[i] for i in ids]
+
+    def community(self, community_id: str) -> list[Contact] | None:
+        return None
+
+
+class ScriptedChannel:
+    """A channel whose outcomes are scripted per address; by default it accepts."""
+
+    def __init__(self, name: ChannelName, script: Mapping[str, Sequence[Exception]] | None = None) -> None:
+        self.name = name
+        self.script = {k: list(v) for k, v in (script or {}).items()}
+        self.sent: list[Outgoing] = []
+        self.calls = 0
+
+    def send(self, message: Outgoing) -> Receipt:
+        self.calls += 1
+        outcomes = self.script.get(message.to) or []
+        if outcomes:
+            raise outcomes.pop(0)
+        self.sent.append(message)
+        return Receipt(f"fake-{self.name}", f"{self.name}-{len(self.sent)}")
+
+
+def fake_render(
+    template: str, channel: ChannelName, to: str, message_key: str, variables: Mapping[str, Any]
+) -> Outgoing:
+    if template not in TEMPLATES:
+        raise UnknownTemplate(template)
+    missing = [v for v in TEMPLATES[template] if not variables.get(v)]
+    if missing:
+        raise MissingVariables(template, missing)
+    text = f"Hola {variables['nombre']}: " + ", ".join(f"{k}={variables[k]}" for k in TEMPLATES[template][1:])
+    if channel == ChannelName.SMS and len(text) > 160:
+        raise MessageTooLong(template, str(channel), len(text), 160)
+    params = tuple(str(variables[k]) for k in TEMPLATES[template][:2])
+    return Outgoing(message_key, channel, to, template, "es", "Aviso" if channel == "email" else "", text, params)
+
+
+def fake_phone(raw: str) -> str:
+    from services.notifications.domain.errors import InvalidPhone
+
+    digits = "".join(ch for ch in raw if ch.isdigit())
+    if len(digits) == 10 and digits.startswith("3"):
+        return f"+57{digits}"
+    if raw.startswith("+") and len(digits) >= 10:
+        return f"+{digits}"
+    raise InvalidPhone(raw, "not a Colombian mobile number")
+
+
+class FakeRetry:
+    """Delays of 2, 4, 8... seconds (or the provider's Retry-After); gives up after ``limit``."""
+
+    def __init__(self, limit: int = 3) -> None:
+        self.limit = limit
+        self.asked: list[float | None] = []
+
+    def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
+        self.asked.append(retry_after)
+        return retry_after if retry_after is not None else float(2**attempt)
+
+    def gives_up(self, attempt: int) -> bool:
+        return attempt >= self.limit
+
+
+class OpenLimiter:
+    def __init__(self, closed: Iterable[ChannelName] = ()) -> None:
+        self.closed = set(closed)
+
+    def acquire(self, channel: ChannelName, timeout: float) -> bool:
+        return channel not in self.closed
+
+
+class RecordingRelay:
+    def __init__(self) -> None:
+        self.flushed: list[tuple[str, str]] = []
+
+    def flush(self, collection: str, aggregate_id: str) -> None:
+        self.flushed.append((collection, aggregate_id))
+
+
+class StepClock:
+    def __init__(self, moment: datetime = NOW) -> None:
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def advance(self, seconds: float) -> None:
+        self.moment += timedelta(seconds=seconds)
+
+
+def handlers(
+    contacts: Iterable[Contact] = (),
+    channels: Iterable[ScriptedChannel] | None = None,
+    families: Mapping[str, list[str]] | None = None,
+    retry_limit: int = 3,
+    limiter: OpenLimiter | None = None,
+) -> NotificationHandlers:
+    chosen = list(channels) if channels is not None else [ScriptedChannel(c) for c in ChannelName]
+    return NotificationHandlers(
+        log=FakeLog(),
+        directory=FakeDirectory(contacts, families),
+        channels={c.name: c for c in chosen},
+        render=fake_render,
+        normalise_phone=fake_phone,
+        retry=FakeRetry(retry_limit),
+        limiter=limiter or OpenLimiter(),
+        relay=RecordingRelay(),
+        clock=StepClock(),
+        verify_base_url="https://crm.example/verificar",
+    )

@@ -1,0 +1,236 @@
+"""The notifications use cases over in-memory fakes: consent, fallback between
+channels, idempotency by message key, retries with backoff then dead-letter,
+rendering and phone errors recorded as reasons, and the delivery log."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+
+import pytest
+
+from services.notifications.adapters.ratelimit import ChannelRateLimits, TokenBucket, parse_rate
+from services.notifications.domain.model import (
+    ChannelName,
+    DeliveryStatus,
+    PermanentFailure,
+    TransientFailure,
+)
+from services.notifications.service_layer.handlers import ACTA_TEMPLATE, NOTIFICATIONS, Audience, InvalidRequest
+from services.notifications.service_layer.ports import Contact
+from tests.unit.notifications_fakes import FakeDirectory, FakeLog, OpenLimiter, ScriptedChannel, StepClock, handlers
+
+WA, SMS, EMAIL = ChannelName.WHATSAPP, ChannelName.SMS, ChannelName.EMAIL
+ANA = Contact("p1", "Ana Epiayú", "300 123 4567", "ana@example.org", True)
+LUIS = Contact("p2", "Luis Uriana", "3011234567", "", False)  # withdrew consent
+RITA = Contact("p3", "Rita Pushaina", "", "rita@example.org", True)  # no phone
+
+
+def sealed(acta_id: str = "a1", *ids: str) -> dict[str, object]:
+    return {
+        "acta_id": acta_id,
+        "title": "Acta de visita domiciliaria",
+        "captured_at": "2026-11-20T23:30:00.000+00:00",
+        "participants": [{"beneficiary_id": i, "family_id": "f1"} for i in (ids or ("p1", "p2"))],
+        "event_id": "ev1",
+    }
+
+
+def channels(script: Mapping[ChannelName, Mapping[str, Sequence[Exception]]] | None = None) -> list[ScriptedChannel]:
+    script = script or {}
+    return [ScriptedChannel(c, script.get(c)) for c in (WA, SMS, EMAIL)]
+
+
+def log_of(h: object) -> FakeLog:
+    found = h.log  # type: ignore[attr-defined]
+    assert isinstance(found, FakeLog)
+    return found
+
+
+def channel(h: object, name: ChannelName) -> ScriptedChannel:
+    found = h.channels[name]  # type: ignore[attr-defined]
+    assert isinstance(found, ScriptedChannel)
+    return found
+
+
+def test_an_acta_sealed_queues_one_message_per_participant_with_the_link_to_the_acta() -> None:
+    h = handlers([ANA, LUIS])
+    queued = h.on_acta_sealed(sealed())
+    assert queued.message_keys == ["acta_sealed:a1:p1", "acta_sealed:a1:p2"] and queued.new == 2
+    record = h.notification("acta_sealed:a1:p1")
+    assert record.status == DeliveryStatus.QUEUED and record.template == ACTA_TEMPLATE
+    assert record.trigger == "acta:a1" and record.variables["enlace"] == "https://crm.example/verificar/a1"
+    assert record.variables["fecha"] == "20 de noviembre de 2026"  # the day in Colombia, not in UTC
+
+
+def test_whatsapp_goes_to_participants_with_consent_and_none_to_those_without() -> None:
+    h = handlers([ANA, LUIS])
+    h.on_acta_sealed(sealed())
+    assert h.dispatch_due() == 2
+    (message,) = channel(h, WA).sent
+    assert message.to == "+573001234567" and message.template == "acta_sellada"
+    assert message.parameters == ("Ana Epiayú", "https://crm.example/verificar/a1")
+    assert "20 de noviembre de 2026" in message.text
+    sent, skipped = h.notification("acta_sealed:a1:p1"), h.notification("acta_sealed:a1:p2")
+    assert sent.status == DeliveryStatus.SENT and sent.attempts[0].provider_message_id == "whatsapp-1"
+    assert skipped.status == DeliveryStatus.SKIPPED and "consentimiento" in skipped.reason
+    assert [e["payload"]["message_key"] for e in log_of(h).events("notification_sent")] == ["acta_sealed:a1:p1"]
+    assert h.relay.flushed == [(NOTIFICATIONS, "acta_sealed:a1:p1")]  # type: ignore[attr-defined]
+
+
+def test_a_redelivered_acta_sealed_sends_nothing_twice() -> None:
+    h = handlers([ANA])
+    h.on_acta_sealed(sealed("a1", "p1"))
+    h.dispatch_due()
+    again = h.on_acta_sealed(sealed("a1", "p1"))
+    assert again.new == 0 and h.dispatch_due() == 0
+    assert len(channel(h, WA).sent) == 1
+
+
+def test_a_permanent_whatsapp_failure_falls_back_to_sms_then_email() -> None:
+    dead = {"+573001234567": [PermanentFailure("número sin WhatsApp")]}
+    h = handlers([ANA], channels({WA: dead, SMS: {"+573001234567": [PermanentFailure("número inválido")]}}))
+    h.on_acta_sealed(sealed("a1", "p1"))
+    h.dispatch_due()
+    done = h.notification("acta_sealed:a1:p1")
+    assert done.status == DeliveryStatus.SENT
+    assert [(a.channel, a.outcome) for a in done.attempts] == [(WA, "permanent"), (SMS, "permanent"), (EMAIL, "sent")]
+    assert channel(h, EMAIL).sent[0].to == "ana@example.org"
+
+
+def test_when_every_channel_fails_permanently_the_message_fails_with_each_reason() -> None:
+    h = handlers([RITA], channels({EMAIL: {"rita@example.org": [PermanentFailure("550 buzón inexistente")]}}))
+    h.on_acta_sealed(sealed("a1", "p3"))
+    h.dispatch_due()
+    done = h.notification("acta_sealed:a1:p3")
+    assert done.status == DeliveryStatus.FAILED and "550 buzón inexistente" in done.reason
+    (failed,) = log_of(h).events("notification_failed")
+    assert failed["payload"]["reason"] == done.reason
+
+
+def test_a_transient_failure_is_retried_with_backoff_honouring_retry_after() -> None:
+    throttled = {"+573001234567": [TransientFailure("429", retry_after=30), TransientFailure("503")]}
+    h = handlers([ANA], channels({WA: throttled}))
+    clock = h.clock
+    assert isinstance(clock, StepClock)
+    h.on_acta_sealed(sealed("a1", "p1"))
+    h.dispatch_due()
+    waiting = h.notification("acta_sealed:a1:p1")
+    assert waiting.status == DeliveryStatus.QUEUED and waiting.reason == "429"
+    assert waiting.next_attempt_at == clock.moment + timedelta(seconds=30)
+    clock.advance(29)
+    assert h.dispatch_due() == 0  # not before the provider's Retry-After
+    clock.advance(1)
+    h.dispatch_due()  # 503: backoff 2**2 = 4 s
+    clock.advance(4)
+    h.dispatch_due()
+    done = h.notification("acta_sealed:a1:p1")
+    assert done.status == DeliveryStatus.SENT and [a.outcome for a in done.attempts] == ["transient"] * 2 + ["sent"]
+    assert len(channel(h, WA).sent) == 1
+
+
+def test_transient_failures_beyond_the_policy_limit_end_failed_with_the_reason() -> None:
+    outage = {"+573001234567": [TransientFailure("timeout")] * 5}
+    h = handlers([ANA], channels({WA: outage}), retry_limit=3)
+    clock = h.clock
+    assert isinstance(clock, StepClock)
+    h.on_acta_sealed(sealed("a1", "p1"))
+    for _ in range(5):
+        h.dispatch_due()
+        clock.advance(600)
+    done = h.notification("acta_sealed:a1:p1")
+    assert done.status == DeliveryStatus.FAILED and "Reintentos agotados (3): timeout" in done.reason
+    assert channel(h, WA).calls == 3 and not channel(h, SMS).sent  # transient: no fallback
+    assert len(log_of(h).events("notification_failed")) == 1
+
+
+def test_an_adapter_that_raises_something_unexpected_loses_nothing() -> None:
+    garbage = {"+573001234567": [ValueError("Expecting value: line 1 column 1")]}
+    h = handlers([ANA], channels({WA: garbage}))
+    h.on_acta_sealed(sealed("a1", "p1"))
+    h.dispatch_due()
+    waiting = h.notification("acta_sealed:a1:p1")
+    assert waiting.status == DeliveryStatus.QUEUED and "ValueError" in waiting.attempts[0].detail
+
+
+def test_rendering_errors_are_recorded_and_nothing_is_sent_half_filled() -> None:
+    h = handlers([ANA])
+    h.send(Audience(recipient_ids=("p1",)), "recordatorio_reunion", {"fecha": "2026-11-21"}, "reunion:1")
+    h.send(Audience(recipient_ids=("p1",)), "no_existe", {}, "otra:1")
+    h.dispatch_due()
+    missing, unknown = h.notification("reunion:1:p1"), h.notification("otra:1:p1")
+    assert missing.status == DeliveryStatus.FAILED and "lugar" in missing.reason
+    assert unknown.status == DeliveryStatus.FAILED and "no_existe" in unknown.reason
+    assert not any(channel(h, c).calls for c in (WA, SMS, EMAIL))
+
+
+def test_an_invalid_phone_is_recorded_and_email_is_used_instead() -> None:
+    odd = Contact("p4", "Eva", "12345", "eva@example.org", True)
+    only_phone = Contact("p5", "Juan", "abc", "", True)
+    h = handlers([odd, only_phone])
+    h.on_acta_sealed(sealed("a1", "p4", "p5"))
+    h.dispatch_due()
+    assert h.notification("acta_sealed:a1:p4").attempts[0].channel == EMAIL
+    failed = h.notification("acta_sealed:a1:p5")
+    assert failed.status == DeliveryStatus.FAILED and "Teléfono inválido (abc)" in failed.reason
+
+
+def test_an_unreachable_directory_postpones_the_message_without_counting_an_attempt() -> None:
+    h = handlers([ANA])
+    directory = h.directory
+    assert isinstance(directory, FakeDirectory)
+    h.on_acta_sealed(sealed("a1", "p1"))
+    directory.down = True
+    h.dispatch_due()
+    waiting = h.notification("acta_sealed:a1:p1")
+    assert waiting.status == DeliveryStatus.QUEUED and not waiting.attempts and "Directorio" in waiting.reason
+
+
+def test_a_rate_limited_channel_postpones_without_an_attempt() -> None:
+    h = handlers([ANA], limiter=OpenLimiter([WA]))
+    h.on_acta_sealed(sealed("a1", "p1"))
+    h.dispatch_due()
+    waiting = h.notification("acta_sealed:a1:p1")
+    assert waiting.status == DeliveryStatus.QUEUED and not waiting.attempts
+
+
+def test_an_ad_hoc_reminder_reaches_every_member_of_a_family_and_is_idempotent_by_prefix() -> None:
+    h = handlers([ANA, LUIS, RITA], families={"f1": ["p1", "p2", "p3"]})
+    variables = {"fecha": "sábado 21", "lugar": "Casa comunal"}
+    first = h.send(Audience(family_id="f1"), "recordatorio_reunion", variables, "reunion:2026-11-21:f1")
+    again = h.send(Audience(family_id="f1"), "recordatorio_reunion", variables, "reunion:2026-11-21:f1")
+    assert first.new == 3 and again.new == 0 and again.message_keys == first.message_keys
+    h.dispatch_due()
+    statuses = {n.recipient_id: n.status for n in h.deliveries(trigger="rpc:reunion:2026-11-21:f1")}
+    assert statuses == {"p1": DeliveryStatus.SENT, "p2": DeliveryStatus.SKIPPED, "p3": DeliveryStatus.SENT}
+    assert [n.message_key for n in h.deliveries(recipient_id="p3")] == ["reunion:2026-11-21:f1:p3"]
+
+
+def test_a_send_request_without_prefix_or_audience_is_refused_naming_the_fields() -> None:
+    h = handlers()
+    with pytest.raises(InvalidRequest) as refused:
+        h.send(Audience(), "", {}, " ")
+    assert set(refused.value.fields) == {"message_key_prefix", "template", "audience"}
+
+
+def test_a_lease_keeps_a_second_dispatcher_off_a_message_being_sent() -> None:
+    h = handlers([ANA])
+    h.on_acta_sealed(sealed("a1", "p1"))
+    clock = h.clock
+    assert isinstance(clock, StepClock)
+    (seen_by_one,) = h.log.due(clock.now(), 10)
+    (seen_by_other,) = h.log.due(clock.now(), 10)
+    assert h.dispatch(seen_by_one) is not None
+    assert h.dispatch(seen_by_other) is None  # it changed since the other read it
+    assert channel(h, WA).calls == 1
+
+
+def test_token_buckets_parse_rates_and_space_out_sends() -> None:
+    assert parse_rate("20/s") == 20 and parse_rate("600/m") == 10 and parse_rate("") is None
+    moment = [0.0]
+    bucket = TokenBucket(2.0, burst=1, clock=lambda: moment[0])
+    assert bucket.try_take() == 0 and bucket.try_take() == pytest.approx(0.5)
+    moment[0] += 0.5
+    assert bucket.try_take() == 0
+    limits = ChannelRateLimits({WA: 1000.0, SMS: None})
+    assert limits.acquire(SMS, 0) and limits.acquire(WA, 0.1)
