@@ -15,6 +15,7 @@ class GatewaySettings:
     beneficiaries_grpc: str
     actas_grpc: str
     documents_grpc: str
+    notifications_grpc: str
     mongo_uri: str
     db_name: str
     max_body_bytes: int
@@ -34,6 +35,7 @@ class GatewaySettings:
             beneficiaries_grpc=setting("BENEFICIARIES_GRPC", "127.0.0.1:50051"),
             actas_grpc=setting("ACTAS_GRPC", "127.0.0.1:50052"),
             documents_grpc=setting("DOCUMENTS_GRPC", "127.0.0.1:50053"),
+            notifications_grpc=setting("NOTIFICATIONS_GRPC", "127.0.0.1:50054"),
             mongo_uri=setting("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true"),
             db_name=setting("GATEWAY_DB", "crm_gateway"),
             max_body_bytes=int_setting("GATEWAY_MAX_BODY_BYTES", 256 * 1024),

@@ -32,6 +32,8 @@ PERMISSIONS: dict[str, set[str]] = {
     "devices:revoke": {"admin", "coordinator"},
     "rejections:read": {"admin", "coordinator", "auditor"},
     "rejections:resolve": {"admin", "coordinator"},
+    "notifications:send": {"admin", "coordinator", "gestor"},
+    "notifications:read": {"admin", "coordinator", "gestor", "auditor"},
 }
 
 # Actas whose content only some roles may read; others see that the acta exists,

@@ -135,3 +135,15 @@ class KioskSessionIn(_Strict):
     # ISO-8601 with its offset, exactly as signed.
     issued_at_text: str = Field(alias="issued_at", max_length=40)
     signature_base64: str = Field(max_length=120)
+
+
+class NotificationIn(_Strict):
+    """An ad-hoc message (e.g. a meeting reminder) to people, a family or a community."""
+
+    recipient_ids: list[str] = Field(default_factory=list, max_length=500)
+    family_id: str = Field(default="", max_length=64)
+    community_id: str = Field(default="", max_length=64)
+    template: str = Field(max_length=60)
+    variables: dict[str, str] = Field(default_factory=dict)
+    # Names this send; repeating it with the same key sends nothing twice.
+    key: str = Field(min_length=3, max_length=120)

@@ -1,0 +1,64 @@
+"""HTTP routes of notifications: ad-hoc sends (meeting reminders) and the delivery log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from crm_platform.proto_gen.crm.notifications.v1 import notifications_pb2 as npb
+from gateway import auth, errors, schemas
+from gateway.deps import Backend, User, to_json
+
+API = "/api/v1"
+
+
+def register(app: FastAPI, backend: Backend) -> None:
+    N = backend.notifications
+
+    @app.post(f"{API}/notifications", status_code=202, tags=["notifications"])
+    def send(body: schemas.NotificationIn, user: User) -> dict[str, Any]:
+        """Queue one message per person; delivery is asynchronous (see the log)."""
+        auth.require(user, "notifications:send")
+        chosen = [
+            name
+            for name, value in (
+                ("recipient_ids", body.recipient_ids),
+                ("family_id", body.family_id),
+                ("community_id", body.community_id),
+            )
+            if value
+        ]
+        if len(chosen) != 1:
+            message = "Indique exactamente uno: recipient_ids, family_id o community_id"
+            raise errors.ApiError(400, "Solicitud inválida", {"audience": message})
+        request = npb.SendRequest(
+            template=body.template,
+            variables=body.variables,
+            message_key_prefix=body.key,
+            trigger=f"http:{user.username}:{body.key}",
+        )
+        if body.recipient_ids:
+            request.recipients.CopyFrom(npb.RecipientIds(ids=body.recipient_ids))
+        elif body.family_id:
+            request.family_id = body.family_id
+        else:
+            request.community_id = body.community_id
+        return to_json(backend.call(N.Send, request, user))
+
+    @app.get(f"{API}/notifications", tags=["notifications"])
+    def deliveries(user: User, recipient_id: str = "", trigger: str = "", limit: int = 50) -> dict[str, Any]:
+        auth.require(user, "notifications:read")
+        if bool(recipient_id) == bool(trigger):
+            raise errors.ApiError(400, "Solicitud inválida", {"filter": "Indique recipient_id o trigger"})
+        request = npb.ListDeliveriesRequest(limit=limit)
+        if recipient_id:
+            request.recipient_id = recipient_id
+        else:
+            request.trigger = trigger
+        return to_json(backend.call(N.ListDeliveries, request, user))
+
+    @app.get(f"{API}/notifications/{{message_key}}", tags=["notifications"])
+    def notification(message_key: str, user: User) -> dict[str, Any]:
+        auth.require(user, "notifications:read")
+        return to_json(backend.call(N.GetNotification, npb.GetNotificationRequest(message_key=message_key), user))

@@ -1,0 +1,79 @@
+"""End to end through the gateway: a coordinator sends a meeting reminder to a
+household; the member who consented gets it on WhatsApp (the provider stand-in),
+the one who did not is skipped; the log answers by person and by send."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from typing import Any
+
+import httpx
+
+from tests.e2e.conftest import new_person
+from tests.helpers import eventually
+
+API = "/api/v1"
+
+
+def test_a_meeting_reminder_reaches_the_household_members_who_consented(
+    http: httpx.Client, as_role: dict[str, dict[str, str]], community: dict[str, Any]
+) -> None:
+    gestor, coordinator = as_role["gestor"], as_role["coordinator"]
+    family = http.post(
+        f"{API}/families", headers=gestor, json={"community_id": community["id"], "name": "Hogar Ipuana"}
+    )
+    assert family.status_code == 201, family.text
+    family_id = family.json()["id"]
+    willing = http.post(
+        f"{API}/beneficiaries",
+        headers=gestor,
+        json=new_person(community["id"], family_id=family_id, relationship="head", whatsapp_phone="3105550101"),
+    ).json()
+    unwilling = http.post(
+        f"{API}/beneficiaries",
+        headers=gestor,
+        json=new_person(community["id"], family_id=family_id, relationship="spouse", whatsapp_phone="3105550102"),
+    ).json()
+    consent = http.post(f"{API}/beneficiaries/{willing['id']}/consents", headers=gestor, json={"kind": "notifications"})
+    assert consent.status_code == 200, consent.text
+
+    key = f"reunion-{uuid.uuid4().hex[:8]}"
+    body = {
+        "family_id": family_id,
+        "template": "recordatorio_reunion",
+        "variables": {"fecha": "28 de noviembre", "hora": "9:00 a. m.", "lugar": "Salón comunal", "tema": "huertas"},
+        "key": key,
+    }
+    sent = http.post(f"{API}/notifications", headers=coordinator, json=body)
+    assert sent.status_code == 202, sent.text
+    assert len(sent.json()["message_keys"]) == 2 and sent.json()["queued"] == 2
+    again = http.post(f"{API}/notifications", headers=coordinator, json=body)
+    assert again.json()["queued"] == 0  # the same send, once
+
+    def final(person_id: str) -> dict[str, Any] | None:
+        reply = http.get(f"{API}/notifications", headers=as_role["auditor"], params={"recipient_id": person_id})
+        found = [n for n in reply.json()["notifications"] if n["message_key"].startswith(key)]
+        return found[0] if found and found[0]["status"] != "queued" else None
+
+    delivered = eventually(lambda: final(willing["id"]), timeout=30)
+    assert delivered is not None and delivered["status"] == "sent"
+    assert delivered["attempts"][-1]["channel"] == "whatsapp" and delivered["attempts"][-1]["provider_message_id"]
+    skipped = eventually(lambda: final(unwilling["id"]), timeout=30)
+    assert skipped is not None and skipped["status"] == "skipped"
+
+    by_send = http.get(
+        f"{API}/notifications", headers=coordinator, params={"trigger": f"http:{_user(http, coordinator)}:{key}"}
+    )
+    assert {n["recipient_id"] for n in by_send.json()["notifications"]} == {willing["id"], unwilling["id"]}
+
+    assert http.post(f"{API}/notifications", headers=as_role["auditor"], json=body).status_code == 403
+    both = {**body, "community_id": community["id"]}
+    assert http.post(f"{API}/notifications", headers=coordinator, json=both).status_code == 400
+
+
+def _user(http: httpx.Client, headers: dict[str, str]) -> str:
+    """The username behind a token (the e2e fixtures create them with random suffixes)."""
+    payload = headers["Authorization"].split(".")[1]
+    return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"])
