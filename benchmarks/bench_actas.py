@@ -159,15 +159,7 @@ def _ingestion(stack: Any, count: int, pause_documents: bool = True) -> tuple[fl
         with Connection(stack.env["AMQP_URI"], transport_options={"confirm_publish": True}) as conn:
             producer = Producer(conn.default_channel)
             for raw in messages:
-                producer.publish(
-                    raw,
-                    exchange=bus.EXCHANGE,
-                    routing_key=bus.ROUTING_KEY,
-                    content_type=bus.CONTENT_TYPE,
-                    content_encoding="binary",
-                    delivery_mode=2,
-                    declare=[bus.QUEUE],
-                )
+                bus.publish(producer, raw)
         published = time.perf_counter() - started
         print(f"[{NAME}] {count} submissions published with confirms in {published:.1f}s", flush=True)
         deadline = time.monotonic() + 1800

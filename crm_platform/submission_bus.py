@@ -11,7 +11,9 @@ the actas ingest workers (competing consumers).
 
 from __future__ import annotations
 
-from kombu import Exchange, Queue
+from typing import Any
+
+from kombu import Exchange, Producer, Queue
 
 CONTENT_TYPE = "application/x-protobuf"
 ROUTING_KEY = "kiosk.submission"
@@ -28,3 +30,18 @@ REJECTED_QUEUE = Queue(
 H_REASON = "x-crm-reject-reason"
 H_DETAIL = "x-crm-reject-detail"
 H_REJECTION_ID = "x-crm-rejection-id"
+
+
+def publish(producer: Producer, envelope: bytes, **options: Any) -> None:
+    """One serialized ``KioskSubmission``, persistent, to the submissions queue.
+    ``options`` go to kombu's ``Producer.publish`` (headers, mandatory, timeout...)."""
+    producer.publish(
+        envelope,
+        exchange=EXCHANGE,
+        routing_key=ROUTING_KEY,
+        content_type=CONTENT_TYPE,
+        content_encoding="binary",
+        delivery_mode=2,
+        declare=[QUEUE],
+        **options,
+    )

@@ -119,13 +119,9 @@ class KombuPublisher:
         published = 0
         try:
             for message in messages:
-                self._producer.publish(
+                bus.publish(
+                    self._producer,
                     message.envelope,
-                    exchange=bus.EXCHANGE,
-                    routing_key=bus.ROUTING_KEY,
-                    content_type=bus.CONTENT_TYPE,
-                    content_encoding="binary",
-                    delivery_mode=2,
                     mandatory=True,
                     headers=dict(message.headers),
                     message_id=message.submission_id,

@@ -217,15 +217,7 @@ def publish(stack: Stack, *messages: bytes) -> None:
     with Connection(stack.env["AMQP_URI"], transport_options={"confirm_publish": True}) as conn:
         producer = Producer(conn.default_channel)
         for raw in messages:
-            producer.publish(
-                raw,
-                exchange=bus.EXCHANGE,
-                routing_key=bus.ROUTING_KEY,
-                content_type=bus.CONTENT_TYPE,
-                content_encoding="binary",
-                delivery_mode=2,
-                declare=[bus.QUEUE],
-            )
+            bus.publish(producer, raw)
 
 
 def kiosk_body(

@@ -191,3 +191,27 @@ def test_a_failed_render_is_retried_with_backoff_until_the_document_is_stored(st
         source.close()
         pymongo.MongoClient(stack.env["MONGO_URI"]).drop_database(name)
         repository.disconnect()
+
+
+def test_an_acta_sealed_event_without_an_acta_id_is_dead_lettered_with_its_reason(
+    stack, actas, documents, family, signer
+) -> None:
+    with Connection(stack.env["AMQP_URI"], transport_options={"confirm_publish": True}) as conn:
+        Producer(conn.default_channel).publish(
+            {"event_id": uuid.uuid4().hex, "title": "sin id"},
+            exchange=events_exchange("actas"),
+            routing_key="acta_sealed",
+            serializer="json",
+            delivery_mode=2,
+        )
+        dead = conn.SimpleQueue("documents.acta_sealed.dead")
+        try:
+            message = dead.get(timeout=15)
+            assert message.headers["x-crm-dead-reason"] == "missing acta_id"
+            assert message.payload["title"] == "sin id"
+            message.ack()
+        finally:
+            dead.close()
+    # The consumer keeps serving: the next sealed acta still gets its document.
+    acta = sealed_acta(actas, family, signer)
+    assert eventually(lambda: stored(documents, acta.id), timeout=30)

@@ -14,7 +14,6 @@ adapters block on HTTP and SMTP, which belongs in ordinary threads.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import signal
@@ -22,19 +21,16 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import grpc
-from kombu import Connection, Exchange, Queue
-from kombu.message import Message
-from kombu.mixins import ConsumerMixin
+from kombu import Connection
 from opentelemetry import trace
-from pymongo.errors import PyMongoError
 
 from crm_platform import grpc_support
 from crm_platform.config import Infrastructure, int_setting, setting
-from crm_platform.messaging import events_exchange
+from crm_platform.event_consumer import EventConsumer
 from crm_platform.outbox import OutboxSweeper
 from crm_platform.proto_gen.crm.notifications.v1 import notifications_pb2 as pb
 from crm_platform.proto_gen.crm.notifications.v1 import notifications_pb2_grpc as pb_grpc
-from crm_platform.telemetry import extract_context, setup_tracing, shutdown_tracing
+from crm_platform.telemetry import setup_tracing, shutdown_tracing
 from services.notifications.bootstrap import SERVICE_NAME, App, bootstrap
 from services.notifications.domain.model import Notification
 from services.notifications.entrypoints.dispatcher import Dispatcher
@@ -45,60 +41,6 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 SERVICE_FULL_NAME = pb.DESCRIPTOR.services_by_name["NotificationsService"].full_name
-
-SEALED_QUEUE = Queue(
-    "notifications.acta_sealed", exchange=events_exchange("actas"), routing_key="acta_sealed", durable=True
-)
-DEAD_EXCHANGE = Exchange("notifications.dead", type="direct", durable=True)
-DEAD_QUEUE = Queue("notifications.acta_sealed.dead", exchange=DEAD_EXCHANGE, routing_key="dead", durable=True)
-
-
-# -- AMQP ----------------------------------------------------------------------------------
-class SealedActaConsumer(ConsumerMixin):
-    def __init__(self, connection: Connection, app: App) -> None:
-        self.connection = connection
-        self.app = app
-
-    def get_consumers(self, consumer_cls: Any, channel: Any) -> list[Any]:
-        DEAD_QUEUE(channel).declare()
-        consumer = consumer_cls(queues=[SEALED_QUEUE], callbacks=[self.on_message], accept=["json"])
-        consumer.qos(prefetch_count=8)
-        return [consumer]
-
-    def on_message(self, body: Any, message: Message) -> None:
-        headers = {k.removeprefix("nameko."): v for k, v in (message.headers or {}).items()}
-        with tracer.start_as_current_span(
-            "notifications.on_acta_sealed", context=extract_context(headers), kind=trace.SpanKind.CONSUMER
-        ) as span:
-            payload = json.loads(body) if isinstance(body, str | bytes) else body
-            acta_id = payload.get("acta_id") if isinstance(payload, dict) else None
-            if not isinstance(acta_id, str) or not acta_id:
-                log.error("acta_sealed without an acta_id; moved to %s", DEAD_QUEUE.name)
-                self._dead(message, "missing acta_id")
-                message.ack()
-                return
-            span.set_attribute("crm.acta_id", acta_id)
-            try:
-                queued = self.app.handlers.on_acta_sealed(payload)
-            except PyMongoError as exc:
-                log.warning("acta %s: notifications not writable now, requeued: %s", acta_id, exc)
-                message.requeue()
-                return
-            span.set_attribute("crm.notifications.queued", queued.new)
-            message.ack()
-
-    def _dead(self, message: Message, reason: str) -> None:
-        self.connection.Producer().publish(
-            message.body,
-            exchange=DEAD_EXCHANGE,
-            routing_key="dead",
-            headers={"x-crm-dead-reason": reason},
-            content_type=message.content_type,
-            content_encoding=message.content_encoding,
-            delivery_mode=2,
-            declare=[DEAD_QUEUE],
-        )
-
 
 # -- gRPC ----------------------------------------------------------------------------------
 def _translate(method: F) -> F:
@@ -193,7 +135,15 @@ def main() -> None:
     dispatcher.start()
     log.info("notifications gRPC listening on port %d", port)
     with Connection(Infrastructure.from_env().amqp_uri, heartbeat=30) as connection:
-        consumer = SealedActaConsumer(connection, app)
+        consumer = EventConsumer(
+            connection,
+            service=SERVICE_NAME,
+            source="actas",
+            event_type="acta_sealed",
+            required="acta_id",
+            handle=lambda payload: {"crm.notifications.queued": app.handlers.on_acta_sealed(payload).new},
+            prefetch=8,
+        )
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: setattr(consumer, "should_stop", True))
         consumer.run()
