@@ -40,30 +40,35 @@ def running_stack(label: str) -> Iterator[Stack]:
     project's processes, all on 127.0.0.1) under a temporary directory; always stopped."""
     from devstack.infra import start_stack
 
-    # SIGTERM (``timeout``, a CI runner) must unwind through ``finally`` like Ctrl-C,
-    # or the stack's processes would outlive the benchmark.
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _exit_on_signal)
+    with sigterm_unwinds(), tempfile.TemporaryDirectory(prefix=f"crm-bench-{label}-") as tmp:
+        started = time.perf_counter()
+        stack = _start_with_retry(start_stack, Path(tmp), label)
+        # This process signs caller assertions with the settings the stack's
+        # processes verify them with.
+        for key in IDENTITY_SETTINGS:
+            if key in stack.env:
+                os.environ[key] = stack.env[key]
+        try:
+            print(f"[{label}] stack started in {time.perf_counter() - started:.1f}s", flush=True)
+            yield stack
+        finally:
+            stopping = time.perf_counter()
+            stack.stop()
+            print(f"[{label}] stack stopped in {time.perf_counter() - stopping:.1f}s", flush=True)
+
+
+@contextlib.contextmanager
+def sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM (``timeout``, a CI runner) unwinds through ``finally`` like Ctrl-C, so
+    the processes a benchmark started do not outlive it (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
-        with tempfile.TemporaryDirectory(prefix=f"crm-bench-{label}-") as tmp:
-            started = time.perf_counter()
-            stack = _start_with_retry(start_stack, Path(tmp), label)
-            # This process signs caller assertions with the settings the stack's
-            # processes verify them with.
-            for key in IDENTITY_SETTINGS:
-                if key in stack.env:
-                    os.environ[key] = stack.env[key]
-            try:
-                print(f"[{label}] stack started in {time.perf_counter() - started:.1f}s", flush=True)
-                yield stack
-            finally:
-                stopping = time.perf_counter()
-                stack.stop()
-                print(f"[{label}] stack stopped in {time.perf_counter() - stopping:.1f}s", flush=True)
+        yield
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _start_with_retry(start_stack: Callable[..., Stack], var_dir: Path, label: str) -> Stack:

@@ -35,7 +35,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -46,7 +45,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from kombu import Connection, Producer
 from PIL import Image
 
-from benchmarks._common import ROOT, Row, print_rows
+from benchmarks._common import ROOT, Row, print_rows, sigterm_unwinds
 from crm_platform import submission_bus as bus
 from edge_agent import submissions as kiosk
 from edge_agent.outbox import Outbox, State
@@ -233,20 +232,9 @@ def _enqueue_latency(messages: dict[str, bytes], work: Path, count: int = 200) -
 
 # -- the run -------------------------------------------------------------------------------------
 def run(count: int = 5000, idle_seconds: float = 10.0) -> list[Row]:
-    # SIGTERM (``timeout``, a CI runner) must unwind through ``finally`` like Ctrl-C,
-    # or the forwarder process and the vhost would outlive the benchmark.
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _exit_on_signal)
-    try:
+    # The forwarder process and the vhost must not outlive a killed benchmark.
+    with sigterm_unwinds():
         return _run(count, idle_seconds)
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-
-
-def _exit_on_signal(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
 
 
 def _run(count: int, idle_seconds: float) -> list[Row]:

@@ -8,8 +8,9 @@ that counts what it receives:
   message key) for ``count`` recipients;
 - dispatch: the ``Dispatcher`` (8 workers) leases each record, renders the
   ``recordatorio_reunion`` template, sends it with ``SmtpChannel`` and writes the
-  outcome with ``notification_sent`` in the record's outbox (published by the
-  background relay to RabbitMQ).
+  outcome with ``notification_sent`` in the record's outbox, published to
+  RabbitMQ by the background relay (and the sweeper, for what it leaves); the
+  run ends when no record is queued and no event is left in an outbox.
 
 The directory is an in-memory one (every recipient has an email address and the
 notifications consent): the benchmark measures this service, not the
@@ -24,17 +25,22 @@ sent with ``smtplib.SMTP.send_message`` over one connection, one after the other
 from __future__ import annotations
 
 import argparse
+import contextlib
 import smtplib
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks._common import Row, print_rows
-from crm_platform.messaging import EventPublisher
-from crm_platform.outbox import BackgroundRelay, OutboxRelay
+from kombu import Connection, Queue
+from kombu.message import Message
+
+from benchmarks._common import Row, print_rows, sigterm_unwinds
+from crm_platform.messaging import EventPublisher, events_exchange
+from crm_platform.outbox import BackgroundRelay, OutboxRelay, OutboxSweeper
 from devstack.infra import LOOPBACK, Stack, free_port
 from services.notifications.adapters import repository
 from services.notifications.adapters.ratelimit import ChannelRateLimits
@@ -51,6 +57,8 @@ NAME = "notifications (email)"
 TEMPLATE = "recordatorio_reunion"
 VARIABLES = {"fecha": "sábado 21 de noviembre", "hora": "9:00", "lugar": "Casa comunal", "tema": "la huerta"}
 SENDER = "CRM Social <notificaciones@crm.example>"
+DISPATCH_TIMEOUT = 1800.0  # seconds: a run that cannot finish fails instead of hanging
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class CountingHandler:
@@ -100,12 +108,18 @@ def raw_loop(port: int, contacts: Sequence[Contact]) -> float:
     return time.perf_counter() - started
 
 
-def pipeline(stack: Stack, port: int, contacts: Sequence[Contact]) -> tuple[float, float, int]:
-    """(queue seconds, dispatch seconds, sent) through the service's use cases."""
+def pipeline(
+    stack: Stack, smtp: CountingHandler, port: int, contacts: Sequence[Contact]
+) -> tuple[float, float, int, int]:
+    """(queue seconds, dispatch seconds, sent, events left) through the service's use
+    cases, composed as ``crm-notifications`` composes them. Dispatch is done when the
+    SMTP server has every message and RabbitMQ every ``notification_sent``."""
     repository.connect(stack.env["MONGO_URI"], "bench_notifications")
     log = repository.MongoDeliveryLog()
     publisher = EventPublisher(stack.env["AMQP_URI"], "notifications")
-    background = BackgroundRelay(OutboxRelay(publisher, {NOTIFICATIONS: log.notifications}))
+    relay = OutboxRelay(publisher, {NOTIFICATIONS: log.notifications})
+    background = BackgroundRelay(relay)
+    sweeper = OutboxSweeper(relay)
     channel = SmtpChannel(SmtpSettings(host=LOOPBACK, port=port, sender=SENDER))
     handlers = NotificationHandlers(
         log=log,
@@ -118,32 +132,61 @@ def pipeline(stack: Stack, port: int, contacts: Sequence[Contact]) -> tuple[floa
         relay=background,
         clock=SystemClock(),
     )
-    try:
-        started = time.perf_counter()
-        handlers.send(Audience(recipient_ids=tuple(c.recipient_id for c in contacts)), TEMPLATE, VARIABLES, "bench")
-        queued = time.perf_counter() - started
-        dispatcher = Dispatcher(handlers, workers=8, idle=0.05, batch=500)
-        started = time.perf_counter()
-        dispatcher.start()
-        done = {"status": str(DeliveryStatus.QUEUED)}
-        while log.notifications.count_documents(done, limit=1):
-            time.sleep(0.1)
-        dispatched = time.perf_counter() - started
-        dispatcher.stop()
-        sent = log.notifications.count_documents({"status": str(DeliveryStatus.SENT)})
-        return queued, dispatched, sent
-    finally:
-        background.close()
-        publisher.close()
-        log.notifications.database.client.drop_database("bench_notifications")
-        repository.disconnect()
+    dispatcher = Dispatcher(handlers, workers=8, idle=0.05, batch=500)
+    events_left = {"outbox.created_at": {"$gte": _EPOCH}}
+    # Progress is watched outside the store (a count there would compete with the
+    # pipeline for SecantusDB): the SMTP server's count, and the distinct events
+    # consumed from a queue bound to notification_sent (the relay may publish one twice).
+    announced: set[str] = set()
+    events = Queue("bench.notification_sent", events_exchange("notifications"), "notification_sent")
+    with Connection(stack.env["AMQP_URI"]) as amqp, amqp.Consumer(events, callbacks=[_collect(announced)]):
+        expected = smtp.received + len(contacts)
+        try:
+            started = time.perf_counter()
+            audience = Audience(recipient_ids=tuple(c.recipient_id for c in contacts))
+            handlers.send(audience, TEMPLATE, VARIABLES, "bench")
+            queued = time.perf_counter() - started
+            started = time.perf_counter()
+            sweeper.start()
+            dispatcher.start()
+            deadline = time.monotonic() + DISPATCH_TIMEOUT
+            while smtp.received < expected or len(announced) < len(contacts):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"dispatch did not finish in {DISPATCH_TIMEOUT:.0f}s")
+                with contextlib.suppress(TimeoutError):
+                    amqp.drain_events(timeout=0.1)
+            dispatched = time.perf_counter() - started
+            _stop(dispatcher, sweeper, background)  # the last $pulls land before the check
+            sent = log.notifications.count_documents({"status": str(DeliveryStatus.SENT)})
+            return queued, dispatched, sent, log.notifications.count_documents(events_left)
+        finally:
+            _stop(dispatcher, sweeper, background)
+            publisher.close()
+            log.notifications.database.client.drop_database("bench_notifications")
+            repository.disconnect()
+
+
+def _stop(dispatcher: Dispatcher, sweeper: OutboxSweeper, background: BackgroundRelay) -> None:
+    dispatcher.stop()
+    sweeper.stopping.set()
+    if sweeper.is_alive():
+        sweeper.join(10)
+    background.close()
+
+
+def _collect(announced: set[str]) -> Callable[[Any, Message], None]:
+    def on_event(body: Any, message: Message) -> None:
+        announced.add(str(body["message_key"]))
+        message.ack()
+
+    return on_event
 
 
 def run(count: int = 10_000) -> list[Row]:
     from aiosmtpd.controller import Controller
 
     contacts = _contacts(count)
-    with tempfile.TemporaryDirectory(prefix="crm-bench-notify-") as tmp:
+    with sigterm_unwinds(), tempfile.TemporaryDirectory(prefix="crm-bench-notify-") as tmp:
         stack = Stack(var_dir=Path(tmp))
         smtp_handler = CountingHandler()
         port = free_port()
@@ -154,7 +197,7 @@ def run(count: int = 10_000) -> list[Row]:
             stack.start_mongo()
             raw_seconds = raw_loop(port, contacts)
             before = smtp_handler.received
-            queued, dispatched, sent = pipeline(stack, port, contacts)
+            queued, dispatched, sent, events_left = pipeline(stack, smtp_handler, port, contacts)
             received = smtp_handler.received - before
         finally:
             controller.stop()
@@ -163,8 +206,11 @@ def run(count: int = 10_000) -> list[Row]:
     total = queued + dispatched
     print(f"[{NAME}] raw smtplib: {count} in {raw_seconds:.2f}s ({raw_rate:.0f}/s)", flush=True)
     print(f"[{NAME}] pipeline: queue {queued:.2f}s, dispatch {dispatched:.2f}s; sent {sent}, received {received}")
-    if sent != count or received != count:
-        raise RuntimeError(f"expected {count} messages sent and received once, got {sent} sent, {received} received")
+    if sent != count or received != count or events_left:
+        raise RuntimeError(
+            f"expected {count} messages sent and received once and no event left, got {sent} sent, "
+            f"{received} received, {events_left} events left"
+        )
     return [
         Row(
             NAME,

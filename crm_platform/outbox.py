@@ -13,6 +13,7 @@ import contextlib
 import logging
 import queue
 import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,6 +36,26 @@ class OutboxRelay:
         if raw:
             self._publish_all(coll, aggregate_id, raw.get("outbox") or [])
 
+    def flush_many(self, collection: str, aggregate_ids: Sequence[str]) -> int:
+        """``flush`` for several aggregates of one collection: one read and one write
+        for all of them, however many there are. Returns the events published."""
+        coll = self._collections[collection]
+        published: list[str] = []
+        try:
+            for raw in coll.find({"_id": {"$in": list(aggregate_ids)}}, {"outbox": 1}):
+                entries = raw.get("outbox") or []
+                done = self._publish_each(entries)
+                published += done
+                if len(done) < len(entries):
+                    break  # the broker refused one: the sweep takes it from here, in order
+        finally:
+            if published:
+                # Event ids are unique, so one $pull of all of them is right for each aggregate.
+                coll.update_many(
+                    {"_id": {"$in": list(aggregate_ids)}}, {"$pull": {"outbox": {"id": {"$in": published}}}}
+                )
+        return len(published)
+
     def sweep(self, older_than: timedelta = timedelta(seconds=5), batch: int = 200) -> int:
         """Publish events left in outboxes for longer than ``older_than``."""
         cutoff = datetime.now(UTC) - older_than
@@ -48,6 +69,15 @@ class OutboxRelay:
         return published
 
     def _publish_all(self, coll: Collection, aggregate_id: str, entries: list[dict[str, Any]]) -> int:
+        published = self._publish_each(entries)
+        if published:
+            # One write removes every confirmed event; a crash before it means a
+            # republish, which consumers absorb (they key on the event id).
+            coll.update_one({"_id": aggregate_id}, {"$pull": {"outbox": {"id": {"$in": published}}}})
+        return len(published)
+
+    def _publish_each(self, entries: list[dict[str, Any]]) -> list[str]:
+        """Publish in order, up to the first refusal; returns the ids published."""
         published: list[str] = []
         for entry in entries:
             try:
@@ -57,11 +87,7 @@ class OutboxRelay:
                 log.warning("outbox event left for the sweep: %s", exc)
                 break
             published.append(entry["id"])
-        if published:
-            # One write removes every confirmed event; a crash before it means a
-            # republish, which consumers absorb (they key on the event id).
-            coll.update_one({"_id": aggregate_id}, {"$pull": {"outbox": {"id": {"$in": published}}}})
-        return len(published)
+        return published
 
 
 class BackgroundRelay:
@@ -69,8 +95,9 @@ class BackgroundRelay:
     as soon as the write is durable and move on; the events are in the outbox, so
     a crash before the thread publishes them leaves them for the sweep."""
 
-    def __init__(self, relay: OutboxRelay, capacity: int = 1000) -> None:
+    def __init__(self, relay: OutboxRelay, capacity: int = 1000, batch: int = 100) -> None:
         self._relay = relay
+        self._batch = batch
         self._pending: queue.Queue[tuple[str, str] | None] = queue.Queue(capacity)
         self._thread = threading.Thread(target=self._run, name="outbox-flush", daemon=True)
         self._thread.start()
@@ -87,11 +114,25 @@ class BackgroundRelay:
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        while (item := self._pending.get()) is not None:
-            try:
-                self._relay.flush(*item)
-            except Exception:
-                log.exception("outbox flush failed; the sweep will publish %s/%s", *item)
+        while True:
+            # Whatever has piled up while the last batch was published goes together.
+            items = [self._pending.get()]
+            while items[-1] is not None and len(items) < self._batch:
+                try:
+                    items.append(self._pending.get_nowait())
+                except queue.Empty:
+                    break
+            by_collection: dict[str, list[str]] = {}
+            for item in items:
+                if item is not None:
+                    by_collection.setdefault(item[0], []).append(item[1])
+            for collection, ids in by_collection.items():
+                try:
+                    self._relay.flush_many(collection, list(dict.fromkeys(ids)))
+                except Exception:
+                    log.exception("outbox flush failed; the sweep will publish %d of %s", len(ids), collection)
+            if items[-1] is None:
+                return
 
 
 class OutboxSweeper(threading.Thread):

@@ -173,7 +173,9 @@ class Stack:
         managed = self.spawn(
             "secantusdb",
             [
-                str(VENV_BIN / "secantusd-py"),
+                sys.executable,
+                "-m",
+                "devstack.mongo_server",  # SecantusDB with its retryable-write pruning fixed
                 "--host",
                 LOOPBACK,
                 "--port",

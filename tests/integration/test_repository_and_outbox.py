@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from kombu import Connection, Exchange, Queue
 
-from crm_platform.messaging import EventPublisher
-from crm_platform.outbox import OutboxRelay
+from crm_platform.messaging import EventPublisher, PublishError
+from crm_platform.outbox import BackgroundRelay, OutboxRelay
 from devstack.infra import Stack, free_port
 from services.beneficiaries.adapters import repository
 from services.beneficiaries.domain.errors import AlreadyExists, Conflict
@@ -177,3 +177,82 @@ def test_name_search_skips_duplicate_and_stale_postings(repo: repository.MongoRe
     repo.index_names([NameIndexEntry(person.id, person.search_tokens, ["c9"])])
     assert [p.id for p in repo.search(["ibar"], "c9", 20)] == [person.id]
     assert repo.search(["ibar"], "c1", 20) == []
+
+
+def _communities(repo: repository.MongoRepository, events_each: list[int]) -> list[tuple[Community, list[Event]]]:
+    made = []
+    for count in events_each:
+        community = Community(uuid.uuid4().hex, "Roche", "Barrancas", "La Guajira", NOW)
+        events = [Event("community_registered", {"community_id": community.id, "n": n}) for n in range(count)]
+        repo.add_community(community, events)
+        made.append((community, events))
+    return made
+
+
+def _outbox_ids(repo: repository.MongoRepository, community_id: str) -> list[str]:
+    raw = repo.communities.find_one({"_id": community_id})
+    assert raw is not None
+    return [e["id"] for e in raw["outbox"]]
+
+
+def test_flush_many_publishes_every_aggregate_in_order_and_empties_their_outboxes(
+    repo: repository.MongoRepository, stack: Stack
+) -> None:
+    made = _communities(repo, [1, 2, 1])
+    exchange = Exchange("beneficiaries.events", type="topic", durable=True)
+    queue = Queue(f"test-many-{uuid.uuid4().hex[:6]}", exchange, routing_key="community_registered", auto_delete=True)
+    publisher = EventPublisher(stack.env["AMQP_URI"], "beneficiaries")
+    ids = [c.id for c, _ in made]
+    with Connection(stack.env["AMQP_URI"]) as conn:
+        queue(conn.default_channel).declare()
+        try:
+            relay = OutboxRelay(publisher, {"communities": repo.communities})
+            published = relay.flush_many("communities", [*ids, "no-such-community"])
+        finally:
+            publisher.close()
+        received = [b["event_id"] for b in _drain(conn, queue, 4) if b.get("community_id") in ids]
+    assert published == 4
+    assert sorted(received) == sorted(e.id for _, events in made for e in events)
+    two = [e.id for e in made[1][1]]
+    assert [i for i in received if i in two] == two, "events of one aggregate keep their order"
+    assert all(_outbox_ids(repo, i) == [] for i in ids)
+
+
+class RefusesAfter:
+    """A publisher that the broker stops confirming after ``accepted`` events."""
+
+    def __init__(self, accepted: int) -> None:
+        self.accepted = accepted
+        self.published: list[str] = []
+
+    def publish(self, event_type: str, payload: Any, *, event_id: str) -> None:
+        if len(self.published) >= self.accepted:
+            raise PublishError("not confirmed")
+        self.published.append(event_id)
+
+
+def test_flush_many_removes_only_what_was_published_when_the_broker_stops_confirming(
+    repo: repository.MongoRepository,
+) -> None:
+    made = _communities(repo, [1, 2, 1])
+    publisher = RefusesAfter(2)
+    relay = OutboxRelay(publisher, {"communities": repo.communities})  # type: ignore[arg-type]
+    assert relay.flush_many("communities", [c.id for c, _ in made]) == 2
+    left = [event_id for c, _ in made for event_id in _outbox_ids(repo, c.id)]
+    assert len(left) == 2, "the two unconfirmed events stay for the sweep"
+    assert not set(left) & set(publisher.published)
+
+
+def test_the_background_relay_publishes_everything_handed_to_it_before_it_closes(
+    repo: repository.MongoRepository, stack: Stack
+) -> None:
+    made = _communities(repo, [1] * 30)
+    publisher = EventPublisher(stack.env["AMQP_URI"], "beneficiaries")
+    background = BackgroundRelay(OutboxRelay(publisher, {"communities": repo.communities}), batch=7)
+    try:
+        for community, _ in made:
+            background.flush("communities", community.id)
+    finally:
+        background.close()
+        publisher.close()
+    assert all(_outbox_ids(repo, c.id) == [] for c, _ in made)
