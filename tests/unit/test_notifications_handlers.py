@@ -13,6 +13,7 @@ from services.notifications.adapters.ratelimit import ChannelRateLimits, TokenBu
 from services.notifications.domain.model import (
     ChannelName,
     DeliveryStatus,
+    Notification,
     PermanentFailure,
     TransientFailure,
 )
@@ -155,13 +156,26 @@ def test_an_adapter_that_raises_something_unexpected_loses_nothing() -> None:
 
 def test_rendering_errors_are_recorded_and_nothing_is_sent_half_filled() -> None:
     h = handlers([ANA])
-    h.send(Audience(recipient_ids=("p1",)), "recordatorio_reunion", {"fecha": "2026-11-21"}, "reunion:1")
-    h.send(Audience(recipient_ids=("p1",)), "no_existe", {}, "otra:1")
+    h.on_acta_sealed({**sealed("a1", "p1"), "captured_at": "no es una fecha"})  # "fecha" cannot be filled
+    now = h.clock.now()  # and a record queued before its template was withdrawn
+    h.log.add(Notification("antigua:1:p1", "p1", "plantilla_retirada", {}, "rpc:antigua", now, next_attempt_at=now))
     h.dispatch_due()
-    missing, unknown = h.notification("reunion:1:p1"), h.notification("otra:1:p1")
-    assert missing.status == DeliveryStatus.FAILED and "lugar" in missing.reason
-    assert unknown.status == DeliveryStatus.FAILED and "no_existe" in unknown.reason
+    missing, unknown = h.notification("acta_sealed:a1:p1"), h.notification("antigua:1:p1")
+    assert missing.status == DeliveryStatus.FAILED and "fecha" in missing.reason
+    assert unknown.status == DeliveryStatus.FAILED and "plantilla_retirada" in unknown.reason
     assert not any(channel(h, c).calls for c in (WA, SMS, EMAIL))
+
+
+def test_an_ad_hoc_send_with_an_unknown_template_or_missing_variables_is_refused_before_queueing() -> None:
+    h = handlers([ANA])
+    with pytest.raises(InvalidRequest) as unknown:
+        h.send(Audience(recipient_ids=("p1",)), "no_existe", {}, "otra:1")
+    assert "no_existe" in unknown.value.fields["template"]
+    with pytest.raises(InvalidRequest) as missing:
+        h.send(Audience(recipient_ids=("p1",)), "recordatorio_reunion", {"fecha": "sábado 21", "hora": " "}, "r:1")
+    # every absent or blank one, but not "nombre", which each recipient's record fills in
+    assert missing.value.fields["variables"].endswith("hora, lugar, tema")
+    assert h.log.rows == {}
 
 
 def test_an_invalid_phone_is_recorded_and_email_is_used_instead() -> None:
@@ -196,7 +210,7 @@ def test_a_rate_limited_channel_postpones_without_an_attempt() -> None:
 
 def test_an_ad_hoc_reminder_reaches_every_member_of_a_family_and_is_idempotent_by_prefix() -> None:
     h = handlers([ANA, LUIS, RITA], families={"f1": ["p1", "p2", "p3"]})
-    variables = {"fecha": "sábado 21", "lugar": "Casa comunal"}
+    variables = {"fecha": "sábado 21", "hora": "9:00", "lugar": "Casa comunal", "tema": "la huerta"}
     first = h.send(Audience(family_id="f1"), "recordatorio_reunion", variables, "reunion:2026-11-21:f1")
     again = h.send(Audience(family_id="f1"), "recordatorio_reunion", variables, "reunion:2026-11-21:f1")
     assert first.new == 3 and again.new == 0 and again.message_keys == first.message_keys

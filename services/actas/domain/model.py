@@ -55,7 +55,6 @@ class InvalidState(ActaError):
     """The acta is not in a state that allows the operation (e.g. signing a sealed acta)."""
 
 
-
 @dataclass(frozen=True)
 class Actor:
     subject: str

@@ -576,9 +576,7 @@ def _participants(template: Template, values: dict[str, Any], people: dict[str, 
     for spec in template.fields:
         if spec.type == FieldType.SIGNATURE_LIST:
             ids.extend(values.get(spec.code) or [])
-    return [
-        Participant(p.beneficiary_id, p.family_id, p.full_name, p.national_id) for p in (people[i] for i in ids)
-    ]
+    return [Participant(p.beneficiary_id, p.family_id, p.full_name, p.national_id) for p in (people[i] for i in ids)]
 
 
 def _community_of(people: dict[str, Person]) -> str:
@@ -611,4 +609,3 @@ def _amended(acta: Acta) -> Event:
             "by": acta.gestor_id,
         },
     )
-

@@ -36,9 +36,7 @@ class MinioObjectStore:
             else self.client
         )
 
-    def put(
-        self, bucket: str, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]
-    ) -> StoredObject:
+    def put(self, bucket: str, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]) -> StoredObject:
         self.client.put_object(
             bucket, key, io.BytesIO(data), len(data), content_type=content_type, metadata=dict(metadata)
         )

@@ -42,6 +42,7 @@ tracer = trace.get_tracer(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 SERVICE_FULL_NAME = pb.DESCRIPTOR.services_by_name["DocumentsService"].full_name
 
+
 class RetryLoop(threading.Thread):
     """Produces the PDFs whose previous attempt failed, when their backoff expires."""
 

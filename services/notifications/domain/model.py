@@ -97,11 +97,57 @@ class PermanentFailure(Exception):
         self.reason = reason
 
 
+class ReportedState(StrEnum):
+    """What a provider's status webhook says happened after it accepted a message.
+    Intermediate states (queued, sent) are not reported: ``sent`` is ours already."""
+
+    DELIVERED = "delivered"  # it reached the phone (WhatsApp "delivered" or "read", SMS "delivered")
+    FAILED = "failed"  # the provider gave up (WhatsApp "failed", SMS "undelivered" or "failed")
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    """One delivery status from a provider's webhook, about a message it accepted."""
+
+    provider_message_id: str  # the id the provider answered the send with (``Receipt``)
+    state: ReportedState
+    at: datetime  # the provider's time of the status (aware, UTC)
+    detail: str = ""  # for failures: the provider's error code and title
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """An HTTP request a provider made to our webhook, as the gateway received it."""
+
+    method: str  # "GET" (WhatsApp's subscription check) or "POST"
+    url: str  # the public URL the provider called (Twilio signs it)
+    headers: Mapping[str, str]  # names in lower case
+    query: Mapping[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class WebhookReply:
+    """What a channel made of a webhook request."""
+
+    reports: tuple[StatusReport, ...] = ()
+    text: str = ""  # the body to answer the provider with (WhatsApp's hub.challenge)
+
+
+class WebhookRejected(Exception):
+    """The request is not from the provider: a bad or missing signature, a wrong
+    verify token. Answered with 403; nothing is applied."""
+
+
+class WebhookMalformed(Exception):
+    """Signed correctly but not the documented shape. Answered with 400."""
+
+
 @dataclass
 class Attempt:
     channel: ChannelName
     at: datetime
-    outcome: str  # sent, transient, permanent
+    outcome: str  # sent, transient, permanent, delivered (a provider's report)
     detail: str = ""
     provider_message_id: str = ""
 

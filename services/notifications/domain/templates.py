@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -161,6 +161,19 @@ def render(
         text=body,
         parameters=parameters,
     )
+
+
+def check_request(template: str, variables: Mapping[str, Any], per_recipient: Iterable[str] = ("nombre",)) -> None:
+    """Refuse a send before anything is queued: ``UnknownTemplate``, or
+    ``MissingVariables`` naming each required variable the request lacks, except
+    those filled in for each recipient when the message is rendered."""
+    spec = TEMPLATES.get(template)
+    if spec is None:
+        raise UnknownTemplate(template)
+    filled = set(per_recipient)
+    missing = [name for name in spec.variables if name not in filled and not display(variables.get(name))]
+    if missing:
+        raise MissingVariables(spec.name, missing)
 
 
 def whatsapp_template_name(template: str) -> str:

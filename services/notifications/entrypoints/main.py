@@ -42,6 +42,7 @@ tracer = trace.get_tracer(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 SERVICE_FULL_NAME = pb.DESCRIPTOR.services_by_name["NotificationsService"].full_name
 
+
 # -- gRPC ----------------------------------------------------------------------------------
 def _translate(method: F) -> F:
     """Map the use cases' errors to gRPC status codes (the only place that does)."""

@@ -38,7 +38,7 @@ from services.notifications.domain.model import (
     Recipient,
     TransientFailure,
 )
-from services.notifications.domain.templates import spanish_date
+from services.notifications.domain.templates import check_request, spanish_date
 from services.notifications.service_layer.ports import (
     Channel,
     Clock,
@@ -136,7 +136,9 @@ class NotificationHandlers:
         message_key_prefix: str,
         trigger: str = "",
     ) -> Queued:
-        """An ad-hoc send (a meeting reminder): one message per person in the audience."""
+        """An ad-hoc send (a meeting reminder): one message per person in the audience.
+        An unknown template or a missing variable refuses the whole request, before
+        anything is queued."""
         problems: dict[str, str] = {}
         if not message_key_prefix.strip():
             problems["message_key_prefix"] = "Indique un prefijo para las claves de los mensajes"
@@ -145,6 +147,13 @@ class NotificationHandlers:
         chosen = sum(bool(x) for x in (audience.recipient_ids, audience.family_id, audience.community_id))
         if chosen != 1:
             problems["audience"] = "Indique destinatarios, un hogar o una comunidad (uno solo)"
+        if template.strip():
+            try:
+                check_request(template.strip(), variables)
+            except errors.UnknownTemplate:
+                problems["template"] = f"No existe la plantilla «{template.strip()}»"
+            except errors.MissingVariables as exc:
+                problems["variables"] = f"Faltan variables de la plantilla: {', '.join(exc.names)}"
         if problems:
             raise InvalidRequest(problems)
         ids = self._audience(audience)
