@@ -295,7 +295,7 @@ class Stack:
                 "OTEL_SERVICE_NAME": "documents",
             },
         )
-        notifications = self.start_notifications()
+        notifications = self.start_notifications(f"http://{LOOPBACK}:{gateway_port}/webhooks")
         gateway = self.spawn(
             "gateway",
             [str(VENV_BIN / "crm-gateway")],
@@ -359,14 +359,16 @@ class Stack:
             "notifications_grpc": self.env["NOTIFICATIONS_GRPC"],
         }
 
-    def start_notifications(self) -> ManagedProcess:
+    def start_notifications(self, webhooks_url: str) -> ManagedProcess:
         """``crm-notifications``, after the channel stand-ins it sends to.
 
         The process needs BENEFICIARIES_GRPC and PUBLIC_VERIFY_BASE_URL (set by
         ``start_services``) and the channels' settings: a channel without its base
         URL or host is simply not registered. Backoff is short here, so a test's
-        provider outage resolves in seconds rather than minutes."""
-        self.start_channel_stand_ins()
+        provider outage resolves in seconds rather than minutes. The stand-ins
+        report delivery to the gateway's webhooks under ``webhooks_url``."""
+        self.start_channel_stand_ins(webhooks_url)
+        self.env["SMS_STATUS_CALLBACK_URL"] = f"{webhooks_url}/sms"
         self.env["NOTIFICATIONS_GRPC"] = f"{LOOPBACK}:{free_port()}"
         return self.spawn(
             "notifications",
@@ -379,10 +381,17 @@ class Stack:
             },
         )
 
-    def start_channel_stand_ins(self) -> None:
+    def start_channel_stand_ins(self, webhooks_url: str) -> None:
         """The WhatsApp and SMS provider stand-ins and the loopback SMTP server
         (``python -m devstack.providers``), whose settings go into ``self.env``."""
-        managed = self.spawn("providers", [sys.executable, "-m", "devstack.providers"])
+        from devstack.providers.whatsapp import DEV_NOT_ON_WHATSAPP
+
+        command = [
+            *(sys.executable, "-m", "devstack.providers"),
+            *("--whatsapp-webhook-url", f"{webhooks_url}/whatsapp"),
+            *("--undeliverable-later", DEV_NOT_ON_WHATSAPP),
+        ]
+        managed = self.spawn("providers", command)
         wait_for("provider stand-ins", lambda: _printed_ready(managed.log), 30, managed.log, managed.proc)
         for line in managed.log.read_text(errors="replace").splitlines():
             name, sep, value = line.partition("=")

@@ -77,10 +77,10 @@ def install() -> None:
                 break
             records.popitem(last=False)
 
-    registry.__init__ = __init__  # type: ignore[method-assign]
-    registry.record_retryable = record_retryable  # type: ignore[method-assign]
-    registry._prune_retryable_locked = _prune_retryable_locked  # type: ignore[method-assign]
-    registry._crm_ordered_records = True  # type: ignore[attr-defined]
+    registry.__init__ = __init__
+    registry.record_retryable = record_retryable
+    registry._prune_retryable_locked = _prune_retryable_locked
+    registry._crm_ordered_records = True
 
 
 def main() -> int:

@@ -13,7 +13,7 @@ import pymongo
 from fastapi import FastAPI, Request
 
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
-from gateway import actas_routes, auth, errors, kiosk_routes, notifications_routes, schemas
+from gateway import actas_routes, auth, errors, kiosk_routes, notifications_routes, schemas, webhooks_routes
 from gateway.config import GatewaySettings
 from gateway.deps import Backend, User, to_json
 from gateway.middleware import BodySizeLimit
@@ -202,4 +202,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     actas_routes.register(app, backend)
     kiosk_routes.register(app, backend, tokens)
     notifications_routes.register(app, backend)
+    webhooks_routes.register(app, backend)
     return app

@@ -66,5 +66,3 @@ User = Annotated[auth.User, Depends(current_user)]
 
 def to_json(message: Message) -> dict[str, Any]:
     return MessageToDict(message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
-
-

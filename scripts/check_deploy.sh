@@ -220,7 +220,8 @@ required_secrets=(RABBITMQ_USER RABBITMQ_PASSWORD MINIO_ROOT_USER MINIO_ROOT_PAS
 # value baked into the file.
 optional_settings=(DOCUMENTS_SIGNING_PASSPHRASE
                    WHATSAPP_BASE_URL WHATSAPP_PHONE_NUMBER_ID WHATSAPP_ACCESS_TOKEN
-                   SMS_BASE_URL SMS_ACCOUNT_SID SMS_AUTH_TOKEN SMS_SENDER)
+                   WHATSAPP_APP_SECRET WHATSAPP_VERIFY_TOKEN
+                   SMS_BASE_URL SMS_ACCOUNT_SID SMS_AUTH_TOKEN SMS_SENDER SMS_STATUS_CALLBACK_URL)
 # Dummy values, for validation only; --env-file /dev/null ignores any local .env.
 export RABBITMQ_USER=check RABBITMQ_PASSWORD=check-password
 export MINIO_ROOT_USER=check-root MINIO_ROOT_PASSWORD=check-root-password

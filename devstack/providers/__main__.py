@@ -1,10 +1,14 @@
 """Run the WhatsApp, SMS and SMTP stand-ins on loopback until interrupted.
 
 Prints the settings the notifications service needs, one ``NAME=value`` line
-each, then ``ready``; logs every message the stand-ins accept. Ports default to
-0 (the OS picks); devstack reads the printed lines.
+each (WhatsApp's webhook secrets included), then ``ready``; logs every message
+the stand-ins accept. Ports default to 0 (the OS picks); devstack reads the
+printed lines. With ``--whatsapp-webhook-url`` the WhatsApp stand-in reports
+each message's status there as Meta does; the SMS stand-in calls back whatever
+``StatusCallback`` a send carries.
 
     python -m devstack.providers [--whatsapp-port N] [--sms-port N] [--smtp-port N]
+        [--whatsapp-webhook-url URL] [--undeliverable-later E164 ...]
 """
 
 from __future__ import annotations
@@ -29,12 +33,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--smtp-port", type=int, default=0)
     parser.add_argument("--phone-number-id", default=whatsapp.DEV_PHONE_NUMBER_ID)
     parser.add_argument("--whatsapp-token", default=whatsapp.DEV_ACCESS_TOKEN)
+    parser.add_argument("--whatsapp-webhook-url", default=None, help="where to POST WhatsApp status notifications")
+    parser.add_argument("--whatsapp-app-secret", default=whatsapp.DEV_APP_SECRET)
+    parser.add_argument("--whatsapp-verify-token", default=whatsapp.DEV_VERIFY_TOKEN)
     parser.add_argument("--account-sid", default=sms.DEV_ACCOUNT_SID)
     parser.add_argument("--sms-token", default=sms.DEV_AUTH_TOKEN)
     parser.add_argument("--sms-sender", default=sms.DEV_SENDER)
     parser.add_argument(
         "--undeliverable", action="append", default=[], metavar="E164",
         help="a number WhatsApp cannot deliver to and the SMS provider calls invalid (repeatable)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--undeliverable-later", action="append", default=[], metavar="E164",
+        help="a number WhatsApp accepts and later reports failed with 131026 (repeatable)",
     )  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
@@ -48,6 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         phone_number_id=args.phone_number_id,
         access_token=args.whatsapp_token,
         undeliverable=args.undeliverable,
+        undeliverable_later=args.undeliverable_later,
+        webhook_url=args.whatsapp_webhook_url or None,
+        app_secret=args.whatsapp_app_secret,
+        verify_token=args.whatsapp_verify_token,
         port=args.whatsapp_port,
     )
     text = SmsStandIn(
@@ -64,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             "WHATSAPP_API_VERSION": wa.api_version,
             "WHATSAPP_PHONE_NUMBER_ID": wa.phone_number_id,
             "WHATSAPP_ACCESS_TOKEN": wa.access_token,
+            "WHATSAPP_APP_SECRET": wa.app_secret,
+            "WHATSAPP_VERIFY_TOKEN": wa.verify_token,
             "SMS_BASE_URL": text.url,
             "SMS_ACCOUNT_SID": text.account_sid,
             "SMS_AUTH_TOKEN": text.auth_token,

@@ -9,21 +9,32 @@ error ``{"code", "message", "more_info", "status"}``.
 
 Numbers in ``invalid_numbers`` get 21211, in ``landlines`` 21614 (not a mobile),
 in ``unsubscribed`` 21610 (the recipient replied STOP).
+
+A send with ``StatusCallback`` (an absolute http(s) URL, else 21609) is followed
+by Twilio's status callbacks to that URL: ``sent`` then ``delivered``, or
+``undelivered`` with ``ErrorCode`` 30003 for numbers in ``undelivered``. Each is
+a form (``MessageSid``, ``MessageStatus``, ``AccountSid``, ``From``, ``To``,
+``ApiVersion`` and the legacy ``SmsSid``, ``SmsStatus``) signed in
+``X-Twilio-Signature``: the base64 HMAC-SHA1, keyed with the auth token, of the
+URL followed by each parameter's name and value sorted by name.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import logging
 import re
 import secrets
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from devstack.providers.server import Answer, Request, StandIn
 from services.notifications.domain.templates import sms_segments
@@ -37,6 +48,11 @@ DEV_SENDER = "+15005550006"
 _PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
 _E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 _MAX_BODY = 1600
+_MAX_URL = 2048
+# Twilio's status callbacks for one message, a few milliseconds apart.
+_FIRST_STATUS_DELAY = 0.02
+_NEXT_STATUS_DELAY = 0.01
+UNDELIVERED_CODE = "30003"  # unreachable destination handset
 
 _MESSAGES = {
     20003: "Authenticate",
@@ -49,6 +65,7 @@ _MESSAGES = {
     21603: "A 'From' phone number is required.",
     21604: "A 'To' phone number is required.",
     21606: "The 'From' phone number provided ({sender}) is not a valid message-capable phone number for this account.",
+    21609: "Invalid StatusCallback url",
     21610: "Attempt to send to unsubscribed recipient",
     21614: "'To' number {to} is not a valid mobile number",
     21617: "The concatenated message body exceeds the 1600 character limit.",
@@ -62,6 +79,7 @@ class AcceptedSms:
     to: str
     sender: str
     body: str
+    status_callback: str = ""
 
 
 class SmsStandIn(StandIn):
@@ -78,6 +96,7 @@ class SmsStandIn(StandIn):
         invalid_numbers: Iterable[str] = (),
         landlines: Iterable[str] = (),
         unsubscribed: Iterable[str] = (),
+        undelivered: Iterable[str] = (),
         port: int = 0,
     ) -> None:
         super().__init__(port)
@@ -87,6 +106,7 @@ class SmsStandIn(StandIn):
         self.invalid_numbers = set(invalid_numbers)
         self.landlines = set(landlines)
         self.unsubscribed = set(unsubscribed)
+        self.undelivered = set(undelivered)
         self.accepted: list[AcceptedSms] = []
 
     def error(self, status: int, code: int | None, message: str, **context: str) -> Answer:
@@ -143,6 +163,12 @@ class SmsStandIn(StandIn):
             return 21606, f"From {sender!r} is not the account's sender {self.sender!r}"
         if len(body) > _MAX_BODY:
             return 21617, f"Body has {len(body)} characters, over {_MAX_BODY}"
+        callback = fields.get("StatusCallback")
+        if callback is not None and not _is_http_url(callback):
+            return (
+                21609,
+                f"StatusCallback is not an absolute http(s) URL of at most {_MAX_URL} characters: {callback!r}",
+            )
         return None
 
     def _send(self, fields: dict[str, str]) -> Answer:
@@ -151,10 +177,38 @@ class SmsStandIn(StandIn):
             if to in numbers:
                 return self.error(400, code, "", to=to)
         sid = "SM" + secrets.token_hex(16)
+        callback = fields.get("StatusCallback", "")
         with self._lock:
-            self.accepted.append(AcceptedSms(sid, to, sender, body))
+            self.accepted.append(AcceptedSms(sid, to, sender, body, callback))
         log.info("sms: accepted %s to %s: %s", sid, to, body)
+        if callback:
+            self._report(callback, sid, to, sender)
         return Answer.json(201, self._resource(sid, to, sender, body))
+
+    def _report(self, url: str, sid: str, to: str, sender: str) -> None:
+        """Queue the status callbacks Twilio sends after accepting a message."""
+        final = "undelivered" if to in self.undelivered else "delivered"
+        for i, status in enumerate(("sent", final)):
+            params = {
+                "ApiVersion": "2010-04-01",
+                "AccountSid": self.account_sid,
+                "From": sender,
+                "To": to,
+                "MessageSid": sid,
+                "SmsSid": sid,
+                "MessageStatus": status,
+                "SmsStatus": status,
+            }
+            if status == "undelivered":
+                params["ErrorCode"] = UNDELIVERED_CODE
+            headers = {
+                "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+                "User-Agent": "TwilioProxy/1.1",
+                "I-Twilio-Idempotency-Token": str(uuid.uuid4()),
+                "X-Twilio-Signature": _signature(self.auth_token, url, params),
+            }
+            body = urlencode(params).encode("utf-8")
+            self.post_webhook(url, body, headers, delay=_NEXT_STATUS_DELAY if i else _FIRST_STATUS_DELAY)
 
     def _resource(self, sid: str, to: str, sender: str, body: str) -> dict[str, Any]:
         now = format_datetime(datetime.now(UTC), usegmt=True)
@@ -181,6 +235,21 @@ class SmsStandIn(StandIn):
             "to": to,
             "uri": f"{uri}.json",
         }
+
+
+def _signature(auth_token: str, url: str, params: dict[str, str]) -> str:
+    signed = url + "".join(name + params[name] for name in sorted(params))
+    return base64.b64encode(
+        hmac.new(auth_token.encode("utf-8"), signed.encode("utf-8"), hashlib.sha1).digest()
+    ).decode()
+
+
+def _is_http_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return len(value) <= _MAX_URL and parts.scheme in {"http", "https"} and bool(parts.hostname)
 
 
 def _basic_auth(header: str) -> tuple[str, str] | None:

@@ -9,20 +9,32 @@ language ``es``, one text parameter per ``{{n}}`` of the approved body). Answers
 error: ``{"error": {"message", "type", "code", "error_subcode", "error_data",
 "fbtrace_id"}}``.
 
-Numbers in ``undeliverable`` get error 131026 (the real API mostly reports it
-later through a webhook; answering it at once lets tests drive the fallback).
+Numbers in ``undeliverable`` get error 131026 at once; numbers in
+``undeliverable_later`` are accepted and then reported ``failed`` with 131026
+through the webhook, which is how the real API mostly reports it.
+
+With a ``webhook_url``, every accepted message is followed by Meta's status
+notifications, POSTed there as the app's webhook: ``sent`` then ``delivered``
+(or only ``failed``), each a ``whatsapp_business_account`` notification signed
+in ``X-Hub-Signature-256`` with ``app_secret``. ``check_subscription`` plays the
+GET Meta makes when the callback URL is configured.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import logging
 import re
 import secrets
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import httpx
 
 from devstack.providers.server import Answer, Request, StandIn
 from services.notifications.domain.templates import TEMPLATES
@@ -31,6 +43,24 @@ log = logging.getLogger(__name__)
 
 DEV_PHONE_NUMBER_ID = "106540352242922"
 DEV_ACCESS_TOKEN = "crm-dev-whatsapp-token"  # noqa: S105 - the local stand-in's
+# The stand-in's Meta app and business account; the secrets match config's dev defaults.
+DEV_APP_SECRET = "crm-dev-whatsapp-app-secret"  # noqa: S105
+DEV_VERIFY_TOKEN = "crm-dev-whatsapp-verify-token"  # noqa: S105
+DEV_BUSINESS_ACCOUNT_ID = "102290129340398"
+# The local stack's number that WhatsApp accepts and then reports not on WhatsApp
+# (131026), so the fallback to SMS can be seen end to end (devstack/infra.py).
+DEV_NOT_ON_WHATSAPP = "+573005550999"
+DEV_DISPLAY_PHONE_NUMBER = "15550783881"
+
+# Meta's status notifications for one accepted message, a few milliseconds apart.
+_FIRST_STATUS_DELAY = 0.02
+_NEXT_STATUS_DELAY = 0.01
+_NOT_ON_WHATSAPP = {
+    "code": 131026,
+    "title": "Message undeliverable",
+    "message": "Message undeliverable",
+    "error_data": {"details": "Message Undeliverable."},
+}
 
 _PATH = re.compile(r"^/(?P<version>v\d+\.\d+)/(?P<phone_number_id>[^/]+)/messages$")
 _TOP_LEVEL = {"messaging_product", "recipient_type", "to", "type", "template", "biz_opaque_callback_data"}
@@ -83,6 +113,10 @@ class WhatsAppStandIn(StandIn):
         language: str = "es",
         templates: Mapping[str, int] | None = None,
         undeliverable: Iterable[str] = (),
+        undeliverable_later: Iterable[str] = (),
+        webhook_url: str | None = None,
+        app_secret: str = DEV_APP_SECRET,
+        verify_token: str = DEV_VERIFY_TOKEN,
         port: int = 0,
     ) -> None:
         super().__init__(port)
@@ -92,7 +126,71 @@ class WhatsAppStandIn(StandIn):
         self.language = language
         self.templates = dict(approved_templates() if templates is None else templates)
         self.undeliverable = {n.lstrip("+") for n in undeliverable}
+        self.undeliverable_later = {n.lstrip("+") for n in undeliverable_later}
+        self.webhook_url = webhook_url  # may be set once our side is up
+        self.app_secret = app_secret
+        self.verify_token = verify_token
         self.accepted: list[AcceptedWhatsApp] = []
+
+    def check_subscription(self, timeout: float = 2.0) -> bool:
+        """Meta's check of a newly configured callback URL: a GET with
+        ``hub.mode=subscribe``, our ``hub.verify_token`` and a ``hub.challenge``
+        that must come back as the body of a 200."""
+        if not self.webhook_url:
+            raise RuntimeError("no webhook_url to check")
+        challenge = str(secrets.randbelow(10**9))
+        query = {"hub.mode": "subscribe", "hub.challenge": challenge, "hub.verify_token": self.verify_token}
+        try:
+            response = httpx.get(self.webhook_url, params=query, timeout=timeout)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200 and response.text == challenge
+
+    def _report(self, message_id: str, to: str) -> None:
+        """Queue the status notifications Meta sends after accepting a message."""
+        url = self.webhook_url
+        if not url:
+            return
+        if to in self.undeliverable_later:
+            statuses = [self._status(message_id, to, "failed", errors=[_NOT_ON_WHATSAPP])]
+        else:
+            statuses = [self._status(message_id, to, "sent"), self._status(message_id, to, "delivered")]
+        for i, status in enumerate(statuses):
+            body = json.dumps(self._notification(status), separators=(",", ":")).encode("utf-8")
+            self.post_webhook(url, body, self._signed(body), delay=_NEXT_STATUS_DELAY if i else _FIRST_STATUS_DELAY)
+
+    def _status(
+        self, message_id: str, to: str, status: str, errors: list[dict[str, Any]] | None = None
+    ) -> dict[str, Any]:
+        now = int(time.time())
+        item: dict[str, Any] = {"id": message_id, "status": status, "timestamp": str(now), "recipient_id": to}
+        if errors:
+            item["errors"] = errors
+            return item
+        conversation: dict[str, Any] = {"id": secrets.token_hex(16), "origin": {"type": "utility"}}
+        if status == "sent":
+            conversation["expiration_timestamp"] = str(now + 24 * 3600)
+        item["conversation"] = conversation
+        item["pricing"] = {"billable": True, "pricing_model": "CBP", "category": "utility"}
+        return item
+
+    def _notification(self, status: dict[str, Any]) -> dict[str, Any]:
+        value = {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": DEV_DISPLAY_PHONE_NUMBER, "phone_number_id": self.phone_number_id},
+            "statuses": [status],
+        }
+        change = {"value": value, "field": "messages"}
+        return {"object": "whatsapp_business_account", "entry": [{"id": DEV_BUSINESS_ACCOUNT_ID, "changes": [change]}]}
+
+    def _signed(self, body: bytes) -> dict[str, str]:
+        key = self.app_secret.encode("utf-8")
+        return {
+            "Content-Type": "application/json",
+            "User-Agent": "facebookexternalua",
+            "X-Hub-Signature": "sha1=" + hmac.new(key, body, hashlib.sha1).hexdigest(),
+            "X-Hub-Signature-256": "sha256=" + hmac.new(key, body, hashlib.sha256).hexdigest(),
+        }
 
     def error(
         self, status: int, code: int | None, message: str, *, details: str = "", subcode: int | None = None
@@ -188,6 +286,7 @@ class WhatsAppStandIn(StandIn):
         with self._lock:
             self.accepted.append(AcceptedWhatsApp(message_id, to, name, template["language"]["code"], parameters))
         log.info("whatsapp: accepted %s to +%s: template %s %s", message_id, to, name, list(parameters))
+        self._report(message_id, to)
         return Answer.json(
             200,
             {

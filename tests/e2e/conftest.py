@@ -68,5 +68,3 @@ def new_person(community_id: str, **overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
-
-

@@ -137,4 +137,3 @@ def test_a_kiosk_pairs_syncs_enrols_signs_offline_and_is_locked_out_when_revoked
         assert revoked.status_code == 200, revoked.text
         with pytest.raises(Unauthorized):
             flows.sync_down(client, store)
-

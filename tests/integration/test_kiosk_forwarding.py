@@ -80,9 +80,7 @@ def signer(beneficiaries: Any, family: pb.Family) -> pb.Beneficiary:
 
 
 @pytest.fixture
-def submissions(
-    device: tuple[str, Ed25519PrivateKey], family: pb.Family, signer: pb.Beneficiary
-) -> dict[str, bytes]:
+def submissions(device: tuple[str, Ed25519PrivateKey], family: pb.Family, signer: pb.Beneficiary) -> dict[str, bytes]:
     """N signed home-visit submissions, by submission id."""
     device_id, key = device
     png = io.BytesIO()

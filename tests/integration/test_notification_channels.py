@@ -2,25 +2,44 @@
 WhatsApp Cloud API and Twilio stand-ins of devstack.providers, which check every
 request against the provider's documented contract.
 
+Delivery-status webhooks run end to end on loopback too: the stand-ins call back
+a small local receiver that hands each request to the channel's own ``webhook``.
+
 No RabbitMQ or databases: these tests never request the ``stack`` fixture.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
+import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 import pytest
 
 from devstack.providers import SmsStandIn, SmtpStandIn, WhatsAppStandIn
+from services.notifications.channels.base import ReportingChannel
 from services.notifications.channels.sms import HttpSmsChannel, SmsSettings
 from services.notifications.channels.smtp import SmtpChannel, SmtpSettings
 from services.notifications.channels.whatsapp import WhatsAppCloudChannel, WhatsAppSettings, payload
-from services.notifications.domain.model import ChannelName, Outgoing, PermanentFailure, TransientFailure
+from services.notifications.domain.model import (
+    ChannelName,
+    Outgoing,
+    PermanentFailure,
+    ReportedState,
+    StatusReport,
+    TransientFailure,
+    WebhookMalformed,
+    WebhookRejected,
+    WebhookRequest,
+)
 from services.notifications.domain.templates import render
 
 TIMEOUT = 0.5  # the clients' timeout: a hung provider must cost no more than this
@@ -485,3 +504,312 @@ def test_a_message_rendered_for_another_channel_is_refused_without_a_request(
         with pytest.raises(PermanentFailure, match=f"rendered for {rendered_for}"):
             channel.send(message(rendered_for, MOBILE))
     assert meta.requests == 0 and twilio.requests == 0
+
+
+# -- delivery-status webhooks ----------------------------------------------------------
+WEBHOOK_WAIT = 5.0  # seconds: the stand-ins call back within milliseconds; this only bounds a failure
+LATE_UNDELIVERABLE = "+573008888888"
+UNREACHABLE_HANDSET = "+573007777777"
+
+
+class Receiver:
+    """Our webhook endpoint on loopback: hands each request to a channel's own
+    ``webhook`` and answers 200 (with the reply's text), 403 or 400 from the outcome,
+    as the gateway does. ``fail_next`` answers 500 without looking at the request."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.channel: ReportingChannel | None = None
+        self.reports: list[StatusReport] = []
+        self.answers: list[int] = []
+        self._failures = 0
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    @property
+    def url(self) -> str:
+        return self.origin + self.path
+
+    def start(self) -> Receiver:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def fail_next(self, n: int) -> None:
+        with self._lock:
+            self._failures += n
+
+    def wait_for(self, n: int) -> list[StatusReport]:
+        """The first ``n`` reports, waiting for them at most ``WEBHOOK_WAIT`` seconds."""
+        deadline = time.monotonic() + WEBHOOK_WAIT
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.reports) >= n:
+                    return list(self.reports)
+            time.sleep(0.01)
+        raise AssertionError(f"{n} reports expected within {WEBHOOK_WAIT}s, got {self.reports}")
+
+    def answer(self, request: WebhookRequest) -> tuple[int, str]:
+        with self._lock:
+            if self._failures:
+                self._failures -= 1
+                status, text = 500, "error interno"
+            else:
+                status, text = 0, ""
+        if not status:
+            assert self.channel is not None
+            try:
+                reply = self.channel.webhook(request)
+            except WebhookRejected:
+                status, text = 403, "prohibido"
+            except WebhookMalformed:
+                status, text = 400, "solicitud mal formada"
+            else:
+                status, text = 200, reply.text
+                with self._lock:
+                    self.reports.extend(reply.reports)
+        with self._lock:
+            self.answers.append(status)
+        return status, text
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                query = self.path.partition("?")[2]
+                request = WebhookRequest(
+                    method=self.command,
+                    url=receiver.origin + self.path,
+                    headers={name.lower(): value for name, value in self.headers.items()},
+                    query=dict(parse_qsl(query, keep_blank_values=True)),
+                    body=self.rfile.read(length) if length > 0 else b"",
+                )
+                status, text = receiver.answer(request)
+                body = text.encode("utf-8")
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
+
+
+@pytest.fixture
+def whatsapp_receiver() -> Iterator[Receiver]:
+    receiver = Receiver("/webhooks/whatsapp").start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def meta_reporting(whatsapp_receiver: Receiver) -> Iterator[WhatsAppStandIn]:
+    with WhatsAppStandIn(undeliverable_later={LATE_UNDELIVERABLE}, webhook_url=whatsapp_receiver.url) as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def reporting_whatsapp(meta_reporting: WhatsAppStandIn, whatsapp_receiver: Receiver) -> Iterator[WhatsAppCloudChannel]:
+    channel = WhatsAppCloudChannel(
+        WhatsAppSettings(
+            base_url=meta_reporting.url,
+            phone_number_id=meta_reporting.phone_number_id,
+            access_token=meta_reporting.access_token,
+            timeout=TIMEOUT,
+            app_secret=meta_reporting.app_secret,
+            verify_token=meta_reporting.verify_token,
+        )
+    )
+    whatsapp_receiver.channel = channel
+    yield channel
+    channel.close()
+
+
+def test_a_sent_whatsapp_is_reported_delivered_for_the_id_the_send_returned(
+    reporting_whatsapp: WhatsAppCloudChannel, meta_reporting: WhatsAppStandIn, whatsapp_receiver: Receiver
+) -> None:
+    started = datetime.now(UTC).replace(microsecond=0)
+
+    receipt = reporting_whatsapp.send(message(ChannelName.WHATSAPP, MOBILE))
+
+    [report] = whatsapp_receiver.wait_for(1)
+    assert report.provider_message_id == receipt.provider_message_id
+    assert report.state is ReportedState.DELIVERED and report.detail == ""
+    assert started <= report.at <= datetime.now(UTC)
+    assert meta_reporting.wait_for_webhooks(WEBHOOK_WAIT)
+    sent = [json.loads(w.body)["entry"][0]["changes"][0]["value"]["statuses"][0] for w in meta_reporting.webhooks]
+    wamid = receipt.provider_message_id
+    assert [(s["id"], s["status"]) for s in sent] == [(wamid, "sent"), (wamid, "delivered")]
+    assert whatsapp_receiver.answers == [200, 200] and all(w.accepted for w in meta_reporting.webhooks)
+    assert meta_reporting.violations == []
+
+
+def test_a_number_not_on_whatsapp_is_accepted_then_reported_failed_with_131026(
+    reporting_whatsapp: WhatsAppCloudChannel, meta_reporting: WhatsAppStandIn, whatsapp_receiver: Receiver
+) -> None:
+    receipt = reporting_whatsapp.send(message(ChannelName.WHATSAPP, LATE_UNDELIVERABLE))
+
+    [report] = whatsapp_receiver.wait_for(1)
+    assert report.provider_message_id == receipt.provider_message_id
+    assert report.state is ReportedState.FAILED
+    assert report.detail == "131026 Message undeliverable"
+    assert meta_reporting.wait_for_webhooks(WEBHOOK_WAIT) and len(meta_reporting.webhooks) == 1
+
+
+def test_a_whatsapp_webhook_our_side_answers_500_is_sent_again(
+    reporting_whatsapp: WhatsAppCloudChannel, meta_reporting: WhatsAppStandIn, whatsapp_receiver: Receiver
+) -> None:
+    whatsapp_receiver.fail_next(2)
+
+    receipt = reporting_whatsapp.send(message(ChannelName.WHATSAPP, MOBILE))
+
+    [report] = whatsapp_receiver.wait_for(1)
+    assert report.provider_message_id == receipt.provider_message_id and report.state is ReportedState.DELIVERED
+    assert meta_reporting.wait_for_webhooks(WEBHOOK_WAIT)
+    assert [w.answers for w in meta_reporting.webhooks] == [(500, 500, 200), (200,)]
+
+
+def test_webhooks_signed_with_another_app_secret_are_refused_and_given_up_on(
+    meta_reporting: WhatsAppStandIn, whatsapp_receiver: Receiver
+) -> None:
+    channel = WhatsAppCloudChannel(
+        WhatsAppSettings(
+            base_url=meta_reporting.url,
+            phone_number_id=meta_reporting.phone_number_id,
+            access_token=meta_reporting.access_token,
+            app_secret="el-secreto-de-otra-app",
+        )
+    )
+    whatsapp_receiver.channel = channel
+    try:
+        channel.send(message(ChannelName.WHATSAPP, MOBILE))
+        assert meta_reporting.wait_for_webhooks(WEBHOOK_WAIT)
+    finally:
+        channel.close()
+    assert whatsapp_receiver.reports == []
+    assert [set(w.answers) for w in meta_reporting.webhooks] == [{403}, {403}]
+    assert not any(w.accepted for w in meta_reporting.webhooks)
+
+
+def test_metas_subscription_check_is_answered_with_our_verify_token(
+    reporting_whatsapp: WhatsAppCloudChannel, meta_reporting: WhatsAppStandIn, whatsapp_receiver: Receiver
+) -> None:
+    assert meta_reporting.check_subscription()
+    meta_reporting.verify_token = "otro-token"
+    assert not meta_reporting.check_subscription()
+    assert whatsapp_receiver.answers == [200, 403]
+
+
+def test_a_stand_in_whose_webhook_endpoint_is_down_gives_up_and_keeps_serving() -> None:
+    with WhatsAppStandIn(webhook_url=f"http://127.0.0.1:{free_port()}/webhooks/whatsapp") as stand_in:
+        channel = whatsapp_channel(stand_in)
+        try:
+            channel.send(message(ChannelName.WHATSAPP, MOBILE))
+            assert stand_in.wait_for_webhooks(WEBHOOK_WAIT)
+            channel.send(message(ChannelName.WHATSAPP, MOBILE))
+        finally:
+            channel.close()
+        assert len(stand_in.accepted) == 2
+        first, second = stand_in.webhooks[:2]
+        assert first.answers == second.answers == ("ConnectError",) * 4
+
+
+@pytest.fixture
+def sms_receiver() -> Iterator[Receiver]:
+    receiver = Receiver("/webhooks/sms")
+    receiver.start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def twilio_reporting() -> Iterator[SmsStandIn]:
+    with SmsStandIn(undelivered={UNREACHABLE_HANDSET}) as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def reporting_sms(twilio_reporting: SmsStandIn, sms_receiver: Receiver) -> Iterator[HttpSmsChannel]:
+    channel = HttpSmsChannel(
+        SmsSettings(
+            base_url=twilio_reporting.url,
+            account_sid=twilio_reporting.account_sid,
+            auth_token=twilio_reporting.auth_token,
+            sender=twilio_reporting.sender,
+            timeout=TIMEOUT,
+            status_callback_url=sms_receiver.url + "?canal=sms",
+        )
+    )
+    sms_receiver.channel = channel
+    yield channel
+    channel.close()
+
+
+def test_an_sms_with_a_status_callback_is_reported_delivered_for_its_sid(
+    reporting_sms: HttpSmsChannel, twilio_reporting: SmsStandIn, sms_receiver: Receiver
+) -> None:
+    receipt = reporting_sms.send(message(ChannelName.SMS, MOBILE))
+
+    [report] = sms_receiver.wait_for(1)
+    assert report.provider_message_id == receipt.provider_message_id
+    assert report.state is ReportedState.DELIVERED
+    assert twilio_reporting.accepted[0].status_callback == sms_receiver.url + "?canal=sms"
+    assert twilio_reporting.wait_for_webhooks(WEBHOOK_WAIT)
+    statuses = [dict(parse_qsl(w.body.decode()))["MessageStatus"] for w in twilio_reporting.webhooks]
+    assert statuses == ["sent", "delivered"] and sms_receiver.answers == [200, 200]
+    assert twilio_reporting.violations == []
+
+
+def test_an_sms_to_an_unreachable_handset_is_reported_failed_with_30003(
+    reporting_sms: HttpSmsChannel, sms_receiver: Receiver
+) -> None:
+    receipt = reporting_sms.send(message(ChannelName.SMS, UNREACHABLE_HANDSET))
+
+    [report] = sms_receiver.wait_for(1)
+    assert report.provider_message_id == receipt.provider_message_id
+    assert report.state is ReportedState.FAILED and report.detail == "30003 undelivered"
+
+
+def test_an_sms_callback_our_side_answers_500_is_sent_again(
+    reporting_sms: HttpSmsChannel, twilio_reporting: SmsStandIn, sms_receiver: Receiver
+) -> None:
+    sms_receiver.fail_next(1)
+
+    reporting_sms.send(message(ChannelName.SMS, MOBILE))
+
+    assert sms_receiver.wait_for(1)[0].state is ReportedState.DELIVERED
+    assert twilio_reporting.wait_for_webhooks(WEBHOOK_WAIT)
+    assert [w.answers for w in twilio_reporting.webhooks] == [(500, 200), (200,)]
+
+
+def test_an_sms_without_a_status_callback_gets_no_callbacks(sms: HttpSmsChannel, twilio: SmsStandIn) -> None:
+    sms.send(message(ChannelName.SMS, MOBILE))
+    assert twilio.wait_for_webhooks(WEBHOOK_WAIT) and twilio.webhooks == []
+
+
+def test_the_sms_stand_in_refuses_a_status_callback_that_is_not_an_http_url(twilio: SmsStandIn) -> None:
+    response = httpx.post(
+        f"{twilio.url}/2010-04-01/Accounts/{twilio.account_sid}/Messages.json",
+        data={"To": MOBILE, "From": twilio.sender, "Body": "Hola", "StatusCallback": "ftp://crm.example.org/sms"},
+        auth=(twilio.account_sid, twilio.auth_token),
+        timeout=2,
+    )
+    assert response.status_code == 400 and response.json()["code"] == 21609
+    assert twilio.accepted == [] and [v.status for v in twilio.violations] == [400]

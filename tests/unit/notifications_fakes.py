@@ -6,6 +6,7 @@ lease taken only when the record is queued and due, copies in and out."""
 from __future__ import annotations
 
 import copy
+import json
 import random
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -18,9 +19,15 @@ from services.notifications.domain.model import (
     Notification,
     Outgoing,
     Receipt,
+    ReportedState,
+    StatusReport,
+    WebhookMalformed,
+    WebhookRejected,
+    WebhookReply,
+    WebhookRequest,
 )
 from services.notifications.service_layer.handlers import NotificationHandlers
-from services.notifications.service_layer.ports import Contact
+from services.notifications.service_layer.ports import Contact, ParkedReport
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 TEMPLATES = {"acta_sellada": ("nombre", "enlace", "fecha"), "recordatorio_reunion": ("nombre", "fecha", "lugar")}
@@ -30,6 +37,7 @@ class FakeLog:
     def __init__(self) -> None:
         self.rows: dict[str, Notification] = {}
         self.outbox: dict[str, list[dict[str, Any]]] = {}
+        self.parked_reports: dict[tuple[ChannelName, str, ReportedState], tuple[StatusReport, datetime]] = {}
 
     def add(self, notification: Notification) -> bool:
         if notification.message_key in self.rows:
@@ -64,6 +72,29 @@ class FakeLog:
 
     def by_trigger(self, trigger: str, limit: int) -> list[Notification]:
         return [copy.deepcopy(n) for n in self.rows.values() if n.trigger == trigger][:limit]
+
+    def by_provider_message_id(self, provider_message_id: str) -> Notification | None:
+        for n in self.rows.values():
+            if any(a.provider_message_id == provider_message_id for a in n.attempts):
+                return copy.deepcopy(n)
+        return None
+
+    def replace(self, previous: Notification, updated: Notification, events: Sequence[Mapping[str, Any]] = ()) -> bool:
+        row = self.rows.get(previous.message_key)
+        if row is None or row.status != previous.status or len(row.attempts) != len(previous.attempts):
+            return False
+        self.save(updated, events)
+        return True
+
+    def park(self, channel: ChannelName, report: StatusReport, now: datetime) -> None:
+        self.parked_reports.setdefault((channel, report.provider_message_id, report.state), (report, now))
+
+    def parked(self, limit: int) -> list[ParkedReport]:
+        found = [ParkedReport(key[0], report, at) for key, (report, at) in self.parked_reports.items()]
+        return sorted(found, key=lambda p: p.parked_at)[:limit]
+
+    def unpark(self, parked: ParkedReport) -> None:
+        self.parked_reports.pop((parked.channel, parked.report.provider_message_id, parked.report.state), None)
 
     def events(self, kind: str) -> list[dict[str, Any]]:
         return [e for entries in self.outbox.values() for e in entries if e["type"] == kind]
@@ -106,6 +137,31 @@ class ScriptedChannel:
             raise outcomes.pop(0)
         self.sent.append(message)
         return Receipt(f"fake-{self.name}", f"{self.name}-{len(self.sent)}")
+
+
+class ReportingScriptedChannel(ScriptedChannel):
+    """A scripted channel whose provider reports delivery. Its webhook is signed
+    when the ``x-signature`` header is ``ok``; the body is a JSON list of
+    ``{"id", "state", "detail"}``."""
+
+    def webhook(self, request: WebhookRequest) -> WebhookReply:
+        if request.method == "GET":
+            return WebhookReply(text=request.query.get("challenge", ""))
+        if request.headers.get("x-signature") != "ok":
+            raise WebhookRejected("bad signature")
+        try:
+            items = json.loads(request.body)
+            reports = tuple(StatusReport(i["id"], ReportedState(i["state"]), NOW, i.get("detail", "")) for i in items)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise WebhookMalformed(str(exc)) from None
+        return WebhookReply(reports)
+
+
+def webhook(*reports: tuple[str, str] | tuple[str, str, str], signed: bool = True) -> WebhookRequest:
+    """A POST to ``ReportingScriptedChannel.webhook`` carrying (id, state[, detail]) reports."""
+    body = json.dumps([dict(zip(("id", "state", "detail"), r, strict=False)) for r in reports]).encode()
+    headers = {"x-signature": "ok" if signed else "forged"}
+    return WebhookRequest("POST", "https://crm.example/webhooks/x", headers, {}, body)
 
 
 def fake_render(
@@ -176,6 +232,15 @@ class StepClock:
         self.moment += timedelta(seconds=seconds)
 
 
+def default_channels() -> list[ScriptedChannel]:
+    """WhatsApp and SMS report delivery, email does not (as the real adapters)."""
+    return [
+        ReportingScriptedChannel(ChannelName.WHATSAPP),
+        ReportingScriptedChannel(ChannelName.SMS),
+        ScriptedChannel(ChannelName.EMAIL),
+    ]
+
+
 def handlers(
     contacts: Iterable[Contact] = (),
     channels: Iterable[ScriptedChannel] | None = None,
@@ -183,7 +248,7 @@ def handlers(
     retry_limit: int = 3,
     limiter: OpenLimiter | None = None,
 ) -> NotificationHandlers:
-    chosen = list(channels) if channels is not None else [ScriptedChannel(c) for c in ChannelName]
+    chosen = list(channels) if channels is not None else default_channels()
     return NotificationHandlers(
         log=FakeLog(),
         directory=FakeDirectory(contacts, families),

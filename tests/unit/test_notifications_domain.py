@@ -476,6 +476,8 @@ def test_configured_channels_are_registered(clean_env: pytest.MonkeyPatch) -> No
         "WHATSAPP_BASE_URL": "http://127.0.0.1:1",
         "WHATSAPP_PHONE_NUMBER_ID": "1065",
         "WHATSAPP_ACCESS_TOKEN": "t",
+        "WHATSAPP_APP_SECRET": "a",
+        "WHATSAPP_VERIFY_TOKEN": "v",
         "SMS_BASE_URL": "http://127.0.0.1:2",
         "SMS_ACCOUNT_SID": "AC1",
         "SMS_AUTH_TOKEN": "s",

@@ -5,6 +5,7 @@ rendering and phone errors recorded as reasons, and the delivery log."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -16,10 +17,27 @@ from services.notifications.domain.model import (
     Notification,
     PermanentFailure,
     TransientFailure,
+    WebhookMalformed,
+    WebhookRejected,
 )
-from services.notifications.service_layer.handlers import ACTA_TEMPLATE, NOTIFICATIONS, Audience, InvalidRequest
+from services.notifications.service_layer.handlers import (
+    ACTA_TEMPLATE,
+    NOTIFICATIONS,
+    Audience,
+    InvalidRequest,
+    NotFound,
+)
 from services.notifications.service_layer.ports import Contact
-from tests.unit.notifications_fakes import FakeDirectory, FakeLog, OpenLimiter, ScriptedChannel, StepClock, handlers
+from tests.unit.notifications_fakes import (
+    FakeDirectory,
+    FakeLog,
+    OpenLimiter,
+    ReportingScriptedChannel,
+    ScriptedChannel,
+    StepClock,
+    handlers,
+    webhook,
+)
 
 WA, SMS, EMAIL = ChannelName.WHATSAPP, ChannelName.SMS, ChannelName.EMAIL
 ANA = Contact("p1", "Ana Epiayú", "300 123 4567", "ana@example.org", True)
@@ -39,7 +57,11 @@ def sealed(acta_id: str = "a1", *ids: str) -> dict[str, object]:
 
 def channels(script: Mapping[ChannelName, Mapping[str, Sequence[Exception]]] | None = None) -> list[ScriptedChannel]:
     script = script or {}
-    return [ScriptedChannel(c, script.get(c)) for c in (WA, SMS, EMAIL)]
+    return [
+        ReportingScriptedChannel(WA, script.get(WA)),
+        ReportingScriptedChannel(SMS, script.get(SMS)),
+        ScriptedChannel(EMAIL, script.get(EMAIL)),
+    ]
 
 
 def log_of(h: object) -> FakeLog:
@@ -175,7 +197,7 @@ def test_an_ad_hoc_send_with_an_unknown_template_or_missing_variables_is_refused
         h.send(Audience(recipient_ids=("p1",)), "recordatorio_reunion", {"fecha": "sábado 21", "hora": " "}, "r:1")
     # every absent or blank one, but not "nombre", which each recipient's record fills in
     assert missing.value.fields["variables"].endswith("hora, lugar, tema")
-    assert h.log.rows == {}
+    assert log_of(h).rows == {}
 
 
 def test_an_invalid_phone_is_recorded_and_email_is_used_instead() -> None:
@@ -248,3 +270,99 @@ def test_token_buckets_parse_rates_and_space_out_sends() -> None:
     assert bucket.try_take() == 0
     limits = ChannelRateLimits({WA: 1000.0, SMS: None})
     assert limits.acquire(SMS, 0) and limits.acquire(WA, 0.1)
+
+
+# -- delivery reports ---------------------------------------------------------------------
+def sent_to_ana(h: object) -> str:
+    """Seal an acta for Ana, dispatch it on WhatsApp; returns the provider's message id."""
+    h.on_acta_sealed(sealed("a1", "p1"))  # type: ignore[attr-defined]
+    h.dispatch_due()  # type: ignore[attr-defined]
+    return str(h.notification("acta_sealed:a1:p1").attempts[-1].provider_message_id)  # type: ignore[attr-defined]
+
+
+def test_a_delivered_report_marks_the_message_delivered_once() -> None:
+    h = handlers([ANA])
+    wamid = sent_to_ana(h)
+    first = h.receive_webhook(WA, webhook((wamid, "delivered")))
+    again = h.receive_webhook(WA, webhook((wamid, "delivered")))
+    assert (first.applied, first.parked, again.applied) == (1, 0, 1)
+    done = h.notification("acta_sealed:a1:p1")
+    assert done.status == DeliveryStatus.DELIVERED
+    assert [(a.channel, a.outcome) for a in done.attempts] == [(WA, "sent"), (WA, "delivered")]
+
+
+def test_a_failure_reported_after_whatsapp_accepted_falls_back_to_sms() -> None:
+    h = handlers([ANA])
+    wamid = sent_to_ana(h)
+    h.receive_webhook(WA, webhook((wamid, "failed", "131026 Message undeliverable")))
+    waiting = h.notification("acta_sealed:a1:p1")
+    assert waiting.status == DeliveryStatus.QUEUED
+    assert h.dispatch_due() == 1
+    (sms,) = channel(h, SMS).sent
+    h.receive_webhook(SMS, webhook(("sms-1", "delivered")))
+    done = h.notification("acta_sealed:a1:p1")
+    assert sms.to == "+573001234567" and done.status == DeliveryStatus.DELIVERED
+    assert [(a.channel, a.outcome) for a in done.attempts] == [
+        (WA, "sent"),
+        (WA, "permanent"),
+        (SMS, "sent"),
+        (SMS, "delivered"),
+    ]
+    assert "131026 Message undeliverable" in done.attempts[1].detail
+    # WhatsApp's own late "delivered" for the abandoned attempt changes nothing
+    h.receive_webhook(WA, webhook((wamid, "delivered")))
+    assert h.notification("acta_sealed:a1:p1").attempts == done.attempts
+
+
+def test_a_failure_report_with_no_channel_left_fails_the_message_naming_the_provider_reason() -> None:
+    only_whatsapp = Contact("p9", "Eva", "3001112233", "", True)
+    h = handlers([only_whatsapp], channels())
+    h.on_acta_sealed(sealed("a9", "p9"))
+    h.dispatch_due()
+    wamid = h.notification("acta_sealed:a9:p9").attempts[-1].provider_message_id
+    sms = channel(h, SMS)
+    sms.script["+573001112233"] = [PermanentFailure("21614 no es un móvil")]
+    h.receive_webhook(WA, webhook((wamid, "failed", "131026 Message undeliverable")))
+    h.dispatch_due()
+    done = h.notification("acta_sealed:a9:p9")
+    assert done.status == DeliveryStatus.FAILED
+    assert "131026" in done.reason and "21614" in done.reason
+    (failed,) = log_of(h).events("notification_failed")
+    assert failed["payload"]["message_key"] == "acta_sealed:a9:p9"
+
+
+def test_a_report_that_arrives_before_its_send_was_written_is_parked_then_applied() -> None:
+    h = handlers([ANA])
+    early = h.receive_webhook(WA, webhook(("whatsapp-1", "delivered")))
+    assert (early.applied, early.parked) == (0, 1)
+    h.receive_webhook(WA, webhook(("whatsapp-1", "delivered")))  # the provider retried: parked once
+    assert len(log_of(h).parked_reports) == 1
+    assert sent_to_ana(h) == "whatsapp-1"
+    assert h.reconcile_reports() == 1
+    assert h.notification("acta_sealed:a1:p1").status == DeliveryStatus.DELIVERED
+    assert log_of(h).parked_reports == {}
+
+
+def test_a_parked_report_about_a_message_that_never_appears_is_dropped_after_a_day() -> None:
+    h = handlers([ANA])
+    h.receive_webhook(WA, webhook(("wamid.unknown", "delivered")))
+    clock = h.clock
+    assert isinstance(clock, StepClock)
+    clock.advance(3600)
+    assert h.reconcile_reports() == 0 and len(log_of(h).parked_reports) == 1
+    clock.advance(24 * 3600)
+    assert h.reconcile_reports() == 0 and log_of(h).parked_reports == {}
+
+
+def test_an_unsigned_or_malformed_webhook_changes_nothing_and_email_has_no_webhook() -> None:
+    h = handlers([ANA])
+    wamid = sent_to_ana(h)
+    with pytest.raises(WebhookRejected):
+        h.receive_webhook(WA, webhook((wamid, "failed", "forged"), signed=False))
+    bad = webhook()
+    with pytest.raises(WebhookMalformed):
+        h.receive_webhook(WA, replace(bad, body=b"{not json"))
+    with pytest.raises(NotFound):
+        h.receive_webhook(EMAIL, webhook((wamid, "delivered")))
+    assert h.notification("acta_sealed:a1:p1").status == DeliveryStatus.SENT
+    assert log_of(h).parked_reports == {}

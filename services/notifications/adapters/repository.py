@@ -12,7 +12,15 @@ from pymongo import DESCENDING
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
-from services.notifications.domain.model import Attempt, ChannelName, DeliveryStatus, Notification
+from services.notifications.domain.model import (
+    Attempt,
+    ChannelName,
+    DeliveryStatus,
+    Notification,
+    ReportedState,
+    StatusReport,
+)
+from services.notifications.service_layer.ports import ParkedReport
 
 DB_ALIAS = "notifications"
 DEFAULT_DB = "crm_notifications"
@@ -28,6 +36,8 @@ class NotificationDoc(mongoengine.Document):
             ("recipient_id", "-created_at"),
             ("trigger", "-created_at"),
             "outbox.created_at",
+            # sparse: only attempts a provider accepted have an id (delivery reports look them up)
+            {"fields": ["attempts.provider_message_id"], "sparse": True},
         ],
     }
     id = mongoengine.StringField(primary_key=True)  # the message key: one document per message
@@ -43,11 +53,26 @@ class NotificationDoc(mongoengine.Document):
     outbox = mongoengine.ListField(mongoengine.DictField())
 
 
+class ParkedReportDoc(mongoengine.Document):
+    """A provider's status report for a message not known yet (see ``DeliveryLog.park``);
+    ``_id`` is channel, provider id and state, so parking twice keeps one."""
+
+    meta: dict[str, Any] = {"collection": "parked_reports", "db_alias": DB_ALIAS, "indexes": ["parked_at"]}
+    id = mongoengine.StringField(primary_key=True)
+    channel = mongoengine.StringField(required=True)
+    provider_message_id = mongoengine.StringField(required=True)
+    state = mongoengine.StringField(required=True)
+    at = mongoengine.DateTimeField(required=True)
+    detail = mongoengine.StringField()
+    parked_at = mongoengine.DateTimeField(required=True)
+
+
 def connect(mongo_uri: str, db_name: str = DEFAULT_DB) -> None:
     """Open the service's connection (from a process's start-up, never at import)."""
     mongoengine.disconnect(alias=DB_ALIAS)
     mongoengine.connect(db=db_name, host=mongo_uri, alias=DB_ALIAS, tz_aware=True, w="majority")
     NotificationDoc.ensure_indexes()
+    ParkedReportDoc.ensure_indexes()
 
 
 def disconnect() -> None:
@@ -60,6 +85,7 @@ NO_OUTBOX = {"outbox": 0}
 class MongoDeliveryLog:
     def __init__(self) -> None:
         self.notifications: Collection = NotificationDoc._get_collection()
+        self.parked_reports: Collection = ParkedReportDoc._get_collection()
 
     def add(self, notification: Notification) -> bool:
         try:
@@ -92,11 +118,49 @@ class MongoDeliveryLog:
         return [_notification(raw) for raw in self.notifications.find(selector, NO_OUTBOX).limit(limit)]
 
     def save(self, notification: Notification, events: Sequence[Mapping[str, Any]] = ()) -> None:
-        change: dict[str, Any] = {"$set": _state(notification)}
-        if events:
-            now = datetime.now(UTC)
-            change["$push"] = {"outbox": {"$each": [{**e, "created_at": now} for e in events]}}
-        self.notifications.update_one({"_id": notification.message_key}, change)
+        self.notifications.update_one({"_id": notification.message_key}, _change(notification, events))
+
+    def replace(self, previous: Notification, updated: Notification, events: Sequence[Mapping[str, Any]] = ()) -> bool:
+        # Every step of a record appends an attempt, so status plus the number of
+        # attempts identifies the state that was read.
+        selector = {
+            "_id": previous.message_key,
+            "status": str(previous.status),
+            "attempts": {"$size": len(previous.attempts)},
+        }
+        return self.notifications.update_one(selector, _change(updated, events)).modified_count == 1
+
+    def by_provider_message_id(self, provider_message_id: str) -> Notification | None:
+        raw = self.notifications.find_one({"attempts.provider_message_id": provider_message_id}, NO_OUTBOX)
+        return _notification(raw) if raw else None
+
+    def park(self, channel: ChannelName, report: StatusReport, now: datetime) -> None:
+        key = f"{channel}:{report.provider_message_id}:{report.state}"
+        document = {
+            "channel": str(channel),
+            "provider_message_id": report.provider_message_id,
+            "state": str(report.state),
+            "at": report.at,
+            "detail": report.detail,
+        }
+        self.parked_reports.update_one({"_id": key}, {"$setOnInsert": {**document, "parked_at": now}}, upsert=True)
+
+    def parked(self, limit: int) -> list[ParkedReport]:
+        cursor = self.parked_reports.find({"parked_at": {"$gte": _EPOCH}}).sort("parked_at", 1).limit(limit)
+        return [
+            ParkedReport(
+                ChannelName(raw["channel"]),
+                StatusReport(
+                    raw["provider_message_id"], ReportedState(raw["state"]), raw["at"], raw.get("detail") or ""
+                ),
+                raw["parked_at"],
+            )
+            for raw in cursor
+        ]
+
+    def unpark(self, parked: ParkedReport) -> None:
+        key = f"{parked.channel}:{parked.report.provider_message_id}:{parked.report.state}"
+        self.parked_reports.delete_one({"_id": key})
 
     def by_recipient(self, recipient_id: str, limit: int) -> list[Notification]:
         return self._list({"recipient_id": recipient_id}, limit)
@@ -107,6 +171,14 @@ class MongoDeliveryLog:
     def _list(self, selector: dict[str, Any], limit: int) -> list[Notification]:
         cursor = self.notifications.find(selector, NO_OUTBOX).sort("created_at", DESCENDING).limit(limit)
         return [_notification(raw) for raw in cursor]
+
+
+def _change(notification: Notification, events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    change: dict[str, Any] = {"$set": _state(notification)}
+    if events:
+        now = datetime.now(UTC)
+        change["$push"] = {"outbox": {"$each": [{**e, "created_at": now} for e in events]}}
+    return change
 
 
 def _state(n: Notification) -> dict[str, Any]:

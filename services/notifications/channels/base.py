@@ -13,7 +13,10 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Protocol, runtime_checkable
 
-from services.notifications.domain.model import ChannelName, Outgoing, Receipt, WebhookReply, WebhookRequest
+from services.notifications.domain.model import ChannelName, Outgoing, Receipt
+from services.notifications.service_layer.ports import ReportingChannel
+
+__all__ = ["Channel", "ChannelRegistry", "ReportingChannel", "UnknownChannel"]
 
 log = logging.getLogger(__name__)
 
@@ -26,17 +29,6 @@ class Channel(Protocol):
 
     def send(self, message: Outgoing) -> Receipt:
         """Hand ``message`` to the provider; raises ``TransientFailure`` or ``PermanentFailure``."""
-        ...
-
-
-@runtime_checkable
-class ReportingChannel(Channel, Protocol):
-    """A channel whose provider reports delivery through a webhook (WhatsApp, SMS)."""
-
-    def webhook(self, request: WebhookRequest) -> WebhookReply:
-        """Check that ``request`` comes from the provider (``WebhookRejected``
-        otherwise) and read its status reports (``WebhookMalformed`` if it is not
-        the documented shape); a subscription check is answered in ``text``."""
         ...
 
 

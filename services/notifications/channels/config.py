@@ -9,13 +9,19 @@ with a message naming the variable.
 Email: SMTP_HOST, SMTP_PORT (25), SMTP_USERNAME, SMTP_PASSWORD (secret, when a
 username is set), SMTP_STARTTLS, SMTP_SSL, SMTP_SENDER, SMTP_TIMEOUT.
 WhatsApp: WHATSAPP_BASE_URL, WHATSAPP_API_VERSION (v21.0), WHATSAPP_PHONE_NUMBER_ID,
-WHATSAPP_ACCESS_TOKEN (secret), WHATSAPP_TIMEOUT.
-SMS: SMS_BASE_URL, SMS_ACCOUNT_SID, SMS_AUTH_TOKEN (secret), SMS_SENDER, SMS_TIMEOUT.
+WHATSAPP_ACCESS_TOKEN (secret), WHATSAPP_TIMEOUT, and for the delivery webhook
+WHATSAPP_APP_SECRET (secret: the Meta app's secret, which signs every webhook)
+and WHATSAPP_VERIFY_TOKEN (secret: the token we gave Meta for its subscription check).
+SMS: SMS_BASE_URL, SMS_ACCOUNT_SID, SMS_AUTH_TOKEN (secret; it also signs the
+status callbacks), SMS_SENDER, SMS_TIMEOUT, and SMS_STATUS_CALLBACK_URL (optional:
+our public status-callback URL, sent with every SMS and checked in the signature;
+unset, Twilio sends no status callbacks for our messages).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from crm_platform.config import ConfigError, int_setting, secret, setting
 from services.notifications.channels.base import Channel, ChannelRegistry
@@ -58,6 +64,8 @@ def whatsapp_from_env() -> WhatsAppCloudChannel | None:
             phone_number_id=_required("WHATSAPP_PHONE_NUMBER_ID", "WHATSAPP_BASE_URL"),
             access_token=secret("WHATSAPP_ACCESS_TOKEN", "crm-dev-whatsapp-token"),
             timeout=_seconds("WHATSAPP_TIMEOUT"),
+            app_secret=secret("WHATSAPP_APP_SECRET", "crm-dev-whatsapp-app-secret"),
+            verify_token=secret("WHATSAPP_VERIFY_TOKEN", "crm-dev-whatsapp-verify-token"),
         )
     )
 
@@ -73,6 +81,7 @@ def sms_from_env() -> HttpSmsChannel | None:
             auth_token=secret("SMS_AUTH_TOKEN", "crm-dev-sms-token"),
             sender=_required("SMS_SENDER", "SMS_BASE_URL"),
             timeout=_seconds("SMS_TIMEOUT"),
+            status_callback_url=_optional_url("SMS_STATUS_CALLBACK_URL"),
         )
     )
 
@@ -105,6 +114,16 @@ def _seconds(name: str) -> float:
         raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
     if not 0 < value <= 300:
         raise ConfigError(f"{name} must be between 0 and 300 seconds, got {raw!r}")
+    return value
+
+
+def _optional_url(name: str) -> str:
+    """An absolute http(s) URL, or "" when unset: a bad one would fail every send, so it fails here."""
+    value = setting(name, "").strip()
+    if value:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ConfigError(f"{name} must be an absolute http(s) URL, got {value!r}")
     return value
 
 

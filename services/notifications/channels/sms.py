@@ -5,6 +5,13 @@ Basic auth (AccountSid, AuthToken) and a form-encoded ``To``, ``From``, ``Body``
 ``201`` with the Message resource (``sid`` ``SM...``). Errors are
 ``{"code", "message", "more_info", "status"}``.
 
+Delivery reports are Twilio status callbacks (``webhook``): when
+``status_callback_url`` is set every send carries it as ``StatusCallback``, and
+Twilio POSTs a form with ``MessageSid``, ``MessageStatus`` and, on failure,
+``ErrorCode`` to it, signed in ``X-Twilio-Signature``: the base64 HMAC-SHA1,
+keyed with the auth token, of the URL followed by every POST parameter's name
+and value sorted by name.
+
 As for WhatsApp, a 2xx whose body is not the documented JSON, or a timeout, is a
 ``TransientFailure``: whether the provider queued the message is unknown, and a
 rare duplicate SMS is better than a lost one.
@@ -12,16 +19,33 @@ rare duplicate SMS is better than a lost one.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx
 
 from services.notifications.channels.http import HttpReply, post
-from services.notifications.domain.model import ChannelName, Outgoing, PermanentFailure, Receipt, TransientFailure
+from services.notifications.domain.model import (
+    ChannelName,
+    Outgoing,
+    PermanentFailure,
+    Receipt,
+    ReportedState,
+    StatusReport,
+    TransientFailure,
+    WebhookMalformed,
+    WebhookRejected,
+    WebhookReply,
+    WebhookRequest,
+)
 from services.notifications.domain.retry import classify_http, provider_error_code
 
 log = logging.getLogger(__name__)
@@ -54,6 +78,15 @@ PERMANENT_CODES = frozenset(
 _CREDENTIAL_CODES = frozenset({20003, 20404})
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
+SIGNATURE_HEADER = "x-twilio-signature"
+# queued, accepted, sending, sent (and any status Twilio may add) are not
+# reported: the send's own reply already said the message was accepted.
+_REPORTED = {
+    "delivered": ReportedState.DELIVERED,
+    "undelivered": ReportedState.FAILED,
+    "failed": ReportedState.FAILED,
+}
+
 
 @dataclass(frozen=True, kw_only=True)
 class SmsSettings:
@@ -62,6 +95,9 @@ class SmsSettings:
     auth_token: str = field(repr=False)
     sender: str  # an E.164 number or alphanumeric sender id of the account
     timeout: float = 10.0
+    # Our public status-callback URL: sent with every message as StatusCallback,
+    # and the URL Twilio signs (behind a proxy the URL we see may differ from it).
+    status_callback_url: str = ""
 
 
 class HttpSmsChannel:
@@ -82,6 +118,8 @@ class HttpSmsChannel:
         if not _E164.match(message.to):
             raise PermanentFailure(f"sms: {message.to!r} is not an E.164 phone number")
         form = {"To": message.to, "From": self.settings.sender, "Body": message.text}
+        if self.settings.status_callback_url:
+            form["StatusCallback"] = self.settings.status_callback_url
         reply = post(self._client, self.url, "sms", data=form, auth=self._auth)
         outcome = classify_http(
             reply.status, reply.body, transient_codes=TRANSIENT_CODES, permanent_codes=PERMANENT_CODES
@@ -101,8 +139,48 @@ class HttpSmsChannel:
             raise TransientFailure(reason, retry_after=reply.retry_after)
         raise PermanentFailure(reason)
 
+    def webhook(self, request: WebhookRequest) -> WebhookReply:
+        """A Twilio status callback: at most one report, timed when it arrives
+        (Twilio's callbacks carry no time of their own)."""
+        try:
+            params = parse_qsl(request.body.decode("utf-8"), keep_blank_values=True)
+        except (UnicodeDecodeError, ValueError):
+            raise WebhookRejected("sms: the status callback is not a form Twilio could have signed") from None
+        url = self.settings.status_callback_url or request.url
+        if not valid_signature(self.settings.auth_token, url, params, request.headers.get(SIGNATURE_HEADER, "")):
+            raise WebhookRejected(f"sms: missing or wrong {SIGNATURE_HEADER} for {url}")
+        if request.method != "POST":
+            raise WebhookMalformed(f"sms: a status callback is a POST, not a {request.method}")
+        fields = dict(params)
+        if fields.get("AccountSid") != self.settings.account_sid:
+            raise WebhookRejected(f"sms: a status callback for account {fields.get('AccountSid')!r}, not ours")
+        sid, status = fields.get("MessageSid", ""), fields.get("MessageStatus", "")
+        if not sid or not status:
+            raise WebhookMalformed("sms: the status callback has no MessageSid or no MessageStatus")
+        reported = _REPORTED.get(status)
+        if reported is None:
+            return WebhookReply()
+        detail = ""
+        if reported is ReportedState.FAILED:
+            code = fields.get("ErrorCode", "").strip()
+            detail = f"{code} {status}" if code else status
+        return WebhookReply(reports=(StatusReport(sid, reported, datetime.now(UTC), detail),))
+
     def close(self) -> None:
         self._client.close()
+
+
+def signature(auth_token: str, url: str, params: Iterable[tuple[str, str]]) -> str:
+    """Twilio's ``X-Twilio-Signature`` of a POST to ``url`` with form ``params``."""
+    signed = url + "".join(name + value for name, value in sorted(params))
+    digest = hmac.new(auth_token.encode("utf-8"), signed.encode("utf-8"), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+def valid_signature(auth_token: str, url: str, params: Iterable[tuple[str, str]], header: str) -> bool:
+    """Whether ``header`` is Twilio's signature of this request (compared in constant time)."""
+    expected = signature(auth_token, url, params)
+    return hmac.compare_digest(header.strip().encode("utf-8", "replace"), expected.encode("ascii"))
 
 
 def _sid(body: Any) -> str | None:

@@ -1,11 +1,15 @@
 """The dispatcher: a thread that sends the notifications that are due, a few at a
 time (``workers``), until stopped. Each record is leased before it is sent, so
-several dispatchers (threads or processes) never send one message twice."""
+several dispatchers (threads or processes) never send one message twice.
+
+Every ``reconcile_every`` seconds it also applies the delivery reports that were
+parked because they arrived before their message's send was written."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from services.notifications.domain.model import Notification
@@ -15,17 +19,29 @@ log = logging.getLogger(__name__)
 
 
 class Dispatcher(threading.Thread):
-    def __init__(self, handlers: NotificationHandlers, workers: int = 8, idle: float = 0.25, batch: int = 200) -> None:
+    def __init__(
+        self,
+        handlers: NotificationHandlers,
+        workers: int = 8,
+        idle: float = 0.25,
+        batch: int = 200,
+        reconcile_every: float = 10.0,
+    ) -> None:
         super().__init__(name="notifications-dispatcher", daemon=True)
         self.handlers = handlers
         self.idle = idle
         self.batch = batch
+        self.reconcile_every = reconcile_every
         self.stopping = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="notify")
 
     def run(self) -> None:
+        next_reconcile = time.monotonic() + self.reconcile_every
         try:
             while not self.stopping.is_set():
+                if time.monotonic() >= next_reconcile:
+                    self.reconcile()
+                    next_reconcile = time.monotonic() + self.reconcile_every
                 if self.pass_once() == 0:
                     self.stopping.wait(self.idle)
         finally:
@@ -41,6 +57,12 @@ class Dispatcher(threading.Thread):
         for _ in self._pool.map(self._one, due):
             pass
         return len(due)
+
+    def reconcile(self) -> None:
+        try:
+            self.handlers.reconcile_reports()
+        except Exception:
+            log.exception("could not apply the parked delivery reports; retrying later")
 
     def _one(self, notification: Notification) -> None:
         if self.stopping.is_set():

@@ -32,9 +32,15 @@ from crm_platform.proto_gen.crm.notifications.v1 import notifications_pb2 as pb
 from crm_platform.proto_gen.crm.notifications.v1 import notifications_pb2_grpc as pb_grpc
 from crm_platform.telemetry import setup_tracing, shutdown_tracing
 from services.notifications.bootstrap import SERVICE_NAME, App, bootstrap
-from services.notifications.domain.model import Notification
+from services.notifications.domain.model import (
+    ChannelName,
+    Notification,
+    WebhookMalformed,
+    WebhookRejected,
+    WebhookRequest,
+)
 from services.notifications.entrypoints.dispatcher import Dispatcher
-from services.notifications.service_layer.handlers import Audience, InvalidRequest, NotFound
+from services.notifications.service_layer.handlers import Audience, InvalidRequest, NotFound, ReportConflict
 from services.notifications.service_layer.ports import DirectoryUnavailable
 
 log = logging.getLogger(__name__)
@@ -55,8 +61,12 @@ def _translate(method: F) -> F:
             grpc_support.abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc), exc.fields)
         except NotFound as exc:
             grpc_support.abort(context, grpc.StatusCode.NOT_FOUND, str(exc))
-        except DirectoryUnavailable as exc:
+        except (DirectoryUnavailable, ReportConflict) as exc:
             grpc_support.abort(context, grpc.StatusCode.UNAVAILABLE, str(exc))
+        except WebhookRejected as exc:
+            grpc_support.abort(context, grpc.StatusCode.PERMISSION_DENIED, f"Webhook rechazado: {exc}")
+        except WebhookMalformed as exc:
+            grpc_support.abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"Webhook ilegible: {exc}")
         return None  # unreachable: abort raises
 
     return wrapper  # type: ignore[return-value]
@@ -108,6 +118,22 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
     ) -> pb.ListDeliveriesResponse:
         found = self.h.deliveries(recipient_id=request.recipient_id, trigger=request.trigger, limit=request.limit)
         return pb.ListDeliveriesResponse(notifications=[to_pb(n) for n in found])
+
+    @_translate
+    def ReceiveWebhook(self, request: pb.WebhookRequest, context: grpc.ServicerContext) -> pb.WebhookResponse:
+        try:
+            channel = ChannelName(request.channel)
+        except ValueError:
+            raise NotFound(f"No existe el canal {request.channel!r}") from None
+        webhook = WebhookRequest(
+            method=request.method.upper(),
+            url=request.url,
+            headers={k.lower(): v for k, v in request.headers.items()},
+            query=dict(request.query),
+            body=request.body,
+        )
+        outcome = self.h.receive_webhook(channel, webhook)
+        return pb.WebhookResponse(text=outcome.text, applied=outcome.applied, parked=outcome.parked)
 
 
 def create_server(address: str, app: App, max_workers: int = 8) -> tuple[grpc.Server, int]:

@@ -15,6 +15,12 @@ template for the preferred channel and sends it:
 
 Every outcome, including "no consent" and rendering errors, is written with its
 reason; ``notification_failed`` goes through the outbox like ``notification_sent``.
+
+After a send, the provider may report on it through a webhook (WhatsApp, SMS):
+``delivered`` makes the record ``delivered``; ``failed`` (WhatsApp accepted the
+message but the number is not on WhatsApp, the SMS was undeliverable) closes that
+channel for the message and queues it again, so it falls back like a permanent
+failure at send time.
 """
 
 from __future__ import annotations
@@ -36,7 +42,10 @@ from services.notifications.domain.model import (
     Notification,
     PermanentFailure,
     Recipient,
+    ReportedState,
+    StatusReport,
     TransientFailure,
+    WebhookRequest,
 )
 from services.notifications.domain.templates import check_request, spanish_date
 from services.notifications.service_layer.ports import (
@@ -50,6 +59,7 @@ from services.notifications.service_layer.ports import (
     PhoneNormaliser,
     RateLimiter,
     Renderer,
+    ReportingChannel,
     RetryPolicy,
 )
 
@@ -57,7 +67,8 @@ log = logging.getLogger(__name__)
 
 NOTIFICATIONS = "notifications"  # the collection whose outbox the relay flushes
 ACTA_TEMPLATE = "acta_sellada"
-SENT, TRANSIENT, PERMANENT = "sent", "transient", "permanent"
+SENT, TRANSIENT, PERMANENT, DELIVERED = "sent", "transient", "permanent", "delivered"
+REPORT_WRITE_TRIES = 5
 MAX_LIST = 500
 COLOMBIA = ZoneInfo("America/Bogota")
 # Rendering errors that no other channel can fix; others (a text too long for SMS) may.
@@ -76,6 +87,11 @@ class NotFound(errors.NotificationError):
     """No such notification, family or community."""
 
 
+class ReportConflict(errors.NotificationError):
+    """A delivery report could not be applied: its record kept changing. The
+    provider retries the webhook."""
+
+
 class SystemClock:
     def now(self) -> datetime:
         now = datetime.now(UTC)
@@ -89,6 +105,13 @@ class Audience:
     recipient_ids: tuple[str, ...] = ()
     family_id: str = ""
     community_id: str = ""
+
+
+@dataclass(frozen=True)
+class WebhookOutcome:
+    text: str  # what to answer the provider with
+    applied: int
+    parked: int
 
 
 @dataclass(frozen=True)
@@ -112,6 +135,7 @@ class NotificationHandlers:
     lease: timedelta = timedelta(seconds=120)  # longer than any one send may take
     directory_backoff: timedelta = timedelta(seconds=15)
     rate_wait: float = 1.0  # seconds a dispatcher waits for a send token before moving on
+    parked_report_ttl: timedelta = timedelta(hours=24)
     rng: random.Random = field(default_factory=random.Random)
 
     # -- triggers ------------------------------------------------------------------
@@ -304,6 +328,82 @@ class NotificationHandlers:
             "trigger": n.trigger,
             "attempts": len(n.attempts),
         }
+
+    # -- delivery reports ------------------------------------------------------------
+    def receive_webhook(self, channel: ChannelName, request: WebhookRequest) -> WebhookOutcome:
+        """A provider's webhook: verified and read by the channel's adapter
+        (``WebhookRejected``, ``WebhookMalformed``), then each report is applied to
+        its message. A report about a message not known yet is parked and applied
+        by ``reconcile_reports`` (a provider can report before the send's reply was
+        written)."""
+        adapter = self.channels.get(channel)
+        if not isinstance(adapter, ReportingChannel):
+            raise NotFound(f"El canal {channel} no está configurado para recibir reportes de entrega")
+        reply = adapter.webhook(request)
+        applied = parked = 0
+        for report in reply.reports:
+            if self.apply_report(channel, report):
+                applied += 1
+            else:
+                self.log.park(channel, report, self.clock.now())
+                parked += 1
+        return WebhookOutcome(reply.text, applied, parked)
+
+    def apply_report(self, channel: ChannelName, report: StatusReport) -> bool:
+        """Apply one report; False if no message has this provider id (yet).
+
+        ``delivered`` marks a sent message delivered. ``failed`` closes that channel
+        for the message and queues it again, so the dispatcher falls back to the
+        next channel (or records the failure when none is left). A report about an
+        attempt that is no longer the message's latest send (it was re-sent on
+        another channel) or a repeated report changes nothing.
+        """
+        for _ in range(REPORT_WRITE_TRIES):
+            current = self.log.by_provider_message_id(report.provider_message_id)
+            if current is None:
+                return False
+            updated = self._reported(current, channel, report)
+            if updated is None or self.log.replace(current, updated):
+                return True
+        raise ReportConflict(f"El mensaje de {report.provider_message_id} cambió {REPORT_WRITE_TRIES} veces seguidas")
+
+    def _reported(self, n: Notification, channel: ChannelName, report: StatusReport) -> Notification | None:
+        sends = [a for a in n.attempts if a.outcome == SENT]
+        latest = sends[-1] if sends else None
+        if latest is None or latest.provider_message_id != report.provider_message_id or latest.channel != channel:
+            return None
+        attempts = list(n.attempts)
+        if report.state is ReportedState.DELIVERED:
+            if n.status != DeliveryStatus.SENT:
+                return None  # delivered already, or queued again after a failure report
+            attempts.append(Attempt(channel, report.at, DELIVERED, report.detail, report.provider_message_id))
+            return replace(n, status=DeliveryStatus.DELIVERED, attempts=attempts)
+        if n.status not in (DeliveryStatus.SENT, DeliveryStatus.DELIVERED):
+            return None
+        detail = f"El proveedor no pudo entregarlo: {report.detail or 'sin detalle'}"
+        attempts.append(Attempt(channel, report.at, PERMANENT, detail, report.provider_message_id))
+        log.info("%s: %s reported failed (%s); trying the next channel", n.message_key, channel, report.detail)
+        return replace(n, status=DeliveryStatus.QUEUED, attempts=attempts, next_attempt_at=self.clock.now())
+
+    def reconcile_reports(self, limit: int = 200) -> int:
+        """Apply parked reports whose message is known by now; drop those parked for
+        longer than ``parked_report_ttl`` (not ours, or lost). Returns how many were applied."""
+        applied = 0
+        now = self.clock.now()
+        for parked in self.log.parked(limit):
+            if self.apply_report(parked.channel, parked.report):
+                applied += 1
+            elif now - parked.parked_at < self.parked_report_ttl:
+                continue
+            else:
+                log.warning(
+                    "dropping a %s report about unknown message %s, parked since %s",
+                    parked.channel,
+                    parked.report.provider_message_id,
+                    parked.parked_at.isoformat(),
+                )
+            self.log.unpark(parked)
+        return applied
 
     # -- queries -------------------------------------------------------------------
     def notification(self, message_key: str) -> Notification:

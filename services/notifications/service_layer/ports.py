@@ -6,9 +6,17 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-from services.notifications.domain.model import ChannelName, Notification, Outgoing, Receipt
+from services.notifications.domain.model import (
+    ChannelName,
+    Notification,
+    Outgoing,
+    Receipt,
+    StatusReport,
+    WebhookReply,
+    WebhookRequest,
+)
 
 
 @dataclass(frozen=True)
@@ -68,13 +76,50 @@ class DeliveryLog(Protocol):
     def by_recipient(self, recipient_id: str, limit: int) -> list[Notification]: ...
     def by_trigger(self, trigger: str, limit: int) -> list[Notification]: ...
 
+    def by_provider_message_id(self, provider_message_id: str) -> Notification | None:
+        """The notification one of whose attempts the provider accepted under this id."""
+        ...
 
+    def replace(self, previous: Notification, updated: Notification, events: Sequence[Mapping[str, Any]] = ()) -> bool:
+        """``save`` on condition that the stored record still has ``previous``'s
+        status and attempts; False (nothing written) if it changed since."""
+        ...
+
+    def park(self, channel: ChannelName, report: StatusReport, now: datetime) -> None:
+        """Keep a report whose message is not known (yet): a provider may report a
+        message before its send's reply was written. Parking the same one twice keeps one."""
+        ...
+
+    def parked(self, limit: int) -> list[ParkedReport]: ...
+
+    def unpark(self, parked: ParkedReport) -> None: ...
+
+
+@dataclass(frozen=True)
+class ParkedReport:
+    channel: ChannelName
+    report: StatusReport
+    parked_at: datetime
+
+
+@runtime_checkable
 class Channel(Protocol):
     """One way of reaching people; raises TransientFailure or PermanentFailure."""
 
     name: ChannelName
 
     def send(self, message: Outgoing) -> Receipt: ...
+
+
+@runtime_checkable
+class ReportingChannel(Channel, Protocol):
+    """A channel whose provider reports delivery through a webhook (WhatsApp, SMS)."""
+
+    def webhook(self, request: WebhookRequest) -> WebhookReply:
+        """Check that ``request`` comes from the provider (``WebhookRejected``
+        otherwise) and read its status reports (``WebhookMalformed`` if it is not
+        the documented shape); a subscription check is answered in ``text``."""
+        ...
 
 
 class Renderer(Protocol):

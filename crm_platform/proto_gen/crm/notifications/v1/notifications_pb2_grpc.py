@@ -49,6 +49,11 @@ class NotificationsServiceStub:
                 request_serializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.ListDeliveriesRequest.SerializeToString,
                 response_deserializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.ListDeliveriesResponse.FromString,
                 _registered_method=True)
+        self.ReceiveWebhook = channel.unary_unary(
+                '/crm.notifications.v1.NotificationsService/ReceiveWebhook',
+                request_serializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.WebhookRequest.SerializeToString,
+                response_deserializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.WebhookResponse.FromString,
+                _registered_method=True)
 
 
 class NotificationsServiceServicer:
@@ -76,6 +81,17 @@ class NotificationsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReceiveWebhook(self, request, context):
+        """A provider's delivery-status webhook, passed on by the gateway as it arrived;
+        the channel's adapter checks the provider's signature and reads the reports.
+        PERMISSION_DENIED: not signed by the provider (or a wrong verify token);
+        INVALID_ARGUMENT: not the provider's documented shape; NOT_FOUND: the channel
+        is not configured or has no delivery reports.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotificationsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -93,6 +109,11 @@ def add_NotificationsServiceServicer_to_server(servicer, server):
                     servicer.ListDeliveries,
                     request_deserializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.ListDeliveriesRequest.FromString,
                     response_serializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.ListDeliveriesResponse.SerializeToString,
+            ),
+            'ReceiveWebhook': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReceiveWebhook,
+                    request_deserializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.WebhookRequest.FromString,
+                    response_serializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.WebhookResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -176,6 +197,33 @@ class NotificationsService:
             '/crm.notifications.v1.NotificationsService/ListDeliveries',
             crm_dot_notifications_dot_v1_dot_notifications__pb2.ListDeliveriesRequest.SerializeToString,
             crm_dot_notifications_dot_v1_dot_notifications__pb2.ListDeliveriesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReceiveWebhook(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.notifications.v1.NotificationsService/ReceiveWebhook',
+            crm_dot_notifications_dot_v1_dot_notifications__pb2.WebhookRequest.SerializeToString,
+            crm_dot_notifications_dot_v1_dot_notifications__pb2.WebhookResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -45,6 +45,13 @@ class NotificationsServiceStub:
     """The delivery log entry of one message."""
     ListDeliveries: _grpc.UnaryUnaryMultiCallable[_notifications_pb2.ListDeliveriesRequest, _notifications_pb2.ListDeliveriesResponse]
     """Delivery log entries of a recipient or of a triggering record, newest first."""
+    ReceiveWebhook: _grpc.UnaryUnaryMultiCallable[_notifications_pb2.WebhookRequest, _notifications_pb2.WebhookResponse]
+    """A provider's delivery-status webhook, passed on by the gateway as it arrived;
+    the channel's adapter checks the provider's signature and reads the reports.
+    PERMISSION_DENIED: not signed by the provider (or a wrong verify token);
+    INVALID_ARGUMENT: not the provider's documented shape; NOT_FOUND: the channel
+    is not configured or has no delivery reports.
+    """
 
 @_typing.type_check_only
 class NotificationsServiceAsyncStub(NotificationsServiceStub):
@@ -57,6 +64,13 @@ class NotificationsServiceAsyncStub(NotificationsServiceStub):
     """The delivery log entry of one message."""
     ListDeliveries: _aio.UnaryUnaryMultiCallable[_notifications_pb2.ListDeliveriesRequest, _notifications_pb2.ListDeliveriesResponse]  # type: ignore[assignment]
     """Delivery log entries of a recipient or of a triggering record, newest first."""
+    ReceiveWebhook: _aio.UnaryUnaryMultiCallable[_notifications_pb2.WebhookRequest, _notifications_pb2.WebhookResponse]  # type: ignore[assignment]
+    """A provider's delivery-status webhook, passed on by the gateway as it arrived;
+    the channel's adapter checks the provider's signature and reads the reports.
+    PERMISSION_DENIED: not signed by the provider (or a wrong verify token);
+    INVALID_ARGUMENT: not the provider's documented shape; NOT_FOUND: the channel
+    is not configured or has no delivery reports.
+    """
 
 class NotificationsServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -84,5 +98,18 @@ class NotificationsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_notifications_pb2.ListDeliveriesResponse, _abc.Awaitable[_notifications_pb2.ListDeliveriesResponse]]:
         """Delivery log entries of a recipient or of a triggering record, newest first."""
+
+    @_abc_1.abstractmethod
+    def ReceiveWebhook(
+        self,
+        request: _notifications_pb2.WebhookRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notifications_pb2.WebhookResponse, _abc.Awaitable[_notifications_pb2.WebhookResponse]]:
+        """A provider's delivery-status webhook, passed on by the gateway as it arrived;
+        the channel's adapter checks the provider's signature and reads the reports.
+        PERMISSION_DENIED: not signed by the provider (or a wrong verify token);
+        INVALID_ARGUMENT: not the provider's documented shape; NOT_FOUND: the channel
+        is not configured or has no delivery reports.
+        """
 
 def add_NotificationsServiceServicer_to_server(servicer: NotificationsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
