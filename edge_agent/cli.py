@@ -198,9 +198,7 @@ def single_forwarder(db: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             fh.seek(0)
-            raise ForwarderBusy(
-                f"ya hay un reenvío en marcha para {db} (proceso {fh.read().strip() or '?'})"
-            ) from None
+            raise ForwarderBusy(f"ya hay un reenvío en marcha para {db} (proceso {fh.read().strip() or '?'})") from None
         fh.truncate(0)
         fh.write(str(os.getpid()))
         fh.flush()
