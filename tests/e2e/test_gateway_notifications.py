@@ -76,6 +76,11 @@ def test_a_meeting_reminder_reaches_the_household_members_who_consented(
     assert http.post(f"{API}/notifications", headers=as_role["auditor"], json=body).status_code == 403
     both = {**body, "community_id": community["id"]}
     assert http.post(f"{API}/notifications", headers=coordinator, json=both).status_code == 400
+    unknown = http.post(f"{API}/notifications", headers=coordinator, json={**body, "template": "no_existe"})
+    assert unknown.status_code == 400 and "no_existe" in unknown.json()["fields"]["template"]
+    incomplete = {**body, "key": f"{key}-b", "variables": {"fecha": "28 de noviembre"}}
+    refused = http.post(f"{API}/notifications", headers=coordinator, json=incomplete)
+    assert refused.status_code == 400 and refused.json()["fields"]["variables"].endswith("hora, lugar, tema")
 
 
 def _user(http: httpx.Client, headers: dict[str, str]) -> str:
