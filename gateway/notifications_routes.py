@@ -47,15 +47,20 @@ def register(app: FastAPI, backend: Backend) -> None:
         return to_json(backend.call(N.Send, request, user))
 
     @app.get(f"{API}/notifications", tags=["notifications"])
-    def deliveries(user: User, recipient_id: str = "", trigger: str = "", limit: int = 50) -> dict[str, Any]:
+    def deliveries(
+        user: User, recipient_id: str = "", trigger: str = "", status: str = "", limit: int = 50
+    ) -> dict[str, Any]:
+        """By person, by send (``trigger``), or ``status=failed|skipped``: what did not arrive."""
         auth.require(user, "notifications:read")
-        if bool(recipient_id) == bool(trigger):
-            raise errors.ApiError(400, "Solicitud inválida", {"filter": "Indique recipient_id o trigger"})
+        if sum(bool(x) for x in (recipient_id, trigger, status)) != 1:
+            raise errors.ApiError(400, "Solicitud inválida", {"filter": "Indique recipient_id, trigger o status"})
         request = npb.ListDeliveriesRequest(limit=limit)
         if recipient_id:
             request.recipient_id = recipient_id
-        else:
+        elif trigger:
             request.trigger = trigger
+        else:
+            request.status = status
         return to_json(backend.call(N.ListDeliveries, request, user))
 
     @app.get(f"{API}/notifications/{{message_key}}", tags=["notifications"])

@@ -67,6 +67,9 @@ def test_a_meeting_reminder_reaches_the_household_members_who_consented(
     assert delivered["attempts"][0]["provider_message_id"] == delivered["attempts"][1]["provider_message_id"]
     skipped = eventually(lambda: final(unwilling["id"]), timeout=30)
     assert skipped is not None and skipped["status"] == "skipped"
+    not_arrived = http.get(f"{API}/notifications", headers=coordinator, params={"status": "skipped", "limit": 500})
+    assert skipped["message_key"] in {n["message_key"] for n in not_arrived.json()["notifications"]}
+    assert http.get(f"{API}/notifications", headers=coordinator, params={"status": "sent"}).status_code == 400
 
     by_send = http.get(
         f"{API}/notifications", headers=coordinator, params={"trigger": f"http:{_user(http, coordinator)}:{key}"}

@@ -73,6 +73,9 @@ class FakeLog:
     def by_trigger(self, trigger: str, limit: int) -> list[Notification]:
         return [copy.deepcopy(n) for n in self.rows.values() if n.trigger == trigger][:limit]
 
+    def by_status(self, status: DeliveryStatus, limit: int) -> list[Notification]:
+        return [copy.deepcopy(n) for n in self.rows.values() if n.status == status][:limit]
+
     def by_provider_message_id(self, provider_message_id: str) -> Notification | None:
         for n in self.rows.values():
             if any(a.provider_message_id == provider_message_id for a in n.attempts):

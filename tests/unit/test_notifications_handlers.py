@@ -242,6 +242,19 @@ def test_an_ad_hoc_reminder_reaches_every_member_of_a_family_and_is_idempotent_b
     assert [n.message_key for n in h.deliveries(recipient_id="p3")] == ["reunion:2026-11-21:f1:p3"]
 
 
+def test_the_messages_that_did_not_arrive_are_listed_by_status_and_only_those() -> None:
+    h = handlers([ANA, LUIS, RITA], channels({EMAIL: {"rita@example.org": [PermanentFailure("550 no existe")]}}))
+    h.on_acta_sealed(sealed("a1", "p1", "p2", "p3"))
+    h.dispatch_due()
+    assert [n.recipient_id for n in h.deliveries(status="failed")] == ["p3"]
+    assert [n.recipient_id for n in h.deliveries(status="skipped")] == ["p2"]
+    with pytest.raises(InvalidRequest) as refused:
+        h.deliveries(status="sent")
+    assert "sent" in refused.value.fields["status"]
+    with pytest.raises(InvalidRequest):
+        h.deliveries(status="failed", recipient_id="p3")
+
+
 def test_a_send_request_without_prefix_or_audience_is_refused_naming_the_fields() -> None:
     h = handlers()
     with pytest.raises(InvalidRequest) as refused:

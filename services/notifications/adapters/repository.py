@@ -35,6 +35,7 @@ class NotificationDoc(mongoengine.Document):
             ("status", "next_attempt_at"),
             ("recipient_id", "-created_at"),
             ("trigger", "-created_at"),
+            ("status", "-created_at"),
             "outbox.created_at",
             # sparse: only attempts a provider accepted have an id (delivery reports look them up)
             {"fields": ["attempts.provider_message_id"], "sparse": True},
@@ -167,6 +168,9 @@ class MongoDeliveryLog:
 
     def by_trigger(self, trigger: str, limit: int) -> list[Notification]:
         return self._list({"trigger": trigger}, limit)
+
+    def by_status(self, status: DeliveryStatus, limit: int) -> list[Notification]:
+        return self._list({"status": str(status)}, limit)
 
     def _list(self, selector: dict[str, Any], limit: int) -> list[Notification]:
         cursor = self.notifications.find(selector, NO_OUTBOX).sort("created_at", DESCENDING).limit(limit)

@@ -116,7 +116,9 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
     def ListDeliveries(
         self, request: pb.ListDeliveriesRequest, context: grpc.ServicerContext
     ) -> pb.ListDeliveriesResponse:
-        found = self.h.deliveries(recipient_id=request.recipient_id, trigger=request.trigger, limit=request.limit)
+        found = self.h.deliveries(
+            recipient_id=request.recipient_id, trigger=request.trigger, status=request.status, limit=request.limit
+        )
         return pb.ListDeliveriesResponse(notifications=[to_pb(n) for n in found])
 
     @_translate

@@ -69,6 +69,8 @@ NOTIFICATIONS = "notifications"  # the collection whose outbox the relay flushes
 ACTA_TEMPLATE = "acta_sellada"
 SENT, TRANSIENT, PERMANENT, DELIVERED = "sent", "transient", "permanent", "delivered"
 REPORT_WRITE_TRIES = 5
+# The messages that did not reach their recipient: few, so a list by status stays cheap.
+LISTABLE_STATUSES = (DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
 MAX_LIST = 500
 COLOMBIA = ZoneInfo("America/Bogota")
 # Rendering errors that no other channel can fix; others (a text too long for SMS) may.
@@ -412,13 +414,23 @@ class NotificationHandlers:
             raise NotFound(f"No hay notificación con la clave {message_key}")
         return found
 
-    def deliveries(self, *, recipient_id: str = "", trigger: str = "", limit: int = 50) -> list[Notification]:
-        if bool(recipient_id) == bool(trigger):
-            raise InvalidRequest({"filter": "Indique un destinatario o un registro de origen (uno solo)"})
+    def deliveries(
+        self, *, recipient_id: str = "", trigger: str = "", status: str = "", limit: int = 50
+    ) -> list[Notification]:
+        """Newest first, by recipient, by triggering record, or every message that did
+        not reach its recipient (``failed`` or ``skipped``, the dead letters)."""
+        if sum(bool(x) for x in (recipient_id, trigger, status)) != 1:
+            message = "Indique un destinatario, un registro de origen o un estado (uno solo)"
+            raise InvalidRequest({"filter": message})
         limit = min(limit if limit > 0 else 50, MAX_LIST)
         if recipient_id:
             return self.log.by_recipient(recipient_id, limit)
-        return self.log.by_trigger(trigger, limit)
+        if trigger:
+            return self.log.by_trigger(trigger, limit)
+        if status not in LISTABLE_STATUSES:
+            allowed = " o ".join(str(s) for s in LISTABLE_STATUSES)
+            raise InvalidRequest({"status": f"Se listan por estado solo los mensajes {allowed}, no {status!r}"})
+        return self.log.by_status(DeliveryStatus(status), limit)
 
 
 def _local_date(iso: object) -> str:

@@ -10,6 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from services.notifications.domain.model import (
     ChannelName,
+    DeliveryStatus,
     Notification,
     Outgoing,
     Receipt,
@@ -75,6 +76,7 @@ class DeliveryLog(Protocol):
 
     def by_recipient(self, recipient_id: str, limit: int) -> list[Notification]: ...
     def by_trigger(self, trigger: str, limit: int) -> list[Notification]: ...
+    def by_status(self, status: DeliveryStatus, limit: int) -> list[Notification]: ...
 
     def by_provider_message_id(self, provider_message_id: str) -> Notification | None:
         """The notification one of whose attempts the provider accepted under this id."""

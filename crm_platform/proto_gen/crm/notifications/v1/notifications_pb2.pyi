@@ -244,10 +244,13 @@ class ListDeliveriesRequest(_message.Message):
 
     RECIPIENT_ID_FIELD_NUMBER: _builtins.int
     TRIGGER_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
     LIMIT_FIELD_NUMBER: _builtins.int
     recipient_id: _builtins.str
     trigger: _builtins.str
     """e.g. "acta:<acta id>"."""
+    status: _builtins.str
+    """failed or skipped: the messages that did not reach their recipient."""
     limit: _builtins.int
     """Default 50, at most 500."""
     def __init__(
@@ -255,13 +258,14 @@ class ListDeliveriesRequest(_message.Message):
         *,
         recipient_id: _builtins.str = ...,
         trigger: _builtins.str = ...,
+        status: _builtins.str = ...,
         limit: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "recipient_id", b"recipient_id", "trigger", b"trigger"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "recipient_id", b"recipient_id", "status", b"status", "trigger", b"trigger"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "limit", b"limit", "recipient_id", b"recipient_id", "trigger", b"trigger"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["filter", b"filter", "limit", b"limit", "recipient_id", b"recipient_id", "status", b"status", "trigger", b"trigger"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_filter: _TypeAlias = _typing.Literal["recipient_id", "trigger"]  # noqa: Y015
+    _WhichOneofReturnType_filter: _TypeAlias = _typing.Literal["recipient_id", "trigger", "status"]  # noqa: Y015
     _WhichOneofArgType_filter: _TypeAlias = _typing.Literal["filter", b"filter"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_filter) -> _WhichOneofReturnType_filter | None: ...
 

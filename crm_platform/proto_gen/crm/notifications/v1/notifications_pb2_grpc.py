@@ -75,7 +75,8 @@ class NotificationsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListDeliveries(self, request, context):
-        """Delivery log entries of a recipient or of a triggering record, newest first.
+        """Delivery log entries of a recipient, of a triggering record, or every message
+        that did not reach its recipient (status failed or skipped), newest first.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

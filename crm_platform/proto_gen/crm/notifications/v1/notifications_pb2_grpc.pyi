@@ -44,7 +44,9 @@ class NotificationsServiceStub:
     GetNotification: _grpc.UnaryUnaryMultiCallable[_notifications_pb2.GetNotificationRequest, _notifications_pb2.Notification]
     """The delivery log entry of one message."""
     ListDeliveries: _grpc.UnaryUnaryMultiCallable[_notifications_pb2.ListDeliveriesRequest, _notifications_pb2.ListDeliveriesResponse]
-    """Delivery log entries of a recipient or of a triggering record, newest first."""
+    """Delivery log entries of a recipient, of a triggering record, or every message
+    that did not reach its recipient (status failed or skipped), newest first.
+    """
     ReceiveWebhook: _grpc.UnaryUnaryMultiCallable[_notifications_pb2.WebhookRequest, _notifications_pb2.WebhookResponse]
     """A provider's delivery-status webhook, passed on by the gateway as it arrived;
     the channel's adapter checks the provider's signature and reads the reports.
@@ -63,7 +65,9 @@ class NotificationsServiceAsyncStub(NotificationsServiceStub):
     GetNotification: _aio.UnaryUnaryMultiCallable[_notifications_pb2.GetNotificationRequest, _notifications_pb2.Notification]  # type: ignore[assignment]
     """The delivery log entry of one message."""
     ListDeliveries: _aio.UnaryUnaryMultiCallable[_notifications_pb2.ListDeliveriesRequest, _notifications_pb2.ListDeliveriesResponse]  # type: ignore[assignment]
-    """Delivery log entries of a recipient or of a triggering record, newest first."""
+    """Delivery log entries of a recipient, of a triggering record, or every message
+    that did not reach its recipient (status failed or skipped), newest first.
+    """
     ReceiveWebhook: _aio.UnaryUnaryMultiCallable[_notifications_pb2.WebhookRequest, _notifications_pb2.WebhookResponse]  # type: ignore[assignment]
     """A provider's delivery-status webhook, passed on by the gateway as it arrived;
     the channel's adapter checks the provider's signature and reads the reports.
@@ -97,7 +101,9 @@ class NotificationsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _notifications_pb2.ListDeliveriesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_notifications_pb2.ListDeliveriesResponse, _abc.Awaitable[_notifications_pb2.ListDeliveriesResponse]]:
-        """Delivery log entries of a recipient or of a triggering record, newest first."""
+        """Delivery log entries of a recipient, of a triggering record, or every message
+        that did not reach its recipient (status failed or skipped), newest first.
+        """
 
     @_abc_1.abstractmethod
     def ReceiveWebhook(
