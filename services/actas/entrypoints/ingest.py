@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import signal
 import time
 from typing import Any
 
@@ -28,6 +26,7 @@ from kombu.mixins import ConsumerMixin
 from opentelemetry import trace
 from pymongo.errors import PyMongoError
 
+from crm_platform import process
 from crm_platform import submission_bus as bus
 from crm_platform.config import Infrastructure, int_setting
 from crm_platform.outbox import BackgroundRelay, OutboxSweeper
@@ -149,9 +148,7 @@ def _identify(raw: bytes) -> tuple[str, str]:
 
 
 def main() -> None:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(levelname)s %(message)s"
-    )
+    process.configure_logging()
     setup_tracing(f"{SERVICE_NAME}-ingest")
     app = bootstrap()
     # Acknowledge once the acta is committed; its events are published in the background.
@@ -162,8 +159,7 @@ def main() -> None:
     sweeper.start()
     with Connection(infra.amqp_uri, heartbeat=30, transport_options={"confirm_publish": True}) as connection:
         worker = IngestWorker(connection, app, prefetch=int_setting("ACTAS_INGEST_PREFETCH", 32))
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: setattr(worker, "should_stop", True))
+        process.on_stop_signal(lambda: setattr(worker, "should_stop", True))
         log.info("actas ingest worker consuming %s", bus.QUEUE.name)
         worker.run()
     sweeper.stopping.set()

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-import signal
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import grpc
 
-from crm_platform import grpc_support
+from crm_platform import grpc_support, process
 from crm_platform.config import setting
 from crm_platform.outbox import OutboxSweeper
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
@@ -203,9 +200,7 @@ def create_server(address: str, app: App, max_workers: int = 16) -> tuple[grpc.S
 
 
 def main() -> None:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(levelname)s %(message)s"
-    )
+    process.configure_logging()
     setup_tracing(f"{SERVICE_NAME}-grpc")
     app = bootstrap()
     address = f"{setting('GRPC_HOST', '127.0.0.1')}:{setting('GRPC_PORT', '50051')}"
@@ -214,10 +209,7 @@ def main() -> None:
     server.start()
     sweeper.start()
     log.info("beneficiaries gRPC listening on port %d", port)
-    stopped = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stopped.set())
-    stopped.wait()
+    process.wait_for_stop_signal()
     sweeper.stopping.set()
     server.stop(grace=5).wait()
     app.close()

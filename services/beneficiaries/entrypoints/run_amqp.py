@@ -8,13 +8,13 @@ import eventlet
 
 eventlet.monkey_patch()
 
-import logging  # noqa: E402
 import os  # noqa: E402
 
 
 def main() -> None:
     from nameko.cli.run import run
 
+    from crm_platform import process
     from crm_platform.telemetry import setup_tracing
     from services.beneficiaries.entrypoints.amqp import BeneficiariesService
 
@@ -22,9 +22,7 @@ def main() -> None:
     # clients created after it is installed.
     setup_tracing(BeneficiariesService.name)
 
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(levelname)s %(message)s"
-    )
+    process.configure_logging()
     config = {
         "AMQP_URI": os.environ.get("AMQP_URI", "amqp://guest:guest@127.0.0.1:5672/"),
         "max_workers": int(os.environ.get("NAMEKO_MAX_WORKERS", "10")),

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-import signal
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -27,7 +25,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from kombu import Connection
 from opentelemetry import trace
 
-from crm_platform import grpc_support
+from crm_platform import grpc_support, process
 from crm_platform.config import Infrastructure, setting
 from crm_platform.event_consumer import EventConsumer
 from crm_platform.outbox import OutboxSweeper
@@ -134,9 +132,7 @@ def create_server(address: str, app: App, max_workers: int = 8) -> tuple[grpc.Se
 
 
 def main() -> None:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(levelname)s %(message)s"
-    )
+    process.configure_logging()
     setup_tracing(SERVICE_NAME)
     app = bootstrap()
     address = f"{setting('GRPC_HOST', '127.0.0.1')}:{setting('DOCUMENTS_GRPC_PORT', '50053')}"
@@ -155,8 +151,7 @@ def main() -> None:
             required="acta_id",
             handle=lambda payload: {"crm.document.status": app.handlers.on_acta_sealed(payload["acta_id"]).status},
         )
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: setattr(consumer, "should_stop", True))
+        process.on_stop_signal(lambda: setattr(consumer, "should_stop", True))
         consumer.run()
     retry.stopping.set()
     sweeper.stopping.set()

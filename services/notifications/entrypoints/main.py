@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-import signal
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -24,7 +22,7 @@ import grpc
 from kombu import Connection
 from opentelemetry import trace
 
-from crm_platform import grpc_support
+from crm_platform import grpc_support, process
 from crm_platform.config import Infrastructure, int_setting, setting
 from crm_platform.event_consumer import EventConsumer
 from crm_platform.outbox import OutboxSweeper
@@ -150,9 +148,7 @@ def create_server(address: str, app: App, max_workers: int = 8) -> tuple[grpc.Se
 
 
 def main() -> None:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(name)s %(levelname)s %(message)s"
-    )
+    process.configure_logging()
     setup_tracing(SERVICE_NAME)
     app = bootstrap()
     address = f"{setting('GRPC_HOST', '127.0.0.1')}:{setting('NOTIFICATIONS_GRPC_PORT', '50054')}"
@@ -173,8 +169,7 @@ def main() -> None:
             handle=lambda payload: {"crm.notifications.queued": app.handlers.on_acta_sealed(payload).new},
             prefetch=8,
         )
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: setattr(consumer, "should_stop", True))
+        process.on_stop_signal(lambda: setattr(consumer, "should_stop", True))
         consumer.run()
     dispatcher.stop()
     sweeper.stopping.set()

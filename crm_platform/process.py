@@ -1,0 +1,31 @@
+"""What every service process does the same way at start and stop: log lines in one
+format at ``LOG_LEVEL``, and a clean stop on SIGTERM (Kubernetes, compose, devstack)
+or SIGINT (Ctrl-C)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+from collections.abc import Callable
+
+LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def configure_logging(default_level: str = "INFO") -> None:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", default_level), format=LOG_FORMAT)
+
+
+def on_stop_signal(stop: Callable[[], None]) -> None:
+    """Call ``stop`` (once per signal, from the main thread) on SIGTERM or SIGINT."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, lambda *_: stop())
+
+
+def wait_for_stop_signal() -> None:
+    """Block the main thread until SIGTERM or SIGINT (the servers run in their own threads)."""
+    stopped = threading.Event()
+    on_stop_signal(stopped.set)
+    stopped.wait()
