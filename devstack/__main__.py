@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 from devstack.infra import ROOT, VENV_BIN, ComponentFailed, Stack, start_stack, wait_for
+from devstack.providers.whatsapp import DEV_NOT_ON_WHATSAPP
 from devstack.seed import DEMO_PASSWORD, DEMO_USERS, seed
 
 
@@ -49,6 +50,12 @@ def main() -> int:
         print(f"\nComunidad de demostración: Nuevo Roche ({result['community_id']})")
         print(f"Usuarios: admin / {admin_password}; " + ", ".join(u for u, _, _ in DEMO_USERS) + f" / {DEMO_PASSWORD}")
         print(f"Registros en {stack.var_dir / 'logs'}; trazas en {stack.var_dir / 'traces'}")
+        print(
+            "\nNotificaciones: WhatsApp y SMS van a simuladores locales que informan la entrega a "
+            f"{stack.urls['gateway']}/webhooks/…; correo a un SMTP local ({stack.env.get('SMTP_HOST', '')}:"
+            f"{stack.env.get('SMTP_PORT', '')}). El número {DEV_NOT_ON_WHATSAPP} simula no tener WhatsApp "
+            "(el mensaje llega por SMS)."
+        )
         _start_kiosk_side(stack, result["community_id"])
         print("\nPulse Ctrl-C para detener todo.", flush=True)
         while not stopping.wait(1):
