@@ -155,7 +155,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     def update_contact(beneficiary_id: str, body: schemas.ContactIn, user: User) -> dict[str, Any]:
         auth.require(user, "beneficiaries:write")
         fields = {k: v for k, v in body.model_dump().items() if v is not None}
+        channels = fields.pop("contact_channels", None)
         request = pb.UpdateContactRequest(beneficiary_id=beneficiary_id, **fields)
+        if channels is not None:
+            request.contact_channels.CopyFrom(pb.ContactChannels(channels=channels))
         return person(backend.call(B.UpdateContact, request, user), user)
 
     @app.post(f"{API}/beneficiaries/{{beneficiary_id}}/move", tags=["beneficiaries"])

@@ -55,6 +55,8 @@ class BeneficiaryIn(_Strict):
     email: str = Field(default="", max_length=254)
     education_level: str = Field(default="", max_length=32)
     can_sign: bool = True
+    # e.g. ["sms", "email"]: the channels the person wants messages on, in order
+    contact_channels: list[str] = Field(default_factory=list, max_length=3)
 
 
 class MemberIn(_Strict):
@@ -70,6 +72,8 @@ class MoveIn(_Strict):
 class ContactIn(_Strict):
     whatsapp_phone: str | None = Field(default=None, max_length=32)
     email: str | None = Field(default=None, max_length=254)
+    # [] restores the platform's order (WhatsApp, SMS, email)
+    contact_channels: list[str] | None = Field(default=None, max_length=3)
 
 
 class ConsentIn(_Strict):

@@ -57,6 +57,7 @@ def beneficiary(p: Beneficiary) -> dict[str, Any]:
         "relationship": p.relationship,
         "whatsapp_phone": p.whatsapp_phone,
         "email": p.email,
+        "contact_channels": list(p.contact_channels),
         "education_level": p.education_level,
         "can_sign": p.can_sign,
         "consents": [

@@ -90,3 +90,37 @@ def _user(http: httpx.Client, headers: dict[str, str]) -> str:
     """The username behind a token (the e2e fixtures create them with random suffixes)."""
     payload = headers["Authorization"].split(".")[1]
     return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"])
+
+
+def test_a_person_who_prefers_sms_gets_the_reminder_by_sms_only(
+    http: httpx.Client, as_role: dict[str, dict[str, str]], community: dict[str, Any]
+) -> None:
+    gestor, coordinator = as_role["gestor"], as_role["coordinator"]
+    data = new_person(community["id"], whatsapp_phone="3105550177", contact_channels=["SMS"])
+    registered = http.post(f"{API}/beneficiaries", headers=gestor, json=data)
+    assert registered.status_code == 201, registered.text
+    person = registered.json()
+    assert person["contact_channels"] == ["sms"]
+    consent = http.post(f"{API}/beneficiaries/{person['id']}/consents", headers=gestor, json={"kind": "notifications"})
+    assert consent.status_code == 200, consent.text
+
+    key = f"sms-{uuid.uuid4().hex[:8]}"
+    variables = {"fecha": "12 de diciembre", "hora": "8:00 a. m.", "lugar": "Escuela", "tema": "semillas"}
+    body = {"recipient_ids": [person["id"]], "template": "recordatorio_reunion", "variables": variables, "key": key}
+    sent = http.post(f"{API}/notifications", headers=coordinator, json=body)
+    assert sent.status_code == 202, sent.text
+    (message_key,) = sent.json()["message_keys"]
+
+    def final() -> dict[str, Any] | None:
+        found: dict[str, Any] = http.get(f"{API}/notifications/{message_key}", headers=coordinator).json()
+        return found if found["status"] not in ("queued", "sent") else None
+
+    done = eventually(final, timeout=30)
+    assert done is not None and done["status"] == "delivered"
+    assert [(a["channel"], a["outcome"]) for a in done["attempts"]] == [("sms", "sent"), ("sms", "delivered")]
+
+    contact = f"{API}/beneficiaries/{person['id']}/contact"
+    refused = http.patch(contact, headers=gestor, json={"contact_channels": ["fax"]})
+    assert refused.status_code == 400 and "contact_channels" in refused.json()["fields"]
+    cleared = http.patch(contact, headers=gestor, json={"contact_channels": []})
+    assert cleared.status_code == 200 and cleared.json().get("contact_channels", []) == []

@@ -285,6 +285,30 @@ def test_a_contact_update_needs_a_phone_or_an_email() -> None:
     assert errors_of(exc) == {"contact"}
 
 
+def test_the_preferred_channels_are_kept_in_the_persons_order() -> None:
+    built = registration(contact_channels=[" SMS", "email"]).build(NOW, TODAY)
+
+    assert built.contact_channels == ["sms", "email"]
+    assert registration().build(NOW, TODAY).contact_channels == []  # the platform's order
+
+
+@pytest.mark.parametrize("channels", [["sms", "fax"], ["sms", "sms"]])
+def test_an_unknown_or_repeated_channel_is_refused(channels: list[str]) -> None:
+    with pytest.raises(ValidationFailed) as exc:
+        registration(contact_channels=channels).build(NOW, TODAY)
+
+    assert errors_of(exc) == {"contact_channels"}
+
+
+def test_a_contact_update_changes_or_clears_the_preferred_channels() -> None:
+    someone = person(contact_channels=["whatsapp"])
+
+    assert model.update_contact(someone, None, None, LATER, ["sms", "whatsapp"]) == ["contact_channels"]
+    assert someone.contact_channels == ["sms", "whatsapp"]
+    assert model.update_contact(someone, None, None, LATER, []) == ["contact_channels"]
+    assert someone.contact_channels == []
+
+
 # -- consents -------------------------------------------------------------------
 def test_granting_a_consent_records_who_and_when() -> None:
     someone = person()

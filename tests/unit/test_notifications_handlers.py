@@ -121,6 +121,24 @@ def test_a_permanent_whatsapp_failure_falls_back_to_sms_then_email() -> None:
     assert channel(h, EMAIL).sent[0].to == "ana@example.org"
 
 
+def test_a_person_who_prefers_sms_gets_sms_and_never_a_channel_they_did_not_choose() -> None:
+    sms_then_email = Contact("p5", "Juana Pushaina", "3001112233", "juana@example.org", True, ("sms", "email"))
+    h = handlers([sms_then_email], channels({SMS: {"+573001112233": [PermanentFailure("21614 no es un móvil")]}}))
+    h.on_acta_sealed(sealed("a1", "p5"))
+    h.dispatch_due()
+    done = h.notification("acta_sealed:a1:p5")
+    assert [(a.channel, a.outcome) for a in done.attempts] == [(SMS, "permanent"), (EMAIL, "sent")]
+    assert channel(h, WA).calls == 0  # WhatsApp is not among her channels
+
+
+def test_a_preference_naming_no_channel_we_know_falls_back_to_the_default_order() -> None:
+    odd = Contact("p6", "Aurelio Ipuana", "3001112244", "", True, ("fax",))
+    h = handlers([odd])
+    h.on_acta_sealed(sealed("a1", "p6"))
+    h.dispatch_due()
+    assert [a.channel for a in h.notification("acta_sealed:a1:p6").attempts] == [WA]
+
+
 def test_when_every_channel_fails_permanently_the_message_fails_with_each_reason() -> None:
     h = handlers([RITA], channels({EMAIL: {"rita@example.org": [PermanentFailure("550 buzón inexistente")]}}))
     h.on_acta_sealed(sealed("a1", "p3"))

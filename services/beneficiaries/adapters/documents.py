@@ -85,6 +85,7 @@ class BeneficiaryDoc(_Aggregate):
     relationship = StringField()
     whatsapp_phone = StringField()
     email = StringField()
+    contact_channels = ListField(StringField())  # preferred channels, in order; empty: the default
     education_level = StringField()
     can_sign = BooleanField(default=True)
     consents = DictField()

@@ -302,6 +302,7 @@ def _beneficiary_doc(p: Beneficiary) -> dict[str, Any]:
         "relationship": p.relationship,
         "whatsapp_phone": p.whatsapp_phone,
         "email": p.email,
+        "contact_channels": list(p.contact_channels),
         "education_level": p.education_level,
         "can_sign": p.can_sign,
         "consents": {
@@ -338,6 +339,7 @@ def _beneficiary(raw: dict[str, Any]) -> Beneficiary:
         relationship=raw.get("relationship"),
         whatsapp_phone=raw.get("whatsapp_phone"),
         email=raw.get("email"),
+        contact_channels=list(raw.get("contact_channels") or []),
         education_level=raw.get("education_level") or "none",
         can_sign=raw.get("can_sign", True),
         created_at=_utc(raw["created_at"]),

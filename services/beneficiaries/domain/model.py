@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -28,6 +28,8 @@ RELATIONSHIPS = {
     "other_relative",
     "non_relative",
 }
+# The ways the notifications service can reach a person, in the platform's order.
+CONTACT_CHANNELS = ("whatsapp", "sms", "email")
 EDUCATION_LEVELS = {
     "none",
     "primary",
@@ -128,6 +130,8 @@ class Beneficiary:
     consents: dict[str, Consent] = field(default_factory=dict)
     biometrics: dict[str, BiometricEnrolment] = field(default_factory=dict)
     version: int = 1
+    # The channels the person wants messages on, in order; empty: CONTACT_CHANNELS.
+    contact_channels: list[str] = field(default_factory=list)
 
     @property
     def national_id_key(self) -> str:
@@ -157,6 +161,7 @@ class Beneficiary:
             "relationship": self.relationship,
             "whatsapp_phone": self.whatsapp_phone,
             "email": self.email,
+            "contact_channels": list(self.contact_channels),
             "can_sign": self.can_sign,
             "version": self.version,
         }
@@ -259,6 +264,7 @@ class RegisterBeneficiary:
     email: str = ""
     education_level: str = ""
     can_sign: bool = True
+    contact_channels: Sequence[str] = ()
 
     def build(self, now: datetime, today: date) -> Beneficiary:
         e = _Errors()
@@ -286,6 +292,7 @@ class RegisterBeneficiary:
             else None
         )
         email = e.check("email", lambda: norm.normalise_email(self.email)) if (self.email or "").strip() else None
+        channels = e.check("contact_channels", lambda: contact_channels(self.contact_channels))
         education = e.check(
             "education_level",
             lambda: _choice(self.education_level or "none", EDUCATION_LEVELS, "El nivel educativo"),
@@ -309,6 +316,7 @@ class RegisterBeneficiary:
             can_sign=bool(self.can_sign),
             created_at=now,
             updated_at=now,
+            contact_channels=channels or [],
         )
 
 
@@ -335,18 +343,39 @@ def join_family(person: Beneficiary, family: Family, relationship: str, now: dat
     person.updated_at = now
 
 
-def update_contact(person: Beneficiary, phone: str | None, email: str | None, now: datetime) -> list[str]:
-    """Apply contact changes (``None`` keeps, empty string clears); return changed fields."""
+def contact_channels(raw: Sequence[str]) -> list[str]:
+    """The preferred channels, validated: each one known, none twice, in the given order."""
+    channels = [(c or "").strip().lower() for c in raw]
+    unknown = [c for c in channels if c not in CONTACT_CHANNELS]
+    if unknown:
+        allowed = ", ".join(CONTACT_CHANNELS)
+        raise norm.InvalidValue(f"Canal desconocido: {', '.join(repr(c) for c in unknown)} (use {allowed})")
+    repeated = sorted({c for c in channels if channels.count(c) > 1})
+    if repeated:
+        raise norm.InvalidValue(f"Canal repetido: {', '.join(repeated)}")
+    return channels
+
+
+def update_contact(
+    person: Beneficiary,
+    phone: str | None,
+    email: str | None,
+    now: datetime,
+    channels: Sequence[str] | None = None,
+) -> list[str]:
+    """Apply contact changes (``None`` keeps, empty string or list clears); return changed fields."""
     e = _Errors()
-    changes: dict[str, str | None] = {}
+    changes: dict[str, str | list[str] | None] = {}
     if phone is not None:
         changes["whatsapp_phone"] = (
             e.check("whatsapp_phone", lambda: norm.normalise_phone(phone)) if phone.strip() else None
         )
     if email is not None:
         changes["email"] = e.check("email", lambda: norm.normalise_email(email)) if email.strip() else None
+    if channels is not None:
+        changes["contact_channels"] = e.check("contact_channels", lambda: contact_channels(channels))
     if not changes and not e.errors:
-        e.add("contact", "Indique el teléfono o el correo a actualizar")
+        e.add("contact", "Indique el teléfono, el correo o los canales a actualizar")
     e.raise_if_any()
     changed = [k for k, v in changes.items() if getattr(person, k) != v]
     for key in changed:

@@ -74,6 +74,7 @@ class BeneficiariesService:
             email=str(data.get("email") or ""),
             education_level=str(data.get("education_level") or ""),
             can_sign=bool(data.get("can_sign", True)),
+            contact_channels=tuple(str(c) for c in data.get("contact_channels") or ()),
         )
         return schemas.beneficiary(self.app.handlers.register_beneficiary(cmd, _actor(self.caller)))
 
@@ -89,9 +90,15 @@ class BeneficiariesService:
 
     @rpc(expected_exceptions=EXPECTED)
     def update_contact(
-        self, beneficiary_id: str, whatsapp_phone: str | None = None, email: str | None = None
+        self,
+        beneficiary_id: str,
+        whatsapp_phone: str | None = None,
+        email: str | None = None,
+        contact_channels: list[str] | None = None,
     ) -> dict[str, Any]:
-        person = self.app.handlers.update_contact(beneficiary_id, whatsapp_phone, email, _actor(self.caller))
+        person = self.app.handlers.update_contact(
+            beneficiary_id, whatsapp_phone, email, _actor(self.caller), contact_channels
+        )
         return schemas.beneficiary(person)
 
     @rpc(expected_exceptions=EXPECTED)

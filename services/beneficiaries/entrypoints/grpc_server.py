@@ -115,6 +115,7 @@ class BeneficiariesServicer(pb_grpc.BeneficiariesServiceServicer):
             email=request.email,
             education_level=request.education_level,
             can_sign=request.can_sign,
+            contact_channels=tuple(request.contact_channels),
         )
         return to_pb.beneficiary(self.h.register_beneficiary(cmd, _actor(context)))
 
@@ -156,7 +157,9 @@ class BeneficiariesServicer(pb_grpc.BeneficiariesServiceServicer):
     def UpdateContact(self, request: pb.UpdateContactRequest, context: grpc.ServicerContext) -> pb.Beneficiary:
         phone = request.whatsapp_phone if request.HasField("whatsapp_phone") else None
         email = request.email if request.HasField("email") else None
-        return to_pb.beneficiary(self.h.update_contact(request.beneficiary_id, phone, email, _actor(context)))
+        channels = list(request.contact_channels.channels) if request.HasField("contact_channels") else None
+        person = self.h.update_contact(request.beneficiary_id, phone, email, _actor(context), channels)
+        return to_pb.beneficiary(person)
 
     @_translate
     def RecordConsent(self, request: pb.RecordConsentRequest, context: grpc.ServicerContext) -> pb.Beneficiary:

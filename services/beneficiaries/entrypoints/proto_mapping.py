@@ -61,6 +61,7 @@ def beneficiary(p: Beneficiary) -> pb.Beneficiary:
         relationship=p.relationship or "",
         whatsapp_phone=p.whatsapp_phone or "",
         email=p.email or "",
+        contact_channels=p.contact_channels,
         education_level=p.education_level,
         can_sign=p.can_sign,
         community_id=p.community_id,

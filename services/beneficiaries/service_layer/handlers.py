@@ -9,6 +9,7 @@ durable and never lost after it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -197,10 +198,18 @@ class BeneficiaryHandlers:
         }
         return self._save_update(person, now, actor, change)
 
-    def update_contact(self, beneficiary_id: str, phone: str | None, email: str | None, actor: Actor) -> Beneficiary:
+    def update_contact(
+        self,
+        beneficiary_id: str,
+        phone: str | None,
+        email: str | None,
+        actor: Actor,
+        channels: Sequence[str] | None = None,
+    ) -> Beneficiary:
+        """``None`` keeps a field as it is; an empty phone, email or channel list clears it."""
         person = self._beneficiary(model.validate_id(beneficiary_id, "beneficiary_id"))
         now = self.clock.now()
-        changed = model.update_contact(person, phone, email, now)
+        changed = model.update_contact(person, phone, email, now, channels)
         if not changed:
             return person
         return self._save_update(person, now, actor, {"change": "contact", "fields": changed})

@@ -1,7 +1,8 @@
 """The beneficiaries service as the notifications' directory of people (gRPC).
 
 A person's phone is ``whatsapp_phone`` as typed; consent is the ``notifications``
-consent, granted and not withdrawn, as the beneficiaries service records it."""
+consent, granted and not withdrawn, as the beneficiaries service records it; the
+channel preference is ``contact_channels``."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ def contact_of(found: pb.Beneficiary) -> Contact:
         phone=found.whatsapp_phone,
         email=found.email,
         consents_to_notifications=consents,
+        channels=tuple(found.contact_channels),
     )
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import random
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 
 from services.notifications.domain import errors
 from services.notifications.domain.model import (
+    DEFAULT_PREFERENCE,
     Attempt,
     ChannelName,
     DeliveryStatus,
@@ -248,7 +249,12 @@ class NotificationHandlers:
             except errors.NotificationError as exc:
                 problem = f"Teléfono inválido ({contact.phone}): {exc}"
         recipient = Recipient(
-            contact.recipient_id, contact.name, phone, contact.email.strip(), contact.consents_to_notifications
+            contact.recipient_id,
+            contact.name,
+            phone,
+            contact.email.strip(),
+            contact.consents_to_notifications,
+            preference(contact.channels),
         )
         return recipient, problem
 
@@ -431,6 +437,15 @@ class NotificationHandlers:
             allowed = " o ".join(str(s) for s in LISTABLE_STATUSES)
             raise InvalidRequest({"status": f"Se listan por estado solo los mensajes {allowed}, no {status!r}"})
         return self.log.by_status(DeliveryStatus(status), limit)
+
+
+def preference(channels: Sequence[str]) -> tuple[ChannelName, ...]:
+    """The person's channels in their order; only those, when they chose some. An
+    unknown name (a channel this version does not have) is skipped, and a choice
+    of none we know means the default order rather than no message at all."""
+    names = {str(name) for name in ChannelName}
+    known = tuple(dict.fromkeys(ChannelName(c) for c in channels if c in names))
+    return known or DEFAULT_PREFERENCE
 
 
 def _local_date(iso: object) -> str:

@@ -30,6 +30,9 @@ class Contact:
     phone: str = ""
     email: str = ""
     consents_to_notifications: bool = False
+    # The channels the person wants messages on, in order, as recorded (names the
+    # service may not know are kept: the use cases skip them); empty: the default.
+    channels: tuple[str, ...] = ()
 
 
 class DirectoryUnavailable(Exception):

@@ -210,6 +210,7 @@ class Beneficiary(_message.Message):
     CREATED_AT_FIELD_NUMBER: _builtins.int
     UPDATED_AT_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
+    CONTACT_CHANNELS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     first_names: _builtins.str
     last_names: _builtins.str
@@ -237,6 +238,12 @@ class Beneficiary(_message.Message):
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def updated_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def contact_channels(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The channels the person wants messages on, in order (whatsapp, sms, email);
+        empty: the platform's order, WhatsApp then SMS then email.
+        """
+
     def __init__(
         self,
         *,
@@ -258,10 +265,11 @@ class Beneficiary(_message.Message):
         created_at: _timestamp_pb2.Timestamp | None = ...,
         updated_at: _timestamp_pb2.Timestamp | None = ...,
         version: _builtins.int = ...,
+        contact_channels: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "national_id", b"national_id", "updated_at", b"updated_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["biometrics", b"biometrics", "birth_date", b"birth_date", "can_sign", b"can_sign", "community_id", b"community_id", "consents", b"consents", "created_at", b"created_at", "education_level", b"education_level", "email", b"email", "family_id", b"family_id", "first_names", b"first_names", "id", b"id", "last_names", b"last_names", "national_id", b"national_id", "relationship", b"relationship", "sex", b"sex", "updated_at", b"updated_at", "version", b"version", "whatsapp_phone", b"whatsapp_phone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["biometrics", b"biometrics", "birth_date", b"birth_date", "can_sign", b"can_sign", "community_id", b"community_id", "consents", b"consents", "contact_channels", b"contact_channels", "created_at", b"created_at", "education_level", b"education_level", "email", b"email", "family_id", b"family_id", "first_names", b"first_names", "id", b"id", "last_names", b"last_names", "national_id", b"national_id", "relationship", b"relationship", "sex", b"sex", "updated_at", b"updated_at", "version", b"version", "whatsapp_phone", b"whatsapp_phone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -426,6 +434,7 @@ class RegisterBeneficiaryRequest(_message.Message):
     EDUCATION_LEVEL_FIELD_NUMBER: _builtins.int
     CAN_SIGN_FIELD_NUMBER: _builtins.int
     COMMUNITY_ID_FIELD_NUMBER: _builtins.int
+    CONTACT_CHANNELS_FIELD_NUMBER: _builtins.int
     first_names: _builtins.str
     last_names: _builtins.str
     birth_date: _builtins.str
@@ -441,6 +450,10 @@ class RegisterBeneficiaryRequest(_message.Message):
     """Required when family_id is empty."""
     @_builtins.property
     def national_id(self) -> Global___NationalId: ...
+    @_builtins.property
+    def contact_channels(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """See Beneficiary.contact_channels."""
+
     def __init__(
         self,
         *,
@@ -456,10 +469,11 @@ class RegisterBeneficiaryRequest(_message.Message):
         education_level: _builtins.str = ...,
         can_sign: _builtins.bool = ...,
         community_id: _builtins.str = ...,
+        contact_channels: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["national_id", b"national_id"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["birth_date", b"birth_date", "can_sign", b"can_sign", "community_id", b"community_id", "education_level", b"education_level", "email", b"email", "family_id", b"family_id", "first_names", b"first_names", "last_names", b"last_names", "national_id", b"national_id", "relationship", b"relationship", "sex", b"sex", "whatsapp_phone", b"whatsapp_phone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["birth_date", b"birth_date", "can_sign", b"can_sign", "community_id", b"community_id", "contact_channels", b"contact_channels", "education_level", b"education_level", "email", b"email", "family_id", b"family_id", "first_names", b"first_names", "last_names", b"last_names", "national_id", b"national_id", "relationship", b"relationship", "sex", b"sex", "whatsapp_phone", b"whatsapp_phone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -653,19 +667,25 @@ class UpdateContactRequest(_message.Message):
     BENEFICIARY_ID_FIELD_NUMBER: _builtins.int
     WHATSAPP_PHONE_FIELD_NUMBER: _builtins.int
     EMAIL_FIELD_NUMBER: _builtins.int
+    CONTACT_CHANNELS_FIELD_NUMBER: _builtins.int
     beneficiary_id: _builtins.str
     whatsapp_phone: _builtins.str
     email: _builtins.str
+    @_builtins.property
+    def contact_channels(self) -> Global___ContactChannels:
+        """Set to change the preferred channels (an empty list restores the platform's order)."""
+
     def __init__(
         self,
         *,
         beneficiary_id: _builtins.str = ...,
         whatsapp_phone: _builtins.str | None = ...,
         email: _builtins.str | None = ...,
+        contact_channels: Global___ContactChannels | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_email", b"_email", "_whatsapp_phone", b"_whatsapp_phone", "email", b"email", "whatsapp_phone", b"whatsapp_phone"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_email", b"_email", "_whatsapp_phone", b"_whatsapp_phone", "contact_channels", b"contact_channels", "email", b"email", "whatsapp_phone", b"whatsapp_phone"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_email", b"_email", "_whatsapp_phone", b"_whatsapp_phone", "beneficiary_id", b"beneficiary_id", "email", b"email", "whatsapp_phone", b"whatsapp_phone"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_email", b"_email", "_whatsapp_phone", b"_whatsapp_phone", "beneficiary_id", b"beneficiary_id", "contact_channels", b"contact_channels", "email", b"email", "whatsapp_phone", b"whatsapp_phone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__email: _TypeAlias = _typing.Literal["email"]  # noqa: Y015
     _WhichOneofArgType__email: _TypeAlias = _typing.Literal["_email", b"_email"]  # noqa: Y015
@@ -677,6 +697,26 @@ class UpdateContactRequest(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__whatsapp_phone) -> _WhichOneofReturnType__whatsapp_phone | None: ...
 
 Global___UpdateContactRequest: _TypeAlias = UpdateContactRequest  # noqa: Y015
+
+@_typing.final
+class ContactChannels(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANNELS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def channels(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        channels: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channels", b"channels"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ContactChannels: _TypeAlias = ContactChannels  # noqa: Y015
 
 @_typing.final
 class RecordConsentRequest(_message.Message):
