@@ -20,7 +20,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from crm_platform.grpc_support import caller_metadata
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2_grpc as pb_grpc
-from devstack import demo_actas, demo_kiosk
+from devstack import demo_actas, demo_kiosk, demo_notifications
 from devstack.infra import ROOT, ComponentFailed, start_stack
 
 PASSWORD = "demo-password-2026"  # noqa: S105 - development stack only
@@ -247,6 +247,7 @@ def scenario(
         ("Consultas gRPC y verificación de salud", grpc_reads),
         ("Línea de tiempo del hogar construida por eventos", timeline),
         *demo_actas.steps(http, state, check, expect),
+        *demo_notifications.steps(http, state, check, expect),
         *demo_kiosk.steps(http, state, check, expect, gateway, amqp_uri, PASSWORD),
     ]
 
