@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
@@ -32,7 +33,14 @@ from devstack.providers import WhatsAppStandIn
 from services.notifications.adapters import repository
 from services.notifications.adapters.directory import BeneficiariesDirectory
 from services.notifications.channels.whatsapp import WhatsAppCloudChannel, WhatsAppSettings
-from services.notifications.domain.model import ChannelName, DeliveryStatus, Outgoing, Receipt
+from services.notifications.domain.model import (
+    ChannelName,
+    DeliveryStatus,
+    Outgoing,
+    Receipt,
+    ReportedState,
+    StatusReport,
+)
 from services.notifications.domain.phones import normalise_phone
 from services.notifications.domain.retry import RetryPolicy
 from services.notifications.domain.templates import render
@@ -132,6 +140,50 @@ def test_the_delivery_log_keeps_one_record_per_key_and_answers_by_recipient_and_
     assert [n.message_key for n in local.deliveries(recipient_id=ana.id)] == [f"acta_sealed:{acta_id}:{ana.id}"]
     raw = repository.MongoDeliveryLog().notifications.find_one({"_id": f"acta_sealed:{acta_id}:{ana.id}"})
     assert raw and [e["type"] for e in raw["outbox"]] == ["notification_sent"]
+
+
+def test_parked_reports_are_kept_once_listed_newest_first_and_dropped_by_age(local: NotificationHandlers) -> None:
+    log = repository.MongoDeliveryLog()
+    base = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    reports = [StatusReport(f"wamid.{n}", ReportedState.DELIVERED, base) for n in range(3)]
+    for n, report in enumerate(reports):
+        log.park(ChannelName.WHATSAPP, report, base + timedelta(minutes=n))
+    log.park(ChannelName.WHATSAPP, reports[0], base + timedelta(hours=1))  # a provider's retry: kept once
+    assert [p.report.provider_message_id for p in log.parked(10)] == ["wamid.2", "wamid.1", "wamid.0"]
+    assert log.drop_parked(base + timedelta(minutes=1, seconds=30)) == 2
+    (left,) = log.parked(10)
+    assert left.report == reports[2] and left.channel == ChannelName.WHATSAPP
+    log.unpark(left)
+    assert log.parked(10) == []
+
+
+def test_a_report_is_applied_once_even_when_two_arrive_together(
+    local: NotificationHandlers, beneficiaries: Any, family: pb.Family
+) -> None:
+    """The record is replaced on condition that it is still as read, so of two
+    threads applying the same report only one writes."""
+    ana = with_consent(beneficiaries, family, "3005550111", relationship="head")
+    local.on_acta_sealed(acta_event(uuid.uuid4().hex, ana))
+    while local.dispatch_due():
+        pass
+    (sent,) = local.deliveries(recipient_id=ana.id)
+    report = StatusReport(sent.attempts[-1].provider_message_id, ReportedState.DELIVERED, datetime.now(UTC))
+    start = threading.Barrier(2)
+    found: list[bool] = []
+
+    def apply() -> None:
+        start.wait(5)
+        found.append(local.apply_report(ChannelName.WHATSAPP, report))
+
+    workers = [threading.Thread(target=apply) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(10)
+    assert found == [True, True]  # both knew the message; one wrote, the other saw it done
+    done = local.notification(sent.message_key)
+    assert done.status == DeliveryStatus.DELIVERED
+    assert [a.outcome for a in done.attempts] == ["sent", "delivered"]
 
 
 def test_a_provider_outage_in_the_middle_of_a_batch_ends_with_every_message_delivered_once(

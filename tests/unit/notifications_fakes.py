@@ -94,7 +94,13 @@ class FakeLog:
 
     def parked(self, limit: int) -> list[ParkedReport]:
         found = [ParkedReport(key[0], report, at) for key, (report, at) in self.parked_reports.items()]
-        return sorted(found, key=lambda p: p.parked_at)[:limit]
+        return sorted(found, key=lambda p: p.parked_at, reverse=True)[:limit]
+
+    def drop_parked(self, parked_before: datetime) -> int:
+        old = [k for k, (_, at) in self.parked_reports.items() if at < parked_before]
+        for key in old:
+            del self.parked_reports[key]
+        return len(old)
 
     def unpark(self, parked: ParkedReport) -> None:
         self.parked_reports.pop((parked.channel, parked.report.provider_message_id, parked.report.state), None)

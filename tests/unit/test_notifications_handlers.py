@@ -385,6 +385,19 @@ def test_a_parked_report_about_a_message_that_never_appears_is_dropped_after_a_d
     assert h.reconcile_reports() == 0 and log_of(h).parked_reports == {}
 
 
+def test_reports_about_messages_never_seen_here_do_not_crowd_out_an_early_one() -> None:
+    h = handlers([ANA])
+    clock = h.clock
+    assert isinstance(clock, StepClock)
+    for n in range(5):  # sent from the provider's own console: never ours
+        h.receive_webhook(WA, webhook((f"wamid.console{n}", "delivered")))
+    clock.advance(60)
+    h.receive_webhook(WA, webhook(("whatsapp-1", "delivered")))  # ours, ahead of its send's write
+    sent_to_ana(h)
+    assert h.reconcile_reports(limit=2) == 1
+    assert h.notification("acta_sealed:a1:p1").status == DeliveryStatus.DELIVERED
+
+
 def test_an_unsigned_or_malformed_webhook_changes_nothing_and_email_has_no_webhook() -> None:
     h = handlers([ANA])
     wamid = sent_to_ana(h)

@@ -147,7 +147,7 @@ class MongoDeliveryLog:
         self.parked_reports.update_one({"_id": key}, {"$setOnInsert": {**document, "parked_at": now}}, upsert=True)
 
     def parked(self, limit: int) -> list[ParkedReport]:
-        cursor = self.parked_reports.find({"parked_at": {"$gte": _EPOCH}}).sort("parked_at", 1).limit(limit)
+        cursor = self.parked_reports.find({"parked_at": {"$gte": _EPOCH}}).sort("parked_at", -1).limit(limit)
         return [
             ParkedReport(
                 ChannelName(raw["channel"]),
@@ -158,6 +158,9 @@ class MongoDeliveryLog:
             )
             for raw in cursor
         ]
+
+    def drop_parked(self, parked_before: datetime) -> int:
+        return int(self.parked_reports.delete_many({"parked_at": {"$gte": _EPOCH, "$lt": parked_before}}).deleted_count)
 
     def unpark(self, parked: ParkedReport) -> None:
         key = f"{parked.channel}:{parked.report.provider_message_id}:{parked.report.state}"

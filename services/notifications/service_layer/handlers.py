@@ -394,23 +394,18 @@ class NotificationHandlers:
         return replace(n, status=DeliveryStatus.QUEUED, attempts=attempts, next_attempt_at=self.clock.now())
 
     def reconcile_reports(self, limit: int = 200) -> int:
-        """Apply parked reports whose message is known by now; drop those parked for
-        longer than ``parked_report_ttl`` (not ours, or lost). Returns how many were applied."""
+        """Apply parked reports whose message is known by now, newest first (an early
+        report is seconds old; reports about messages that are not ours, sent from
+        the provider's own console, would otherwise crowd it out); drop those parked
+        for longer than ``parked_report_ttl``. Returns how many were applied."""
+        dropped = self.log.drop_parked(self.clock.now() - self.parked_report_ttl)
+        if dropped:
+            log.warning("dropped %d delivery reports about messages never seen here", dropped)
         applied = 0
-        now = self.clock.now()
         for parked in self.log.parked(limit):
             if self.apply_report(parked.channel, parked.report):
+                self.log.unpark(parked)
                 applied += 1
-            elif now - parked.parked_at < self.parked_report_ttl:
-                continue
-            else:
-                log.warning(
-                    "dropping a %s report about unknown message %s, parked since %s",
-                    parked.channel,
-                    parked.report.provider_message_id,
-                    parked.parked_at.isoformat(),
-                )
-            self.log.unpark(parked)
         return applied
 
     # -- queries -------------------------------------------------------------------
