@@ -8,7 +8,7 @@ each message's status there as Meta does; the SMS stand-in calls back whatever
 ``StatusCallback`` a send carries.
 
     python -m devstack.providers [--whatsapp-port N] [--sms-port N] [--smtp-port N]
-        [--whatsapp-webhook-url URL] [--undeliverable-later E164 ...]
+        [--whatsapp-webhook-url URL] [--undeliverable-later E164 ...] [--sms-undelivered E164 ...]
 """
 
 from __future__ import annotations
@@ -47,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--undeliverable-later", action="append", default=[], metavar="E164",
         help="a number WhatsApp accepts and later reports failed with 131026 (repeatable)",
     )  # fmt: skip
+    parser.add_argument(
+        "--sms-undelivered", action="append", default=[], metavar="E164",
+        help="a number the SMS provider accepts and later reports undelivered with 30003 (repeatable)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
@@ -70,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         auth_token=args.sms_token,
         sender=args.sms_sender,
         invalid_numbers=args.undeliverable,
+        undelivered=args.sms_undelivered,
         port=args.sms_port,
     )
     mail = SmtpStandIn(port=args.smtp_port)

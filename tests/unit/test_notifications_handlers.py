@@ -320,6 +320,8 @@ def test_a_delivered_report_marks_the_message_delivered_once() -> None:
     done = h.notification("acta_sealed:a1:p1")
     assert done.status == DeliveryStatus.DELIVERED
     assert [(a.channel, a.outcome) for a in done.attempts] == [(WA, "sent"), (WA, "delivered")]
+    (event,) = log_of(h).events("notification_delivered")  # once, though reported twice
+    assert event["payload"]["message_key"] == "acta_sealed:a1:p1" and event["payload"]["channel"] == "whatsapp"
 
 
 def test_a_failure_reported_after_whatsapp_accepted_falls_back_to_sms() -> None:

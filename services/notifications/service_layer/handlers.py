@@ -360,7 +360,8 @@ class NotificationHandlers:
     def apply_report(self, channel: ChannelName, report: StatusReport) -> bool:
         """Apply one report; False if no message has this provider id (yet).
 
-        ``delivered`` marks a sent message delivered. ``failed`` closes that channel
+        ``delivered`` marks a sent message delivered (``notification_delivered``
+        leaves through the outbox). ``failed`` closes that channel
         for the message and queues it again, so the dispatcher falls back to the
         next channel (or records the failure when none is left). A report about an
         attempt that is no longer the message's latest send (it was re-sent on
@@ -371,7 +372,15 @@ class NotificationHandlers:
             if current is None:
                 return False
             updated = self._reported(current, channel, report)
-            if updated is None or self.log.replace(current, updated):
+            if updated is None:
+                return True
+            events = []
+            if updated.status == DeliveryStatus.DELIVERED:
+                payload = {**self._summary(updated), "channel": str(channel), "delivered_at": report.at.isoformat()}
+                events.append(_event("notification_delivered", payload))
+            if self.log.replace(current, updated, events):
+                if events:
+                    self.relay.flush(NOTIFICATIONS, updated.message_key)
                 return True
         raise ReportConflict(f"El mensaje de {report.provider_message_id} cambió {REPORT_WRITE_TRIES} veces seguidas")
 
