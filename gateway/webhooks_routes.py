@@ -37,8 +37,6 @@ def register(app: FastAPI, backend: Backend) -> None:
 
 
 def _endpoint(backend: Backend, channel: str) -> Callable[[Request], Awaitable[PlainTextResponse]]:
-    metadata = caller_metadata(f"webhook-{channel}", CALLER_ROLE)
-
     async def webhook(request: Request) -> PlainTextResponse:
         message = npb.WebhookRequest(
             channel=channel,
@@ -48,6 +46,8 @@ def _endpoint(backend: Backend, channel: str) -> Callable[[Request], Awaitable[P
             query=dict(request.query_params),
             body=await request.body(),
         )
+        # Signed per request: an assertion lives 15 minutes (crm_platform.identity).
+        metadata = caller_metadata(f"webhook-{channel}", CALLER_ROLE)
         call = backend.notifications.ReceiveWebhook
         reply = await run_in_threadpool(call, message, metadata=metadata, timeout=backend.timeout)
         return PlainTextResponse(reply.text or "ok")
