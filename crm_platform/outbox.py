@@ -31,18 +31,16 @@ class OutboxRelay:
         self._collections = collections
 
     def flush(self, collection: str, aggregate_id: str) -> None:
-        coll = self._collections[collection]
-        raw = coll.find_one({"_id": aggregate_id}, {"outbox": 1})
-        if raw:
-            self._publish_all(coll, aggregate_id, raw.get("outbox") or [])
+        self.flush_many(collection, [aggregate_id])
 
     def flush_many(self, collection: str, aggregate_ids: Sequence[str]) -> int:
         """``flush`` for several aggregates of one collection: one read and one write
         for all of them, however many there are. Returns the events published."""
         coll = self._collections[collection]
+        selector = {"_id": {"$in": list(aggregate_ids)}}
         published: list[str] = []
         try:
-            for raw in coll.find({"_id": {"$in": list(aggregate_ids)}}, {"outbox": 1}):
+            for raw in coll.find(selector, {"outbox": 1}):
                 entries = raw.get("outbox") or []
                 done = self._publish_each(entries)
                 published += done
@@ -51,9 +49,7 @@ class OutboxRelay:
         finally:
             if published:
                 # Event ids are unique, so one $pull of all of them is right for each aggregate.
-                coll.update_many(
-                    {"_id": {"$in": list(aggregate_ids)}}, {"$pull": {"outbox": {"id": {"$in": published}}}}
-                )
+                coll.update_many(selector, {"$pull": {"outbox": {"id": {"$in": published}}}})
         return len(published)
 
     def sweep(self, older_than: timedelta = timedelta(seconds=5), batch: int = 200) -> int:

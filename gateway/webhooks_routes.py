@@ -42,7 +42,7 @@ def _endpoint(backend: Backend, channel: str) -> Callable[[Request], Awaitable[P
             channel=channel,
             method=request.method,
             url=str(request.url),
-            headers={k.lower(): v for k, v in request.headers.items()},
+            headers=dict(request.headers),  # names in lower case already (ASGI)
             query=dict(request.query_params),
             body=await request.body(),
         )

@@ -136,7 +136,7 @@ class MongoDeliveryLog:
         return _notification(raw) if raw else None
 
     def park(self, channel: ChannelName, report: StatusReport, now: datetime) -> None:
-        key = f"{channel}:{report.provider_message_id}:{report.state}"
+        key = _parked_key(channel, report)
         document = {
             "channel": str(channel),
             "provider_message_id": report.provider_message_id,
@@ -163,8 +163,7 @@ class MongoDeliveryLog:
         return int(self.parked_reports.delete_many({"parked_at": {"$gte": _EPOCH, "$lt": parked_before}}).deleted_count)
 
     def unpark(self, parked: ParkedReport) -> None:
-        key = f"{parked.channel}:{parked.report.provider_message_id}:{parked.report.state}"
-        self.parked_reports.delete_one({"_id": key})
+        self.parked_reports.delete_one({"_id": _parked_key(parked.channel, parked.report)})
 
     def by_recipient(self, recipient_id: str, limit: int) -> list[Notification]:
         return self._list({"recipient_id": recipient_id}, limit)
@@ -178,6 +177,10 @@ class MongoDeliveryLog:
     def _list(self, selector: dict[str, Any], limit: int) -> list[Notification]:
         cursor = self.notifications.find(selector, NO_OUTBOX).sort("created_at", DESCENDING).limit(limit)
         return [_notification(raw) for raw in cursor]
+
+
+def _parked_key(channel: ChannelName, report: StatusReport) -> str:
+    return f"{channel}:{report.provider_message_id}:{report.state}"
 
 
 def _change(notification: Notification, events: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
