@@ -21,16 +21,24 @@ oldest, so pruning pops from the front and stops at the first record it keeps
 The patch is tied to the pinned ``secantusdb`` version (pyproject.toml): if the
 names it replaces are gone, start-up fails loudly rather than running unpatched.
 
-    python -m devstack.mongo_server --host 127.0.0.1 --port 27017 --storage-path DIR
+A second change bounds the transaction lifetime (``bound_transaction_lifetime``).
+
+    python -m devstack.mongo_server --host 127.0.0.1 --port 27017 --storage-path DIR \
+        --sync-on-commit [--transaction-lifetime-seconds 5]
 """
 
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict
 from typing import Any
 
-from secantus import transactions
+from secantus import server, transactions
 from secantus.cli import main as secantus_main
+
+# Our transactions last milliseconds; a killed writer's must not stall the others
+# for mongod's default minute (compose and Kubernetes set the same on mongod).
+DEFAULT_TRANSACTION_LIFETIME_SECONDS = 5.0
 
 _REQUIRED = (
     "_RETRYABLE_RECORD_LIFETIME_SECONDS",
@@ -83,8 +91,38 @@ def install() -> None:
     registry._crm_ordered_records = True
 
 
-def main() -> int:
+def bound_transaction_lifetime(seconds: float) -> None:
+    """Start the server with ``seconds`` as its transaction lifetime (mongod's
+    ``transactionLifetimeLimitSeconds``, 60 by default): a transaction idle that
+    long is aborted. A writer killed mid-transaction leaves one behind, holding
+    write locks on what it wrote; every writer of the same documents conflicts and
+    retries until it is reaped, so the bound is how long such a crash can stall
+    them."""
+    original_init = server.SecantusDBServer.__init__
+    if getattr(original_init, "_crm_lifetime", None) == seconds:
+        return
+    unpatched = getattr(original_init, "_crm_original", original_init)
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("transaction_lifetime_seconds", seconds)
+        unpatched(self, *args, **kwargs)
+
+    __init__._crm_lifetime = seconds  # type: ignore[attr-defined]
+    __init__._crm_original = unpatched  # type: ignore[attr-defined]
+    server.SecantusDBServer.__init__ = __init__
+
+
+def main(argv: list[str] | None = None) -> int:
+    """SecantusDB's own command line, plus ``--transaction-lifetime-seconds``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    lifetime = DEFAULT_TRANSACTION_LIFETIME_SECONDS
+    if "--transaction-lifetime-seconds" in args:
+        at = args.index("--transaction-lifetime-seconds")
+        lifetime = float(args[at + 1])
+        del args[at : at + 2]
     install()
+    bound_transaction_lifetime(lifetime)
+    sys.argv = [sys.argv[0], *args]
     return int(secantus_main() or 0)
 
 
