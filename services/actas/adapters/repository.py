@@ -3,7 +3,10 @@
 Sealing writes the acta, its chain entry and the chain head in one multi-document
 transaction: either the sealed acta is in the chain or nothing changed. The head
 document is where concurrent sealers meet; a conflicting transaction is retried
-by the driver (``with_transaction``), so sequence numbers stay gapless.
+by the driver (``with_transaction``), so sequence numbers stay gapless. The head
+is written last (see ``_link``). Commits are acknowledged only once durable:
+``w: majority`` here, and a store that fsyncs its journal before it replies
+(``--sync-on-commit`` in devstack, ``j: true`` with mongod).
 """
 
 from __future__ import annotations
@@ -121,7 +124,7 @@ class MongoRepository:
         expected = acta.version
 
         def write(session: ClientSession) -> chain.ChainEntry:
-            entry = self._append(session, acta.id, acta.content_hash)
+            entry = self._next_entry(session, acta.id, acta.content_hash)
             doc.update(chain_seq=entry.seq, version=expected + 1)
             result = self.actas.update_one(
                 {"_id": acta.id, "version": expected, "status": {"$ne": str(Status.SEALED)}},
@@ -130,6 +133,7 @@ class MongoRepository:
             )
             if result.matched_count != 1:
                 raise ConcurrentUpdate(acta.id)
+            self._link(session, entry)
             return entry
 
         entry = self._transaction(write)
@@ -142,11 +146,12 @@ class MongoRepository:
         acta.version = 1
 
         def write(session: ClientSession) -> chain.ChainEntry:
-            entry = self._append(session, acta.id, acta.content_hash)
+            entry = self._next_entry(session, acta.id, acta.content_hash)
             acta.chain_seq = entry.seq
             doc = _acta_doc(acta, events, images)
             doc["body_sha256"] = body_sha256
             self.actas.insert_one(doc, session=session)
+            self._link(session, entry)
             return entry
 
         try:
@@ -193,12 +198,24 @@ class MongoRepository:
         return [raw["_id"] for raw in self.actas.find({"amends": acta_id}, {"_id": 1}).sort("created_at", 1)]
 
     # -- chain ---------------------------------------------------------------------
-    def _append(self, session: ClientSession, acta_id: str, acta_hash: str) -> chain.ChainEntry:
+    def _next_entry(self, session: ClientSession, acta_id: str, acta_hash: str) -> chain.ChainEntry:
+        """The entry that would follow the head in this transaction's snapshot (a
+        read: it holds nothing that other sealers need)."""
         head = self.head.find_one({"_id": HEAD}, session=session)
         last = None
         if head is not None:
             last = chain.ChainEntry(head["seq"], "", "", "", head["entry_hash"])
-        entry = chain.append(last, acta_id, acta_hash)
+        return chain.append(last, acta_id, acta_hash)
+
+    def _link(self, session: ClientSession, entry: chain.ChainEntry) -> None:
+        """Write the chain entry and move the head: the transaction's last writes.
+
+        The head is the one document every sealer writes. A sealer killed while its
+        transaction holds the head stalls every other sealer (their writes conflict
+        and are retried) until the server reaps the abandoned transaction, so the
+        head is taken last, right before the commit, which keeps that window to one
+        round trip; the store's transaction lifetime bounds what remains
+        (``devstack.mongo_server``; ``transactionLifetimeLimitSeconds`` on mongod)."""
         self.chain_entries.insert_one(
             {
                 "_id": entry.seq,
@@ -213,12 +230,11 @@ class MongoRepository:
         self.head.update_one(
             {"_id": HEAD}, {"$set": {"seq": entry.seq, "entry_hash": entry.entry_hash}}, upsert=True, session=session
         )
-        return entry
 
     def _transaction(self, write: Any) -> Any:
         with self._client.start_session() as session:
             return session.with_transaction(
-                write, read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority")
+                write, read_concern=ReadConcern("snapshot"), write_concern=WriteConcern("majority", j=True)
             )
 
     def chain_in_order(self) -> Iterator[chain.ChainEntry]:
