@@ -2,236 +2,41 @@
 whatever fails on the way; links expire; attachments are stored by content.
 
 The renderer is the real one (it is pure); the repository, the actas service,
-the object store, the relay and the clock are in-memory fakes."""
+the object store, the relay and the clock are in-memory fakes (documents_fakes.py)."""
 
 from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from PIL import Image
 from pypdf import PdfReader
 
-from services.documents.domain.errors import SigningFailed
 from services.documents.domain.signing import SIGNATURE_FIELD, PdfSigner, development_identity
-from services.documents.domain.view import ActaView, FieldLine, FingerprintEvidence, SignatureView
+from services.documents.domain.view import ActaView, SignatureView
 from services.documents.service_layer.handlers import (
     DOCUMENTS,
     MAX_ATTACHMENT_BYTES,
-    DocumentHandlers,
     InvalidAttachment,
     NotFound,
 )
-from services.documents.service_layer.ports import DocumentRecord, Signer, StoredObject
-
-NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
-CAPTURED = datetime(2026, 11, 20, 13, 30, tzinfo=UTC)
-CONTENT_HASH = hashlib.sha256(b"acta-1 canonical form").hexdigest()
-DOCS = "crm-documents"
-ATTACHMENTS = "crm-attachments"
-
-
-def png(size: tuple[int, int] = (120, 40)) -> bytes:
-    image = Image.new("RGBA", size, (255, 255, 255, 0))
-    image.putpixel((10, 10), (20, 40, 160, 255))
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
-
-
-def view(acta_id: str = "acta-1", **changes: object) -> ActaView:
-    """A sealed home visit: a fingerprint, a handwritten signature, a refusal and the gestor."""
-    found = ActaView(
-        acta_id=acta_id,
-        title="Acta de visita domiciliaria",
-        template_key="visita_domiciliaria@1",
-        place="Nuevo Roche, Barrancas (La Guajira)",
-        captured_at=CAPTURED,
-        sealed_at=CAPTURED + timedelta(hours=1),
-        gestor_name="María José Peñaloza",
-        community_name="Nuevo Roche",
-        fields=(
-            FieldLine("Motivo de la visita", "Seguimiento"),
-            FieldLine("Personas presentes", "3"),
-            FieldLine("Situación encontrada", "Sin novedad; la vivienda tiene humedad en la cocina."),
-        ),
-        signatures=(
-            SignatureView(
-                "José Ñáñez",
-                "participante",
-                "fingerprint",
-                CAPTURED,
-                "CC 1001",
-                fingerprint=FingerprintEvidence(
-                    87, "right_index", "ZFM-20 #0001", "verify_1_1", hashlib.sha256(b"t").hexdigest(), CAPTURED
-                ),
-            ),
-            SignatureView("Ana Córdoba", "participante", "handwritten", CAPTURED, "CC 1002", handwritten_png=png()),
-            SignatureView(
-                "Pedro Pérez", "participante", "refused", None, "TI 1003", refusal_reason="No está de acuerdo"
-            ),
-            SignatureView("María José Peñaloza", "gestor", "handwritten", CAPTURED, "CC 5555", png((80, 30))),
-        ),
-        content_hash=CONTENT_HASH,
-        chain_seq=7,
-        verify_url=f"https://crm-social.example.org/verificar/{acta_id}",
-        gps=(11.23, -72.88),
-    )
-    return replace(found, **changes)  # type: ignore[arg-type]
-
-
-# -- fakes -------------------------------------------------------------------------------
-
-
-class FakeDocumentRepository:
-    """Keeps the MongoDB adapter's rules: one record per acta, created pending and due at
-    once; a failure is recorded only on a pending record; ``mark_stored`` queues the event."""
-
-    def __init__(self) -> None:
-        self.records: dict[str, DocumentRecord] = {}
-        self.outbox: dict[str, list[Mapping[str, object]]] = {}
-
-    def ensure_pending(self, acta_id: str, now: datetime) -> DocumentRecord:
-        if acta_id not in self.records:
-            self.records[acta_id] = DocumentRecord(acta_id, "pending", next_attempt_at=now)
-        return self.records[acta_id]
-
-    def get(self, acta_id: str) -> DocumentRecord | None:
-        return self.records.get(acta_id)
-
-    def mark_stored(self, record: DocumentRecord, event: Mapping[str, object]) -> None:
-        self.records[record.acta_id] = replace(record, next_attempt_at=None)
-        self.outbox.setdefault(record.acta_id, []).append(event)
-
-    def mark_failed(self, acta_id: str, error: str, attempts: int, next_attempt_at: datetime) -> None:
-        found = self.records[acta_id]
-        if found.status == "pending":
-            self.records[acta_id] = replace(found, attempts=attempts, last_error=error, next_attempt_at=next_attempt_at)
-
-    def due(self, now: datetime, limit: int) -> list[str]:
-        due = [
-            r.acta_id
-            for r in self.records.values()
-            if r.status == "pending" and r.next_attempt_at is not None and r.next_attempt_at <= now
-        ]
-        return due[:limit]
-
-
-class FlakyActas:
-    """The actas service: fails ``failures`` times, then answers; notes the document
-    record as it was when each view was asked for."""
-
-    def __init__(self, repo: FakeDocumentRepository, views: Mapping[str, ActaView], failures: int = 0) -> None:
-        self.repo = repo
-        self.views = dict(views)
-        self.failures = failures
-        self.records_seen: list[DocumentRecord | None] = []
-
-    def view(self, acta_id: str) -> ActaView:
-        self.records_seen.append(self.repo.get(acta_id))
-        if self.failures > 0:
-            self.failures -= 1
-            raise ConnectionError("actas service unavailable")
-        return self.views[acta_id]
-
-
-class DictObjectStore:
-    def __init__(self, failures: int = 0) -> None:
-        self.objects: dict[tuple[str, str], tuple[bytes, str, dict[str, str]]] = {}
-        self.failures = failures
-        self.puts = 0
-        self.stats = 0
-
-    def put(self, bucket: str, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]) -> StoredObject:
-        self.puts += 1
-        if self.failures > 0:
-            self.failures -= 1
-            raise OSError("object store unreachable")
-        self.objects[(bucket, key)] = (data, content_type, dict(metadata))
-        return StoredObject(key, hashlib.sha256(data).hexdigest(), len(data), content_type)
-
-    def stat(self, bucket: str, key: str) -> StoredObject | None:
-        self.stats += 1
-        found = self.objects.get((bucket, key))
-        if found is None:
-            return None
-        data, content_type, _ = found
-        return StoredObject(key, hashlib.sha256(data).hexdigest(), len(data), content_type)
-
-    def link(self, bucket: str, key: str, ttl: timedelta) -> str:
-        return f"https://objects.test/{bucket}/{key}?expires={int(ttl.total_seconds())}"
-
-
-class MarkingSigner:
-    def __init__(self, fail: bool = False) -> None:
-        self.fail = fail
-        self.calls: list[tuple[str, str]] = []
-
-    def sign(self, pdf: bytes, *, reason: str = "", location: str = "") -> bytes:
-        self.calls.append((reason, location))
-        if self.fail:
-            raise SigningFailed("the certificate expired")
-        return pdf + b"\n% signed\n"
-
-
-class StatusAtFlush:
-    """The relay: notes the record's status when it is asked to publish."""
-
-    def __init__(self, repo: FakeDocumentRepository) -> None:
-        self.repo = repo
-        self.flushed: list[tuple[str, str, str]] = []
-
-    def flush(self, collection: str, aggregate_id: str) -> None:
-        record = self.repo.get(aggregate_id)
-        self.flushed.append((collection, aggregate_id, record.status if record else "missing"))
-
-
-class SettableClock:
-    def __init__(self, now: datetime) -> None:
-        self.current = now
-
-    def now(self) -> datetime:
-        return self.current
-
-
-@dataclass
-class World:
-    handlers: DocumentHandlers
-    repo: FakeDocumentRepository
-    actas: FlakyActas
-    store: DictObjectStore
-    relay: StatusAtFlush
-    clock: SettableClock
-
-
-def world(
-    views: Mapping[str, ActaView] | None = None,
-    failures: int = 0,
-    store: DictObjectStore | None = None,
-    signer: Signer | None = None,
-) -> World:
-    repo = FakeDocumentRepository()
-    actas = FlakyActas(repo, views if views is not None else {"acta-1": view()}, failures)
-    store = store or DictObjectStore()
-    relay = StatusAtFlush(repo)
-    clock = SettableClock(NOW)
-    return World(DocumentHandlers(repo, actas, store, signer, relay, clock), repo, actas, store, relay, clock)
-
-
-def stored_pdf(w: World, acta_id: str = "acta-1") -> tuple[bytes, str, dict[str, str]]:
-    return w.store.objects[(DOCS, f"actas/{acta_id}.pdf")]
-
-
-def retry_after(w: World, acta_id: str = "acta-1") -> timedelta:
-    record = w.repo.records[acta_id]
-    assert record.next_attempt_at is not None
-    return record.next_attempt_at - w.clock.now()
-
+from services.documents.service_layer.ports import StoredObject
+from tests.unit.documents_fakes import (
+    ATTACHMENTS,
+    CAPTURED,
+    CONTENT_HASH,
+    DOCS,
+    NOW,
+    DictObjectStore,
+    FlakyActas,
+    MarkingSigner,
+    retry_after,
+    stored_pdf,
+    view,
+    world,
+)
 
 # -- producing the document -----------------------------------------------------------------
 
@@ -319,6 +124,7 @@ def test_a_failure_keeps_the_record_pending_with_the_error_and_a_retry_time() ->
     assert timedelta(seconds=1.6) <= retry_after(w) <= timedelta(seconds=2.4)  # 2 s ± 20 %
     assert (record.status, record.attempts) == ("pending", 1) and "unavailable" in record.last_error
     assert w.store.objects == {} and "acta-1" not in w.repo.outbox and w.relay.flushed == []
+    assert (stored.lease_owner, stored.leased_until) == ("", None)  # released: the retry takes it
 
 
 def test_a_pending_document_is_retried_only_once_its_time_comes_and_then_stored_once() -> None:

@@ -42,6 +42,26 @@ class MinioObjectStore:
         )
         return StoredObject(key, metadata.get("sha256", ""), len(data), content_type)
 
+    def create(
+        self, bucket: str, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]
+    ) -> StoredObject | None:
+        """PUT with ``If-None-Match: *``: S3, MinIO and SeaweedFS write the object only
+        if the key is free, atomically, so a key is written once and never replaced.
+        ``put_object`` takes no request headers, hence its one-request core
+        ``_put_object`` (what ``put_object`` itself sends for a body this size)."""
+        headers: dict[str, str | list[str] | tuple[str]] = {
+            "Content-Type": content_type,
+            "If-None-Match": "*",
+            **{f"{META_PREFIX}{name}": value for name, value in metadata.items()},
+        }
+        try:
+            self.client._put_object(bucket, key, data, headers=headers)
+        except S3Error as exc:
+            if exc.code == "PreconditionFailed":
+                return None
+            raise
+        return StoredObject(key, metadata.get("sha256", ""), len(data), content_type)
+
     def stat(self, bucket: str, key: str) -> StoredObject | None:
         try:
             found = self.client.stat_object(bucket, key)

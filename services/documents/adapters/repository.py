@@ -1,4 +1,9 @@
-"""MongoDB records of the documents: one per sealed acta, with its outbox."""
+"""MongoDB records of the documents: one per sealed acta, with its outbox.
+
+A producer holds a pending record under a lease (``lease_owner``, ``leased_until``)
+taken by one conditional update; storing the document and recording a failure are
+conditional on still holding it. While a record is leased its ``next_attempt_at``
+is the lease's end, so the retry loop finds it again only if its holder died."""
 
 from __future__ import annotations
 
@@ -8,15 +13,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 import mongoengine
-from pymongo import ReturnDocument
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
-from services.documents.service_layer.ports import DocumentRecord
+from services.documents.service_layer.ports import DocumentRecord, Lease
 
 DB_ALIAS = "documents"
 DEFAULT_DB = "crm_documents"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NO_OUTBOX = {"outbox": 0}
 
 
 class DocumentDoc(mongoengine.Document):
@@ -36,6 +41,8 @@ class DocumentDoc(mongoengine.Document):
     pades_signed = mongoengine.BooleanField()
     stored_at = mongoengine.DateTimeField()
     acta_content_hash = mongoengine.StringField()
+    lease_owner = mongoengine.StringField()
+    leased_until = mongoengine.DateTimeField()
     outbox = mongoengine.ListField(mongoengine.DictField())
 
 
@@ -53,23 +60,45 @@ class MongoDocumentRepository:
     def __init__(self) -> None:
         self.documents: Collection = DocumentDoc._get_collection()
 
-    def ensure_pending(self, acta_id: str, now: datetime) -> DocumentRecord:
+    def ensure_pending(self, acta_id: str, now: datetime, lease: Lease | None = None) -> DocumentRecord:
+        held = {"lease_owner": lease.owner, "leased_until": lease.until} if lease else {}
+        due_at = lease.until if lease else now
         with contextlib.suppress(DuplicateKeyError):  # known already: a redelivered event
             self.documents.insert_one(
-                {"_id": acta_id, "status": "pending", "attempts": 0, "next_attempt_at": now, "outbox": []}
+                {"_id": acta_id, "status": "pending", "attempts": 0, "next_attempt_at": due_at, **held, "outbox": []}
             )
         found = self.get(acta_id)
         assert found is not None
         return found
 
     def get(self, acta_id: str) -> DocumentRecord | None:
-        raw = self.documents.find_one({"_id": acta_id}, {"outbox": 0})
+        raw = self.documents.find_one({"_id": acta_id}, NO_OUTBOX)
         return _record(raw) if raw else None
 
-    def mark_stored(self, record: DocumentRecord, event: Mapping[str, object]) -> None:
+    def claim(self, acta_id: str, lease: Lease, now: datetime) -> DocumentRecord | None:
+        # One conditional write: pending, and nobody holds it or the holder's lease
+        # ended. (update_one, not find_one_and_update: several times cheaper on SecantusDB.)
+        selector = {
+            "_id": acta_id,
+            "status": "pending",
+            "$or": [{"leased_until": None}, {"leased_until": {"$lte": now}}],
+        }
+        held = {"lease_owner": lease.owner, "leased_until": lease.until, "next_attempt_at": lease.until}
+        if self.documents.update_one(selector, {"$set": held}).modified_count != 1:
+            return None
+        found = self.get(acta_id)
+        return found if found is not None and found.lease_owner == lease.owner else None
+
+    def renew(self, acta_id: str, lease: Lease) -> bool:
+        result = self.documents.update_one(
+            _held_by(acta_id, lease.owner), {"$set": {"leased_until": lease.until, "next_attempt_at": lease.until}}
+        )
+        return result.matched_count == 1  # matched: an unchanged end time is still held
+
+    def mark_stored(self, record: DocumentRecord, owner: str, event: Mapping[str, object]) -> bool:
         now = datetime.now(UTC)
-        self.documents.find_one_and_update(
-            {"_id": record.acta_id},
+        result = self.documents.update_one(
+            _held_by(record.acta_id, owner),
             {
                 "$set": {
                     "status": "stored",
@@ -82,22 +111,36 @@ class MongoDocumentRepository:
                     "pades_signed": record.pades_signed,
                     "stored_at": record.stored_at,
                     "acta_content_hash": record.acta_content_hash,
+                    "lease_owner": None,
+                    "leased_until": None,
                 },
                 "$push": {"outbox": {**event, "created_at": now}},
             },
-            return_document=ReturnDocument.AFTER,
         )
+        return result.modified_count == 1
 
-    def mark_failed(self, acta_id: str, error: str, attempts: int, next_attempt_at: datetime) -> None:
+    def mark_failed(self, acta_id: str, owner: str, error: str, attempts: int, next_attempt_at: datetime) -> None:
         self.documents.update_one(
-            {"_id": acta_id, "status": "pending"},
-            {"$set": {"attempts": attempts, "last_error": error, "next_attempt_at": next_attempt_at}},
+            _held_by(acta_id, owner),
+            {
+                "$set": {
+                    "attempts": attempts,
+                    "last_error": error,
+                    "next_attempt_at": next_attempt_at,
+                    "lease_owner": None,
+                    "leased_until": None,
+                }
+            },
         )
 
     def due(self, now: datetime, limit: int) -> list[str]:
         # A bounded range, so the store walks only the due records of the index.
         selector = {"status": "pending", "next_attempt_at": {"$gte": _EPOCH, "$lte": now}}
         return [raw["_id"] for raw in self.documents.find(selector, {"_id": 1}).limit(limit)]
+
+
+def _held_by(acta_id: str, owner: str) -> dict[str, Any]:
+    return {"_id": acta_id, "status": "pending", "lease_owner": owner}
 
 
 def _record(raw: dict[str, Any]) -> DocumentRecord:
@@ -113,4 +156,6 @@ def _record(raw: dict[str, Any]) -> DocumentRecord:
         pades_signed=bool(raw.get("pades_signed")),
         stored_at=raw.get("stored_at"),
         acta_content_hash=raw.get("acta_content_hash") or "",
+        lease_owner=raw.get("lease_owner") or "",
+        leased_until=raw.get("leased_until"),
     )

@@ -3,7 +3,8 @@
 - consumes ``actas.acta_sealed`` (queue ``documents.acta_sealed``) and produces
   each sealed acta's signed PDF; a message is acknowledged once the pending
   record is durable, so a crash never forgets an acta;
-- retries failed PDFs with backoff (``RetryLoop``) and sweeps the outbox;
+- retries failed PDFs with backoff (``RetryLoop``), and those whose producer died
+  once its lease ends, and sweeps the outbox;
 - serves gRPC (``DocumentsService``): document state and time-limited links,
   attachments.
 
@@ -42,7 +43,8 @@ SERVICE_FULL_NAME = pb.DESCRIPTOR.services_by_name["DocumentsService"].full_name
 
 
 class RetryLoop(threading.Thread):
-    """Produces the PDFs whose previous attempt failed, when their backoff expires."""
+    """Produces the PDFs whose previous attempt failed, when their backoff expires, and
+    those whose producer died, when its lease ends (it claims each record first)."""
 
     def __init__(self, app: App, interval: float = 2.0) -> None:
         super().__init__(name="documents-retry", daemon=True)

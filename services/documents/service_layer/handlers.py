@@ -5,6 +5,16 @@ the acta), then the PDF is rendered, signed and stored; only then is the record
 marked stored and ``document_stored`` queued in its outbox. Any failure keeps the
 record pending with the error and a backoff; ``retry_due`` picks it up again. A
 redelivered event finds the record stored and does nothing.
+
+Exactly one producer works on a record at a time: it holds a lease (an owner token
+and an end time, taken by one conditional write; the consumer creates the record
+already leased, so the retry loop does not see it while it is being produced). A
+producer that finds the record held leaves it to the holder, or to the retry loop
+once a dead holder's lease ends. The object is created only if its key is free,
+so the first upload is the only one; a later producer adopts it (hashing the bytes
+it finds), and the record is marked stored only by the lease holder, so the
+record's SHA-256 is always that of the stored object and ``document_stored`` is
+queued once.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ from services.documents.service_layer.ports import (
     DocumentRecord,
     DocumentRepository,
     EventRelay,
+    Lease,
     ObjectStore,
     Signer,
     StoredObject,
@@ -71,64 +82,97 @@ class DocumentHandlers:
     attachments_bucket: str = "crm-attachments"
 
     def on_acta_sealed(self, acta_id: str) -> DocumentRecord:
-        record = self.repo.ensure_pending(acta_id, self.clock.now())
-        if record.status == "stored":
-            return record  # a redelivered event: the document exists already
-        return self.produce(acta_id)
+        lease = self._lease()
+        record = self.repo.ensure_pending(acta_id, self.clock.now(), lease)  # a new record is created held
+        if record.status == "pending" and record.lease_owner != lease.owner:
+            record = self.repo.claim(acta_id, lease, self.clock.now()) or record
+        return self._produce_if_held(record, lease)
 
     def produce(self, acta_id: str) -> DocumentRecord:
-        """Render, sign and store one acta's PDF; on failure, schedule a retry."""
-        record = self.repo.get(acta_id) or self.repo.ensure_pending(acta_id, self.clock.now())
+        """Render, sign and store one acta's PDF unless it is stored or someone else
+        holds it; on failure, schedule a retry."""
+        lease = self._lease()
+        record = self.repo.claim(acta_id, lease, self.clock.now()) or self.repo.get(acta_id)
+        if record is None:  # not known yet
+            record = self.repo.ensure_pending(acta_id, self.clock.now(), lease)
+        return self._produce_if_held(record, lease)
+
+    def _produce_if_held(self, record: DocumentRecord, lease: Lease) -> DocumentRecord:
         if record.status == "stored":
+            return record  # a redelivered event or a late retry: the document exists already
+        if record.lease_owner != lease.owner:
+            # The holder produces it; if it dies, the retry loop does once its lease ends.
+            log.info("PDF of acta %s is being produced by another worker", record.acta_id)
             return record
+        return self._produce(record, lease)
+
+    def _produce(self, record: DocumentRecord, lease: Lease) -> DocumentRecord:
+        acta_id = record.acta_id
         try:
             view = self.actas.view(acta_id)
             pdf = render_pdf(view)
             if self.signer is not None:
                 pdf = self.signer.sign(pdf, reason=f"Acta {acta_id} sellada por CRM Social", location=view.place)
+            if not self.repo.renew(acta_id, self._lease(lease.owner)):
+                log.warning("PDF of acta %s: lease lost before the upload; left to its new holder", acta_id)
+                return self.repo.get(acta_id) or record
+            key = object_key(acta_id)
             digest = hashlib.sha256(pdf).hexdigest()
-            stored = self.store.put(
-                self.documents_bucket,
-                object_key(acta_id),
-                pdf,
-                PDF,
-                {"acta-id": acta_id, "sha256": digest, "acta-content-hash": view.content_hash},
-            )
+            metadata = {"acta-id": acta_id, "sha256": digest, "acta-content-hash": view.content_hash}
+            stored = self.store.create(self.documents_bucket, key, pdf, PDF, metadata)
+            if stored is None:  # an earlier producer's upload is there: it is the document
+                existing = self.store.get(self.documents_bucket, key)
+                digest = hashlib.sha256(existing).hexdigest()
+                stored = StoredObject(key, digest, len(existing), PDF)
+                log.info("PDF of acta %s was uploaded already (%s); recording that one", acta_id, digest)
         except Exception as exc:  # every failure is recorded and retried; nothing is dropped
             attempts = record.attempts + 1
             wait = retry.backoff(attempts)
             seconds = wait.total_seconds()
             log.warning("PDF of acta %s failed (attempt %d), retry in %.0fs: %s", acta_id, attempts, seconds, exc)
-            self.repo.mark_failed(acta_id, f"{type(exc).__name__}: {exc}"[:500], attempts, self.clock.now() + wait)
-            return replace(record, attempts=attempts, last_error=str(exc))
+            error, next_attempt_at = f"{type(exc).__name__}: {exc}"[:500], self.clock.now() + wait
+            self.repo.mark_failed(acta_id, lease.owner, error, attempts, next_attempt_at)
+            return replace(
+                record,
+                attempts=attempts,
+                last_error=str(exc),
+                next_attempt_at=next_attempt_at,
+                lease_owner="",
+                leased_until=None,
+            )
         done = replace(
             record,
             status="stored",
             attempts=record.attempts + 1,
             last_error="",
+            next_attempt_at=None,
             object_key=stored.key,
             sha256=digest,
             size_bytes=stored.size_bytes,
             pades_signed=self.signer is not None,
             stored_at=self.clock.now(),
             acta_content_hash=view.content_hash,
+            lease_owner="",
+            leased_until=None,
         )
-        self.repo.mark_stored(
-            done,
-            {
-                "id": uuid.uuid4().hex,
-                "type": "document_stored",
-                "payload": {
-                    "acta_id": acta_id,
-                    "bucket": self.documents_bucket,
-                    "object_key": stored.key,
-                    "sha256": digest,
-                    "size_bytes": stored.size_bytes,
-                    "pades_signed": done.pades_signed,
-                    "stored_at": done.stored_at.isoformat() if done.stored_at else "",
-                },
+        event = {
+            "id": uuid.uuid4().hex,
+            "type": "document_stored",
+            "payload": {
+                "acta_id": acta_id,
+                "bucket": self.documents_bucket,
+                "object_key": stored.key,
+                "sha256": digest,
+                "size_bytes": stored.size_bytes,
+                "pades_signed": done.pades_signed,
+                "stored_at": done.stored_at.isoformat() if done.stored_at else "",
             },
-        )
+        }
+        if not self.repo.mark_stored(done, lease.owner, event):
+            # The lease ended and another producer took the record; it records the
+            # same object (created once), so there is nothing to undo.
+            log.warning("PDF of acta %s: lease lost before the record was marked; left to its new holder", acta_id)
+            return self.repo.get(acta_id) or record
         self.relay.flush(DOCUMENTS, acta_id)
         return done
 
@@ -137,6 +181,9 @@ class DocumentHandlers:
         for acta_id in due:
             self.produce(acta_id)
         return len(due)
+
+    def _lease(self, owner: str = "") -> Lease:
+        return Lease(owner or uuid.uuid4().hex, self.clock.now() + retry.LEASE)
 
     def document(self, acta_id: str, ttl: timedelta | None = None) -> tuple[DocumentRecord, Link | None]:
         record = self.repo.get(acta_id)

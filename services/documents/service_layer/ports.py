@@ -23,6 +23,17 @@ class DocumentRecord:
     pades_signed: bool = False
     stored_at: datetime | None = None
     acta_content_hash: str = ""
+    lease_owner: str = ""  # the producer working on a pending record, if any
+    leased_until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A producer's hold on a pending record: only its ``owner`` may store the
+    document or record a failure, until ``until``; after that anyone may take it."""
+
+    owner: str
+    until: datetime
 
 
 @dataclass(frozen=True)
@@ -34,15 +45,32 @@ class StoredObject:
 
 
 class DocumentRepository(Protocol):
-    def ensure_pending(self, acta_id: str, now: datetime) -> DocumentRecord:
-        """The record of ``acta_id``, created pending if new (idempotent)."""
+    def ensure_pending(self, acta_id: str, now: datetime, lease: Lease | None = None) -> DocumentRecord:
+        """The record of ``acta_id``, created pending if new (idempotent). A record
+        created with ``lease`` is held by its creator and not due before the lease ends."""
         ...
 
     def get(self, acta_id: str) -> DocumentRecord | None: ...
-    def mark_stored(self, record: DocumentRecord, event: Mapping[str, object]) -> None: ...
-    def mark_failed(self, acta_id: str, error: str, attempts: int, next_attempt_at: datetime) -> None: ...
+    def claim(self, acta_id: str, lease: Lease, now: datetime) -> DocumentRecord | None:
+        """Take ``lease`` on a pending record nobody holds (or whose lease ended by
+        ``now``), in one conditional write; the record as leased, else None."""
+        ...
+
+    def renew(self, acta_id: str, lease: Lease) -> bool:
+        """Extend a lease still held by ``lease.owner`` to ``lease.until``."""
+        ...
+
+    def mark_stored(self, record: DocumentRecord, owner: str, event: Mapping[str, object]) -> bool:
+        """Store ``record`` and queue ``event``, only if ``owner`` still holds the
+        pending record; False (and nothing written) otherwise."""
+        ...
+
+    def mark_failed(self, acta_id: str, owner: str, error: str, attempts: int, next_attempt_at: datetime) -> None:
+        """Record a failure and release the lease, only if ``owner`` still holds it."""
+        ...
+
     def due(self, now: datetime, limit: int) -> list[str]:
-        """Pending actas whose next attempt is due."""
+        """Pending actas whose next attempt is due (a leased record is due when its lease ends)."""
         ...
 
 
@@ -56,6 +84,14 @@ class ObjectStore(Protocol):
     def put(
         self, bucket: str, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]
     ) -> StoredObject: ...
+    def create(
+        self, bucket: str, key: str, data: bytes, content_type: str, metadata: Mapping[str, str]
+    ) -> StoredObject | None:
+        """Write the object only if ``key`` does not exist yet (an atomic conditional
+        write); None, and nothing written, when it does."""
+        ...
+
+    def get(self, bucket: str, key: str) -> bytes: ...
     def stat(self, bucket: str, key: str) -> StoredObject | None: ...
     def link(self, bucket: str, key: str, ttl: timedelta) -> str: ...
 
