@@ -12,6 +12,7 @@ from typing import Any
 import pymongo
 from fastapi import FastAPI, Request
 
+from crm_platform.mongo import DURABLE_WRITES
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
 from gateway import actas_routes, auth, errors, kiosk_routes, notifications_routes, schemas, webhooks_routes
 from gateway.config import GatewaySettings
@@ -24,7 +25,7 @@ API = "/api/v1"
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings.from_env()
-    mongo: pymongo.MongoClient = pymongo.MongoClient(settings.mongo_uri, tz_aware=True, w="majority")
+    mongo: pymongo.MongoClient = pymongo.MongoClient(settings.mongo_uri, tz_aware=True, **DURABLE_WRITES)
     users = auth.UserStore(mongo[settings.db_name]["users"])
     tokens = auth.Tokens(settings.jwt_secret, settings.token_ttl_seconds)
     backend = Backend(settings)

@@ -276,6 +276,9 @@ for name, service in services.items():
     for key, value in (service.get("environment") or {}).items():
         if key in optional and value:
             problems.append(f"{name}: {key} defaults to {value!r}; unset, it must be empty")
+        # Acknowledged means durable: on a majority's journal.
+        if key == "MONGO_URI" and not {"w=majority", "journal=true"} <= set(re.split(r"[?&]", value or "")):
+            problems.append(f"{name}: MONGO_URI lacks w=majority&journal=true")
         # A gRPC target (X_GRPC=HOST:PORT) is a compose service this one waits for.
         if not key.endswith("_GRPC"):
             continue
@@ -284,6 +287,11 @@ for name, service in services.items():
             problems.append(f"{name}: {key}={value} is not SERVICE:PORT of a compose service")
         elif service.get("depends_on", {}).get(match[1], {}).get("condition") != "service_healthy":
             problems.append(f"{name}: {key} names {match[1]}, but it does not wait for it to be healthy")
+# A killed writer's transaction must not hold its documents for mongod's default minute.
+mongod = " ".join(services.get("mongo", {}).get("command") or [])
+limit = re.search(r"transactionLifetimeLimitSeconds=(\d+)", mongod)
+if not limit or int(limit[1]) > 30:
+    problems.append("mongo: set transactionLifetimeLimitSeconds (at most 30) on mongod's command")
 for p in problems:
     print("  " + p)
 if problems:
@@ -291,6 +299,14 @@ if problems:
 print(f"{len(project['services'])} services valid, ports on 127.0.0.1 only,"
       f" {len(optional)} optional settings empty by default")
 PY
+
+step "k8s/README.md: the documented MONGO_URI and mongod settings are durable"
+grep -q 'transactionLifetimeLimitSeconds: 10' k8s/README.md \
+    || fail "k8s/README.md must tell operators to set transactionLifetimeLimitSeconds"
+while read -r uri; do
+    [[ "$uri" == *"w=majority"* && "$uri" == *"journal=true"* ]] \
+        || fail "k8s/README.md documents a MONGO_URI without w=majority&journal=true: $uri"
+done < <(grep -o 'mongodb://[^` ]*' k8s/README.md)
 
 step "deploy/otel-collector.yaml: pipelines use defined components"
 "$BIN/python" - deploy/otel-collector.yaml <<'PY'

@@ -26,6 +26,7 @@ from pymongo.errors import DuplicateKeyError
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
+from crm_platform.mongo import DURABLE_WRITES
 from services.actas.adapters.documents import (
     ALL_DOCUMENTS,
     DB_ALIAS,
@@ -65,7 +66,7 @@ def connect(mongo_uri: str, db_name: str = DEFAULT_DB) -> None:
     """Open the service's connection (from a process's start-up, never at import)."""
     mongoengine.disconnect(alias=DB_ALIAS)
     mongoengine.connect(
-        db=db_name, host=mongo_uri, alias=DB_ALIAS, tz_aware=True, w="majority", uuidRepresentation="standard"
+        db=db_name, host=mongo_uri, alias=DB_ALIAS, tz_aware=True, uuidRepresentation="standard", **DURABLE_WRITES
     )
     for doc in ALL_DOCUMENTS:
         doc.ensure_indexes()

@@ -12,6 +12,7 @@ from pymongo import ReturnDocument
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
+from crm_platform.mongo import DURABLE_WRITES
 from services.beneficiaries.adapters.documents import (
     ALL_DOCUMENTS,
     DB_ALIAS,
@@ -48,8 +49,8 @@ def connect(mongo_uri: str, db_name: str = DEFAULT_DB) -> None:
         host=mongo_uri,
         alias=DB_ALIAS,
         tz_aware=True,
-        w="majority",
         uuidRepresentation="standard",
+        **DURABLE_WRITES,
     )
     for doc in ALL_DOCUMENTS:
         doc.ensure_indexes()
