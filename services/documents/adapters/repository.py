@@ -16,6 +16,7 @@ import mongoengine
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
+from crm_platform.mongo import DURABLE_WRITES
 from services.documents.service_layer.ports import DocumentRecord, Lease
 
 DB_ALIAS = "documents"
@@ -48,7 +49,7 @@ class DocumentDoc(mongoengine.Document):
 
 def connect(mongo_uri: str, db_name: str = DEFAULT_DB) -> None:
     mongoengine.disconnect(alias=DB_ALIAS)
-    mongoengine.connect(db=db_name, host=mongo_uri, alias=DB_ALIAS, tz_aware=True, w="majority")
+    mongoengine.connect(db=db_name, host=mongo_uri, alias=DB_ALIAS, tz_aware=True, **DURABLE_WRITES)
     DocumentDoc.ensure_indexes()
 
 
