@@ -44,6 +44,7 @@ class Request:
     path: str  # without the query string
     headers: Mapping[str, str]  # names in lower case
     body: bytes
+    query: str = ""  # the raw query string, without the "?"
 
     def content_type(self) -> str:
         return self.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -378,11 +379,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length > 0 else b""
+        path, _, query = self.path.partition("?")
         request = Request(
             method=self.command,
-            path=self.path.split("?", 1)[0],
+            path=path,
             headers={name.lower(): value for name, value in self.headers.items()},
             body=body,
+            query=query,
         )
         answer = self.server.stand_in.dispatch(request)
         if answer is None:

@@ -7,6 +7,11 @@ account's sender) and ``Body`` (at most 1,600 characters). Answers ``201`` with
 the Message resource (``sid`` ``SM``..., ``status`` ``queued``), or Twilio's
 error ``{"code", "message", "more_info", "status"}``.
 
+``GET`` on the same resource lists the account's messages as Twilio does,
+newest first, filtered by ``To`` and ``From`` and cut to ``PageSize`` (at most
+1,000), in Twilio's page envelope (``messages``, ``page``, ``page_size``,
+``uri``...).
+
 Numbers in ``invalid_numbers`` get 21211, in ``landlines`` 21614 (not a mobile),
 in ``unsubscribed`` 21610 (the recipient replied STOP).
 
@@ -30,11 +35,11 @@ import re
 import secrets
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from devstack.providers.server import Answer, Request, StandIn
 from services.notifications.domain.templates import sms_segments
@@ -49,12 +54,14 @@ _PATH = re.compile(r"^/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json$")
 _E164 = re.compile(r"^\+[1-9]\d{7,14}$")
 _MAX_BODY = 1600
 _MAX_URL = 2048
+_MAX_PAGE = 1000
 # Twilio's status callbacks for one message, a few milliseconds apart.
 _FIRST_STATUS_DELAY = 0.02
 _NEXT_STATUS_DELAY = 0.01
 UNDELIVERED_CODE = "30003"  # unreachable destination handset
 
 _MESSAGES = {
+    20001: "Invalid parameter",
     20003: "Authenticate",
     20404: "The requested resource {path} was not found",
     20429: "Too Many Requests",
@@ -80,6 +87,7 @@ class AcceptedSms:
     sender: str
     body: str
     status_callback: str = ""
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 class SmsStandIn(StandIn):
@@ -124,6 +132,8 @@ class SmsStandIn(StandIn):
 
     def handle(self, request: Request) -> Answer:
         match = _PATH.match(request.path)
+        if request.method == "GET" and match is not None and match["sid"] == self.account_sid:
+            return self._list(request)
         if request.method != "POST" or match is None or match["sid"] != self.account_sid:
             answer = self.error(404, 20404, "", path=request.path)
             return self.violation(
@@ -148,6 +158,37 @@ class SmsStandIn(StandIn):
             answer = self.error(400, code, "", to=fields.get("To", ""), sender=fields.get("From", ""))
             return self.violation(request, description, answer)
         return self._send(fields)
+
+    def _list(self, request: Request) -> Answer:
+        """Twilio's Read multiple Message resources: newest first, by To and From."""
+        if _basic_auth(request.headers.get("authorization", "")) != (self.account_sid, self.auth_token):
+            return self.violation(request, "missing or wrong HTTP Basic credentials", self.error(401, 20003, ""))
+        query = dict(parse_qsl(request.query, keep_blank_values=True))
+        try:
+            size = int(query.get("PageSize", "50"))
+        except ValueError:
+            size = 0
+        if not 1 <= size <= _MAX_PAGE:
+            return self.violation(request, f"PageSize {query.get('PageSize')!r}", self.error(400, 20001, ""))
+        with self._lock:
+            found = [
+                m
+                for m in reversed(self.accepted)
+                if query.get("To", m.to) == m.to and query.get("From", m.sender) == m.sender
+            ][:size]
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json?{urlencode({**query, 'PageSize': size})}"
+        page = {
+            "messages": [self._resource(m.sid, m.to, m.sender, m.body, m.created) for m in found],
+            "end": max(len(found) - 1, 0),
+            "first_page_uri": uri + "&Page=0",
+            "next_page_uri": None,
+            "page": 0,
+            "page_size": size,
+            "previous_page_uri": None,
+            "start": 0,
+            "uri": uri + "&Page=0",
+        }
+        return Answer.json(200, page)
 
     def _problem(self, fields: dict[str, str]) -> tuple[int, str] | None:
         to, sender, body = fields.get("To", ""), fields.get("From", ""), fields.get("Body", "")
@@ -178,12 +219,13 @@ class SmsStandIn(StandIn):
                 return self.error(400, code, "", to=to)
         sid = "SM" + secrets.token_hex(16)
         callback = fields.get("StatusCallback", "")
+        accepted = AcceptedSms(sid, to, sender, body, callback)
         with self._lock:
-            self.accepted.append(AcceptedSms(sid, to, sender, body, callback))
+            self.accepted.append(accepted)
         log.info("sms: accepted %s to %s: %s", sid, to, body)
         if callback:
             self._report(callback, sid, to, sender)
-        return Answer.json(201, self._resource(sid, to, sender, body))
+        return Answer.json(201, self._resource(sid, to, sender, body, accepted.created))
 
     def _report(self, url: str, sid: str, to: str, sender: str) -> None:
         """Queue the status callbacks Twilio sends after accepting a message."""
@@ -210,8 +252,8 @@ class SmsStandIn(StandIn):
             body = urlencode(params).encode("utf-8")
             self.post_webhook(url, body, headers, delay=_NEXT_STATUS_DELAY if i else _FIRST_STATUS_DELAY)
 
-    def _resource(self, sid: str, to: str, sender: str, body: str) -> dict[str, Any]:
-        now = format_datetime(datetime.now(UTC), usegmt=True)
+    def _resource(self, sid: str, to: str, sender: str, body: str, created: datetime) -> dict[str, Any]:
+        now = format_datetime(created, usegmt=True)
         uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}"
         return {
             "account_sid": self.account_sid,

@@ -16,7 +16,9 @@ through the webhook, which is how the real API mostly reports it.
 With a ``webhook_url``, every accepted message is followed by Meta's status
 notifications, POSTed there as the app's webhook: ``sent`` then ``delivered``
 (or only ``failed``), each a ``whatsapp_business_account`` notification signed
-in ``X-Hub-Signature-256`` with ``app_secret``. ``check_subscription`` plays the
+in ``X-Hub-Signature-256`` with ``app_secret``; a send's
+``biz_opaque_callback_data`` (a string of at most 512 characters) comes back in
+each status of that message, as Meta documents. ``check_subscription`` plays the
 GET Meta makes when the callback URL is configured.
 """
 
@@ -65,6 +67,7 @@ _NOT_ON_WHATSAPP = {
 _PATH = re.compile(r"^/(?P<version>v\d+\.\d+)/(?P<phone_number_id>[^/]+)/messages$")
 _TOP_LEVEL = {"messaging_product", "recipient_type", "to", "type", "template", "biz_opaque_callback_data"}
 _DIGITS = re.compile(r"^[1-9]\d{7,14}$")
+_CALLBACK_DATA_MAX = 512
 
 _ERRORS: dict[int, tuple[str, str]] = {
     # code: (message, type)
@@ -92,6 +95,7 @@ class AcceptedWhatsApp:
     template: str
     language: str
     parameters: tuple[str, ...]
+    callback_data: str = ""  # the send's biz_opaque_callback_data, echoed in its statuses
 
 
 def approved_templates() -> dict[str, int]:
@@ -146,7 +150,7 @@ class WhatsAppStandIn(StandIn):
             return False
         return response.status_code == 200 and response.text == challenge
 
-    def _report(self, message_id: str, to: str) -> None:
+    def _report(self, message_id: str, to: str, callback_data: str = "") -> None:
         """Queue the status notifications Meta sends after accepting a message."""
         url = self.webhook_url
         if not url:
@@ -156,6 +160,8 @@ class WhatsAppStandIn(StandIn):
         else:
             statuses = [self._status(message_id, to, "sent"), self._status(message_id, to, "delivered")]
         for i, status in enumerate(statuses):
+            if callback_data:
+                status["biz_opaque_callback_data"] = callback_data
             body = json.dumps(self._notification(status), separators=(",", ":")).encode("utf-8")
             self.post_webhook(url, body, self._signed(body), delay=_NEXT_STATUS_DELAY if i else _FIRST_STATUS_DELAY)
 
@@ -246,6 +252,9 @@ class WhatsAppStandIn(StandIn):
         to = body.get("to")
         if not isinstance(to, str) or not _DIGITS.match(to):
             found.append(f"to must be the phone number in digits with its country code, without '+': {to!r}")
+        callback_data = body.get("biz_opaque_callback_data", "")
+        if not isinstance(callback_data, str) or len(callback_data) > _CALLBACK_DATA_MAX:
+            found.append(f"biz_opaque_callback_data must be a string of at most {_CALLBACK_DATA_MAX} characters")
         if body.get("type") != "template":
             found.append("type must be 'template' (a business-initiated conversation starts with a template)")
         template = body.get("template")
@@ -283,10 +292,12 @@ class WhatsAppStandIn(StandIn):
                 400, 131026, "", details="Message failed to send because the recipient is not on WhatsApp"
             )
         message_id = "wamid." + base64.b64encode(secrets.token_bytes(24)).decode("ascii")
+        callback_data = body.get("biz_opaque_callback_data", "")
+        accepted = AcceptedWhatsApp(message_id, to, name, template["language"]["code"], parameters, callback_data)
         with self._lock:
-            self.accepted.append(AcceptedWhatsApp(message_id, to, name, template["language"]["code"], parameters))
+            self.accepted.append(accepted)
         log.info("whatsapp: accepted %s to +%s: template %s %s", message_id, to, name, list(parameters))
-        self._report(message_id, to)
+        self._report(message_id, to, callback_data)
         return Answer.json(
             200,
             {

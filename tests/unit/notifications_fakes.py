@@ -1,7 +1,9 @@
 """In-memory fakes of the notifications service's ports (service_layer/ports.py).
 
 The delivery log keeps the rules of the MongoDB one: a unique message key, a
-lease taken only when the record is queued and due, copies in and out."""
+lease taken only when the record is queued and due, writes conditional on the
+lease or on the send under way, copies in and out; ``fail_next`` makes a method
+raise as a store outage does."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import copy
 import json
 import random
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -33,11 +36,27 @@ NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 TEMPLATES = {"acta_sellada": ("nombre", "enlace", "fecha"), "recordatorio_reunion": ("nombre", "fecha", "lugar")}
 
 
+class StoreDown(Exception):
+    """What the fake log raises for an injected failure (pymongo's would be a ServerSelectionTimeoutError)."""
+
+
 class FakeLog:
     def __init__(self) -> None:
         self.rows: dict[str, Notification] = {}
         self.outbox: dict[str, list[dict[str, Any]]] = {}
         self.parked_reports: dict[tuple[ChannelName, str, ReportedState], tuple[StatusReport, datetime]] = {}
+        self.failures: dict[str, int] = {}
+        self.calls: list[str] = []
+
+    def fail_next(self, method: str, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` raise ``StoreDown`` and write nothing."""
+        self.failures[method] = self.failures.get(method, 0) + times
+
+    def _call(self, method: str) -> None:
+        self.calls.append(method)
+        if self.failures.get(method):
+            self.failures[method] -= 1
+            raise StoreDown(f"{method}: no server available")
 
     def add(self, notification: Notification) -> bool:
         if notification.message_key in self.rows:
@@ -50,6 +69,7 @@ class FakeLog:
         return copy.deepcopy(self.rows.get(message_key))
 
     def claim(self, notification: Notification, until: datetime) -> bool:
+        self._call("claim")
         row = self.rows.get(notification.message_key)
         if row is None or row.status != DeliveryStatus.QUEUED or row.next_attempt_at != notification.next_attempt_at:
             return False
@@ -66,6 +86,45 @@ class FakeLog:
     def save(self, notification: Notification, events: Sequence[Mapping[str, Any]] = ()) -> None:
         self.rows[notification.message_key] = copy.deepcopy(notification)
         self.outbox[notification.message_key] += [dict(e) for e in events]
+
+    def _leased(self, message_key: str, lease: datetime) -> bool:
+        row = self.rows.get(message_key)
+        return row is not None and row.status == DeliveryStatus.QUEUED and row.next_attempt_at == lease
+
+    def save_leased(
+        self, notification: Notification, lease: datetime, events: Sequence[Mapping[str, Any]] = ()
+    ) -> bool:
+        self._call("save_leased")
+        if not self._leased(notification.message_key, lease):
+            return False
+        self.save(notification, events)
+        return True
+
+    def renew(self, message_key: str, lease: datetime, until: datetime) -> bool:
+        self._call("renew")
+        if not self._leased(message_key, lease):
+            return False
+        self.rows[message_key].next_attempt_at = until
+        return True
+
+    def save_outcome(
+        self, notification: Notification, attempt_id: str, events: Sequence[Mapping[str, Any]] = ()
+    ) -> bool:
+        self._call("save_outcome")
+        row = self.rows.get(notification.message_key)
+        if row is None or row.sending is None or row.sending.attempt_id != attempt_id:
+            return False
+        self.save(notification, events)
+        return True
+
+    def note_accepted(self, attempt_id: str, provider_message_id: str) -> bool:
+        for row in self.rows.values():
+            if row.sending is not None and row.sending.attempt_id == attempt_id:
+                if row.sending.provider_message_id:
+                    return False
+                row.sending = replace(row.sending, provider_message_id=provider_message_id)
+                return True
+        return False
 
     def by_recipient(self, recipient_id: str, limit: int) -> list[Notification]:
         return [copy.deepcopy(n) for n in self.rows.values() if n.recipient_id == recipient_id][:limit]
@@ -151,7 +210,7 @@ class ScriptedChannel:
 class ReportingScriptedChannel(ScriptedChannel):
     """A scripted channel whose provider reports delivery. Its webhook is signed
     when the ``x-signature`` header is ``ok``; the body is a JSON list of
-    ``{"id", "state", "detail"}``."""
+    ``{"id", "state", "detail", "reference"}``."""
 
     def webhook(self, request: WebhookRequest) -> WebhookReply:
         if request.method == "GET":
@@ -160,7 +219,10 @@ class ReportingScriptedChannel(ScriptedChannel):
             raise WebhookRejected("bad signature")
         try:
             items = json.loads(request.body)
-            reports = tuple(StatusReport(i["id"], ReportedState(i["state"]), NOW, i.get("detail", "")) for i in items)
+            reports = tuple(
+                StatusReport(i["id"], ReportedState(i["state"]), NOW, i.get("detail", ""), i.get("reference", ""))
+                for i in items
+            )
         except (ValueError, KeyError, TypeError) as exc:
             raise WebhookMalformed(str(exc)) from None
         return WebhookReply(reports)

@@ -18,6 +18,7 @@ from services.notifications.domain.model import (
     DeliveryStatus,
     Notification,
     ReportedState,
+    Sending,
     StatusReport,
 )
 from services.notifications.service_layer.ports import ParkedReport
@@ -39,6 +40,8 @@ class NotificationDoc(mongoengine.Document):
             "outbox.created_at",
             # sparse: only attempts a provider accepted have an id (delivery reports look them up)
             {"fields": ["attempts.provider_message_id"], "sparse": True},
+            # sparse: only a send under way has one (reports naming it are noted on it)
+            {"fields": ["sending.attempt_id"], "sparse": True},
         ],
     }
     id = mongoengine.StringField(primary_key=True)  # the message key: one document per message
@@ -51,6 +54,7 @@ class NotificationDoc(mongoengine.Document):
     attempts = mongoengine.ListField(mongoengine.DictField())
     next_attempt_at = mongoengine.DateTimeField()
     reason = mongoengine.StringField()
+    sending = mongoengine.DictField(null=True)  # a send whose outcome is not written yet
     outbox = mongoengine.ListField(mongoengine.DictField())
 
 
@@ -120,6 +124,30 @@ class MongoDeliveryLog:
 
     def save(self, notification: Notification, events: Sequence[Mapping[str, Any]] = ()) -> None:
         self.notifications.update_one({"_id": notification.message_key}, _change(notification, events))
+
+    def save_leased(
+        self, notification: Notification, lease: datetime, events: Sequence[Mapping[str, Any]] = ()
+    ) -> bool:
+        selector = {"_id": notification.message_key, "status": str(DeliveryStatus.QUEUED), "next_attempt_at": lease}
+        return self.notifications.update_one(selector, _change(notification, events)).matched_count == 1
+
+    def renew(self, message_key: str, lease: datetime, until: datetime) -> bool:
+        selector = {"_id": message_key, "status": str(DeliveryStatus.QUEUED), "next_attempt_at": lease}
+        return self.notifications.update_one(selector, {"$set": {"next_attempt_at": until}}).matched_count == 1
+
+    def save_outcome(
+        self, notification: Notification, attempt_id: str, events: Sequence[Mapping[str, Any]] = ()
+    ) -> bool:
+        selector = {"_id": notification.message_key, "sending.attempt_id": attempt_id}
+        return self.notifications.update_one(selector, _change(notification, events)).matched_count == 1
+
+    def note_accepted(self, attempt_id: str, provider_message_id: str) -> bool:
+        # Indexed and usually matching nothing (the outcome was written first): cheap.
+        result = self.notifications.update_one(
+            {"sending.attempt_id": attempt_id, "sending.provider_message_id": ""},
+            {"$set": {"sending.provider_message_id": provider_message_id}},
+        )
+        return result.matched_count == 1
 
     def replace(self, previous: Notification, updated: Notification, events: Sequence[Mapping[str, Any]] = ()) -> bool:
         # Every step of a record appends an attempt, so status plus the number of
@@ -211,6 +239,21 @@ def _state(n: Notification) -> dict[str, Any]:
         ],
         "next_attempt_at": n.next_attempt_at,
         "reason": n.reason,
+        "sending": _sending(n.sending),
+    }
+
+
+def _sending(s: Sending | None) -> dict[str, Any] | None:
+    if s is None:
+        return None
+    return {
+        "attempt_id": s.attempt_id,
+        "channel": str(s.channel),
+        "to": s.to,
+        "at": s.at,
+        "text_sha256": s.text_sha256,
+        "provider_message_id": s.provider_message_id,
+        "stale_since": s.stale_since,
     }
 
 
@@ -235,4 +278,19 @@ def _notification(raw: Mapping[str, Any]) -> Notification:
         ],
         next_attempt_at=raw.get("next_attempt_at"),
         reason=raw.get("reason") or "",
+        sending=_read_sending(raw.get("sending")),
+    )
+
+
+def _read_sending(raw: Mapping[str, Any] | None) -> Sending | None:
+    if not raw:
+        return None
+    return Sending(
+        attempt_id=raw["attempt_id"],
+        channel=ChannelName(raw["channel"]),
+        to=raw.get("to") or "",
+        at=raw["at"],
+        text_sha256=raw.get("text_sha256") or "",
+        provider_message_id=raw.get("provider_message_id") or "",
+        stale_since=raw.get("stale_since"),
     )

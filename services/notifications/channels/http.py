@@ -1,4 +1,4 @@
-"""What the HTTP channel adapters share: one POST whose transport errors become failures.
+"""What the HTTP channel adapters share: one request whose transport errors become failures.
 
 A timeout becomes a ``TransientFailure``: the request may or may not have reached
 the provider, so the message is tried again later (the service's message key
@@ -36,8 +36,17 @@ class HttpReply:
 
 def post(client: httpx.Client, url: str, provider: str, **request: Any) -> HttpReply:
     """POST to a provider; transport problems raise ``TransientFailure`` naming ``provider``."""
+    return send(client, "POST", url, provider, **request)
+
+
+def get(client: httpx.Client, url: str, provider: str, **request: Any) -> HttpReply:
+    """GET from a provider, as ``post``."""
+    return send(client, "GET", url, provider, **request)
+
+
+def send(client: httpx.Client, method: str, url: str, provider: str, **request: Any) -> HttpReply:
     try:
-        response = client.post(url, **request)
+        response = client.request(method, url, **request)
     except httpx.TimeoutException as exc:
         raise TransientFailure(
             f"{provider}: no answer within the timeout ({type(exc).__name__}); the message may or may not "

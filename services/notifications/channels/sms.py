@@ -12,6 +12,12 @@ Twilio POSTs a form with ``MessageSid``, ``MessageStatus`` and, on failure,
 keyed with the auth token, of the URL followed by every POST parameter's name
 and value sorted by name.
 
+``find_sent`` asks the provider whether it holds a message (Twilio's list of
+Messages, ``GET .../Messages.json?To=&From=``, newest first): the same number
+and text, created at most ``LOOKUP_SLACK`` before the send began. It is how a
+dispatcher learns whether a send whose outcome was never written went out
+(``service_layer.recovery``); Twilio has no idempotency key for a send.
+
 As for WhatsApp, a 2xx whose body is not the documented JSON, or a timeout, is a
 ``TransientFailure``: whether the provider queued the message is unknown, and a
 rare duplicate SMS is better than a lost one.
@@ -20,25 +26,27 @@ rare duplicate SMS is better than a lost one.
 from __future__ import annotations
 
 import base64
+import email.utils
 import hashlib
 import hmac
 import logging
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
 
-from services.notifications.channels.http import HttpReply, post
+from services.notifications.channels.http import HttpReply, get, post
 from services.notifications.domain.model import (
     ChannelName,
     Outgoing,
     PermanentFailure,
     Receipt,
     ReportedState,
+    Sending,
     StatusReport,
     TransientFailure,
     WebhookMalformed,
@@ -76,6 +84,10 @@ PERMANENT_CODES = frozenset(
     }
 )
 _CREDENTIAL_CODES = frozenset({20003, 20404})
+# How long before a send began a message found by ``find_sent`` may have been
+# created (the provider's clock is not ours; its times have whole seconds).
+LOOKUP_SLACK = timedelta(seconds=60)
+LOOKUP_PAGE_SIZE = 50
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 SIGNATURE_HEADER = "x-twilio-signature"
@@ -139,6 +151,29 @@ class HttpSmsChannel:
             raise TransientFailure(reason, retry_after=reply.retry_after)
         raise PermanentFailure(reason)
 
+    def find_sent(self, sending: Sending) -> Receipt | None:
+        """The provider's message for ``sending``, if it holds one: to the same
+        number from our sender, with the same text, created at most
+        ``LOOKUP_SLACK`` before ``sending.at``; ``TransientFailure`` if the list
+        cannot be had."""
+        params = {"To": sending.to, "From": self.settings.sender, "PageSize": str(LOOKUP_PAGE_SIZE)}
+        reply = get(self._client, self.url, "sms", params=params, auth=self._auth)
+        messages = reply.body.get("messages") if isinstance(reply.body, Mapping) else None
+        if reply.status != 200 or not isinstance(messages, list):
+            raise TransientFailure(
+                f"sms: the provider's list of messages could not be read: HTTP {reply.status}: {reply.excerpt()!r}"
+            )
+        since = sending.at - LOOKUP_SLACK
+        for item in messages:
+            if not isinstance(item, Mapping):
+                continue
+            sid, body, created = item.get("sid"), item.get("body"), _date(item.get("date_created"))
+            if not isinstance(sid, str) or not isinstance(body, str) or created is None or created < since:
+                continue
+            if hashlib.sha256(body.encode("utf-8")).hexdigest() == sending.text_sha256:
+                return Receipt(provider=PROVIDER, provider_message_id=sid)
+        return None
+
     def webhook(self, request: WebhookRequest) -> WebhookReply:
         """A Twilio status callback: at most one report, timed when it arrives
         (Twilio's callbacks carry no time of their own)."""
@@ -181,6 +216,17 @@ def valid_signature(auth_token: str, url: str, params: Iterable[tuple[str, str]]
     """Whether ``header`` is Twilio's signature of this request (compared in constant time)."""
     expected = signature(auth_token, url, params)
     return hmac.compare_digest(header.strip().encode("utf-8", "replace"), expected.encode("ascii"))
+
+
+def _date(value: Any) -> datetime | None:
+    """Twilio's RFC 2822 times (``Tue, 20 Nov 2026 15:00:00 +0000``), aware."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _sid(body: Any) -> str | None:

@@ -13,6 +13,12 @@ the subscription with a GET carrying ``hub.mode=subscribe``, ``hub.verify_token`
 app secret>``; each ``statuses[]`` item of a ``messages`` change is one message's
 ``sent``, ``delivered``, ``read`` or ``failed`` (with ``errors[]``).
 
+A send carries our attempt id (``Outgoing.reference``) as
+``biz_opaque_callback_data``, which Meta echoes in every status of that
+message: a ``sent`` status naming it is reported as ``ACCEPTED``, the proof a
+dispatcher needs when the process that sent the message died before writing
+that it had (``service_layer.recovery``).
+
 A 200 whose body is not the documented JSON is a ``TransientFailure``: we cannot
 know whether Meta accepted the message, and losing it is worse than the rare
 duplicate a retry may cause (the service's message key still stops our side from
@@ -90,6 +96,7 @@ PERMANENT_CODES = frozenset(
     }
 )
 _CREDENTIAL_CODES = frozenset({190, 10, 200})
+CALLBACK_DATA_MAX = 512  # Meta's limit on biz_opaque_callback_data
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 
 SIGNATURE_HEADER = "x-hub-signature-256"
@@ -241,11 +248,15 @@ def _status_report(where: str, status: Any) -> StatusReport | None:
     if not isinstance(state, str) or not state:
         raise WebhookMalformed(f"whatsapp: {where}.status is missing")
     at = _timestamp(where, status.get("timestamp"))
+    reference = status.get("biz_opaque_callback_data")
+    reference = reference if isinstance(reference, str) else ""
     reported = _REPORTED.get(state)
+    if reported is None and state == "sent" and reference:
+        reported = ReportedState.ACCEPTED
     if reported is None:
         return None
     detail = _errors_detail(where, status.get("errors")) if reported is ReportedState.FAILED else ""
-    return StatusReport(provider_message_id=message_id, state=reported, at=at, detail=detail)
+    return StatusReport(provider_message_id=message_id, state=reported, at=at, detail=detail, reference=reference)
 
 
 def _timestamp(where: str, value: Any) -> datetime:
@@ -289,13 +300,16 @@ def payload(message: Outgoing) -> dict[str, Any]:
         template["components"] = [
             {"type": "body", "parameters": [{"type": "text", "text": text} for text in message.parameters]}
         ]
-    return {
+    body: dict[str, Any] = {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
         "to": message.to.removeprefix("+"),
         "type": "template",
         "template": template,
     }
+    if message.reference and len(message.reference) <= CALLBACK_DATA_MAX:
+        body["biz_opaque_callback_data"] = message.reference  # echoed in the message's statuses
+    return body
 
 
 def _message_id(body: Any) -> str | None:

@@ -68,6 +68,9 @@ class Outgoing:
     text: str  # the rendered body (email, SMS; WhatsApp keeps it for the log)
     # WhatsApp template messages carry their variables as ordered body parameters
     parameters: tuple[str, ...] = ()
+    # Our id of this send (``Sending.attempt_id``), for a provider that echoes it in
+    # its status reports (WhatsApp's ``biz_opaque_callback_data``); "" if none.
+    reference: str = ""
 
 
 @dataclass(frozen=True)
@@ -99,10 +102,14 @@ class PermanentFailure(Exception):
 
 class ReportedState(StrEnum):
     """What a provider's status webhook says happened after it accepted a message.
-    Intermediate states (queued, sent) are not reported: ``sent`` is ours already."""
+    Intermediate states (queued, sent) are not reported, ``sent`` being ours already,
+    except as ``ACCEPTED`` when the status names our send (below)."""
 
     DELIVERED = "delivered"  # it reached the phone (WhatsApp "delivered" or "read", SMS "delivered")
     FAILED = "failed"  # the provider gave up (WhatsApp "failed", SMS "undelivered" or "failed")
+    # It accepted a send (WhatsApp "sent"): reported only when it names our send's
+    # ``reference``, as proof of a send whose outcome we may have failed to write.
+    ACCEPTED = "accepted"
 
 
 @dataclass(frozen=True)
@@ -113,6 +120,7 @@ class StatusReport:
     state: ReportedState
     at: datetime  # the provider's time of the status (aware, UTC)
     detail: str = ""  # for failures: the provider's error code and title
+    reference: str = ""  # our send's ``Outgoing.reference``, when the provider echoes it
 
 
 @dataclass(frozen=True)
@@ -143,6 +151,10 @@ class WebhookMalformed(Exception):
     """Signed correctly but not the documented shape. Answered with 400."""
 
 
+# What became of an attempt (``Attempt.outcome``).
+SENT, TRANSIENT, PERMANENT, DELIVERED = "sent", "transient", "permanent", "delivered"
+
+
 @dataclass
 class Attempt:
     channel: ChannelName
@@ -150,6 +162,23 @@ class Attempt:
     outcome: str  # sent, transient, permanent, delivered (a provider's report)
     detail: str = ""
     provider_message_id: str = ""
+
+
+@dataclass(frozen=True)
+class Sending:
+    """A send under way: written to the record before the provider is asked and
+    cleared with the send's outcome. A later holder that finds one does not know
+    whether the provider accepted the message (see ``service_layer.delivery``)."""
+
+    attempt_id: str  # unique per send; given to the provider as ``Outgoing.reference``
+    channel: ChannelName
+    to: str
+    at: datetime
+    text_sha256: str = ""  # of the rendered text: what a provider lookup compares
+    # Set when a provider's report named ``attempt_id``: the provider accepted it under this id.
+    provider_message_id: str = ""
+    # When a later holder first found it unresolved (it waits a little before judging).
+    stale_since: datetime | None = None
 
 
 @dataclass
@@ -164,5 +193,6 @@ class Notification:
     created_at: datetime
     status: DeliveryStatus = DeliveryStatus.QUEUED
     attempts: list[Attempt] = field(default_factory=list)
-    next_attempt_at: datetime | None = None
+    next_attempt_at: datetime | None = None  # when due; while a dispatcher holds it: its lease's end
     reason: str = ""  # why it failed or was skipped
+    sending: Sending | None = None  # a send whose outcome is not written yet

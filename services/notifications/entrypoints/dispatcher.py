@@ -1,6 +1,9 @@
 """The dispatcher: a thread that sends the notifications that are due, a few at a
 time (``workers``), until stopped. Each record is leased before it is sent, so
-several dispatchers (threads or processes) never send one message twice.
+several dispatchers (threads or processes) never send one message twice; a
+heartbeat thread renews the leases of the records being sent every quarter of
+the lease (``renew_every``), so a lease can be short and the messages of a
+dispatcher that died go out again within one lease.
 
 Every ``reconcile_every`` seconds it also applies the delivery reports that were
 parked because they arrived before their message's send was written."""
@@ -26,16 +29,21 @@ class Dispatcher(threading.Thread):
         idle: float = 0.25,
         batch: int = 200,
         reconcile_every: float = 10.0,
+        renew_every: float | None = None,
     ) -> None:
         super().__init__(name="notifications-dispatcher", daemon=True)
         self.handlers = handlers
         self.idle = idle
         self.batch = batch
         self.reconcile_every = reconcile_every
+        self.renew_every = renew_every if renew_every is not None else handlers.lease.total_seconds() / 4
         self.stopping = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="notify")
+        self._sending_done = threading.Event()  # every worker has returned: no lease left to renew
+        self._heartbeat = threading.Thread(target=self._renew, name="notifications-leases", daemon=True)
 
     def run(self) -> None:
+        self._heartbeat.start()
         next_reconcile = time.monotonic() + self.reconcile_every
         try:
             while not self.stopping.is_set():
@@ -45,7 +53,16 @@ class Dispatcher(threading.Thread):
                 if self.pass_once() == 0:
                     self.stopping.wait(self.idle)
         finally:
-            self._pool.shutdown(wait=True)
+            self._pool.shutdown(wait=True)  # a worker writing an outcome finishes it first
+            self._sending_done.set()
+            self._heartbeat.join(timeout=5)
+
+    def _renew(self) -> None:
+        while not self._sending_done.wait(self.renew_every):
+            try:
+                self.handlers.renew_leases()
+            except Exception:  # never expected (renew_leases logs store errors); the beat must go on
+                log.exception("renewing the leases failed")
 
     def pass_once(self) -> int:
         """Dispatch one batch of due records; returns how many were due."""
@@ -66,7 +83,7 @@ class Dispatcher(threading.Thread):
 
     def _one(self, notification: Notification) -> None:
         if self.stopping.is_set():
-            return  # left queued; its lease (if any) expires and it is sent after a restart
+            return  # left queued and due; nothing of it is leased yet
         try:
             self.handlers.dispatch(notification)
         except Exception:  # the record stays queued or leased, and comes back

@@ -2,10 +2,11 @@
 
 Queueing and sending are separate steps. A trigger (``acta_sealed``, an ad-hoc
 ``Send``) only writes one queued record per message key; the key is unique, so a
-redelivered trigger adds nothing. The dispatcher then takes each due record
-(``claim`` leases it, so two dispatchers never send the same message), asks the
-beneficiaries service for the person's consent and addresses, renders the
-template for the preferred channel and sends it:
+redelivered trigger adds nothing. The dispatcher then takes each due record,
+asks the beneficiaries service for the person's consent and addresses, renders
+the template for the preferred channel and sends it (``delivery``: the intent
+written before the send leases the record, so two dispatchers never send the
+same message, and the outcome of a send is written even through a store outage):
 
 - accepted: ``sent``, and ``notification_sent`` in the record's outbox;
 - transient failure (timeout, 429, 5xx): back to ``queued`` with a backoff, until
@@ -27,8 +28,8 @@ from __future__ import annotations
 
 import logging
 import random
-import uuid
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -36,26 +37,33 @@ from zoneinfo import ZoneInfo
 
 from services.notifications.domain import errors
 from services.notifications.domain.model import (
-    DEFAULT_PREFERENCE,
     Attempt,
     ChannelName,
     DeliveryStatus,
     Notification,
-    PermanentFailure,
-    Recipient,
     ReportedState,
     StatusReport,
-    TransientFailure,
     WebhookRequest,
 )
 from services.notifications.domain.templates import check_request, spanish_date
+from services.notifications.service_layer.delivery import (
+    DELIVERED,
+    NOT_CHANNEL_SPECIFIC,
+    NOTIFICATIONS,
+    PERMANENT,
+    SENT,
+    TRANSIENT,
+    Delivery,
+    event,
+    preference,
+    summary,
+)
+from services.notifications.service_layer.leases import Leases
 from services.notifications.service_layer.ports import (
     Channel,
     Clock,
-    Contact,
     DeliveryLog,
     Directory,
-    DirectoryUnavailable,
     EventRelay,
     PhoneNormaliser,
     RateLimiter,
@@ -66,16 +74,30 @@ from services.notifications.service_layer.ports import (
 
 log = logging.getLogger(__name__)
 
-NOTIFICATIONS = "notifications"  # the collection whose outbox the relay flushes
+__all__ = [  # what other modules import from here, some defined in ``delivery``
+    "DELIVERED",
+    "NOTIFICATIONS",
+    "NOT_CHANNEL_SPECIFIC",
+    "PERMANENT",
+    "SENT",
+    "TRANSIENT",
+    "Audience",
+    "InvalidRequest",
+    "NotFound",
+    "NotificationHandlers",
+    "Queued",
+    "ReportConflict",
+    "SystemClock",
+    "WebhookOutcome",
+    "preference",
+]
+
 ACTA_TEMPLATE = "acta_sellada"
-SENT, TRANSIENT, PERMANENT, DELIVERED = "sent", "transient", "permanent", "delivered"
 REPORT_WRITE_TRIES = 5
 # The messages that did not reach their recipient: few, so a list by status stays cheap.
 LISTABLE_STATUSES = (DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
 MAX_LIST = 500
 COLOMBIA = ZoneInfo("America/Bogota")
-# Rendering errors that no other channel can fix; others (a text too long for SMS) may.
-NOT_CHANNEL_SPECIFIC: tuple[type[Exception], ...] = (errors.UnknownTemplate, errors.MissingVariables)
 
 
 class InvalidRequest(errors.NotificationError):
@@ -124,7 +146,7 @@ class Queued:
 
 
 @dataclass
-class NotificationHandlers:
+class NotificationHandlers(Delivery):
     log: DeliveryLog
     directory: Directory
     channels: Mapping[ChannelName, Channel]
@@ -135,11 +157,21 @@ class NotificationHandlers:
     relay: EventRelay
     clock: Clock
     verify_base_url: str = "http://127.0.0.1:8080/verificar"
-    lease: timedelta = timedelta(seconds=120)  # longer than any one send may take
+    # A dispatcher's hold on a record it is sending, renewed by its heartbeat while
+    # it lives: a dead holder's messages go out again at most this long after it died.
+    lease: timedelta = timedelta(seconds=10)
     directory_backoff: timedelta = timedelta(seconds=15)
     rate_wait: float = 1.0  # seconds a dispatcher waits for a send token before moving on
     parked_report_ttl: timedelta = timedelta(hours=24)
     rng: random.Random = field(default_factory=random.Random)
+    # A send found without its outcome is judged once it is this old (a provider's
+    # report naming it may still come), and no sooner than ``settle`` after it was
+    # first found (its owner may be alive, writing the outcome after a store outage).
+    unknown_outcome_wait: timedelta = timedelta(seconds=30)
+    settle: timedelta = timedelta(seconds=5)
+    outcome_retry: tuple[float, float] = (0.05, 2.0)  # first and longest pause between outcome writes
+    pause: Callable[[float], None] = time.sleep
+    leases: Leases = field(default_factory=Leases)
 
     # -- triggers ------------------------------------------------------------------
     def on_acta_sealed(self, payload: Mapping[str, Any]) -> Queued:
@@ -213,144 +245,25 @@ class NotificationHandlers:
             new += self.log.add(record)
         return Queued(keys, new)
 
-    # -- dispatch ------------------------------------------------------------------
-    def dispatch_due(self, limit: int = 100) -> int:
-        """Send what is due now; returns how many records this call took."""
-        taken = 0
-        for due in self.log.due(self.clock.now(), limit):
-            taken += self.dispatch(due) is not None
-        return taken
-
-    def dispatch(self, due: Notification) -> Notification | None:
-        """One delivery step for a record read by ``due``; None if it is not due or
-        someone else took it first."""
-        now = self.clock.now()
-        if due.status != DeliveryStatus.QUEUED or due.next_attempt_at is None or due.next_attempt_at > now:
-            return None
-        if not self.log.claim(due, now + self.lease):
-            return None
-        taken = replace(due, next_attempt_at=now + self.lease, attempts=list(due.attempts))
-        try:
-            contact = self.directory.contact(taken.recipient_id)
-        except DirectoryUnavailable as exc:
-            return self._later(taken, now + self.directory_backoff, f"Directorio no disponible: {exc}")
-        if contact is None:
-            return self._finish(taken, DeliveryStatus.FAILED, "Destinatario desconocido")
-        if not contact.consents_to_notifications:
-            return self._finish(taken, DeliveryStatus.SKIPPED, "Sin consentimiento para notificaciones")
-        recipient, phone_problem = self._recipient(contact)
-        return self._deliver(taken, recipient, phone_problem)
-
-    def _recipient(self, contact: Contact) -> tuple[Recipient, str]:
-        phone, problem = "", ""
-        if contact.phone.strip():
-            try:
-                phone = self.normalise_phone(contact.phone)
-            except errors.NotificationError as exc:
-                problem = f"Teléfono inválido ({contact.phone}): {exc}"
-        recipient = Recipient(
-            contact.recipient_id,
-            contact.name,
-            phone,
-            contact.email.strip(),
-            contact.consents_to_notifications,
-            preference(contact.channels),
-        )
-        return recipient, problem
-
-    def _deliver(self, n: Notification, recipient: Recipient, phone_problem: str) -> Notification:
-        closed = {a.channel for a in n.attempts if a.outcome == PERMANENT}
-        candidates = [(c, to) for c, to in recipient.addresses().items() if c not in closed and c in self.channels]
-        variables = {"nombre": recipient.name, **n.variables}
-        for channel_name, to in candidates:
-            if not self.limiter.acquire(channel_name, self.rate_wait):
-                # Busy channel: not a failure; the record is due again in a moment.
-                return self._later(n, self.clock.now() + timedelta(seconds=1), n.reason)
-            try:
-                message = self.render(n.template, channel_name, to, n.message_key, variables)
-            except NOT_CHANNEL_SPECIFIC as exc:
-                return self._finish(n, DeliveryStatus.FAILED, f"Plantilla {n.template}: {exc}")
-            except errors.NotificationError as exc:
-                n.attempts.append(Attempt(channel_name, self.clock.now(), PERMANENT, f"Plantilla: {exc}"))
-                continue
-            try:
-                receipt = self.channels[channel_name].send(message)
-            except PermanentFailure as exc:
-                n.attempts.append(Attempt(channel_name, self.clock.now(), PERMANENT, exc.reason))
-                continue
-            except TransientFailure as exc:
-                return self._transient(n, channel_name, exc.reason, exc.retry_after)
-            except Exception as exc:  # a broken adapter must not lose the message: retry it, bounded
-                log.exception("channel %s failed unexpectedly on %s", channel_name, n.message_key)
-                return self._transient(n, channel_name, f"{type(exc).__name__}: {exc}", None)
-            at = self.clock.now()
-            n.attempts.append(Attempt(channel_name, at, SENT, receipt.provider, receipt.provider_message_id))
-            return self._sent(n, channel_name, receipt.provider_message_id, at)
-        reasons = [phone_problem] if phone_problem else []
-        reasons += [f"{a.channel}: {a.detail}" for a in n.attempts if a.outcome == PERMANENT]
-        if not recipient.addresses():
-            reasons.append("Sin teléfono ni correo")
-        elif not reasons:
-            reasons.append("Ningún canal configurado para sus datos de contacto")
-        return self._finish(n, DeliveryStatus.FAILED, "; ".join(reasons))
-
-    def _transient(self, n: Notification, channel: ChannelName, reason: str, retry_after: float | None) -> Notification:
-        now = self.clock.now()
-        n.attempts.append(Attempt(channel, now, TRANSIENT, reason))
-        count = sum(a.outcome == TRANSIENT for a in n.attempts)
-        if self.retry.gives_up(count):
-            return self._finish(n, DeliveryStatus.FAILED, f"Reintentos agotados ({count}): {reason}")
-        wait = timedelta(seconds=self.retry.delay(count, retry_after, self.rng))
-        log.info("%s: %s failed (%s); retry %d in %.1fs", n.message_key, channel, reason, count, wait.total_seconds())
-        return self._later(n, now + wait, reason)
-
-    def _later(self, n: Notification, at: datetime, reason: str) -> Notification:
-        done = replace(n, status=DeliveryStatus.QUEUED, next_attempt_at=at, reason=reason)
-        self.log.save(done)
-        return done
-
-    def _sent(self, n: Notification, channel: ChannelName, provider_id: str, at: datetime) -> Notification:
-        done = replace(n, status=DeliveryStatus.SENT, next_attempt_at=None, reason="")
-        payload = {**self._summary(done), "channel": str(channel), "provider_message_id": provider_id}
-        self.log.save(done, [_event("notification_sent", {**payload, "sent_at": at.isoformat()})])
-        self.relay.flush(NOTIFICATIONS, done.message_key)
-        return done
-
-    def _finish(self, n: Notification, status: DeliveryStatus, reason: str) -> Notification:
-        done = replace(n, status=status, next_attempt_at=None, reason=reason)
-        events = []
-        if status == DeliveryStatus.FAILED:
-            events.append(_event("notification_failed", {**self._summary(done), "reason": reason}))
-        log.info("%s: %s (%s)", n.message_key, status, reason)
-        self.log.save(done, events)
-        if events:
-            self.relay.flush(NOTIFICATIONS, done.message_key)
-        return done
-
-    @staticmethod
-    def _summary(n: Notification) -> dict[str, Any]:
-        return {
-            "message_key": n.message_key,
-            "recipient_id": n.recipient_id,
-            "template": n.template,
-            "trigger": n.trigger,
-            "attempts": len(n.attempts),
-        }
-
     # -- delivery reports ------------------------------------------------------------
     def receive_webhook(self, channel: ChannelName, request: WebhookRequest) -> WebhookOutcome:
         """A provider's webhook: verified and read by the channel's adapter
         (``WebhookRejected``, ``WebhookMalformed``), then each report is applied to
         its message. A report about a message not known yet is parked and applied
         by ``reconcile_reports`` (a provider can report before the send's reply was
-        written)."""
+        written). A report naming our send (``reference``) is also noted on that
+        send's intent if a record still holds it: proof that the provider accepted
+        it, for a dispatcher that finds the intent without its outcome."""
         adapter = self.channels.get(channel)
         if not isinstance(adapter, ReportingChannel):
             raise NotFound(f"El canal {channel} no está configurado para recibir reportes de entrega")
         reply = adapter.webhook(request)
         applied = parked = 0
         for report in reply.reports:
-            if self.apply_report(channel, report):
+            noted = bool(report.reference) and self.log.note_accepted(report.reference, report.provider_message_id)
+            if report.state is ReportedState.ACCEPTED:
+                applied += noted
+            elif self.apply_report(channel, report):
                 applied += 1
             else:
                 self.log.park(channel, report, self.clock.now())
@@ -376,8 +289,8 @@ class NotificationHandlers:
                 return True
             events = []
             if updated.status == DeliveryStatus.DELIVERED:
-                payload = {**self._summary(updated), "channel": str(channel), "delivered_at": report.at.isoformat()}
-                events.append(_event("notification_delivered", payload))
+                payload = {**summary(updated), "channel": str(channel), "delivered_at": report.at.isoformat()}
+                events.append(event("notification_delivered", payload))
             if self.log.replace(current, updated, events):
                 if events:
                     self.relay.flush(NOTIFICATIONS, updated.message_key)
@@ -385,6 +298,8 @@ class NotificationHandlers:
         raise ReportConflict(f"El mensaje de {report.provider_message_id} cambió {REPORT_WRITE_TRIES} veces seguidas")
 
     def _reported(self, n: Notification, channel: ChannelName, report: StatusReport) -> Notification | None:
+        if report.state is ReportedState.ACCEPTED:
+            return None  # the send's own outcome says so already
         sends = [a for a in n.attempts if a.outcome == SENT]
         latest = sends[-1] if sends else None
         if latest is None or latest.provider_message_id != report.provider_message_id or latest.channel != channel:
@@ -443,15 +358,6 @@ class NotificationHandlers:
         return self.log.by_status(DeliveryStatus(status), limit)
 
 
-def preference(channels: Sequence[str]) -> tuple[ChannelName, ...]:
-    """The person's channels in their order; only those, when they chose some. An
-    unknown name (a channel this version does not have) is skipped, and a choice
-    of none we know means the default order rather than no message at all."""
-    names = {str(name) for name in ChannelName}
-    known = tuple(dict.fromkeys(ChannelName(c) for c in channels if c in names))
-    return known or DEFAULT_PREFERENCE
-
-
 def _local_date(iso: object) -> str:
     """The day of an ISO timestamp in Colombia, in Spanish words ("" if unreadable:
     rendering then reports the missing variable rather than inventing a date)."""
@@ -462,7 +368,3 @@ def _local_date(iso: object) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return spanish_date(moment.astimezone(COLOMBIA).date())
-
-
-def _event(kind: str, payload: Mapping[str, Any]) -> dict[str, Any]:
-    return {"id": uuid.uuid4().hex, "type": kind, "payload": dict(payload)}

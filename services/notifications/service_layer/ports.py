@@ -14,6 +14,7 @@ from services.notifications.domain.model import (
     Notification,
     Outgoing,
     Receipt,
+    Sending,
     StatusReport,
     WebhookReply,
     WebhookRequest,
@@ -77,6 +78,30 @@ class DeliveryLog(Protocol):
         """Write the notification's state and queue ``events`` in its outbox, in one write."""
         ...
 
+    def save_leased(
+        self, notification: Notification, lease: datetime, events: Sequence[Mapping[str, Any]] = ()
+    ) -> bool:
+        """``save`` on condition that the record is queued with ``next_attempt_at ==
+        lease`` (as read by ``due``, or as this holder last wrote it); False (nothing
+        written) if someone else has taken it since."""
+        ...
+
+    def renew(self, message_key: str, lease: datetime, until: datetime) -> bool:
+        """Move a held lease's end to ``until``, on the same condition as ``save_leased``."""
+        ...
+
+    def save_outcome(
+        self, notification: Notification, attempt_id: str, events: Sequence[Mapping[str, Any]] = ()
+    ) -> bool:
+        """``save`` (the intent cleared) on condition that the record still holds the
+        intent ``attempt_id``; False (nothing written) if it does not."""
+        ...
+
+    def note_accepted(self, attempt_id: str, provider_message_id: str) -> bool:
+        """Record on the intent ``attempt_id``, if a record still holds it, that the
+        provider accepted that send under ``provider_message_id``."""
+        ...
+
     def by_recipient(self, recipient_id: str, limit: int) -> list[Notification]: ...
     def by_trigger(self, trigger: str, limit: int) -> list[Notification]: ...
     def by_status(self, status: DeliveryStatus, limit: int) -> list[Notification]: ...
@@ -130,6 +155,18 @@ class ReportingChannel(Channel, Protocol):
         """Check that ``request`` comes from the provider (``WebhookRejected``
         otherwise) and read its status reports (``WebhookMalformed`` if it is not
         the documented shape); a subscription check is answered in ``text``."""
+        ...
+
+
+@runtime_checkable
+class LookupChannel(Channel, Protocol):
+    """A channel whose provider can be asked whether it accepted a send (SMS: the
+    provider lists the messages it holds)."""
+
+    def find_sent(self, sending: Sending) -> Receipt | None:
+        """The provider's receipt for ``sending`` (same address and text, created
+        after it began), or None if it holds no such message; ``TransientFailure``
+        if it cannot be asked now."""
         ...
 
 
