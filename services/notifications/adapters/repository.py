@@ -12,6 +12,7 @@ from pymongo import DESCENDING
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
+from crm_platform.mongo import DURABLE_WRITES
 from services.notifications.domain.model import (
     Attempt,
     ChannelName,
@@ -75,7 +76,7 @@ class ParkedReportDoc(mongoengine.Document):
 def connect(mongo_uri: str, db_name: str = DEFAULT_DB) -> None:
     """Open the service's connection (from a process's start-up, never at import)."""
     mongoengine.disconnect(alias=DB_ALIAS)
-    mongoengine.connect(db=db_name, host=mongo_uri, alias=DB_ALIAS, tz_aware=True, w="majority")
+    mongoengine.connect(db=db_name, host=mongo_uri, alias=DB_ALIAS, tz_aware=True, **DURABLE_WRITES)
     NotificationDoc.ensure_indexes()
     ParkedReportDoc.ensure_indexes()
 
