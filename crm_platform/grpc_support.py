@@ -20,6 +20,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
+from crm_platform import errors
 from crm_platform.identity import InvalidCaller, assert_caller, verify_caller
 
 CALLER_HEADER = "x-crm-caller"
@@ -40,7 +41,7 @@ def create_server(
 
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers),
-        interceptors=[server_interceptor(), CallerAuthInterceptor(service_names), *interceptors],
+        interceptors=[server_interceptor(), CallerAuthInterceptor(service_names), ErrorInterceptor(), *interceptors],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -94,6 +95,52 @@ class CallerAuthInterceptor(grpc.ServerInterceptor):
 
         return grpc.unary_unary_rpc_method_handler(
             verified,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+# The vocabulary's errors as status codes: the one translation of every server.
+STATUS_OF: dict[type[errors.ServiceError], grpc.StatusCode] = {
+    errors.InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
+    errors.NotFound: grpc.StatusCode.NOT_FOUND,
+    errors.AlreadyExists: grpc.StatusCode.ALREADY_EXISTS,
+    errors.FailedPrecondition: grpc.StatusCode.FAILED_PRECONDITION,
+    errors.PermissionDenied: grpc.StatusCode.PERMISSION_DENIED,
+    errors.Unauthenticated: grpc.StatusCode.UNAUTHENTICATED,
+    errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
+    errors.Aborted: grpc.StatusCode.ABORTED,
+}
+
+
+def status_of(error: errors.ServiceError) -> grpc.StatusCode:
+    for kind in type(error).__mro__:
+        if kind in STATUS_OF:
+            return STATUS_OF[kind]
+    return grpc.StatusCode.INTERNAL
+
+
+class ErrorInterceptor(grpc.ServerInterceptor):
+    """Ends a unary call that raised one of the vocabulary's errors
+    (``crm_platform.errors``) with its status code, and for ``InvalidArgument``
+    a ``BadRequest`` naming each field. Anything else stays a server error."""
+
+    def intercept_service(self, continuation: Callable[..., Any], details: Any) -> Any:
+        handler = continuation(details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        behaviour = handler.unary_unary
+
+        def translated(request: Any, context: grpc.ServicerContext) -> Any:
+            try:
+                return behaviour(request, context)
+            except errors.ServiceError as exc:
+                fields = exc.fields if isinstance(exc, errors.InvalidArgument) else None
+                abort(context, status_of(exc), str(exc), fields)
+                return None  # unreachable: abort raises
+
+        return grpc.unary_unary_rpc_method_handler(
+            translated,
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )

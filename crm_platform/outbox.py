@@ -20,6 +20,7 @@ from typing import Any
 from pymongo.collection import Collection
 
 from crm_platform.messaging import EventPublisher, PublishError
+from crm_platform.process import Periodic
 
 log = logging.getLogger(__name__)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -131,19 +132,10 @@ class BackgroundRelay:
                 return
 
 
-class OutboxSweeper(threading.Thread):
+class OutboxSweeper(Periodic):
     """Runs ``relay.sweep()`` periodically: republishes what a crash or a broker
     outage left in the outboxes."""
 
     def __init__(self, relay: OutboxRelay, interval: float = 5.0) -> None:
-        super().__init__(name="outbox-sweeper", daemon=True)
+        super().__init__("outbox-sweeper", relay.sweep, interval)
         self.relay = relay
-        self.interval = interval
-        self.stopping = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopping.wait(self.interval):
-            try:
-                self.relay.sweep()
-            except Exception:
-                log.exception("outbox sweep failed; retrying in %.0fs", self.interval)

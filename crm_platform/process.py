@@ -10,6 +10,8 @@ import signal
 import threading
 from collections.abc import Callable
 
+log = logging.getLogger(__name__)
+
 LOG_FORMAT = "%(asctime)s %(name)s %(levelname)s %(message)s"
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -29,3 +31,23 @@ def wait_for_stop_signal() -> None:
     stopped = threading.Event()
     on_stop_signal(stopped.set)
     stopped.wait()
+
+
+class Periodic(threading.Thread):
+    """Runs ``step`` every ``interval`` seconds until stopped; a failing step is
+    logged and tried again at the next tick (retry loops, sweeps)."""
+
+    def __init__(self, name: str, step: Callable[[], object], interval: float) -> None:
+        super().__init__(name=name, daemon=True)
+        self.step, self.interval = step, interval
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.interval):
+            try:
+                self.step()
+            except Exception:
+                log.exception("%s failed; again in %.1f s", self.name, self.interval)
+
+    def stop(self) -> None:
+        self.stopping.set()

@@ -37,7 +37,7 @@ from services.actas.adapters.documents import (
     RejectionDoc,
 )
 from services.actas.domain import chain
-from services.actas.domain.errors import AlreadyExists
+from services.actas.domain.errors import AlreadyExists, ConcurrentUpdate
 from services.actas.domain.model import (
     Acta,
     Event,
@@ -56,10 +56,6 @@ from services.actas.service_layer.ports import ActaFilter, DuplicateSubmission, 
 DEFAULT_DB = "crm_actas"
 HEAD = "head"
 NO_IMAGES = {"images": 0, "outbox": 0, "body_sha256": 0}
-
-
-class ConcurrentUpdate(Exception):
-    """The acta changed since it was read; reload and retry."""
 
 
 def connect(mongo_uri: str, db_name: str = DEFAULT_DB) -> None:

@@ -1,42 +1,63 @@
-"""Typed errors of the actas domain. Messages are in Spanish: gestores read them."""
+"""Typed errors of the actas domain. Messages are in Spanish: gestores read them.
+
+Each is one of the platform's error vocabulary (``crm_platform.errors``), which
+the gRPC server translates to a status code; nothing in the service translates.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+
+from crm_platform import errors as vocabulary
 
 
 class ActaError(Exception):
     """Base class of the actas service's errors."""
 
 
-class FieldsInvalid(ActaError):
+class FieldsInvalid(ActaError, vocabulary.InvalidArgument):
     """Captured values violate the template; ``errors`` maps each field to why."""
 
     def __init__(self, errors: Mapping[str, str]) -> None:
-        self.errors = dict(errors)
-        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+        vocabulary.InvalidArgument.__init__(self, errors)
+
+    @property
+    def errors(self) -> dict[str, str]:
+        return self.fields
 
 
 class TemplateInvalid(ActaError):
     """A template definition is inconsistent (duplicate codes, choices without options)."""
 
 
-class NotFound(ActaError):
+class NotFound(ActaError, vocabulary.NotFound):
     """The named record does not exist."""
 
     def __init__(self, kind: str, key: str) -> None:
-        super().__init__(f"No existe {kind} {key!r}")
+        vocabulary.NotFound.__init__(self, f"No existe {kind} {key!r}")
         self.kind = kind
         self.key = key
 
 
-class AlreadyExists(ActaError):
+class AlreadyExists(ActaError, vocabulary.AlreadyExists):
     """A record with the same identity exists."""
 
 
-class PermissionDenied(ActaError):
+class InvalidState(ActaError, vocabulary.FailedPrecondition):
+    """The acta is not in a state that allows the operation (e.g. signing a sealed acta)."""
+
+
+class ConcurrentUpdate(ActaError, vocabulary.Aborted):
+    """The acta changed since it was read; reload and retry."""
+
+    def __init__(self, acta_id: str) -> None:
+        vocabulary.Aborted.__init__(self, "El acta cambió mientras se guardaba; reintente")
+        self.acta_id = acta_id
+
+
+class PermissionDenied(ActaError, vocabulary.PermissionDenied):
     """The caller's role does not allow the operation."""
 
 
-class DependencyUnavailable(ActaError):
+class DependencyUnavailable(ActaError, vocabulary.Unavailable):
     """A service this one depends on (beneficiaries) did not answer; retry later."""

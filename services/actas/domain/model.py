@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from services.actas.domain.canonical import digest
-from services.actas.domain.errors import ActaError, FieldsInvalid, PermissionDenied
+from services.actas.domain.errors import FieldsInvalid, InvalidState, PermissionDenied
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_HANDWRITTEN_BYTES = 256 * 1024
@@ -49,10 +49,6 @@ class Role(StrEnum):
 class Source(StrEnum):
     DESK = "desk"
     KIOSK = "kiosk"
-
-
-class InvalidState(ActaError):
-    """The acta is not in a state that allows the operation (e.g. signing a sealed acta)."""
 
 
 @dataclass(frozen=True)

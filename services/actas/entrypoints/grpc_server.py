@@ -1,62 +1,27 @@
 """The actas gRPC server: ``crm-actas-grpc``.
 
 Serves the desk flow, queries, verification, the device registry and the list of
-rejected submissions. Domain errors are translated to status codes in one place,
-``_translate``. It also runs the outbox sweep.
+rejected submissions. Domain errors are the platform's vocabulary, translated by
+the server's interceptor. It also runs the outbox sweep.
 """
 
 from __future__ import annotations
 
-import functools
-import logging
-from collections.abc import Callable
-from typing import Any, TypeVar
-
 import grpc
 
-from crm_platform import grpc_support, process
-from crm_platform.config import setting
+from crm_platform import grpc_support
 from crm_platform.outbox import OutboxSweeper
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as pb
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2_grpc as pb_grpc
-from crm_platform.telemetry import setup_tracing, shutdown_tracing
-from services.actas.adapters.repository import ConcurrentUpdate
+from crm_platform.service import GrpcEndpoint, Servicer, run_service
 from services.actas.bootstrap import SERVICE_NAME, App, bootstrap
 from services.actas.domain import errors
-from services.actas.domain.model import Actor, InvalidState, Method, Role
+from services.actas.domain.model import Actor, Method, Role
 from services.actas.entrypoints import proto_mapping as to_pb
 from services.actas.service_layer.handlers import SignatureInput
 from services.actas.service_layer.ports import ActaFilter
 
-log = logging.getLogger(__name__)
-F = TypeVar("F", bound=Callable[..., Any])
 SERVICE_FULL_NAME = pb.DESCRIPTOR.services_by_name["ActasService"].full_name
-
-
-def _translate(method: F) -> F:
-    """Map domain errors to gRPC status codes (the only place that does)."""
-
-    @functools.wraps(method)
-    def wrapper(self: Any, request: Any, context: grpc.ServicerContext) -> Any:
-        try:
-            return method(self, request, context)
-        except errors.FieldsInvalid as exc:
-            grpc_support.abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc), exc.errors)
-        except errors.NotFound as exc:
-            grpc_support.abort(context, grpc.StatusCode.NOT_FOUND, str(exc))
-        except errors.AlreadyExists as exc:
-            grpc_support.abort(context, grpc.StatusCode.ALREADY_EXISTS, str(exc))
-        except InvalidState as exc:
-            grpc_support.abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(exc))
-        except ConcurrentUpdate:
-            grpc_support.abort(context, grpc.StatusCode.ABORTED, "El acta cambió mientras se guardaba; reintente")
-        except errors.PermissionDenied as exc:
-            grpc_support.abort(context, grpc.StatusCode.PERMISSION_DENIED, str(exc))
-        except errors.DependencyUnavailable as exc:
-            grpc_support.abort(context, grpc.StatusCode.UNAVAILABLE, str(exc))
-        return None  # unreachable: abort raises
-
-    return wrapper  # type: ignore[return-value]
 
 
 def _actor() -> Actor:
@@ -68,17 +33,14 @@ class ActasServicer(pb_grpc.ActasServiceServicer):
     def __init__(self, app: App) -> None:
         self.h = app.handlers
 
-    @_translate
     def ListTemplates(
         self, request: pb.ListTemplatesRequest, context: grpc.ServicerContext
     ) -> pb.ListTemplatesResponse:
         return pb.ListTemplatesResponse(templates=[to_pb.template(t) for t in self.h.list_templates()])
 
-    @_translate
     def GetTemplate(self, request: pb.GetTemplateRequest, context: grpc.ServicerContext) -> pb.Template:
         return to_pb.template(self.h.template(request.key))
 
-    @_translate
     def CreateActa(self, request: pb.CreateActaRequest, context: grpc.ServicerContext) -> pb.Acta:
         captured_at = to_pb.when(request.captured_at, request.HasField("captured_at"))
         acta = self.h.create(
@@ -86,7 +48,6 @@ class ActasServicer(pb_grpc.ActasServiceServicer):
         )
         return to_pb.acta(acta)
 
-    @_translate
     def SignActa(self, request: pb.SignActaRequest, context: grpc.ServicerContext) -> pb.Acta:
         actor = _actor()
         kind = request.WhichOneof("method")
@@ -109,21 +70,17 @@ class ActasServicer(pb_grpc.ActasServiceServicer):
         )
         return to_pb.acta(self.h.sign(request.acta_id, given, actor))
 
-    @_translate
     def SealActa(self, request: pb.SealActaRequest, context: grpc.ServicerContext) -> pb.Acta:
         return to_pb.acta(self.h.seal(request.acta_id, _actor()))
 
-    @_translate
     def AmendActa(self, request: pb.AmendActaRequest, context: grpc.ServicerContext) -> pb.Acta:
         return to_pb.acta(self.h.amend(request.acta_id, to_pb.values(request.changes), request.reason, _actor()))
 
-    @_translate
     def GetActa(self, request: pb.GetActaRequest, context: grpc.ServicerContext) -> pb.Acta:
         acta = self.h.get(request.id)
         images = self.h.images(acta.id) if request.include_images else None
         return to_pb.acta(acta, self.h.amended_by(acta.id), images)
 
-    @_translate
     def ListActas(self, request: pb.ListActasRequest, context: grpc.ServicerContext) -> pb.ListActasResponse:
         query = ActaFilter(
             beneficiary_id=request.beneficiary_id,
@@ -137,7 +94,6 @@ class ActasServicer(pb_grpc.ActasServiceServicer):
         )
         return pb.ListActasResponse(actas=[to_pb.acta(a) for a in self.h.query(query)])
 
-    @_translate
     def CountActas(self, request: pb.CountActasRequest, context: grpc.ServicerContext) -> pb.CountActasResponse:
         counts = self.h.count(
             request.group_by,
@@ -146,14 +102,12 @@ class ActasServicer(pb_grpc.ActasServiceServicer):
         )
         return pb.CountActasResponse(counts=[pb.Count(key=k, count=v) for k, v in counts.items()])
 
-    @_translate
     def VerifyChain(self, request: pb.VerifyChainRequest, context: grpc.ServicerContext) -> pb.VerifyChainResponse:
         report = self.h.verify_chain()
         return pb.VerifyChainResponse(
             entries=report.entries, head_hash=report.head_hash, problems=[to_pb.problem(p) for p in report.problems]
         )
 
-    @_translate
     def VerifyActa(self, request: pb.VerifyActaRequest, context: grpc.ServicerContext) -> pb.VerifyActaResponse:
         acta, problems = self.h.verify_acta(request.acta_id)
         return pb.VerifyActaResponse(
@@ -163,65 +117,43 @@ class ActasServicer(pb_grpc.ActasServiceServicer):
             problems=[to_pb.problem(p) for p in problems],
         )
 
-    @_translate
     def RegisterDevice(self, request: pb.RegisterDeviceRequest, context: grpc.ServicerContext) -> pb.Device:
         device = self.h.register_device(
             request.id, request.public_key, request.community_id, request.description, _actor()
         )
         return to_pb.device(device)
 
-    @_translate
     def RevokeDevice(self, request: pb.RevokeDeviceRequest, context: grpc.ServicerContext) -> pb.Device:
         return to_pb.device(self.h.revoke_device(request.id, _actor()))
 
-    @_translate
     def GetDevice(self, request: pb.GetDeviceRequest, context: grpc.ServicerContext) -> pb.Device:
         return to_pb.device(self.h.device(request.id))
 
-    @_translate
     def ListDevices(self, request: pb.ListDevicesRequest, context: grpc.ServicerContext) -> pb.ListDevicesResponse:
         return pb.ListDevicesResponse(devices=[to_pb.device(d) for d in self.h.list_devices(_actor())])
 
-    @_translate
     def ListRejectedSubmissions(
         self, request: pb.ListRejectedSubmissionsRequest, context: grpc.ServicerContext
     ) -> pb.ListRejectedSubmissionsResponse:
         found = self.h.list_rejections(request.include_resolved, request.limit, _actor())
         return pb.ListRejectedSubmissionsResponse(rejected=[to_pb.rejection(r) for r in found])
 
-    @_translate
     def ResolveRejectedSubmission(
         self, request: pb.ResolveRejectedSubmissionRequest, context: grpc.ServicerContext
     ) -> pb.RejectedSubmission:
         return to_pb.rejection(self.h.resolve_rejection(request.id, request.note, _actor()))
 
 
-def create_server(address: str, app: App, max_workers: int = 16) -> tuple[grpc.Server, int]:
-    servicer = ActasServicer(app)
-    server, port, _ = grpc_support.create_server(
-        address,
-        lambda s: pb_grpc.add_ActasServiceServicer_to_server(servicer, s),
-        [SERVICE_FULL_NAME],
-        max_workers=max_workers,
+def endpoint(app: App) -> GrpcEndpoint:
+    return GrpcEndpoint(
+        "ACTAS_GRPC_PORT",
+        50052,
+        [Servicer(ActasServicer(app), pb_grpc.add_ActasServiceServicer_to_server, SERVICE_FULL_NAME)],
     )
-    return server, port
 
 
 def main() -> None:
-    process.configure_logging()
-    setup_tracing(f"{SERVICE_NAME}-grpc")
-    app = bootstrap()
-    address = f"{setting('GRPC_HOST', '127.0.0.1')}:{setting('ACTAS_GRPC_PORT', '50052')}"
-    server, port = create_server(address, app, int(setting("GRPC_MAX_WORKERS", "16")))
-    sweeper = OutboxSweeper(app.relay)
-    server.start()
-    sweeper.start()
-    log.info("actas gRPC listening on port %d", port)
-    process.wait_for_stop_signal()
-    sweeper.stopping.set()
-    server.stop(grace=5).wait()
-    app.close()
-    shutdown_tracing()
+    run_service(f"{SERVICE_NAME}-grpc", bootstrap, grpc=endpoint, background=lambda app: [OutboxSweeper(app.relay)])
 
 
 if __name__ == "__main__":
