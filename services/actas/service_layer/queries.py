@@ -1,0 +1,73 @@
+"""Reads: templates, actas by id and by filter, counts, and tamper evidence
+(``verify_chain``, ``verify_acta``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.actas.domain import chain
+from services.actas.domain.errors import FieldsInvalid
+from services.actas.domain.model import Acta, InvalidState, Status
+from services.actas.domain.templates import Template
+from services.actas.service_layer.base import GROUPINGS, HandlersBase, VerifyReport, bounded
+from services.actas.service_layer.ports import ActaFilter, ActaRepository
+
+
+class ActaQueries(HandlersBase):
+    def list_templates(self) -> list[Template]:
+        return sorted(self.templates.values(), key=lambda t: t.key)
+
+    def images(self, acta_id: str) -> dict[str, bytes]:
+        return self.repo.images(acta_id)
+
+    def amended_by(self, acta_id: str) -> list[str]:
+        return self.repo.amended_by(acta_id)
+
+    def query(self, query: ActaFilter) -> list[Acta]:
+        if query.captured_from and query.captured_to and query.captured_from > query.captured_to:
+            raise FieldsInvalid({"captured_from": "La fecha inicial es posterior a la final"})
+        return self.repo.query(ActaFilter(**{**query.__dict__, "limit": bounded(query.limit)}))
+
+    def count(self, group_by: str, captured_from: datetime | None, captured_to: datetime | None) -> dict[str, int]:
+        if group_by not in GROUPINGS:
+            raise FieldsInvalid({"group_by": f"Use uno de: {', '.join(GROUPINGS)}"})
+        return self.repo.count(group_by, captured_from, captured_to)
+
+    # -- tamper evidence -----------------------------------------------------------
+    def verify_chain(self) -> VerifyReport:
+        return verify_chain(self.repo)
+
+    def verify_acta(self, acta_id: str) -> tuple[Acta, list[chain.ChainProblem]]:
+        """One acta: its stored content still hashes to what was sealed and chained."""
+        acta = self.get(acta_id)
+        if acta.status != Status.SEALED:
+            raise InvalidState(f"El acta {acta_id} no está sellada")
+        problems: list[chain.ChainProblem] = []
+        recomputed = acta.compute_hash()
+        entry = self.repo.chain_entry(acta_id)
+        if recomputed != acta.content_hash:
+            problems.append(
+                chain.ChainProblem("altered_acta", acta.chain_seq, acta_id, "el contenido no coincide con su hash")
+            )
+        if entry is None:
+            problems.append(chain.ChainProblem("unchained_acta", 0, acta_id, "el acta no está en la cadena"))
+        else:
+            if entry.acta_hash != recomputed:
+                problems.append(
+                    chain.ChainProblem("altered_acta", entry.seq, acta_id, "el acta no coincide con la encadenada")
+                )
+            if entry.entry_hash != chain.entry_hash(entry.seq, entry.acta_id, entry.acta_hash, entry.prev_hash):
+                problems.append(chain.ChainProblem("altered_entry", entry.seq, acta_id, "entrada de cadena alterada"))
+        return acta, problems
+
+
+def verify_chain(repo: ActaRepository) -> VerifyReport:
+    """Recompute every entry and every sealed acta's hash; name each problem.
+    Needs nothing but the records, so an auditor can run it straight on the database."""
+    entries = list(repo.chain_in_order())
+    hashes = {a.id: a.compute_hash() for a in repo.sealed_actas()}
+    problems = chain.verify(entries, hashes)
+    chained = {e.acta_id for e in entries}
+    for acta_id in sorted(set(hashes) - chained):
+        problems.append(chain.ChainProblem("unchained_acta", 0, acta_id, "acta sellada que no está en la cadena"))
+    return VerifyReport(len(entries), entries[-1].entry_hash if entries else chain.GENESIS, problems)
