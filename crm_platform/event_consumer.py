@@ -4,8 +4,9 @@
 ``<source>.events`` exchange (the nameko wire format that
 ``crm_platform.messaging.EventPublisher`` writes). A message is acknowledged only
 after ``handle`` returned; a MongoDB error (the store not writable now) puts it
-back on the queue; an event without its required field goes to
-``<service>.<event type>.dead`` with the reason in a header. The trace context
+back on the queue; an event that breaks its contract (``crm_platform.contracts``:
+a missing or mistyped field, an unknown major version) or lacks its required key
+goes to ``<service>.<event type>.dead`` with the reason in a header. The trace context
 in the ``nameko.*`` headers continues in the consumer's span.
 """
 
@@ -22,6 +23,7 @@ from kombu.mixins import ConsumerMixin
 from opentelemetry import trace
 from pymongo.errors import PyMongoError
 
+from crm_platform import contracts
 from crm_platform.messaging import HEADER_PREFIX, events_exchange
 from crm_platform.telemetry import extract_context
 
@@ -48,6 +50,7 @@ class EventConsumer(ConsumerMixin):
         self.service, self.event_type, self.required = service, event_type, required
         self.handle = handle
         self.prefetch = prefetch
+        self.contract = contracts.contract_of(source, event_type)
         self.queue = Queue(
             f"{service}.{event_type}", exchange=events_exchange(source), routing_key=event_type, durable=True
         )
@@ -69,7 +72,14 @@ class EventConsumer(ConsumerMixin):
             f"{self.service}.on_{self.event_type}", context=extract_context(headers), kind=trace.SpanKind.CONSUMER
         ) as span:
             payload = json.loads(body) if isinstance(body, str | bytes) else body
-            key = payload.get(self.required) if isinstance(payload, dict) else None
+            try:
+                contracts.parse(self.contract, payload)
+            except contracts.ContractViolation as exc:
+                log.error("%s breaks its contract (%s); moved to %s", self.event_type, exc, self.dead_queue.name)
+                self._dead(message, str(exc))
+                message.ack()
+                return
+            key = payload.get(self.required)
             if not isinstance(key, str) or not key:
                 log.error("%s without %s; moved to %s", self.event_type, self.required, self.dead_queue.name)
                 self._dead(message, f"missing {self.required}")

@@ -22,6 +22,7 @@ from typing import Any
 
 from kombu import Connection, Exchange, Producer
 
+from crm_platform import contracts
 from crm_platform.telemetry import inject_headers
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class EventPublisher:
 
     def __init__(self, amqp_uri: str, source_service: str, *, max_retries: int = 2) -> None:
         self._uri = amqp_uri
+        self._source = source_service
         self._exchange = events_exchange(source_service)
         # Short on purpose: a caller waits on this; the outbox sweep retries later.
         self._retry_policy = {
@@ -72,12 +74,16 @@ class EventPublisher:
         return self._producer
 
     def publish(self, event_type: str, payload: Mapping[str, Any], *, event_id: str) -> None:
+        """Publish one event, checked against its contract and stamped with its
+        version (``crm_platform.contracts``): a ``ContractViolation`` is raised and
+        nothing is sent if it does not satisfy it."""
+        body = {**contracts.stamped(self._source, event_type, payload), "event_id": event_id}
         headers = context_headers({"event_id": event_id})
         with self._lock:
             try:
                 producer = self._ensure()
                 producer.publish(
-                    {**payload, "event_id": event_id},
+                    body,
                     exchange=self._exchange,
                     routing_key=event_type,
                     serializer="json",

@@ -19,6 +19,7 @@ from typing import Any
 
 from pymongo.collection import Collection
 
+from crm_platform.contracts import ContractViolation
 from crm_platform.messaging import EventPublisher, PublishError
 from crm_platform.process import Periodic
 
@@ -82,6 +83,10 @@ class OutboxRelay:
             except PublishError as exc:
                 # The write stands; the sweep retries. Events of one aggregate stay in order.
                 log.warning("outbox event left for the sweep: %s", exc)
+                break
+            except ContractViolation as exc:
+                # A bug in the publisher: never sent malformed; it stays, loudly, until fixed.
+                log.error("outbox event %s breaks its contract and is not published: %s", entry["id"], exc)
                 break
             published.append(entry["id"])
         return published

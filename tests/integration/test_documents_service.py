@@ -193,7 +193,7 @@ def test_an_acta_sealed_event_without_an_acta_id_is_dead_lettered_with_its_reaso
         dead = conn.SimpleQueue("documents.acta_sealed.dead")
         try:
             message = dead.get(timeout=15)
-            assert message.headers["x-crm-dead-reason"] == "missing acta_id"
+            assert message.headers["x-crm-dead-reason"] == "acta_sealed: missing field 'acta_id'"
             assert message.payload["title"] == "sin id"
             message.ack()
         finally:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from crm_platform import contracts
 from services.actas.domain.canonical import digest
 from services.actas.domain.errors import FieldsInvalid, InvalidState, PermissionDenied
 
@@ -59,9 +60,15 @@ class Actor:
 
 @dataclass(frozen=True)
 class Event:
+    """An event of the actas service, checked against its contract when made
+    (``crm_platform.contracts``): a malformed one never reaches the outbox."""
+
     type: str
     payload: dict[str, Any]
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def __post_init__(self) -> None:
+        contracts.check("actas", self.type, self.payload)
 
 
 @dataclass(frozen=True)
