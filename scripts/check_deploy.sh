@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Validates the deployment files without a container engine or a cluster:
 #   Dockerfile           hadolint
+#   k8s/base/<process>.yaml  generated from k8s/services.yaml by scripts/gen_k8s.py:
+#                        up to date, and listed in k8s/base/kustomization.yaml
 #   k8s kustomizations   kubectl kustomize | kubernetes-validate --strict, then
 #                        cross-checks (selectors, probes, ports, hardening,
 #                        secrets, network policies, commands in pyproject.toml)
@@ -29,6 +31,9 @@ done
 
 step "Dockerfile: hadolint"
 "$BIN/hadolint" --no-color Dockerfile
+
+step "k8s/base: generated from k8s/services.yaml (scripts/gen_k8s.py --check)"
+"$BIN/python" scripts/gen_k8s.py --check || fail "k8s/base is stale: run $BIN/python scripts/gen_k8s.py"
 
 for dir in "${KUSTOMIZATIONS[@]}"; do
     rendered="$work/$(echo "$dir" | tr / _).yaml"
