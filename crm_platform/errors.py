@@ -3,9 +3,10 @@
 A service's domain errors subclass these (``FieldsInvalid(InvalidArgument)``,
 ``InvalidState(FailedPrecondition)``, ...). The gRPC server interceptor
 (``crm_platform.grpc_support.ErrorInterceptor``) turns them into status codes, with
-per-field details for ``InvalidArgument``; clients turn status codes back into
-these (``crm_platform.grpc_support.raise_service_error``); the gateway maps them to
-HTTP in one table. No service writes its own translation.
+per-field details for ``InvalidArgument`` and for any other error raised with
+``fields`` (the duplicate national ID of an ``AlreadyExists``); clients turn
+status codes back into these (``crm_platform.grpc_client.service_error``); the
+gateway maps them to HTTP in one table. No service writes its own translation.
 
 Messages are in Spanish where a person reads them (gestores, coordinators). This
 module imports nothing but the standard library: domain code may depend on it.
@@ -17,20 +18,22 @@ from collections.abc import Mapping
 
 
 class ServiceError(Exception):
-    """Base of the vocabulary; ``str(error)`` is the message the caller sees."""
+    """Base of the vocabulary; ``str(error)`` is the message the caller sees.
+    ``fields`` optionally names the fields at fault (field -> why)."""
 
-    def __init__(self, message: str = "") -> None:
+    def __init__(self, message: str = "", *, fields: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.fields = dict(fields or {})
 
 
 class InvalidArgument(ServiceError):
     """The request is malformed; ``fields`` maps each offending field to why."""
 
     def __init__(self, fields: Mapping[str, str] | None = None, message: str = "") -> None:
-        self.fields = dict(fields or {})
-        summary = "; ".join(f"{k}: {v}" for k, v in self.fields.items())
-        super().__init__(message or summary or "Solicitud inválida")
+        fields = dict(fields or {})
+        summary = "; ".join(f"{k}: {v}" for k, v in fields.items())
+        super().__init__(message or summary or "Solicitud inválida", fields=fields)
 
 
 class NotFound(ServiceError):

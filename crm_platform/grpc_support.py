@@ -122,8 +122,9 @@ def status_of(error: errors.ServiceError) -> grpc.StatusCode:
 
 class ErrorInterceptor(grpc.ServerInterceptor):
     """Ends a unary call that raised one of the vocabulary's errors
-    (``crm_platform.errors``) with its status code, and for ``InvalidArgument``
-    a ``BadRequest`` naming each field. Anything else stays a server error."""
+    (``crm_platform.errors``) with its status code, and, when the error names
+    fields (always for ``InvalidArgument``), a ``BadRequest`` naming each one.
+    Anything else stays a server error."""
 
     def intercept_service(self, continuation: Callable[..., Any], details: Any) -> Any:
         handler = continuation(details)
@@ -135,8 +136,7 @@ class ErrorInterceptor(grpc.ServerInterceptor):
             try:
                 return behaviour(request, context)
             except errors.ServiceError as exc:
-                fields = exc.fields if isinstance(exc, errors.InvalidArgument) else None
-                abort(context, status_of(exc), str(exc), fields)
+                abort(context, status_of(exc), str(exc), getattr(exc, "fields", None))
                 return None  # unreachable: abort raises
 
         return grpc.unary_unary_rpc_method_handler(

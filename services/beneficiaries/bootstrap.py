@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from crm_platform.clock import SystemClock
 from crm_platform.config import Infrastructure, setting
 from crm_platform.messaging import EventPublisher
 from crm_platform.outbox import OutboxRelay
@@ -14,7 +15,6 @@ from services.beneficiaries.service_layer.handlers import (
     COMMUNITIES,
     FAMILIES,
     BeneficiaryHandlers,
-    SystemClock,
 )
 
 SERVICE_NAME = "beneficiaries"

@@ -6,13 +6,12 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-import mongoengine
 from bson.binary import Binary
 from pymongo import ReturnDocument
 from pymongo.collection import Collection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from crm_platform.mongo import DURABLE_WRITES
+from crm_platform import mongo
 from services.beneficiaries.adapters.documents import (
     ALL_DOCUMENTS,
     DB_ALIAS,
@@ -41,23 +40,13 @@ SEQ_WIDTH = 9
 
 
 def connect(mongo_uri: str, db_name: str = DEFAULT_DB) -> None:
-    """Open the service's connection (call from a process's start-up, never at import:
-    PyMongo is not fork-safe) and make sure the indexes exist."""
-    mongoengine.disconnect(alias=DB_ALIAS)
-    mongoengine.connect(
-        db=db_name,
-        host=mongo_uri,
-        alias=DB_ALIAS,
-        tz_aware=True,
-        uuidRepresentation="standard",
-        **DURABLE_WRITES,
-    )
-    for doc in ALL_DOCUMENTS:
-        doc.ensure_indexes()
+    """Open the service's connection (``crm_platform.mongo``: durable writes) and
+    make sure the indexes exist."""
+    mongo.connect(DB_ALIAS, mongo_uri, db_name, ALL_DOCUMENTS)
 
 
 def disconnect() -> None:
-    mongoengine.disconnect(alias=DB_ALIAS)
+    mongo.disconnect(DB_ALIAS)
 
 
 def outbox_entries(events: Sequence[Event], now: datetime) -> list[dict[str, Any]]:

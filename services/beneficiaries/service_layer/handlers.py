@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from crm_platform.clock import Clock
 from services.beneficiaries.domain import model, name_index, normalise
 from services.beneficiaries.domain.errors import (
     NotFound,
@@ -34,7 +35,7 @@ from services.beneficiaries.domain.timeline import (
     entries_for_acta_sealed,
     entries_for_beneficiary_event,
 )
-from services.beneficiaries.service_layer.ports import Clock, EventRelay, Repository, TemplateCipher
+from services.beneficiaries.service_layer.ports import EventRelay, Repository, TemplateCipher
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +47,6 @@ TEMPLATE_READERS = {"kiosk"}
 MAX_SEARCH_RESULTS = 100
 MAX_ROSTER_PAGE = 500
 MAX_TIMELINE_ENTRIES = 500
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        # MongoDB keeps milliseconds; truncate so a value reads back equal.
-        now = datetime.now(UTC)
-        return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 @dataclass

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Protocol
 
 from services.beneficiaries.domain.model import Beneficiary, Community, Event, Family
@@ -48,7 +47,3 @@ class TemplateCipher(Protocol):
 
     def seal(self, plaintext: bytes, associated_data: bytes) -> tuple[str, bytes]: ...
     def open(self, key_id: str, sealed: bytes, associated_data: bytes) -> bytes: ...
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
