@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup run test demo lint typecheck protos check-protos check-deploy unit bench clean
+.PHONY: setup run test demo lint typecheck protos check-protos check-deploy unit bench chaos clean
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -39,6 +39,11 @@ test: setup check-protos lint typecheck check-deploy
 
 bench: setup
 	$(PY) -m benchmarks.run_all
+
+# The fault suite, full version: SIGKILLs and a broker restart while kiosks submit
+# a few hundred actas each, then every invariant (README, "Fault suite").
+chaos: setup
+	$(PY) -m tests.chaos
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
