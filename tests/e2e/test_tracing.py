@@ -93,3 +93,111 @@ def test_a_request_is_one_connected_trace_from_gateway_to_mongodb_and_across_the
     assert consumer["service"] == "beneficiaries" and consumer["kind"] == "CONSUMER"
     assert grpc_server in ancestors(consumer) and http_span in ancestors(consumer)
     assert any(s["attributes"].get("db.system") == "mongodb" and consumer in ancestors(s) for s in spans)
+
+
+# -- service-to-service hops -------------------------------------------------------------
+def hop(spans: list[dict[str, Any]], caller: str, callee: str, method: str) -> list[dict[str, Any]]:
+    """The server spans of ``callee`` serving ``method`` whose parent is a client span
+    of ``caller``: a gRPC call from one service to another, inside the trace."""
+    by_id = {s["span_id"]: s for s in spans}
+    return [
+        s
+        for s in spans
+        if s["service"] == callee
+        and s["kind"] == "SERVER"
+        and s["name"].endswith(method)
+        and by_id.get(s["parent_id"], {}).get("service") == caller
+        and by_id[s["parent_id"]]["kind"] == "CLIENT"
+    ]
+
+
+def ancestry(spans: list[dict[str, Any]], span: dict[str, Any]) -> list[dict[str, Any]]:
+    by_id = {s["span_id"]: s for s in spans}
+    chain = []
+    while span["parent_id"] in by_id:
+        span = by_id[span["parent_id"]]
+        chain.append(span)
+    return chain
+
+
+def traced(headers: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """A new trace id and ``headers`` that start the request in it."""
+    trace_id = secrets.token_hex(16)
+    return trace_id, {**headers, "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"}
+
+
+def spans_with_hop(
+    stack: Stack, trace_id: str, caller: str, callee: str, method: str, count: int = 1, within: str = ""
+) -> list[dict[str, Any]]:
+    """The spans of the trace, once ``count`` calls ``caller`` → ``callee`` are written
+    (and the span named ``within``, which ends after them)."""
+
+    def found() -> list[dict[str, Any]]:
+        spans = spans_of(trace_id, traces_dir(stack))
+        done = len(hop(spans, caller, callee, method)) >= count and (
+            not within or any(s["name"] == within for s in spans)
+        )
+        return spans if done else []
+
+    return eventually(found, timeout=30)
+
+
+def test_calls_between_services_stay_in_the_trace(
+    stack: Stack, http: httpx.Client, as_role: dict[str, dict[str, str]], community: dict[str, Any]
+) -> None:
+    """gateway → actas → beneficiaries (two people, looked up in parallel), actas →
+    (AMQP) documents → actas, and gateway → notifications → beneficiaries: every
+    service-to-service channel carries the trace."""
+    from tests.e2e.conftest import new_person
+    from tests.e2e.test_gateway_actas import household, png_b64, visit
+
+    gestor = as_role["gestor"]
+    family_id, head = household(http, gestor, community["id"])
+    spouse = http.post(
+        "/api/v1/beneficiaries",
+        headers=gestor,
+        json=new_person(community["id"], family_id=family_id, relationship="spouse"),
+    )
+    assert spouse.status_code == 201, spouse.text
+    people = [head, spouse.json()["id"]]
+
+    # gateway → actas-grpc (CreateActa) → beneficiaries-grpc (GetBeneficiary, one per person)
+    create_trace, headers = traced(gestor)
+    values = {**visit(family_id, head), "firmantes": people}
+    draft = http.post(
+        "/api/v1/actas", headers=headers, json={"template_key": "visita_domiciliaria@1", "values": values}
+    )
+    assert draft.status_code == 201, draft.text
+    spans = spans_with_hop(stack, create_trace, "actas-grpc", "beneficiaries-grpc", "GetBeneficiary", count=2)
+    create = next(s for s in spans if s["service"] == "actas-grpc" and s["name"].endswith("ActasService/CreateActa"))
+    assert create["kind"] == "SERVER" and ancestry(spans, create)[0]["service"] == "gateway"
+    assert all(create in ancestry(spans, s) for s in hop(spans, "actas-grpc", "beneficiaries-grpc", "GetBeneficiary"))
+
+    # actas-grpc (SealActa) → acta_sealed → documents (consumer) → actas-grpc (GetActa)
+    acta_id = draft.json()["id"]
+    for person in people:
+        body = {"signer_id": person, "method": "handwritten", "handwritten_png_base64": png_b64()}
+        assert http.post(f"/api/v1/actas/{acta_id}/signatures", headers=gestor, json=body).status_code == 200
+    assert http.post(f"/api/v1/actas/{acta_id}/signatures", headers=gestor, json={"method": "electronic"}).is_success
+    seal_trace, headers = traced(gestor)
+    assert http.post(f"/api/v1/actas/{acta_id}/seal", headers=headers).status_code == 200
+    spans = spans_with_hop(stack, seal_trace, "documents", "actas-grpc", "GetActa", within="documents.on_acta_sealed")
+    seal = next(s for s in spans if s["service"] == "actas-grpc" and s["name"].endswith("ActasService/SealActa"))
+    consumer = next(s for s in spans if s["name"] == "documents.on_acta_sealed")
+    assert consumer["kind"] == "CONSUMER" and seal in ancestry(spans, consumer)
+    (get_acta,) = hop(spans, "documents", "actas-grpc", "GetActa")
+    assert consumer in ancestry(spans, get_acta)
+
+    # gateway → notifications (Send) → beneficiaries-grpc (ListFamilyMembers)
+    send_trace, headers = traced(as_role["coordinator"])
+    body = {
+        "family_id": family_id,
+        "template": "recordatorio_reunion",
+        "variables": {"fecha": "28 de noviembre", "hora": "9:00 a. m.", "lugar": "Salón comunal", "tema": "huertas"},
+        "key": f"traza-{uuid.uuid4().hex[:8]}",
+    }
+    sent = http.post("/api/v1/notifications", headers=headers, json=body)
+    assert sent.status_code == 202, sent.text
+    spans = spans_with_hop(stack, send_trace, "notifications", "beneficiaries-grpc", "ListFamilyMembers")
+    (members,) = hop(spans, "notifications", "beneficiaries-grpc", "ListFamilyMembers")
+    assert any(s["service"] == "gateway" and s["kind"] == "SERVER" for s in ancestry(spans, members))

@@ -6,13 +6,15 @@ name the same community members again and again); the handlers re-ask with
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 
-from crm_platform.grpc_support import caller_metadata
+from crm_platform import errors as vocabulary
+from crm_platform.grpc_client import ServiceClient
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2_grpc as pb_grpc
 from services.actas.domain.errors import DependencyUnavailable
@@ -24,18 +26,18 @@ TIMEOUT_SECONDS = 5.0
 CACHE_LIMIT = 10_000
 
 
-class BeneficiariesDirectory:
+class BeneficiariesDirectory(ServiceClient):
+    timeout_seconds = TIMEOUT_SECONDS
+
     def __init__(self, target: str, cache_seconds: float = 10.0) -> None:
+        super().__init__(target, pb_grpc.BeneficiariesServiceStub, SERVICE_SUBJECT, SERVICE_ROLE)
         self._ttl = cache_seconds
         self._cache: dict[str, tuple[float, Person]] = {}
-        options = [("grpc.lb_policy_name", "round_robin")]
-        self._channel = grpc.insecure_channel(target, options=options)
-        self._stub = pb_grpc.BeneficiariesServiceStub(self._channel)
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="directory")
 
     def close(self) -> None:
         self._pool.shutdown(wait=False)
-        self._channel.close()
+        super().close()
 
     def people(self, beneficiary_ids: Sequence[str], fresh: bool = True) -> dict[str, Person]:
         now = time.monotonic()
@@ -47,8 +49,7 @@ class BeneficiariesDirectory:
                 known[beneficiary_id] = cached[1]
             else:
                 missing.append(beneficiary_id)
-        found = self._pool.map(self._person, missing) if len(missing) > 1 else map(self._person, missing)
-        for person in found:
+        for person in self._lookup(missing):
             if person is not None:
                 known[person.beneficiary_id] = person
                 self._cache[person.beneficiary_id] = (now + self._ttl, person)
@@ -58,18 +59,28 @@ class BeneficiariesDirectory:
 
     def family_exists(self, family_id: str) -> bool:
         try:
-            self._stub.GetFamily(pb.GetFamilyRequest(id=family_id), metadata=self._metadata(), timeout=TIMEOUT_SECONDS)
-        except grpc.RpcError as exc:
-            return self._absent(exc, "hogar", family_id)
+            self.call(self.stub.GetFamily, pb.GetFamilyRequest(id=family_id))
+        except vocabulary.ServiceError as exc:
+            return _absent(exc, "hogar", family_id)
         return True
+
+    def _lookup(self, beneficiary_ids: list[str]) -> list[Person | None]:
+        """One call per person, in parallel when there are several; each call runs in
+        a copy of the caller's context, so its span joins the caller's trace."""
+        if len(beneficiary_ids) <= 1:
+            return [self._person(b) for b in beneficiary_ids]
+        calls = [self._pool.submit(contextvars.copy_context().run, self._person, b) for b in beneficiary_ids]
+        try:
+            return [call.result() for call in calls]
+        finally:
+            for call in calls:
+                call.cancel()
 
     def _person(self, beneficiary_id: str) -> Person | None:
         try:
-            found = self._stub.GetBeneficiary(
-                pb.GetBeneficiaryRequest(id=beneficiary_id), metadata=self._metadata(), timeout=TIMEOUT_SECONDS
-            )
-        except grpc.RpcError as exc:
-            self._absent(exc, "persona", beneficiary_id)
+            found = self.call(self.stub.GetBeneficiary, pb.GetBeneficiaryRequest(id=beneficiary_id))
+        except vocabulary.ServiceError as exc:
+            _absent(exc, "persona", beneficiary_id)
             return None
         return Person(
             beneficiary_id=found.id,
@@ -80,15 +91,12 @@ class BeneficiariesDirectory:
             enrolled={b.finger: b.template_sha256 for b in found.biometrics},
         )
 
-    @staticmethod
-    def _metadata() -> list[tuple[str, str]]:
-        return caller_metadata(SERVICE_SUBJECT, SERVICE_ROLE)
 
-    @staticmethod
-    def _absent(exc: grpc.RpcError, kind: str, key: str) -> bool:
-        """NOT_FOUND or an invalid id means the record does not exist; anything else
-        means we cannot tell now, which must not turn into a rejection."""
-        code = exc.code() if isinstance(exc, grpc.Call) else None
-        if code in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
-            return False
-        raise DependencyUnavailable(f"El servicio de beneficiarios no respondió al buscar {kind} {key}: {code}")
+def _absent(exc: vocabulary.ServiceError, kind: str, key: str) -> bool:
+    """NOT_FOUND or an invalid id means the record does not exist; anything else
+    means we cannot tell now, which must not turn into a rejection."""
+    if isinstance(exc, vocabulary.NotFound | vocabulary.InvalidArgument):
+        return False
+    call = exc.__cause__
+    code = call.code() if isinstance(call, grpc.Call) else None
+    raise DependencyUnavailable(f"El servicio de beneficiarios no respondió al buscar {kind} {key}: {code}") from exc

@@ -7,15 +7,16 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-import grpc
 from google.protobuf.json_format import MessageToDict
 
-from crm_platform.grpc_support import caller_metadata
+from crm_platform.grpc_client import ServiceClient
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2_grpc as apb_grpc
 from services.documents.domain.errors import DocumentsError
 from services.documents.domain.view import ActaView, FieldLine, FingerprintEvidence, SignatureView
 
+SERVICE_SUBJECT = "documents"
+SERVICE_ROLE = "service"
 TIMEOUT_SECONDS = 10.0
 
 
@@ -23,28 +24,26 @@ class ActaNotSealed(DocumentsError):
     """Only sealed actas get a document."""
 
 
-class GrpcActaSource:
+class GrpcActaSource(ServiceClient):
+    """A failed call raises the platform's error (``NotFound``, ``Unavailable``...);
+    the use cases record it and retry later."""
+
+    timeout_seconds = TIMEOUT_SECONDS
+
     def __init__(self, target: str, verify_base_url: str) -> None:
-        self._channel = grpc.insecure_channel(target, options=[("grpc.lb_policy_name", "round_robin")])
-        self._stub = apb_grpc.ActasServiceStub(self._channel)
+        super().__init__(target, apb_grpc.ActasServiceStub, SERVICE_SUBJECT, SERVICE_ROLE)
         self._verify_base_url = verify_base_url.rstrip("/")
 
-    def close(self) -> None:
-        self._channel.close()
-
     def view(self, acta_id: str) -> ActaView:
-        metadata = caller_metadata("documents", "service")
-        acta = self._stub.GetActa(
-            apb.GetActaRequest(id=acta_id, include_images=True), metadata=metadata, timeout=TIMEOUT_SECONDS
-        )
+        acta = self.call(self.stub.GetActa, apb.GetActaRequest(id=acta_id, include_images=True))
         if acta.status != "sealed":
             raise ActaNotSealed(f"acta {acta_id} is {acta.status!r}, not sealed")
         return build_view(acta, self._template(acta.template_key), f"{self._verify_base_url}/{acta.id}")
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 - templates are immutable per key; one source per process
     def _template(self, key: str) -> apb.Template:
-        metadata = caller_metadata("documents", "service")
-        return self._stub.GetTemplate(apb.GetTemplateRequest(key=key), metadata=metadata, timeout=TIMEOUT_SECONDS)
+        template: apb.Template = self.call(self.stub.GetTemplate, apb.GetTemplateRequest(key=key))
+        return template
 
 
 def build_view(acta: apb.Acta, template: apb.Template, verify_url: str) -> ActaView:

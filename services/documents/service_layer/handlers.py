@@ -25,6 +25,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from crm_platform import errors as vocabulary
 from services.documents.domain import retry
 from services.documents.domain.errors import DocumentsError
 from services.documents.domain.rendering import render_pdf
@@ -50,12 +51,15 @@ DEFAULT_LINK_TTL = timedelta(minutes=15)
 MAX_LINK_TTL = timedelta(hours=24)
 
 
-class NotFound(DocumentsError):
+class NotFound(DocumentsError, vocabulary.NotFound):
     """No such document or attachment."""
 
 
-class InvalidAttachment(DocumentsError):
-    """The attachment's type or size is not accepted."""
+class InvalidAttachment(DocumentsError, vocabulary.InvalidArgument):
+    """The attachment's type or size is not accepted; the field at fault is ``content``."""
+
+    def __init__(self, message: str) -> None:
+        vocabulary.InvalidArgument.__init__(self, {"content": message}, message)
 
 
 class SystemClock:

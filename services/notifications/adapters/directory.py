@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import grpc
 
-from crm_platform.grpc_support import caller_metadata
+from crm_platform import errors as vocabulary
+from crm_platform.grpc_client import ServiceClient
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2_grpc as pb_grpc
 from services.notifications.service_layer.ports import Contact, DirectoryUnavailable
@@ -32,30 +33,24 @@ def contact_of(found: pb.Beneficiary) -> Contact:
     )
 
 
-class BeneficiariesDirectory:
-    def __init__(self, target: str) -> None:
-        self._channel = grpc.insecure_channel(target, options=[("grpc.lb_policy_name", "round_robin")])
-        self._stub = pb_grpc.BeneficiariesServiceStub(self._channel)
+class BeneficiariesDirectory(ServiceClient):
+    timeout_seconds = TIMEOUT_SECONDS
 
-    def close(self) -> None:
-        self._channel.close()
+    def __init__(self, target: str) -> None:
+        super().__init__(target, pb_grpc.BeneficiariesServiceStub, SERVICE_SUBJECT, SERVICE_ROLE)
 
     def contact(self, recipient_id: str) -> Contact | None:
         try:
-            found = self._stub.GetBeneficiary(
-                pb.GetBeneficiaryRequest(id=recipient_id), metadata=self._metadata(), timeout=TIMEOUT_SECONDS
-            )
-        except grpc.RpcError as exc:
+            found = self.call(self.stub.GetBeneficiary, pb.GetBeneficiaryRequest(id=recipient_id))
+        except vocabulary.ServiceError as exc:
             _absent_or_raise(exc, "persona", recipient_id)
             return None
         return contact_of(found)
 
     def family(self, family_id: str) -> list[Contact] | None:
         try:
-            found = self._stub.ListFamilyMembers(
-                pb.ListFamilyMembersRequest(family_id=family_id), metadata=self._metadata(), timeout=TIMEOUT_SECONDS
-            )
-        except grpc.RpcError as exc:
+            found = self.call(self.stub.ListFamilyMembers, pb.ListFamilyMembersRequest(family_id=family_id))
+        except vocabulary.ServiceError as exc:
             _absent_or_raise(exc, "hogar", family_id)
             return None
         return [contact_of(m) for m in found.members]
@@ -64,13 +59,10 @@ class BeneficiariesDirectory:
         members: list[Contact] = []
         after = ""
         while True:
+            request = pb.ListCommunityMembersRequest(community_id=community_id, limit=PAGE, after_id=after)
             try:
-                page = self._stub.ListCommunityMembers(
-                    pb.ListCommunityMembersRequest(community_id=community_id, limit=PAGE, after_id=after),
-                    metadata=self._metadata(),
-                    timeout=TIMEOUT_SECONDS,
-                )
-            except grpc.RpcError as exc:
+                page = self.call(self.stub.ListCommunityMembers, request)
+            except vocabulary.ServiceError as exc:
                 _absent_or_raise(exc, "comunidad", community_id)
                 return None
             if not page.beneficiaries:  # the server may cap the page size below PAGE
@@ -78,14 +70,12 @@ class BeneficiariesDirectory:
             members += [contact_of(b) for b in page.beneficiaries]
             after = page.beneficiaries[-1].id
 
-    @staticmethod
-    def _metadata() -> list[tuple[str, str]]:
-        return caller_metadata(SERVICE_SUBJECT, SERVICE_ROLE)
 
-
-def _absent_or_raise(exc: grpc.RpcError, kind: str, key: str) -> None:
+def _absent_or_raise(exc: vocabulary.ServiceError, kind: str, key: str) -> None:
     """NOT_FOUND or an invalid id means there is no such record; anything else means
     we cannot tell now, which must not turn into "unknown recipient"."""
-    code = exc.code() if isinstance(exc, grpc.Call) else None
-    if code not in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
-        raise DirectoryUnavailable(f"El servicio de beneficiarios no respondió al buscar {kind} {key}: {code}")
+    if isinstance(exc, vocabulary.NotFound | vocabulary.InvalidArgument):
+        return
+    call = exc.__cause__
+    code = call.code() if isinstance(call, grpc.Call) else None
+    raise DirectoryUnavailable(f"El servicio de beneficiarios no respondió al buscar {kind} {key}: {code}") from exc

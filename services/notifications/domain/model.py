@@ -16,6 +16,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from crm_platform import errors as vocabulary
+
 
 class ChannelName(StrEnum):
     WHATSAPP = "whatsapp"
@@ -142,13 +144,23 @@ class WebhookReply:
     text: str = ""  # the body to answer the provider with (WhatsApp's hub.challenge)
 
 
-class WebhookRejected(Exception):
+class WebhookRejected(vocabulary.PermissionDenied):
     """The request is not from the provider: a bad or missing signature, a wrong
-    verify token. Answered with 403; nothing is applied."""
+    verify token. Answered with 403; nothing is applied. ``reason`` is what the
+    channel found; the message the caller sees names it as a rejected webhook."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"Webhook rechazado: {reason}")
+        self.reason = reason
 
 
-class WebhookMalformed(Exception):
-    """Signed correctly but not the documented shape. Answered with 400."""
+class WebhookMalformed(vocabulary.InvalidArgument):
+    """Signed correctly but not the documented shape. Answered with 400 (no field
+    details: ``reason`` names the first thing wrong)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(message=f"Webhook ilegible: {reason}")
+        self.reason = reason
 
 
 # What became of an attempt (``Attempt.outcome``).

@@ -35,6 +35,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from crm_platform import errors as vocabulary
 from services.notifications.domain import errors
 from services.notifications.domain.model import (
     Attempt,
@@ -100,21 +101,21 @@ MAX_LIST = 500
 COLOMBIA = ZoneInfo("America/Bogota")
 
 
-class InvalidRequest(errors.NotificationError):
+class InvalidRequest(errors.NotificationError, vocabulary.InvalidArgument):
     """A send request is incomplete; ``fields`` names each problem."""
 
     def __init__(self, fields: Mapping[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
-        self.fields = dict(fields)
+        vocabulary.InvalidArgument.__init__(self, fields)
 
 
-class NotFound(errors.NotificationError):
+class NotFound(errors.NotificationError, vocabulary.NotFound):
     """No such notification, family or community."""
 
 
-class ReportConflict(errors.NotificationError):
+class ReportConflict(errors.NotificationError, vocabulary.Unavailable):
     """A delivery report could not be applied: its record kept changing. The
-    provider retries the webhook."""
+    provider retries the webhook (so it is ``Unavailable``: the same request may
+    succeed later)."""
 
 
 class SystemClock:

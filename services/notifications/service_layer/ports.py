@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
+from crm_platform import errors as vocabulary
 from services.notifications.domain.model import (
     ChannelName,
     DeliveryStatus,
@@ -36,7 +37,7 @@ class Contact:
     channels: tuple[str, ...] = ()
 
 
-class DirectoryUnavailable(Exception):
+class DirectoryUnavailable(vocabulary.Unavailable):
     """The beneficiaries service did not answer; ask again later."""
 
 
