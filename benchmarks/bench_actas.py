@@ -78,7 +78,7 @@ def _roster(channel: grpc.Channel) -> list[tuple[str, str]]:
     stub = pb_grpc.BeneficiariesServiceStub(channel)
     community = stub.RegisterCommunity(
         pb.RegisterCommunityRequest(name="Comunidad de carga", municipality="Barrancas", department="La Guajira"),
-        metadata=_as("gestor"),
+        metadata=_as("coordinator"),  # communities: admins and coordinators
     )
     people = []
     for n in range(PEOPLE):

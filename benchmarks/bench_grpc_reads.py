@@ -96,7 +96,7 @@ def run(threads: int = 8, duration: float = 6.0, rounds: int = 2, max_calls: int
         stub = pb_grpc.BeneficiariesServiceStub(channel)
         community = stub.RegisterCommunity(
             pb.RegisterCommunityRequest(name="Comunidad Benchmark", municipality="Quibdó", department="Chocó"),
-            metadata=metadata,
+            metadata=caller_metadata(SUBJECT, "coordinator"),  # communities: admins and coordinators
             timeout=10,
         )
         person = stub.RegisterBeneficiary(

@@ -117,7 +117,7 @@ def run(
         stub = pb_grpc.BeneficiariesServiceStub(channel)
         community = stub.RegisterCommunity(
             pb.RegisterCommunityRequest(name="Comunidad Benchmark", municipality="Bojayá", department="Chocó"),
-            metadata=caller_metadata(SUBJECT, ROLE),
+            metadata=caller_metadata(SUBJECT, "coordinator"),  # communities: admins and coordinators
             timeout=10,
         )
         print(f"[{NAME}] seeding {count:,} beneficiaries into {db_name}.beneficiaries", flush=True)

@@ -3,7 +3,9 @@ identity as a signed assertion in metadata; rich errors (``google.rpc.BadRequest
 field violations).
 
 Callers attach ``x-crm-caller``, a signed assertion (``crm_platform.identity``);
-``CallerAuthInterceptor`` verifies it before any servicer method runs.
+``CallerAuthInterceptor`` verifies it before any servicer method runs, and
+``AccessInterceptor`` refuses the call unless the service's access table
+(``crm_platform.access``) lets the caller's role call the method.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
-from crm_platform import errors
+from crm_platform import access, errors
 from crm_platform.identity import InvalidCaller, assert_caller, verify_caller
 
 CALLER_HEADER = "x-crm-caller"
@@ -34,14 +36,24 @@ def create_server(
     *,
     max_workers: int = 16,
     interceptors: Iterable[grpc.ServerInterceptor] = (),
+    access_tables: Mapping[str, access.AccessTable] | None = None,
 ) -> tuple[grpc.Server, int, health.HealthServicer]:
     """A server bound to ``address`` (port 0 picks a free one), returning the
-    actual port, with health checking and reflection for ``service_names``."""
+    actual port, with health checking and reflection for ``service_names``.
+    ``access_tables`` maps a service's full name to its access table, enforced on
+    every call to it (``AccessInterceptor``)."""
     from opentelemetry.instrumentation.grpc import server_interceptor
 
+    checks = [AccessInterceptor(access_tables)] if access_tables else []
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers),
-        interceptors=[server_interceptor(), CallerAuthInterceptor(service_names), ErrorInterceptor(), *interceptors],
+        interceptors=[
+            server_interceptor(),
+            CallerAuthInterceptor(service_names),
+            ErrorInterceptor(),
+            *checks,
+            *interceptors,
+        ],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -95,6 +107,43 @@ class CallerAuthInterceptor(grpc.ServerInterceptor):
 
         return grpc.unary_unary_rpc_method_handler(
             verified,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+class AccessInterceptor(grpc.ServerInterceptor):
+    """Enforces each service's access table: a unary call to a method of a service
+    in ``tables`` (full service name -> table) runs only if the verified caller's
+    role is among the roles the table gives that method, else ``PERMISSION_DENIED``
+    before any servicer code. A method its table does not name is refused to all.
+
+    It runs inside ``CallerAuthInterceptor`` (the caller is verified by then) and
+    inside ``ErrorInterceptor`` (which translates the refusal)."""
+
+    def __init__(self, tables: Mapping[str, access.AccessTable]) -> None:
+        self._tables = {f"/{name}": table for name, table in tables.items()}
+
+    def intercept_service(self, continuation: Callable[..., Any], details: Any) -> Any:
+        handler = continuation(details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        service, _, operation = details.method.rpartition("/")
+        table = self._tables.get(service)
+        if table is None:
+            return handler
+        behaviour = handler.unary_unary
+
+        def checked(request: Any, context: grpc.ServicerContext) -> Any:
+            try:
+                _, role = current_caller()
+            except LookupError:  # not verified: never reached behind CallerAuthInterceptor
+                raise errors.Unauthenticated("Falta la identidad de quien llama") from None
+            access.check(table, role, operation)
+            return behaviour(request, context)
+
+        return grpc.unary_unary_rpc_method_handler(
+            checked,
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )

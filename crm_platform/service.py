@@ -29,6 +29,7 @@ from typing import Any, Protocol, TypeVar
 import grpc
 
 from crm_platform import grpc_support, process
+from crm_platform.access import AccessTable
 from crm_platform.config import Infrastructure, int_setting, setting
 from crm_platform.event_consumer import EventConsumer, SpanAttributes
 from crm_platform.process import Periodic
@@ -55,11 +56,14 @@ class Background(Protocol):
 
 @dataclass(frozen=True)
 class Servicer:
-    """One gRPC service of the process: the servicer and its generated ``add_..._to_server``."""
+    """One gRPC service of the process: the servicer, its generated
+    ``add_..._to_server``, and the service's access table (``services/<name>/access.py``),
+    enforced on every call (``grpc_support.AccessInterceptor``)."""
 
     implementation: Any
     add_to_server: Callable[[Any, grpc.Server], None]
     full_name: str
+    access: AccessTable | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ class GrpcEndpoint:
             register,
             [s.full_name for s in self.servicers],
             max_workers=int_setting("GRPC_MAX_WORKERS", self.max_workers),
+            access_tables={s.full_name: s.access for s in self.servicers if s.access is not None},
         )
         return server, port
 

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from crm_platform.access import PUBLIC
 from crm_platform.grpc_support import caller_metadata
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
 from crm_platform.proto_gen.crm.actas.v1 import submission_pb2 as sub_pb
@@ -21,6 +22,8 @@ from crm_platform.proto_gen.crm.documents.v1 import documents_pb2 as dpb
 from gateway import auth, errors, schemas
 from gateway.deps import Backend, User, to_json
 from gateway.policy import redact_acta
+from services.actas.access import ACCESS as ACTAS
+from services.documents.access import ACCESS as DOCUMENTS
 
 API = "/api/v1"
 
@@ -53,18 +56,18 @@ def register(app: FastAPI, backend: Backend) -> None:
     # -- templates ---------------------------------------------------------------
     @app.get(f"{API}/acta-templates", tags=["actas"])
     def list_templates(user: User) -> dict[str, Any]:
-        auth.require(user, "actas:read")
+        auth.require(user, ACTAS, "ListTemplates")
         return to_json(backend.call(A.ListTemplates, apb.ListTemplatesRequest(), user))
 
     @app.get(f"{API}/acta-templates/{{key}}", tags=["actas"])
     def get_template(key: str, user: User) -> dict[str, Any]:
-        auth.require(user, "actas:read")
+        auth.require(user, ACTAS, "GetTemplate")
         return to_json(backend.call(A.GetTemplate, apb.GetTemplateRequest(key=key), user))
 
     # -- desk flow ---------------------------------------------------------------
     @app.post(f"{API}/actas", status_code=201, tags=["actas"])
     def create_acta(body: schemas.ActaIn, user: User) -> dict[str, Any]:
-        auth.require(user, "actas:write")
+        auth.require(user, ACTAS, "CreateActa")
         request = apb.CreateActaRequest(
             template_key=body.template_key,
             values=_struct(body.values),
@@ -75,7 +78,7 @@ def register(app: FastAPI, backend: Backend) -> None:
 
     @app.post(f"{API}/actas/{{acta_id}}/signatures", tags=["actas"])
     def sign_acta(acta_id: str, body: schemas.SignatureIn, user: User) -> dict[str, Any]:
-        auth.require(user, "actas:write")
+        auth.require(user, ACTAS, "SignActa")
         request = apb.SignActaRequest(acta_id=acta_id, signer_id=body.signer_id)
         if body.method == "fingerprint":
             if body.fingerprint is None:
@@ -106,12 +109,12 @@ def register(app: FastAPI, backend: Backend) -> None:
 
     @app.post(f"{API}/actas/{{acta_id}}/seal", tags=["actas"])
     def seal_acta(acta_id: str, user: User) -> dict[str, Any]:
-        auth.require(user, "actas:write")
+        auth.require(user, ACTAS, "SealActa")
         return acta(backend.call(A.SealActa, apb.SealActaRequest(acta_id=acta_id), user), user)
 
     @app.post(f"{API}/actas/{{acta_id}}/amendments", status_code=201, tags=["actas"])
     def amend_acta(acta_id: str, body: schemas.AmendmentIn, user: User) -> dict[str, Any]:
-        auth.require(user, "actas:write")
+        auth.require(user, ACTAS, "AmendActa")
         request = apb.AmendActaRequest(acta_id=acta_id, changes=_struct(body.changes), reason=body.reason)
         return acta(backend.call(A.AmendActa, request, user), user)
 
@@ -128,7 +131,7 @@ def register(app: FastAPI, backend: Backend) -> None:
         captured_to: datetime | None = None,
         limit: int = 50,
     ) -> dict[str, Any]:
-        auth.require(user, "actas:read")
+        auth.require(user, ACTAS, "ListActas")
         request = apb.ListActasRequest(
             beneficiary_id=beneficiary_id,
             family_id=family_id,
@@ -143,7 +146,7 @@ def register(app: FastAPI, backend: Backend) -> None:
 
     @app.get(f"{API}/actas/{{acta_id}}", tags=["actas"])
     def get_acta(acta_id: str, user: User) -> dict[str, Any]:
-        auth.require(user, "actas:read")
+        auth.require(user, ACTAS, "GetActa")
         return acta(backend.call(A.GetActa, apb.GetActaRequest(id=acta_id), user), user)
 
     @app.get(f"{API}/acta-counts", tags=["reports"])
@@ -153,7 +156,7 @@ def register(app: FastAPI, backend: Backend) -> None:
         captured_from: datetime | None = None,
         captured_to: datetime | None = None,
     ) -> dict[str, Any]:
-        auth.require(user, "actas:read")
+        auth.require(user, ACTAS, "CountActas")
         request = apb.CountActasRequest(
             group_by=group_by, captured_from=_ts(captured_from), captured_to=_ts(captured_to)
         )
@@ -162,18 +165,18 @@ def register(app: FastAPI, backend: Backend) -> None:
     # -- verification ------------------------------------------------------------
     @app.get(f"{API}/actas/{{acta_id}}/verification", tags=["verification"])
     def verify_acta(acta_id: str, user: User) -> dict[str, Any]:
-        auth.require(user, "actas:read")
+        auth.require(user, ACTAS, "VerifyActa")
         return to_json(backend.call(A.VerifyActa, apb.VerifyActaRequest(acta_id=acta_id), user))
 
     @app.get(f"{API}/chain/verification", tags=["verification"])
     def verify_chain(user: User) -> dict[str, Any]:
-        auth.require(user, "chain:verify")
+        auth.require(user, ACTAS, "VerifyChain")
         return to_json(backend.call(A.VerifyChain, apb.VerifyChainRequest(), user))
 
     @app.get("/verificar/{acta_id}", response_class=HTMLResponse, include_in_schema=False)
     def public_verification(acta_id: str) -> HTMLResponse:
         """What a QR code on a printed acta opens: validity and hash, no personal data."""
-        metadata = caller_metadata("verificacion-publica", "public")
+        metadata = caller_metadata("verificacion-publica", PUBLIC)
         try:
             reply = A.VerifyActa(apb.VerifyActaRequest(acta_id=acta_id), metadata=metadata, timeout=backend.timeout)
         except Exception:
@@ -190,14 +193,14 @@ def register(app: FastAPI, backend: Backend) -> None:
     # -- documents ---------------------------------------------------------------
     @app.get(f"{API}/actas/{{acta_id}}/document", tags=["documents"])
     def acta_document(acta_id: str, user: User, ttl_seconds: int = 900) -> dict[str, Any]:
-        auth.require(user, "documents:read")
+        auth.require(user, DOCUMENTS, "GetActaDocument")
         request = dpb.GetActaDocumentRequest(acta_id=acta_id, link_ttl_seconds=ttl_seconds)
         return to_json(backend.call(D.GetActaDocument, request, user))
 
     @app.post(f"{API}/attachments", status_code=201, tags=["documents"])
     def put_attachment(body: schemas.AttachmentIn, user: User) -> dict[str, Any]:
         """A photo for an acta's photo field; the field then names it by ``sha256``."""
-        auth.require(user, "actas:write")
+        auth.require(user, DOCUMENTS, "PutAttachment")
         try:
             content = base64.b64decode(body.content_base64, validate=True)
         except binascii.Error:
@@ -207,35 +210,35 @@ def register(app: FastAPI, backend: Backend) -> None:
 
     @app.get(f"{API}/attachments/{{sha256}}", tags=["documents"])
     def get_attachment(sha256: str, user: User, ttl_seconds: int = 900) -> dict[str, Any]:
-        auth.require(user, "documents:read")
+        auth.require(user, DOCUMENTS, "GetAttachment")
         request = dpb.GetAttachmentRequest(sha256=sha256, link_ttl_seconds=ttl_seconds)
         return to_json(backend.call(D.GetAttachment, request, user))
 
     # -- kiosk devices and rejected submissions ------------------------------------
     @app.get(f"{API}/devices", tags=["devices"])
     def list_devices(user: User) -> dict[str, Any]:
-        auth.require(user, "devices:read")
+        auth.require(user, ACTAS, "ListDevices")
         return to_json(backend.call(A.ListDevices, apb.ListDevicesRequest(), user))
 
     @app.post(f"{API}/devices", status_code=201, tags=["devices"])
     def register_device(body: schemas.DeviceIn, user: User) -> dict[str, Any]:
-        auth.require(user, "devices:pair")
+        auth.require(user, ACTAS, "RegisterDevice")
         return to_json(backend.call(A.RegisterDevice, apb.RegisterDeviceRequest(**body.model_dump()), user))
 
     @app.delete(f"{API}/devices/{{device_id}}", tags=["devices"])
     def revoke_device(device_id: str, user: User) -> dict[str, Any]:
-        auth.require(user, "devices:revoke")
+        auth.require(user, ACTAS, "RevokeDevice")
         return to_json(backend.call(A.RevokeDevice, apb.RevokeDeviceRequest(id=device_id), user))
 
     @app.get(f"{API}/rejected-submissions", tags=["devices"])
     def list_rejections(user: User, include_resolved: bool = False, limit: int = 100) -> dict[str, Any]:
-        auth.require(user, "rejections:read")
+        auth.require(user, ACTAS, "ListRejectedSubmissions")
         request = apb.ListRejectedSubmissionsRequest(include_resolved=include_resolved, limit=limit)
         return to_json(backend.call(A.ListRejectedSubmissions, request, user))
 
     @app.post(f"{API}/rejected-submissions/{{rejection_id}}/resolution", tags=["devices"])
     def resolve_rejection(rejection_id: str, body: schemas.ResolutionIn, user: User) -> dict[str, Any]:
-        auth.require(user, "rejections:resolve")
+        auth.require(user, ACTAS, "ResolveRejectedSubmission")
         request = apb.ResolveRejectedSubmissionRequest(id=rejection_id, note=body.note)
         return to_json(backend.call(A.ResolveRejectedSubmission, request, user))
 

@@ -18,7 +18,8 @@ from gateway import actas_routes, auth, errors, kiosk_routes, notifications_rout
 from gateway.config import GatewaySettings
 from gateway.deps import Backend, User, to_json
 from gateway.middleware import BodySizeLimit
-from gateway.policy import redact_beneficiary
+from gateway.policy import GATEWAY, redact_beneficiary
+from services.beneficiaries.access import ACCESS as BENEFICIARIES
 
 API = "/api/v1"
 
@@ -76,53 +77,53 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @app.post(f"{API}/users", status_code=201, tags=["auth"])
     def create_user(body: schemas.CreateUserRequest, user: User) -> dict[str, Any]:
-        auth.require(user, "users:admin")
+        auth.require(user, GATEWAY, "CreateUser")
         created = users.create(body.username, body.password, body.role, body.full_name)
         return {"username": created.username, "role": created.role, "full_name": created.full_name}
 
     # -- communities and families -----------------------------------------------
     @app.get(f"{API}/communities", tags=["beneficiaries"])
     def list_communities(user: User) -> dict[str, Any]:
-        auth.require(user, "beneficiaries:read")
+        auth.require(user, BENEFICIARIES, "ListCommunities")
         return to_json(backend.call(B.ListCommunities, pb.ListCommunitiesRequest(), user))
 
     @app.post(f"{API}/communities", status_code=201, tags=["beneficiaries"])
     def register_community(body: schemas.CommunityIn, user: User) -> dict[str, Any]:
-        auth.require(user, "communities:write")
+        auth.require(user, BENEFICIARIES, "RegisterCommunity")
         return to_json(backend.call(B.RegisterCommunity, pb.RegisterCommunityRequest(**body.model_dump()), user))
 
     @app.post(f"{API}/families", status_code=201, tags=["beneficiaries"])
     def register_family(body: schemas.FamilyIn, user: User) -> dict[str, Any]:
-        auth.require(user, "beneficiaries:write")
+        auth.require(user, BENEFICIARIES, "RegisterFamily")
         return to_json(backend.call(B.RegisterFamily, pb.RegisterFamilyRequest(**body.model_dump()), user))
 
     @app.get(f"{API}/families/{{family_id}}", tags=["beneficiaries"])
     def get_family(family_id: str, user: User) -> dict[str, Any]:
-        auth.require(user, "beneficiaries:read")
+        auth.require(user, BENEFICIARIES, "GetFamily")
         return to_json(backend.call(B.GetFamily, pb.GetFamilyRequest(id=family_id), user))
 
     @app.get(f"{API}/families/{{family_id}}/members", tags=["beneficiaries"])
     def list_members(family_id: str, user: User) -> dict[str, Any]:
-        auth.require(user, "beneficiaries:read")
+        auth.require(user, BENEFICIARIES, "ListFamilyMembers")
         reply = backend.call(B.ListFamilyMembers, pb.ListFamilyMembersRequest(family_id=family_id), user)
         return {"members": [person(m, user) for m in reply.members]}
 
     @app.post(f"{API}/families/{{family_id}}/members", tags=["beneficiaries"])
     def add_member(family_id: str, body: schemas.MemberIn, user: User) -> dict[str, Any]:
-        auth.require(user, "beneficiaries:write")
+        auth.require(user, BENEFICIARIES, "AddMember")
         request = pb.AddMemberRequest(family_id=family_id, **body.model_dump())
         return person(backend.call(B.AddMember, request, user), user)
 
     @app.get(f"{API}/families/{{family_id}}/timeline", tags=["timeline"])
     def family_timeline(family_id: str, user: User, limit: int = 100) -> dict[str, Any]:
-        auth.require(user, "timeline:read")
+        auth.require(user, BENEFICIARIES, "GetTimeline")
         request = pb.GetTimelineRequest(subject_type="family", subject_id=family_id, limit=limit)
         return to_json(backend.call(B.GetTimeline, request, user))
 
     # -- beneficiaries ------------------------------------------------------------
     @app.post(f"{API}/beneficiaries", status_code=201, tags=["beneficiaries"])
     def register_beneficiary(body: schemas.BeneficiaryIn, user: User) -> dict[str, Any]:
-        auth.require(user, "beneficiaries:write")
+        auth.require(user, BENEFICIARIES, "RegisterBeneficiary")
         data = body.model_dump()
         request = pb.RegisterBeneficiaryRequest(**{**data, "national_id": pb.NationalId(**data["national_id"])})
         return person(backend.call(B.RegisterBeneficiary, request, user), user)
@@ -137,8 +138,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         limit: int = 20,
     ) -> dict[str, Any]:
         """Search by name prefix (``q``) or look up one national ID."""
-        auth.require(user, "beneficiaries:read")
-        if national_id_type or national_id_number:
+        by_id = bool(national_id_type or national_id_number)
+        auth.require(user, BENEFICIARIES, "GetBeneficiaryByNationalId" if by_id else "SearchBeneficiaries")
+        if by_id:
             request = pb.GetBeneficiaryByNationalIdRequest(
                 national_id=pb.NationalId(type=national_id_type, number=national_id_number)
             )
@@ -149,12 +151,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @app.get(f"{API}/beneficiaries/{{beneficiary_id}}", tags=["beneficiaries"])
     def get_beneficiary(beneficiary_id: str, user: User) -> dict[str, Any]:
-        auth.require(user, "beneficiaries:read")
+        auth.require(user, BENEFICIARIES, "GetBeneficiary")
         return person(backend.call(B.GetBeneficiary, pb.GetBeneficiaryRequest(id=beneficiary_id), user), user)
 
     @app.patch(f"{API}/beneficiaries/{{beneficiary_id}}/contact", tags=["beneficiaries"])
     def update_contact(beneficiary_id: str, body: schemas.ContactIn, user: User) -> dict[str, Any]:
-        auth.require(user, "beneficiaries:write")
+        auth.require(user, BENEFICIARIES, "UpdateContact")
         fields = {k: v for k, v in body.model_dump().items() if v is not None}
         channels = fields.pop("contact_channels", None)
         request = pb.UpdateContactRequest(beneficiary_id=beneficiary_id, **fields)
@@ -164,25 +166,25 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @app.post(f"{API}/beneficiaries/{{beneficiary_id}}/move", tags=["beneficiaries"])
     def move_member(beneficiary_id: str, body: schemas.MoveIn, user: User) -> dict[str, Any]:
-        auth.require(user, "beneficiaries:write")
+        auth.require(user, BENEFICIARIES, "MoveMember")
         request = pb.MoveMemberRequest(beneficiary_id=beneficiary_id, **body.model_dump())
         return person(backend.call(B.MoveMember, request, user), user)
 
     @app.post(f"{API}/beneficiaries/{{beneficiary_id}}/consents", tags=["consents"])
     def record_consent(beneficiary_id: str, body: schemas.ConsentIn, user: User) -> dict[str, Any]:
-        auth.require(user, "consents:write")
+        auth.require(user, BENEFICIARIES, "RecordConsent")
         request = pb.RecordConsentRequest(beneficiary_id=beneficiary_id, kind=body.kind)
         return person(backend.call(B.RecordConsent, request, user), user)
 
     @app.delete(f"{API}/beneficiaries/{{beneficiary_id}}/consents/{{kind}}", tags=["consents"])
     def withdraw_consent(beneficiary_id: str, kind: str, user: User) -> dict[str, Any]:
-        auth.require(user, "consents:write")
+        auth.require(user, BENEFICIARIES, "WithdrawConsent")
         request = pb.WithdrawConsentRequest(beneficiary_id=beneficiary_id, kind=kind)
         return person(backend.call(B.WithdrawConsent, request, user), user)
 
     @app.post(f"{API}/beneficiaries/{{beneficiary_id}}/biometrics", status_code=201, tags=["biometrics"])
     def store_template(beneficiary_id: str, body: schemas.BiometricIn, user: User) -> dict[str, Any]:
-        auth.require(user, "biometrics:write")
+        auth.require(user, BENEFICIARIES, "StoreBiometricTemplate")
         try:
             template = base64.b64decode(body.template_base64, validate=True)
         except binascii.Error:
@@ -192,7 +194,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     @app.get(f"{API}/beneficiaries/{{beneficiary_id}}/timeline", tags=["timeline"])
     def person_timeline(beneficiary_id: str, user: User, limit: int = 100) -> dict[str, Any]:
-        auth.require(user, "timeline:read")
+        auth.require(user, BENEFICIARIES, "GetTimeline")
         request = pb.GetTimelineRequest(subject_type="beneficiary", subject_id=beneficiary_id, limit=limit)
         return to_json(backend.call(B.GetTimeline, request, user))
 

@@ -13,8 +13,9 @@ import jwt
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
+from crm_platform.access import AccessTable, allows
 from gateway.errors import ApiError
-from gateway.policy import DEVICE_ROLES, ROLES, allowed
+from gateway.policy import DEVICE_ROLES, ROLES
 
 ISSUER = "crm-social-gateway"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
@@ -129,6 +130,9 @@ class Tokens:
         return User(claims["sub"], claims["role"], claims.get("name", claims["sub"]))
 
 
-def require(user: User, permission: str) -> None:
-    if not allowed(user.role, permission):
+def require(user: User, table: AccessTable, *operations: str) -> None:
+    """403 unless ``table`` (the owning service's access table, see
+    ``crm_platform.access``) lets the user's role call every one of ``operations``:
+    exactly the calls the service itself would refuse, refused before any work."""
+    if not all(allows(table, user.role, operation) for operation in operations):
         raise ApiError(403, "Su rol no tiene permiso para esta operación")

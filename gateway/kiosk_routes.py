@@ -14,11 +14,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi import FastAPI
 
+from crm_platform.access import KIOSK, SERVICE
 from crm_platform.grpc_support import caller_metadata
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
 from gateway import auth, errors, schemas
 from gateway.deps import Backend, User, to_json
+from services.beneficiaries.access import ACCESS as BENEFICIARIES
 
 API = "/api/v1"
 SESSION_TTL_SECONDS = 3600
@@ -47,7 +49,7 @@ def register(app: FastAPI, backend: Backend, tokens: auth.Tokens) -> None:
         try:
             device = A.GetDevice(
                 apb.GetDeviceRequest(id=body.device_id),
-                metadata=caller_metadata("gateway", "service"),
+                metadata=caller_metadata("gateway", SERVICE),
                 timeout=backend.timeout,
             )
         except grpc.RpcError as exc:
@@ -63,22 +65,22 @@ def register(app: FastAPI, backend: Backend, tokens: auth.Tokens) -> None:
             )
         except (InvalidSignature, binascii.Error, ValueError):
             raise refused from None
-        kiosk = auth.User(device.id, "kiosk", device.description or device.id)
+        kiosk = auth.User(device.id, KIOSK, device.description or device.id)
         return {
             "access_token": tokens.issue(kiosk, SESSION_TTL_SECONDS),
             "token_type": "bearer",
             "expires_in": SESSION_TTL_SECONDS,
-            "role": "kiosk",
+            "role": KIOSK,
             "community_id": device.community_id,
         }
 
     @app.get(f"{API}/kiosk/roster", tags=["kiosk"])
     def kiosk_roster(community_id: str, user: User) -> dict[str, Any]:
         """Everyone in the kiosk's community, with their enrolled templates (base64)."""
-        auth.require(user, "kiosk:roster")
+        auth.require(user, BENEFICIARIES, "ListCommunityMembers", "GetBiometricTemplate")
         device = A.GetDevice(
             apb.GetDeviceRequest(id=user.username),
-            metadata=caller_metadata("gateway", "service"),
+            metadata=caller_metadata("gateway", SERVICE),
             timeout=backend.timeout,
         )
         if device.revoked:

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from crm_platform.proto_gen.crm.notifications.v1 import notifications_pb2 as npb
 from gateway import auth, errors, schemas
 from gateway.deps import Backend, User, to_json
+from services.notifications.access import ACCESS as NOTIFICATIONS
 
 API = "/api/v1"
 
@@ -19,7 +20,7 @@ def register(app: FastAPI, backend: Backend) -> None:
     @app.post(f"{API}/notifications", status_code=202, tags=["notifications"])
     def send(body: schemas.NotificationIn, user: User) -> dict[str, Any]:
         """Queue one message per person; delivery is asynchronous (see the log)."""
-        auth.require(user, "notifications:send")
+        auth.require(user, NOTIFICATIONS, "Send")
         chosen = [
             name
             for name, value in (
@@ -51,7 +52,7 @@ def register(app: FastAPI, backend: Backend) -> None:
         user: User, recipient_id: str = "", trigger: str = "", status: str = "", limit: int = 50
     ) -> dict[str, Any]:
         """By person, by send (``trigger``), or ``status=failed|skipped``: what did not arrive."""
-        auth.require(user, "notifications:read")
+        auth.require(user, NOTIFICATIONS, "ListDeliveries")
         if sum(bool(x) for x in (recipient_id, trigger, status)) != 1:
             raise errors.ApiError(400, "Solicitud inválida", {"filter": "Indique recipient_id, trigger o status"})
         request = npb.ListDeliveriesRequest(limit=limit)
@@ -65,5 +66,5 @@ def register(app: FastAPI, backend: Backend) -> None:
 
     @app.get(f"{API}/notifications/{{message_key}}", tags=["notifications"])
     def notification(message_key: str, user: User) -> dict[str, Any]:
-        auth.require(user, "notifications:read")
+        auth.require(user, NOTIFICATIONS, "GetNotification")
         return to_json(backend.call(N.GetNotification, npb.GetNotificationRequest(message_key=message_key), user))

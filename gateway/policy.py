@@ -1,57 +1,34 @@
-"""Roles and what each may do or see: the one table of access control."""
+"""What the gateway itself decides: which roles a person's account may have, who
+may manage accounts, and which JSON fields each role sees.
+
+Who may call each operation of a service is not here: every service owns one
+access table (``services/<name>/access.py``) that its gRPC server enforces, and
+each route checks the same entry first (``auth.require``), so the gateway and the
+services cannot disagree. The role sets that shape JSON below come from those
+modules too.
+"""
 
 from __future__ import annotations
 
-ROLES = ("admin", "coordinator", "gestor", "psychosocial", "auditor")
+from crm_platform.access import ADMIN, KIOSK, USER_ROLES, AccessTable, roles
+from services.actas.access import CONTENT_READERS
+from services.beneficiaries.access import BIOMETRIC_READERS, CONSENT_READERS
+
+ROLES = USER_ROLES
 # Not users: a paired kiosk gets this role from a session signed with its device key.
-DEVICE_ROLES = ("kiosk",)
+DEVICE_ROLES = (KIOSK,)
 
-_ALL = set(ROLES)
-PERMISSIONS: dict[str, set[str]] = {
-    "communities:write": {"admin", "coordinator"},
-    "beneficiaries:read": _ALL,
-    "beneficiaries:write": {"admin", "coordinator", "gestor"},
-    "timeline:read": _ALL,
-    # Consent records: who agreed to what, when, recorded by whom.
-    "consents:read": {"admin", "coordinator", "gestor", "auditor"},
-    "consents:write": {"admin", "coordinator", "gestor"},
-    # Enrolment metadata (fingers, template hash). Plain templates never leave
-    # the beneficiaries service except over gRPC to a kiosk.
-    "biometrics:read": {"admin", "gestor", "auditor"},
-    "biometrics:write": {"admin", "gestor"},
-    "users:admin": {"admin"},
-    "actas:read": _ALL | {"kiosk"},
-    # The community roster with enrolled fingerprint templates, for 1:1 checks offline.
-    "kiosk:roster": {"kiosk"},
-    "actas:write": {"admin", "coordinator", "gestor", "psychosocial"},
-    "documents:read": _ALL,
-    # Recompute the whole hash chain (reads every sealed acta).
-    "chain:verify": {"admin", "coordinator", "auditor"},
-    "devices:read": {"admin", "coordinator", "auditor"},
-    "devices:pair": {"admin", "coordinator", "gestor"},
-    "devices:revoke": {"admin", "coordinator"},
-    "rejections:read": {"admin", "coordinator", "auditor"},
-    "rejections:resolve": {"admin", "coordinator"},
-    "notifications:send": {"admin", "coordinator", "gestor"},
-    "notifications:read": {"admin", "coordinator", "gestor", "auditor"},
+# The gateway's own operations: staff accounts live here, not in a service.
+GATEWAY: AccessTable = {
+    "CreateUser": roles(ADMIN),
 }
-
-# Actas whose content only some roles may read; others see that the acta exists,
-# who took part and when, but not what was recorded.
-RESTRICTED_TEMPLATES: dict[str, set[str]] = {
-    "intervencion_psicosocial": {"admin", "psychosocial", "auditor"},
-}
-
-
-def allowed(role: str, permission: str) -> bool:
-    return role in PERMISSIONS[permission]
 
 
 def redact_beneficiary(data: dict, role: str) -> dict:
-    """Drop the fields the role may not see."""
-    if not allowed(role, "consents:read"):
+    """Drop the fields the role may not see (plain templates never leave over HTTP)."""
+    if role not in CONSENT_READERS:
         data.pop("consents", None)
-    if not allowed(role, "biometrics:read"):
+    if role not in BIOMETRIC_READERS:
         data.pop("biometrics", None)
     return data
 
@@ -59,7 +36,7 @@ def redact_beneficiary(data: dict, role: str) -> dict:
 def redact_acta(data: dict, role: str) -> dict:
     """Hide the recorded content of restricted actas from roles that may not read it."""
     code = str(data.get("template_key", "")).split("@", 1)[0]
-    readers = RESTRICTED_TEMPLATES.get(code)
+    readers = CONTENT_READERS.get(code)
     if readers is not None and role not in readers:
         data["values"] = {}
         data["redacted"] = True

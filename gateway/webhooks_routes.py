@@ -16,12 +16,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
+from crm_platform.access import PROVIDER
 from crm_platform.grpc_support import caller_metadata
 from crm_platform.proto_gen.crm.notifications.v1 import notifications_pb2 as npb
 from gateway.deps import Backend
 
 CHANNELS = ("whatsapp", "sms")
-CALLER_ROLE = "provider"  # the identity the gateway asserts for these calls
+CALLER_ROLE = PROVIDER  # the identity the gateway asserts for these calls
 
 
 def register(app: FastAPI, backend: Backend) -> None:

@@ -17,7 +17,7 @@ import pytest
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2_grpc as pb_grpc
 from devstack.infra import ROOT, Stack, start_stack
-from tests.helpers import GESTOR
+from tests.helpers import COORDINATOR, GESTOR
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +49,7 @@ def community(beneficiaries: pb_grpc.BeneficiariesServiceStub) -> pb.Community:
         pb.RegisterCommunityRequest(
             name=f"Comunidad {uuid.uuid4().hex[:6]}", municipality="Barrancas", department="La Guajira"
         ),
-        metadata=GESTOR,
+        metadata=COORDINATOR,  # communities are registered by admins and coordinators
     )
 
 

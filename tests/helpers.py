@@ -15,6 +15,7 @@ from devstack.infra import Stack
 T = TypeVar("T")
 
 GESTOR = caller_metadata("gestor.test", "gestor")
+COORDINATOR = caller_metadata("coordinadora.test", "coordinator")
 KIOSK = caller_metadata("kiosk-001", "kiosk")
 
 _counter = iter(range(10**6))

@@ -1,8 +1,10 @@
 """The actas gRPC server: ``crm-actas-grpc``.
 
 Serves the desk flow, queries, verification, the device registry and the list of
-rejected submissions. Domain errors are the platform's vocabulary, translated by
-the server's interceptor. It also runs the outbox sweep.
+rejected submissions. Who may call each method is the service's access table
+(``services.actas.access``), enforced by the server before any method runs. Domain
+errors are the platform's vocabulary, translated by the server's interceptor. It
+also runs the outbox sweep.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from crm_platform.outbox import OutboxSweeper
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as pb
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2_grpc as pb_grpc
 from crm_platform.service import GrpcEndpoint, Servicer, run_service
+from services.actas.access import ACCESS
 from services.actas.bootstrap import SERVICE_NAME, App, bootstrap
 from services.actas.domain import errors
 from services.actas.domain.model import Actor, Method, Role
@@ -148,7 +151,7 @@ def endpoint(app: App) -> GrpcEndpoint:
     return GrpcEndpoint(
         "ACTAS_GRPC_PORT",
         50052,
-        [Servicer(ActasServicer(app), pb_grpc.add_ActasServiceServicer_to_server, SERVICE_FULL_NAME)],
+        [Servicer(ActasServicer(app), pb_grpc.add_ActasServiceServicer_to_server, SERVICE_FULL_NAME, ACCESS)],
     )
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from crm_platform import access
+from services.actas.access import ACCESS
 from services.actas.domain import chain
 from services.actas.domain.catalogue import CATALOGUE
 from services.actas.domain.errors import ActaError, FieldsInvalid, NotFound, PermissionDenied
@@ -35,10 +37,6 @@ from services.actas.service_layer.ports import ActaRepository, Clock, Directory,
 
 ACTAS = "actas"
 REJECTIONS = "rejections"
-STAFF = frozenset({"admin", "coordinator", "gestor", "psychosocial"})
-DEVICE_ADMINS = frozenset({"admin", "coordinator"})
-DEVICE_PAIRING = DEVICE_ADMINS | {"gestor"}
-READERS = STAFF | {"auditor"}
 MAX_LIST = 500
 GROUPINGS = ("template", "gestor", "week")
 
@@ -211,9 +209,11 @@ class HandlersBase:
             raise error("fingerprint", f"{given.signer_id}: la huella no se cotejó con la plantilla enrolada")
 
 
-def require(actor: Actor, roles: frozenset[str]) -> None:
-    if actor.role not in roles:
-        raise PermissionDenied(f"El rol {actor.role!r} no puede realizar esta operación")
+def require(actor: Actor, operation: str) -> None:
+    """The service's access table (``services.actas.access``) for a use case that is
+    given its actor: the gRPC server checked the same entry before the call."""
+    if not access.allows(ACCESS, actor.role, operation):
+        raise PermissionDenied(access.denial(actor.role, operation))
 
 
 def field_error(name: str, message: str) -> ActaError:

@@ -11,7 +11,6 @@ from services.actas.domain.model import Acta, Actor, Method, Role, Signature
 from services.actas.domain.templates import FieldType
 from services.actas.service_layer.base import (
     ACTAS,
-    STAFF,
     HandlersBase,
     SignatureInput,
     amended,
@@ -27,7 +26,7 @@ class DeskFlow(HandlersBase):
     def create(
         self, template_key: str, values: dict[str, Any], community_id: str, captured_at: datetime | None, actor: Actor
     ) -> Acta:
-        require(actor, STAFF)
+        require(actor, "CreateActa")
         template = self._template_field(template_key)
         clean = template.validate(values)
         people = self._resolve(template, clean, lambda errors: FieldsInvalid(errors))
@@ -48,7 +47,7 @@ class DeskFlow(HandlersBase):
         return acta
 
     def sign(self, acta_id: str, given: SignatureInput, actor: Actor) -> Acta:
-        require(actor, STAFF)
+        require(actor, "SignActa")
         acta = self.get(acta_id)
         if given.role == Role.GESTOR and given.signer_id != actor.subject:
             raise PermissionDenied("El gestor firma con su propia sesión")
@@ -60,7 +59,7 @@ class DeskFlow(HandlersBase):
         return acta
 
     def seal(self, acta_id: str, actor: Actor) -> Acta:
-        require(actor, STAFF)
+        require(actor, "SealActa")
         acta = self.get(acta_id)
         events = [acta.seal(self.clock.now())]
         if acta.amends:
@@ -72,7 +71,7 @@ class DeskFlow(HandlersBase):
 
     def amend(self, acta_id: str, changes: dict[str, Any], reason: str, actor: Actor) -> Acta:
         """A correction: a new acta with the changed values, signed by the gestor and sealed."""
-        require(actor, STAFF)
+        require(actor, "AmendActa")
         original = self.get(acta_id)
         template = self.template(original.template_key)
         signer_fields = [f.code for f in template.fields if f.type == FieldType.SIGNATURE_LIST and f.code in changes]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from services.actas.domain import submission
 from services.actas.domain.errors import AlreadyExists, FieldsInvalid, NotFound
 from services.actas.domain.model import Actor
-from services.actas.service_layer.base import DEVICE_ADMINS, DEVICE_PAIRING, READERS, HandlersBase, bounded, require
+from services.actas.service_layer.base import HandlersBase, bounded, require
 from services.actas.service_layer.ports import RegisteredDevice, Rejection
 
 
@@ -15,7 +15,7 @@ class DeviceRegistry(HandlersBase):
     def register_device(
         self, device_id: str, public_key: str, community_id: str, description: str, actor: Actor
     ) -> RegisteredDevice:
-        require(actor, DEVICE_PAIRING)
+        require(actor, "RegisterDevice")
         errors: dict[str, str] = {}
         if not device_id or len(device_id) > 64 or not device_id.replace("-", "").replace("_", "").isalnum():
             errors["id"] = "Identificador de quiosco inválido (letras, números, - y _; hasta 64)"
@@ -38,7 +38,7 @@ class DeviceRegistry(HandlersBase):
         return device
 
     def revoke_device(self, device_id: str, actor: Actor) -> RegisteredDevice:
-        require(actor, DEVICE_ADMINS)
+        require(actor, "RevokeDevice")
         revoked = self.repo.revoke_device(device_id, self.clock.now())
         if revoked is None:
             raise NotFound("quiosco", device_id)
@@ -52,16 +52,16 @@ class DeviceRegistry(HandlersBase):
         return found
 
     def list_devices(self, actor: Actor) -> list[RegisteredDevice]:
-        require(actor, READERS)
+        require(actor, "ListDevices")
         return self.repo.list_devices()
 
     # -- rejected submissions ------------------------------------------------------
     def list_rejections(self, include_resolved: bool, limit: int, actor: Actor) -> list[Rejection]:
-        require(actor, READERS)
+        require(actor, "ListRejectedSubmissions")
         return self.repo.list_rejections(include_resolved, bounded(limit))
 
     def resolve_rejection(self, rejection_id: str, note: str, actor: Actor) -> Rejection:
-        require(actor, DEVICE_ADMINS)
+        require(actor, "ResolveRejectedSubmission")
         if not note.strip():
             raise FieldsInvalid({"note": "Indique cómo se resolvió"})
         resolved = self.repo.resolve_rejection(rejection_id, actor.subject, note.strip())

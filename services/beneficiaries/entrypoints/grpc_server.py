@@ -16,6 +16,7 @@ from crm_platform.outbox import OutboxSweeper
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2_grpc as pb_grpc
 from crm_platform.service import GrpcEndpoint, Servicer, run_service
+from services.beneficiaries.access import ACCESS
 from services.beneficiaries.adapters.crypto import TemplateDecryptionError
 from services.beneficiaries.bootstrap import SERVICE_NAME, App, bootstrap
 from services.beneficiaries.domain import model
@@ -151,7 +152,7 @@ class BeneficiariesServicer(pb_grpc.BeneficiariesServiceServicer):
 
 def endpoint(app: App) -> GrpcEndpoint:
     servicer = Servicer(
-        BeneficiariesServicer(app), pb_grpc.add_BeneficiariesServiceServicer_to_server, SERVICE_FULL_NAME
+        BeneficiariesServicer(app), pb_grpc.add_BeneficiariesServiceServicer_to_server, SERVICE_FULL_NAME, ACCESS
     )
     return GrpcEndpoint("GRPC_PORT", 50051, [servicer])
 

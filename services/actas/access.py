@@ -1,0 +1,82 @@
+"""Who may call each operation of the actas service (``crm.actas.v1.ActasService``):
+the one table. The gRPC server enforces it before any handler runs; the use cases
+that take an ``Actor`` check the same entries; the gateway derives its 403s from it.
+
+- Templates: every user, and a kiosk (it captures actas offline from them); other
+  services read them to render documents.
+- Capture, signing, sealing and amendments (the desk flow): admin, coordinator,
+  gestor and psychosocial staff. Auditors read, they never write.
+- Reading actas (by id, by filter, counts, one acta's verification): every user;
+  the documents service reads an acta to render it; ``VerifyActa`` also answers the
+  public page a printed acta's QR code opens (validity and hash, no personal data).
+  A kiosk reads templates only: it never browses actas.
+- Recomputing the whole chain (``VerifyChain``): admin, coordinator, auditor.
+- **Devices and rejected submissions are operational and security data** (which
+  kiosks may submit, what was refused and why): admin, coordinator and auditor
+  read them; admin and coordinator write (revoke a kiosk, resolve a rejection).
+  Gestores pair a kiosk, because they set it up in the field, but do not browse the
+  fleet or the refusals; psychosocial staff have no part in it. This settles a
+  disagreement: the gateway said so, while the service also let gestores and
+  psychosocial staff list devices and rejections.
+- ``GetDevice`` (a kiosk's public key and state): the gateway, as a service, when a
+  kiosk opens a session; and whoever may list devices.
+
+Finer rules on the record itself: psychosocial-intervention content is shown only to
+``CONTENT_READERS[template code]`` (the gateway redacts it for everyone else), and a
+gestor signs only with their own session (``desk``).
+"""
+
+from __future__ import annotations
+
+from crm_platform.access import (
+    ADMIN,
+    AUDITOR,
+    COORDINATOR,
+    GESTOR,
+    KIOSK,
+    PSYCHOSOCIAL,
+    PUBLIC,
+    SERVICE,
+    USER_ROLES,
+    AccessTable,
+    roles,
+)
+
+READERS = roles(USER_ROLES)
+WRITERS = roles(ADMIN, COORDINATOR, GESTOR, PSYCHOSOCIAL)
+CHAIN_AUDITORS = roles(ADMIN, COORDINATOR, AUDITOR)
+DEVICE_READERS = roles(ADMIN, COORDINATOR, AUDITOR)
+DEVICE_ADMINS = roles(ADMIN, COORDINATOR)
+DEVICE_PAIRING = roles(ADMIN, COORDINATOR, GESTOR)
+
+ACCESS: AccessTable = {
+    # templates
+    "ListTemplates": roles(READERS, KIOSK, SERVICE),
+    "GetTemplate": roles(READERS, KIOSK, SERVICE),
+    # desk flow
+    "CreateActa": WRITERS,
+    "SignActa": WRITERS,
+    "SealActa": WRITERS,
+    "AmendActa": WRITERS,
+    # queries
+    "GetActa": roles(READERS, SERVICE),
+    "ListActas": READERS,
+    "CountActas": READERS,
+    # tamper evidence
+    "VerifyChain": CHAIN_AUDITORS,
+    "VerifyActa": roles(READERS, PUBLIC),
+    # kiosk devices
+    "RegisterDevice": DEVICE_PAIRING,
+    "RevokeDevice": DEVICE_ADMINS,
+    "GetDevice": roles(DEVICE_READERS, SERVICE),
+    "ListDevices": DEVICE_READERS,
+    # rejected kiosk submissions
+    "ListRejectedSubmissions": DEVICE_READERS,
+    "ResolveRejectedSubmission": DEVICE_ADMINS,
+}
+
+# Templates whose recorded content only some roles may read; others see that the
+# acta exists, who took part and when, but not what was recorded.
+CONTENT_READERS: dict[str, frozenset[str]] = {
+    "intervencion_psicosocial": roles(ADMIN, PSYCHOSOCIAL, AUDITOR),
+}

@@ -1,0 +1,21 @@
+"""Who may call each operation of the documents service
+(``crm.documents.v1.DocumentsService``): the one table. The gRPC server enforces
+it before any handler runs; the gateway derives its 403s from it.
+
+- An acta's PDF and stored photos: every user.
+- Storing a photo for an acta's photo field: those who capture actas (admin,
+  coordinator, gestor, psychosocial staff).
+"""
+
+from __future__ import annotations
+
+from crm_platform.access import ADMIN, COORDINATOR, GESTOR, PSYCHOSOCIAL, USER_ROLES, AccessTable, roles
+
+READERS = roles(USER_ROLES)
+WRITERS = roles(ADMIN, COORDINATOR, GESTOR, PSYCHOSOCIAL)
+
+ACCESS: AccessTable = {
+    "GetActaDocument": READERS,
+    "PutAttachment": WRITERS,
+    "GetAttachment": READERS,
+}
