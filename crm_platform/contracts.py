@@ -147,8 +147,8 @@ class BeneficiaryRegistered(Contract):
     first_names: str
     last_names: str
     community_id: str
-    family_id: str
-    relationship: str
+    family_id: str | None  # not yet in a household
+    relationship: str | None
     can_sign: bool
     version: int
     occurred_at: str

@@ -345,7 +345,7 @@ def seed(cs: ChaosStack, label: str, count: int, people: int = PEOPLE_PER_COHORT
         pb.RegisterCommunityRequest(
             name=f"Comunidad {label} {uuid.uuid4().hex[:6]}", municipality="Barrancas", department="La Guajira"
         ),
-        metadata=gestor,
+        metadata=coordinator,
         timeout=30,
     )
     family = directory.RegisterFamily(

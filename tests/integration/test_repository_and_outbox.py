@@ -121,7 +121,7 @@ def test_events_survive_a_broker_outage_and_are_published_by_the_sweep(
     repo: repository.MongoRepository, stack: Stack
 ) -> None:
     community = Community(uuid.uuid4().hex, "Tabaco", "Hatonuevo", "La Guajira", NOW)
-    event = Event("community_registered", {"community_id": community.id})
+    event = Event("community_registered", registered(community))
     repo.add_community(community, [event])
 
     unreachable = EventPublisher(f"amqp://guest:guest@127.0.0.1:{free_port()}/", "beneficiaries", max_retries=0)
@@ -183,7 +183,7 @@ def _communities(repo: repository.MongoRepository, events_each: list[int]) -> li
     made = []
     for count in events_each:
         community = Community(uuid.uuid4().hex, "Roche", "Barrancas", "La Guajira", NOW)
-        events = [Event("community_registered", {"community_id": community.id, "n": n}) for n in range(count)]
+        events = [Event("community_registered", {**registered(community), "n": n}) for n in range(count)]
         repo.add_community(community, events)
         made.append((community, events))
     return made
@@ -256,3 +256,8 @@ def test_the_background_relay_publishes_everything_handed_to_it_before_it_closes
         background.close()
         publisher.close()
     assert all(_outbox_ids(repo, c.id) == [] for c, _ in made)
+
+
+def registered(community: Community) -> dict[str, object]:
+    """A community_registered payload that satisfies its contract."""
+    return {"community_id": community.id, "name": community.name, "occurred_at": NOW.isoformat(), "by": "test"}

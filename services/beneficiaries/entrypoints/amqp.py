@@ -4,6 +4,7 @@ service layer."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from nameko.events import event_handler
@@ -28,6 +29,11 @@ class Application(DependencyProvider):
 
     def stop(self) -> None:
         self.app.close()
+
+    def kill(self) -> None:
+        # A killed container (see run_amqp) is started again with a new App.
+        with contextlib.suppress(Exception):
+            self.app.close()
 
     def get_dependency(self, worker_ctx: Any) -> App:
         return self.app
