@@ -27,11 +27,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import grpc
+from kombu import Connection
 
 from crm_platform import grpc_support, process
 from crm_platform.access import AccessTable
 from crm_platform.config import Infrastructure, int_setting, setting
-from crm_platform.event_consumer import EventConsumer, SpanAttributes
+from crm_platform.consumer import QueueConsumer, SpanAttributes
+from crm_platform.event_consumer import EventConsumer
 from crm_platform.process import Periodic
 from crm_platform.telemetry import setup_tracing, shutdown_tracing
 
@@ -110,10 +112,14 @@ def run_service(
     grpc: Callable[[AppT], GrpcEndpoint] | None = None,
     background: Callable[[AppT], Sequence[Background]] = lambda _: (),
     subscription: Callable[[AppT], Subscription] | None = None,
+    consumer: Callable[[AppT, Connection], QueueConsumer] | None = None,
     service: str | None = None,
 ) -> None:
     """Run the process ``name`` until SIGTERM or SIGINT (see the module's docstring).
-    ``service`` names the consumer's queues (``<service>.<event>``); default ``name``."""
+
+    A process consumes at most one queue: another service's event
+    (``subscription``, whose queues ``service`` names, ``<service>.<event>``;
+    default ``name``) or a queue of its own (``consumer``, any ``QueueConsumer``)."""
     process.configure_logging()
     setup_tracing(name)
     app = build()
@@ -128,10 +134,14 @@ def run_service(
         workers = list(background(app))
         for worker in workers:
             worker.start()
-        if subscription is None:
-            process.wait_for_stop_signal()
+        if subscription is not None:
+            sub = subscription(app)
+            _consume(lambda connection: _event_consumer(service or name, sub, connection))
+        elif consumer is not None:
+            make = consumer
+            _consume(lambda connection: make(app, connection))
         else:
-            _consume(service or name, subscription(app))
+            process.wait_for_stop_signal()
     finally:
         for worker in reversed(workers):
             worker.stop()
@@ -141,18 +151,24 @@ def run_service(
         shutdown_tracing()
 
 
-def _consume(service: str, sub: Subscription) -> None:
-    from kombu import Connection
+def _event_consumer(service: str, sub: Subscription, connection: Connection) -> QueueConsumer:
+    return EventConsumer(
+        connection,
+        service=service,
+        source=sub.source,
+        event_type=sub.event_type,
+        required=sub.required,
+        handle=sub.handle,
+        prefetch=sub.prefetch,
+    )
 
-    with Connection(Infrastructure.from_env().amqp_uri, heartbeat=30) as connection:
-        consumer = EventConsumer(
-            connection,
-            service=service,
-            source=sub.source,
-            event_type=sub.event_type,
-            required=sub.required,
-            handle=sub.handle,
-            prefetch=sub.prefetch,
-        )
+
+def _consume(make: Callable[[Connection], QueueConsumer]) -> None:
+    # Publisher confirms: what a consumer publishes (a dead letter, a refusal) is
+    # confirmed before the message that caused it is acknowledged.
+    amqp_uri = Infrastructure.from_env().amqp_uri
+    with Connection(amqp_uri, heartbeat=30, transport_options={"confirm_publish": True}) as connection:
+        consumer = make(connection)
         process.on_stop_signal(lambda: setattr(consumer, "should_stop", True))
+        log.info("consuming %s", consumer.queue.name)
         consumer.run()

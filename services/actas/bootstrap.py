@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from crm_platform.config import Infrastructure, int_setting, setting
 from crm_platform.messaging import EventPublisher
-from crm_platform.outbox import OutboxRelay
+from crm_platform.outbox import BackgroundRelay, OutboxRelay
 from services.actas.adapters import repository
 from services.actas.adapters.directory import BeneficiariesDirectory
 from services.actas.service_layer.handlers import ACTAS, REJECTIONS, ActaHandlers, SystemClock
@@ -21,14 +21,20 @@ class App:
     relay: OutboxRelay
     publisher: EventPublisher
     directory: BeneficiariesDirectory
+    background: BackgroundRelay | None = None
 
     def close(self) -> None:
+        if self.background is not None:
+            self.background.close()
         self.directory.close()
         self.publisher.close()
         repository.disconnect()
 
 
-def bootstrap(infra: Infrastructure | None = None) -> App:
+def bootstrap(infra: Infrastructure | None = None, publish_in_background: bool = False) -> App:
+    """The wired service. ``publish_in_background``: a command returns once its
+    write is durable and its events are published by a thread (the ingest worker
+    acknowledges sooner; the outbox keeps them should the process die first)."""
     infra = infra or Infrastructure.from_env()
     repository.connect(infra.mongo_uri, setting("ACTAS_DB", repository.DEFAULT_DB))
     repo = repository.MongoRepository()
@@ -42,4 +48,7 @@ def bootstrap(infra: Infrastructure | None = None) -> App:
         clock=SystemClock(),
         min_match_score=int_setting("ACTAS_MIN_MATCH_SCORE", 50),
     )
-    return App(handlers, repo, relay, publisher, directory)
+    background = BackgroundRelay(relay) if publish_in_background else None
+    if background is not None:
+        handlers.relay = background
+    return App(handlers, repo, relay, publisher, directory, background)

@@ -18,6 +18,7 @@ from crm_platform.messaging import EventPublisher
 from crm_platform.nameko_support import caller_context
 from devstack.infra import Stack
 from tests.helpers import eventually, unique_cc
+from tests.unit.test_contracts import sealed
 
 CALLER = caller_context("gestor.rpc", "gestor")
 
@@ -96,15 +97,16 @@ def test_acta_sealed_events_reach_every_participant_once_even_when_redelivered(
     family = rpc.register_family(community_id, "Hogar Acta", "")
     a = rpc.register_beneficiary(person(community_id, family_id=family["id"], relationship="head"))
     b = rpc.register_beneficiary(person(community_id, family_id=family["id"], relationship="child"))
-    payload = {
-        "acta_id": f"acta-{uuid.uuid4().hex[:8]}",
-        "title": "Visita domiciliaria",
-        "sealed_at": datetime.now(UTC).isoformat(),
-        "participants": [
+    payload = sealed(
+        acta_id=f"acta-{uuid.uuid4().hex[:8]}",
+        title="Visita domiciliaria",
+        sealed_at=datetime.now(UTC).isoformat(),
+        participants=[
             {"beneficiary_id": a["id"], "family_id": family["id"]},
             {"beneficiary_id": b["id"], "family_id": family["id"]},
         ],
-    }
+        family_ids=[family["id"]],
+    )
     publisher = EventPublisher(stack.env["AMQP_URI"], "actas")
     event_id = uuid.uuid4().hex
     try:

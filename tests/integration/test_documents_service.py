@@ -34,6 +34,7 @@ from services.documents.adapters.object_store import MinioObjectStore
 from services.documents.service_layer.handlers import DocumentHandlers, object_key
 from tests.helpers import GESTOR, eventually
 from tests.integration.test_actas_service import struct, visit_values
+from tests.unit.test_contracts import sealed
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +100,8 @@ def test_a_redelivered_acta_sealed_event_creates_no_second_document(stack, actas
     first = eventually(lambda: stored(documents, acta.id), timeout=30)
     with Connection(stack.env["AMQP_URI"], transport_options={"confirm_publish": True}) as conn:
         Producer(conn.default_channel).publish(
-            {"acta_id": acta.id, "event_id": uuid.uuid4().hex},
+            # The same event again; no participants, so no other consumer acts on it.
+            {**sealed(acta_id=acta.id, participants=[], family_ids=[]), "event_id": uuid.uuid4().hex},
             exchange=events_exchange("actas"),
             routing_key="acta_sealed",
             serializer="json",
@@ -193,11 +195,11 @@ def test_an_acta_sealed_event_without_an_acta_id_is_dead_lettered_with_its_reaso
         dead = conn.SimpleQueue("documents.acta_sealed.dead")
         try:
             message = dead.get(timeout=15)
-            assert message.headers["x-crm-dead-reason"] == "acta_sealed: missing field 'acta_id'"
-            assert message.payload["title"] == "sin id"
             message.ack()
         finally:
             dead.close()
+    assert message.payload["title"] == "sin id"
+    assert message.headers["x-crm-dead-reason"] == "acta_sealed: missing field 'acta_id'"
     # The consumer keeps serving: the next sealed acta still gets its document.
     acta = sealed_acta(actas, family, signer)
     assert eventually(lambda: stored(documents, acta.id), timeout=30)

@@ -25,7 +25,7 @@ from edge_agent.reader import CaptureFailed, FingerprintReader, Prompt, ReaderCo
 from edge_agent.sensor import PtySensor, SensorConfig
 from services.actas.domain.model import Actor, Method, Status
 from services.actas.domain.submission import Device, verify
-from services.actas.entrypoints.proto_mapping import decode_submission
+from services.actas.entrypoints.proto_mapping import decode_kiosk_message, decode_submission
 from services.actas.service_layer.handlers import ActaHandlers
 from services.actas.service_layer.ports import Person
 from tests.actas_support import FakeDirectory
@@ -212,7 +212,7 @@ def test_a_visit_signed_by_fingerprint_1_1_1_n_refusal_and_the_gestor_verifies_a
     repo = FakeActaRepository()
     handlers = ActaHandlers(repo, directory, OutboxRelay(repo), SettableClock(datetime.now(UTC)), min_match_score=50)
     handlers.register_device(DEVICE_ID, public_key_b64(key), "com-1", "Quiosco de prueba", Actor("admin1", "admin"))
-    result = handlers.ingest(message.device_id, message.body, message.signature, decode_submission)
+    result = handlers.ingest(decode_kiosk_message(message.SerializeToString()))
     acta = handlers.get(result.acta_id)
     assert result.duplicate is False and acta.status == Status.SEALED
     assert acta.submission_id == draft.submission_id and acta.community_id == "com-1"

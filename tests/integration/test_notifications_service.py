@@ -48,6 +48,7 @@ from services.notifications.entrypoints.dispatcher import Dispatcher
 from services.notifications.service_layer.handlers import NotificationHandlers, SystemClock
 from tests.helpers import GESTOR, eventually, person_request
 from tests.integration.test_actas_service import struct, visit_values
+from tests.unit.test_contracts import sealed
 
 
 class RecordingChannel:
@@ -302,7 +303,10 @@ def test_a_sealed_acta_sends_whatsapp_to_participants_with_consent_once_even_whe
 
     with Connection(stack.env["AMQP_URI"], transport_options={"confirm_publish": True}) as conn:
         Producer(conn.default_channel).publish(
-            {"acta_id": acta.id, "participants": [{"beneficiary_id": ana.id}], "event_id": uuid.uuid4().hex},
+            {  # the same event again (at-least-once delivery)
+                **sealed(acta_id=acta.id, participants=[{"beneficiary_id": ana.id, "family_id": family.id}]),
+                "event_id": uuid.uuid4().hex,
+            },
             exchange=events_exchange("actas"),
             routing_key="acta_sealed",
             serializer="json",

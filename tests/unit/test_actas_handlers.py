@@ -31,7 +31,7 @@ from services.actas.domain.model import (
     Status,
 )
 from services.actas.domain.submission import RejectReason, SubmissionRejected, public_key_b64
-from services.actas.entrypoints.proto_mapping import decode_submission
+from services.actas.entrypoints.proto_mapping import decode_kiosk_message
 from services.actas.service_layer.handlers import (
     ACTAS,
     REJECTIONS,
@@ -531,7 +531,8 @@ def sent(content: sub_pb.SubmissionBody, key: Ed25519PrivateKey = KEY) -> tuple[
 
 def ingest(w: World, message: tuple[str, bytes, bytes]) -> IngestResult:
     device_id, body, signature = message
-    return w.handlers.ingest(device_id, body, signature, decode_submission)
+    envelope = sub_pb.KioskSubmission(device_id=device_id, body=body, signature=signature)
+    return w.handlers.ingest(decode_kiosk_message(envelope.SerializeToString()))
 
 
 def rejected(w: World, message: tuple[str, bytes, bytes]) -> SubmissionRejected:

@@ -13,8 +13,14 @@ from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as pb
 from crm_platform.proto_gen.crm.actas.v1 import submission_pb2 as sub_pb
 from services.actas.domain import chain
 from services.actas.domain.model import Acta, FingerprintEvidence, GeoPoint, Method, Role, Signature
+from services.actas.domain.submission import RejectReason, SubmissionRejected
 from services.actas.domain.templates import Template
-from services.actas.service_layer.handlers import MalformedSubmission, SignatureInput, SubmissionContent
+from services.actas.service_layer.handlers import (
+    KioskMessage,
+    MalformedSubmission,
+    SignatureInput,
+    SubmissionContent,
+)
 from services.actas.service_layer.ports import RegisteredDevice, Rejection
 
 
@@ -168,12 +174,39 @@ def rejection(r: Rejection) -> pb.RejectedSubmission:
 _METHODS = {"fingerprint": Method.FINGERPRINT, "handwritten": Method.HANDWRITTEN, "refusal": Method.REFUSED}
 
 
+def decode_kiosk_message(raw: bytes) -> KioskMessage:
+    """A ``KioskSubmission`` off the queue, decoded once: the envelope and its body.
+
+    Raises SubmissionRejected (malformed) only when the envelope itself is not one;
+    a body that is not a submission is carried as ``malformed``, so the use case
+    still checks the signature first and records who sent it."""
+    try:
+        envelope = sub_pb.KioskSubmission.FromString(raw)
+    except Exception as exc:  # protobuf raises DecodeError, and others on deeply broken input
+        raise SubmissionRejected(RejectReason.MALFORMED, f"el mensaje no es un KioskSubmission: {exc}") from None
+    submission_id, content, malformed = "", None, ""
+    try:
+        body = _parse_body(envelope.body)
+        submission_id = body.submission_id
+        content = _content(body)
+    except MalformedSubmission as exc:
+        malformed = str(exc)
+    return KioskMessage(envelope.device_id, envelope.body, envelope.signature, content, malformed, submission_id)
+
+
 def decode_submission(body: bytes) -> SubmissionContent:
     """A SubmissionBody's bytes as a domain command; MalformedSubmission names what is wrong."""
+    return _content(_parse_body(body))
+
+
+def _parse_body(body: bytes) -> sub_pb.SubmissionBody:
     try:
-        message = sub_pb.SubmissionBody.FromString(body)
+        return sub_pb.SubmissionBody.FromString(body)
     except Exception as exc:  # protobuf raises DecodeError, and others on deeply broken input
         raise MalformedSubmission(f"el cuerpo del envío no es un SubmissionBody: {exc}") from None
+
+
+def _content(message: sub_pb.SubmissionBody) -> SubmissionContent:
     missing = [
         name for name in ("submission_id", "device_id", "template_key", "gestor_id") if not getattr(message, name)
     ]

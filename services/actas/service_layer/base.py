@@ -80,6 +80,22 @@ class MalformedSubmission(ValueError):
 
 
 @dataclass(frozen=True)
+class KioskMessage:
+    """One kiosk message as the entrypoint decoded it, once: the signed body's bytes
+    (what the device's signature covers) and what they decode to, or why not.
+
+    Nothing in ``content`` is trusted before the signature over ``body`` has been
+    verified (``KioskFlow.ingest``)."""
+
+    device_id: str
+    body: bytes
+    signature: bytes
+    content: SubmissionContent | None
+    malformed: str = ""  # why the body is not a submission, when content is None
+    submission_id: str = ""  # as far as the body could be read, for a rejection record
+
+
+@dataclass(frozen=True)
 class IngestResult:
     acta_id: str
     duplicate: bool

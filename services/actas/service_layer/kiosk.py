@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable
 
 from services.actas.domain import submission
 from services.actas.domain.errors import ActaError, FieldsInvalid, PermissionDenied
@@ -16,7 +15,7 @@ from services.actas.service_layer.base import (
     REJECTIONS,
     HandlersBase,
     IngestResult,
-    MalformedSubmission,
+    KioskMessage,
     SubmissionContent,
     community_of,
     participants,
@@ -26,28 +25,25 @@ from services.actas.service_layer.ports import DuplicateSubmission, Rejection
 
 
 class KioskFlow(HandlersBase):
-    def ingest(
-        self, device_id: str, body: bytes, signature: bytes, decode: Callable[[bytes], SubmissionContent]
-    ) -> IngestResult:
+    def ingest(self, message: KioskMessage) -> IngestResult:
         """Verify, de-duplicate, validate and seal one kiosk submission.
 
         Raises SubmissionRejected with a machine-readable reason; stores nothing then.
         """
-        body_sha256 = hashlib.sha256(body).hexdigest()
+        body_sha256 = hashlib.sha256(message.body).hexdigest()
         try:
-            registered = self.repo.get_device(device_id) if device_id else None
-            submission.verify(body, signature, registered.device if registered else None)
-            try:
-                content = decode(body)
-            except MalformedSubmission as exc:
-                raise SubmissionRejected(RejectReason.MALFORMED, str(exc)) from None
-            if content.device_id != device_id:
+            registered = self.repo.get_device(message.device_id) if message.device_id else None
+            submission.verify(message.body, message.signature, registered.device if registered else None)
+            content = message.content
+            if content is None:
+                raise SubmissionRejected(RejectReason.MALFORMED, message.malformed)
+            if content.device_id != message.device_id:
                 raise SubmissionRejected(RejectReason.MALFORMED, "el cuerpo nombra otro quiosco que el sobre")
             acta, images = self._kiosk_acta_resolved(content)
         except SubmissionRejected:
             # A redelivery of exact bytes stored before (the device may have been
             # revoked since) is a duplicate, not a new rejection.
-            stored = self._stored_copy(body, body_sha256, decode)
+            stored = self._stored_copy(message.submission_id, body_sha256)
             if stored is not None:
                 return IngestResult(stored.acta_id, duplicate=True)
             raise
@@ -93,14 +89,8 @@ class KioskFlow(HandlersBase):
         self.relay.flush(REJECTIONS, rejection.id)
         return rejection
 
-    def _stored_copy(
-        self, body: bytes, body_sha256: str, decode: Callable[[bytes], SubmissionContent]
-    ) -> DuplicateSubmission | None:
-        try:
-            submission_id = decode(body).submission_id
-        except MalformedSubmission:
-            return None
-        stored = self.repo.find_submission(submission_id)
+    def _stored_copy(self, submission_id: str, body_sha256: str) -> DuplicateSubmission | None:
+        stored = self.repo.find_submission(submission_id) if submission_id else None
         return stored if stored is not None and stored.body_sha256 == body_sha256 else None
 
     def _duplicate(self, stored: DuplicateSubmission, body_sha256: str) -> IngestResult:
