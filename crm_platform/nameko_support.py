@@ -9,18 +9,24 @@
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from nameko.extensions import DependencyProvider
 from nameko.rpc import Rpc
 from opentelemetry import context, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from crm_platform import contracts
 from crm_platform.identity import InvalidCaller, assert_caller, verify_caller
 from crm_platform.telemetry import extract_context, setup_tracing
 
 CALLER_KEY = "crm-caller"
+log = logging.getLogger(__name__)
+Handler = TypeVar("Handler", bound=Callable[..., None])
 
 
 def caller_context(subject: str, role: str) -> dict[str, str]:
@@ -83,3 +89,46 @@ class Caller(DependencyProvider):
         except InvalidCaller as exc:
             return CallerInfo("", "", str(exc))
         return CallerInfo(subject, role)
+
+
+def contract_checked(service: str, source: str, event_type: str) -> Callable[[Handler], Handler]:
+    """For a nameko ``@event_handler`` method (put it beneath the decorator): the
+    event reaches the method only if it satisfies its contract
+    (``crm_platform.contracts``); otherwise it goes to ``<service>.<event>.dead``
+    with the reason, as ``EventConsumer`` does, and is acknowledged."""
+    contract = contracts.contract_of(source, event_type)
+
+    def decorate(method: Handler) -> Handler:
+        @functools.wraps(method)
+        def checked(self: Any, payload: Any) -> None:
+            try:
+                contracts.parse(contract, payload)
+            except contracts.ContractViolation as exc:
+                log.error("%s breaks its contract (%s); dead-lettered", event_type, exc)
+                dead_letter(service, event_type, payload, str(exc))
+                return
+            method(self, payload)
+
+        return checked  # type: ignore[return-value]
+
+    return decorate
+
+
+def dead_letter(service: str, event_type: str, payload: Any, reason: str) -> None:
+    """Publish ``payload`` to ``<service>.<event_type>.dead`` with ``reason``, confirmed."""
+    from kombu import Connection, Exchange, Queue
+
+    from crm_platform.config import Infrastructure
+
+    exchange = Exchange(f"{service}.dead", type="direct", durable=True)
+    queue = Queue(f"{service}.{event_type}.dead", exchange=exchange, routing_key="dead", durable=True)
+    with Connection(Infrastructure.from_env().amqp_uri, transport_options={"confirm_publish": True}) as conn:
+        conn.Producer().publish(
+            payload,
+            exchange=exchange,
+            routing_key="dead",
+            serializer="json",
+            headers={"x-crm-dead-reason": reason},
+            delivery_mode=2,
+            declare=[queue],
+        )

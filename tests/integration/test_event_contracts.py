@@ -27,7 +27,7 @@ def test_an_acta_sealed_event_of_an_unknown_major_version_is_dead_lettered_with_
             serializer="json",
             delivery_mode=2,
         )
-        for service in ("documents", "notifications"):
+        for service in ("documents", "notifications", "beneficiaries"):  # kombu and nameko consumers
             dead = conn.SimpleQueue(f"{service}.acta_sealed.dead")
             try:
                 reason = _dead_reason(dead, acta_id)

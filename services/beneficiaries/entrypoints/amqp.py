@@ -12,7 +12,7 @@ from nameko.extensions import DependencyProvider
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from crm_platform.nameko_support import Caller, CallerInfo, Tracing
+from crm_platform.nameko_support import Caller, CallerInfo, Tracing, contract_checked
 from services.beneficiaries import schemas
 from services.beneficiaries.bootstrap import SERVICE_NAME, App, bootstrap
 from services.beneficiaries.domain import errors, model
@@ -151,22 +151,27 @@ class BeneficiariesService:
         self.app.handlers.record_own_event(event_type, str(payload["event_id"]), payload)
 
     @event_handler(SERVICE_NAME, "family_registered")
+    @contract_checked(SERVICE_NAME, SERVICE_NAME, "family_registered")
     def on_family_registered(self, payload: dict[str, Any]) -> None:
         self._own_event("family_registered", payload)
 
     @event_handler(SERVICE_NAME, "beneficiary_registered")
+    @contract_checked(SERVICE_NAME, SERVICE_NAME, "beneficiary_registered")
     def on_beneficiary_registered(self, payload: dict[str, Any]) -> None:
         self._own_event("beneficiary_registered", payload)
 
     @event_handler(SERVICE_NAME, "beneficiary_updated")
+    @contract_checked(SERVICE_NAME, SERVICE_NAME, "beneficiary_updated")
     def on_beneficiary_updated(self, payload: dict[str, Any]) -> None:
         self._own_event("beneficiary_updated", payload)
 
     @event_handler(SERVICE_NAME, "consent_changed")
+    @contract_checked(SERVICE_NAME, SERVICE_NAME, "consent_changed")
     def on_consent_changed(self, payload: dict[str, Any]) -> None:
         self._own_event("consent_changed", payload)
 
     @event_handler("actas", "acta_sealed")
+    @contract_checked(SERVICE_NAME, "actas", "acta_sealed")
     def on_acta_sealed(self, payload: dict[str, Any]) -> None:
         self.app.handlers.record_acta_sealed(str(payload["event_id"]), payload)
 
