@@ -15,6 +15,10 @@ from typing import Any
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from crm_platform.kiosk_session import session_message
+
+__all__ = ["PlatformClient", "session_message"]
+
 API = "/api/v1"
 DEFAULT_TIMEOUT = 15.0
 
@@ -52,11 +56,6 @@ class Login:
     username: str
     access_token: str
     role: str
-
-
-def session_message(device_id: str, issued_at: str) -> bytes:
-    """The statement a kiosk signs to open a session (the gateway rebuilds the same bytes)."""
-    return f"crm-kiosk-session\n{device_id}\n{issued_at}".encode()
 
 
 class PlatformClient:

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 
 from crm_platform.access import KIOSK, SERVICE
 from crm_platform.grpc_support import caller_metadata
+from crm_platform.kiosk_session import session_message
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
 from gateway import auth, errors, schemas
@@ -26,11 +27,6 @@ API = "/api/v1"
 SESSION_TTL_SECONDS = 3600
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 ROSTER_PAGE = 200
-
-
-def session_message(device_id: str, issued_at: str) -> bytes:
-    """What a kiosk signs to open a session (also built by the kiosk)."""
-    return f"crm-kiosk-session\n{device_id}\n{issued_at}".encode()
 
 
 def register(app: FastAPI, backend: Backend, tokens: auth.Tokens) -> None:

@@ -243,10 +243,9 @@ def test_pairing_with_wrong_credentials_or_offline_stores_no_pairing(gateway: Fa
     assert store.pairing() is None
 
 
-def test_the_session_statement_is_what_the_gateway_verifies() -> None:
-    from gateway.kiosk_routes import session_message as gateway_message
-
-    assert session_message("k-1", "2026-11-22T23:59:00+00:00") == gateway_message("k-1", "2026-11-22T23:59:00+00:00")
+def test_the_session_statement_keeps_the_bytes_deployed_kiosks_sign() -> None:
+    # One function builds it for both ends; its bytes must not change under kiosks in the field.
+    assert session_message("k-1", "2026-11-22T23:59:00+00:00") == b"crm-kiosk-session\nk-1\n2026-11-22T23:59:00+00:00"
 
 
 # -- sync ------------------------------------------------------------------------------------------
