@@ -2,8 +2,10 @@
 
 Entry point only: it gathers input (flags, or questions in Spanish), opens the
 store, reader and platform client, calls ``edge_agent.flows`` /
-``edge_agent.acta_flow`` and shows the outcome with rich. ``register`` adds the
-subcommands to ``crm-kiosk``'s parser.
+``edge_agent.acta_flow`` and shows the outcome. What the gestor sees and answers is
+in ``edge_agent.kiosk_screens``; the field-by-field and signer-by-signer steps of
+``acta`` are in ``edge_agent.kiosk_acta``. ``register`` adds the subcommands to
+``crm-kiosk``'s parser.
 
     crm-kiosk pair --platform URL --device-id ID --community-id ID [--location LAT,LON[,M]]
     crm-kiosk sync
@@ -24,36 +26,23 @@ from __future__ import annotations
 import argparse
 import contextlib
 import getpass
-import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.prompt import Confirm
-from rich.prompt import Prompt as Ask
-from rich.table import Table
-
 from crm_platform.config import setting
-from edge_agent import acta_flow, flows
-from edge_agent.acta_flow import ActaDraft, InvalidValues, NoMatch
+from edge_agent import acta_flow, flows, kiosk_acta
+from edge_agent.acta_flow import InvalidValues
 from edge_agent.http_client import PlatformClient, PlatformError
 from edge_agent.keys import KeyFileError
+from edge_agent.kiosk_screens import Screen
 from edge_agent.local_store import LocalStore, StoreError
-from edge_agent.reader import FingerprintReader, Prompt, ReaderConfig, ReaderError
+from edge_agent.reader import FingerprintReader, ReaderConfig, ReaderError
 from services.actas.domain.model import FINGERS
-from services.actas.domain.templates import FieldType
 
 DEFAULT_PLATFORM = "http://127.0.0.1:8000"
 DEFAULT_PORT = "/dev/ttyS0"
-SIGN_METHODS = ("huella", "identificar", "manuscrita", "negativa")
-_METHODS = {
-    "huella": "huella, cotejo 1:1",
-    "identificar": "huella, identificación 1:N",
-    "manuscrita": "firma manuscrita",
-    "negativa": "constancia de que no firma",
-}
 EXPECTED = (flows.FlowError, PlatformError, ReaderError, StoreError, KeyFileError)
 
 
@@ -140,46 +129,12 @@ def _hex(text: str) -> int:
         raise argparse.ArgumentTypeError(f"número no válido: {text!r} (use p. ej. 0x1234)") from None
 
 
-# -- the screen -----------------------------------------------------------------------------
-class Screen:
-    """Everything the gestor and participants see and answer, in Spanish."""
-
-    def __init__(self, console: Console | None = None) -> None:
-        self.console = console or Console(highlight=False)
-
-    def say(self, text: str) -> None:
-        self.console.print(text)
-
-    def ok(self, text: str) -> None:
-        self.console.print(f"[bold green]✔[/] {text}")
-
-    def warn(self, text: str) -> None:
-        self.console.print(f"[yellow]![/] {text}")
-
-    def error(self, text: str) -> None:
-        self.console.print(f"[bold red]✘ {text}[/]")
-
-    def reader(self, prompt: Prompt) -> None:
-        style = "bold cyan" if prompt.wants_finger or prompt is Prompt.REMOVE_FINGER else "yellow"
-        self.console.print(f"  [{style}]» {prompt.value}[/]")
-
-    def ask(self, question: str, default: str | None = None) -> str:
-        if default is None:
-            return Ask.ask(question, console=self.console, default="", show_default=False)
-        return Ask.ask(question, console=self.console, default=default)
-
-    def confirm(self, question: str) -> bool:
-        return Confirm.ask(question, console=self.console)
-
-
 def _run(args: argparse.Namespace, body: Callable[[Screen], int]) -> int:
     screen = Screen()
     try:
         return body(screen)
     except InvalidValues as exc:
-        screen.error("El acta tiene datos no válidos:")
-        for problem in exc.errors.values():
-            screen.say(f"  • {problem}")
+        screen.invalid_values(exc.errors)
         return 1
     except EXPECTED as exc:
         screen.error(str(exc))
@@ -343,14 +298,14 @@ def _acta(args: argparse.Namespace) -> int:
         with _store(args) as store, contextlib.ExitStack() as stack:
             pairing, _ = flows.require_pairing(store)
             gestor_id = args.gestor or store.setting("gestor") or screen.ask("Usuario del gestor")
-            template_key = args.template or _choose_template(screen, store)
+            template_key = args.template or kiosk_acta.choose_template(screen, store)
             template = acta_flow.load_template(store, template_key)
-            screen.console.rule(f"[bold]{template.title}[/] ({template.key})")
+            screen.rule(f"[bold]{template.title}[/] ({template.key})")
             if args.values:
-                answers = _read_values(args.values)
+                answers = kiosk_acta.read_values(args.values)
                 draft = acta_flow.start_acta(store, template.key, answers, gestor_id)
             else:
-                draft = _fill_interactively(screen, store, template.key, gestor_id)
+                draft = kiosk_acta.fill_interactively(screen, store, template.key, gestor_id)
             screen.say(f"Identificador del acta (clave de idempotencia): {draft.submission_id}")
 
             readers: list[FingerprintReader] = []
@@ -363,233 +318,17 @@ def _acta(args: argparse.Namespace) -> int:
             def sensor_id() -> str:
                 return f"{pairing.device_id}/{reader().identity}"
 
-            planned = _planned_signatures(args.sign, draft)
+            planned = kiosk_acta.planned_signatures(args.sign, draft)
             for signer_id in draft.signers:
-                _collect(screen, store, draft, signer_id, planned.get(signer_id), reader, sensor_id)
-            _collect_gestor(screen, store, draft, args.gestor_sign, reader, sensor_id)
+                kiosk_acta.collect(screen, store, draft, signer_id, planned.get(signer_id), reader, sensor_id)
+            kiosk_acta.collect_gestor(screen, store, draft, args.gestor_sign, reader, sensor_id)
 
             from edge_agent.outbox import Outbox
 
             with Outbox(args.db) as outbox:
                 submission_id = acta_flow.finish_acta(store, outbox, draft)
-            _summary(screen, store, draft)
+            screen.signatures(store, draft)
         screen.ok(f"Acta firmada y guardada en la bandeja de salida ({submission_id}); se enviará al haber conexión.")
         return 0
 
     return _run(args, body)
-
-
-def _choose_template(screen: Screen, store: LocalStore) -> str:
-    templates = store.acta_templates()
-    if not templates:
-        raise flows.FlowError("No hay plantillas en el quiosco; sincronice con conexión (`crm-kiosk sync`).")
-    for number, template in enumerate(templates, 1):
-        screen.say(f"  {number}. {template.get('title', '')} ({template['key']})")
-    choice = screen.ask("Plantilla (número o clave)", "1")
-    if choice.isdigit() and 1 <= int(choice) <= len(templates):
-        return str(templates[int(choice) - 1]["key"])
-    return choice
-
-
-def _read_values(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise flows.FlowError(f"No se pudo leer {path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise flows.FlowError(f"{path} debe contener un objeto JSON con los valores del acta.")
-    return data
-
-
-_HINTS = {
-    FieldType.DATE: "AAAA-MM-DD o «hoy»",
-    FieldType.NUMBER: "número",
-    FieldType.GPS_POINT: "lat, lon[, precisión m]",
-    FieldType.SIGNATURE_LIST: "identificadores separados por comas",
-    FieldType.BENEFICIARY_REF: "identificador de la persona",
-    FieldType.FAMILY_REF: "identificador del hogar",
-    FieldType.MULTIPLE_CHOICE: "números u opciones separados por comas",
-}
-
-
-def _fill_interactively(screen: Screen, store: LocalStore, key: str, gestor_id: str) -> ActaDraft:
-    """Ask each field; on invalid values ask again only the fields that were wrong."""
-    template = acta_flow.load_template(store, key)
-    _show_roster(screen, store)
-    answers: dict[str, Any] = {}
-    ask = [spec for spec in template.fields if spec.type != FieldType.PHOTO]
-    while True:
-        for spec in ask:
-            if spec.options:
-                screen.say("  " + "  ".join(f"{n}. {o}" for n, o in enumerate(spec.options, 1)))
-            hint = _HINTS.get(spec.type, "")
-            label = f"{spec.label}{' *' if spec.required else ''}{f' ({hint})' if hint else ''}"
-            while True:
-                try:
-                    answers[spec.code] = acta_flow.parse_answer(spec, screen.ask(label))
-                    break
-                except InvalidValues as exc:
-                    screen.error(next(iter(exc.errors.values())))
-        try:
-            return acta_flow.start_acta(store, key, {k: v for k, v in answers.items() if v is not None}, gestor_id)
-        except InvalidValues as exc:
-            for problem in exc.errors.values():
-                screen.error(problem)
-            ask = [spec for spec in template.fields if spec.code in exc.errors] or ask
-
-
-def _show_roster(screen: Screen, store: LocalStore) -> None:
-    table = Table(title="Personas de la comunidad", show_lines=False)
-    for column in ("Identificador", "Nombre", "Documento", "Hogar", "Huellas"):
-        table.add_column(column)
-    for person in store.roster():
-        fingers = ", ".join(flows.FINGER_NAMES[r.finger] for r in store.templates_of(person.id)) or "—"
-        table.add_row(person.id, person.full_name, person.national_id, person.family_id, fingers)
-    screen.console.print(table)
-
-
-def _planned_signatures(specs: list[str], draft: ActaDraft) -> dict[str, tuple[str, str]]:
-    """``--sign ID=MÉTODO[:DATO]`` flags as {id: (method, data)}."""
-    planned: dict[str, tuple[str, str]] = {}
-    for spec in specs:
-        signer, _, rest = spec.partition("=")
-        method, _, data = rest.partition(":")
-        if not signer or method not in SIGN_METHODS:
-            raise flows.FlowError(
-                f"--sign {spec!r}: use ID=huella[:dedo], identificar, manuscrita:png o negativa:motivo."
-            )
-        if signer not in draft.signers:
-            raise flows.FlowError(f"--sign {spec!r}: {signer} no está entre los firmantes del acta.")
-        planned[signer] = (method, data)
-    return planned
-
-
-def _collect(
-    screen: Screen,
-    store: LocalStore,
-    draft: ActaDraft,
-    signer_id: str,
-    planned: tuple[str, str] | None,
-    reader: Callable[[], FingerprintReader],
-    sensor_id: Callable[[], str],
-) -> None:
-    """One participant's signature: planned by flags, or asked; a failed fingerprint
-    may be retried or replaced by another method when someone is there to answer."""
-    if signer_id not in draft.pending():
-        return  # already signed, e.g. identified 1:N while another was expected
-    person = store.person(signer_id)
-    name = person.full_name if person else signer_id
-    screen.console.rule(f"Firma de [bold]{name}[/] ({signer_id})")
-    while True:
-        method, data = planned or _ask_method(screen, store, signer_id)
-        try:
-            if method == "huella":
-                acta_flow.sign_with_fingerprint(
-                    store, reader(), draft, signer_id, screen.reader, sensor_id=sensor_id(), finger=data or None
-                )
-            elif method == "identificar":
-                signature = acta_flow.sign_by_identification(
-                    store,
-                    reader(),
-                    draft,
-                    screen.reader,
-                    sensor_id=sensor_id(),
-                    on_reload=lambda n: screen.say(f"Cargando {n} huellas de la comunidad en el lector…"),
-                )
-                if signature.signer_id != signer_id:
-                    screen.ok(f"Huella identificada: firmó {_name(store, signature.signer_id)}.")
-                    continue  # the person expected here has not signed yet
-            elif method == "manuscrita":
-                acta_flow.sign_handwritten(store, draft, signer_id, _png(data or screen.ask("Archivo PNG de la firma")))
-            else:
-                acta_flow.record_refusal(draft, signer_id, data or screen.ask("Motivo por el que no firma"))
-        except (NoMatch, ReaderError, flows.FlowError) as exc:
-            if planned is not None or not sys.stdin.isatty():
-                raise
-            screen.error(str(exc))
-            continue
-        screen.ok(f"Firma de {name} registrada ({_METHODS[method]}).")
-        return
-
-
-def _ask_method(screen: Screen, store: LocalStore, signer_id: str) -> tuple[str, str]:
-    enrolled = store.templates_of(signer_id)
-    if enrolled:
-        screen.say("  Huellas enroladas: " + ", ".join(flows.FINGER_NAMES[r.finger] for r in enrolled))
-    default = "huella" if enrolled else "manuscrita"
-    method = Ask.ask("Método de firma", choices=list(SIGN_METHODS), default=default, console=screen.console)
-    finger = ""
-    if method == "huella" and len(enrolled) > 1:
-        finger = Ask.ask(
-            "Dedo", choices=[r.finger for r in enrolled], default=enrolled[0].finger, console=screen.console
-        )
-    return method, finger
-
-
-def _collect_gestor(
-    screen: Screen,
-    store: LocalStore,
-    draft: ActaDraft,
-    planned: str | None,
-    reader: Callable[[], FingerprintReader],
-    sensor_id: Callable[[], str],
-) -> None:
-    screen.console.rule(f"Firma del gestor [bold]{draft.gestor_id}[/] (al final)")
-    while True:
-        if planned:
-            method, _, data = planned.partition(":")
-        else:
-            default = "huella" if store.templates_of(draft.gestor_id, acta_flow.OwnerKind.STAFF) else "manuscrita"
-            method = Ask.ask("Método", choices=["huella", "manuscrita"], default=default, console=screen.console)
-            data = ""
-        try:
-            if method == "huella":
-                acta_flow.gestor_signs_with_fingerprint(
-                    store, reader(), draft, screen.reader, sensor_id=sensor_id(), finger=data or None
-                )
-            elif method == "manuscrita":
-                png = _png(data or screen.ask("Archivo PNG de la firma"))
-                acta_flow.sign_handwritten(store, draft, draft.gestor_id, png, role=acta_flow.GESTOR)
-            else:
-                raise flows.FlowError(f"--gestor-sign {planned!r}: use huella[:dedo] o manuscrita:archivo.png.")
-        except (NoMatch, ReaderError, flows.FlowError) as exc:
-            if planned or not sys.stdin.isatty():
-                raise
-            screen.error(str(exc))
-            continue
-        screen.ok("Firma del gestor registrada: el acta queda cerrada.")
-        return
-
-
-def _png(path: str) -> bytes:
-    try:
-        return Path(path).expanduser().read_bytes()
-    except OSError as exc:
-        raise flows.FlowError(f"No se pudo leer la imagen de la firma {path!r}: {exc.strerror}") from None
-
-
-def _name(store: LocalStore, person_id: str) -> str:
-    person = store.person(person_id)
-    return person.full_name if person else person_id
-
-
-_MODES = {"verify_1_1": "cotejo 1:1", "identify_1_n": "identificación 1:N"}
-
-
-def _summary(screen: Screen, store: LocalStore, draft: ActaDraft) -> None:
-    table = Table(title=f"Firmas del acta {draft.submission_id}")
-    for column in ("Firmante", "Rol", "Método", "Evidencia"):
-        table.add_column(column)
-    for signature in draft.signatures:
-        kind = signature.WhichOneof("method")
-        if kind == "fingerprint":
-            e = signature.fingerprint
-            finger, mode = flows.FINGER_NAMES.get(e.finger, e.finger), _MODES.get(e.mode, e.mode)
-            evidence = f"{finger}, puntaje {e.score}, {mode}, sensor {e.sensor_id}"
-            method = "huella"
-        elif kind == "handwritten":
-            evidence, method = f"imagen PNG de {len(signature.handwritten.png)} bytes", "manuscrita"
-        else:
-            evidence, method = signature.refusal.reason, "no firma"
-        table.add_row(_name(store, signature.signer_id), signature.role, method, evidence)
-    screen.console.print(table)
