@@ -4,109 +4,39 @@ Everything binds to 127.0.0.1. Each component is health-checked with a deadline,
 and a component that does not come up is named in the error. ``Stack.stop()``
 terminates every process this module started (process groups, SIGTERM then
 SIGKILL), so tests leave nothing running.
+
+This module starts the infrastructure (RabbitMQ, SecantusDB, SeaweedFS); the
+project's own processes are started by ``devstack.services``, and the process and
+port primitives both use are in ``devstack.processes`` (all re-exported here).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-VENV_BIN = Path(sys.executable).parent
-LOOPBACK = "127.0.0.1"
+from devstack import services
+from devstack.processes import (
+    LOOPBACK,
+    ROOT,
+    VENV_BIN,
+    ComponentFailed,
+    ManagedProcess,
+    free_port,
+    port_open,
+    wait_for,
+)
+
 BUCKETS = ("crm-documents", "crm-attachments")
-
-
-class ComponentFailed(RuntimeError):
-    """A component of the local stack did not start."""
-
-
-def port_open(port: int, host: str = LOOPBACK) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
-        return True
-    return False
-
-
-def free_port(also_free_offset: int | None = None) -> int:
-    """A free loopback port; with an offset, ``port + offset`` must be free too
-    (SeaweedFS derives each gRPC port as HTTP port + 10000)."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind((LOOPBACK, 0))
-            port = int(s.getsockname()[1])
-        if also_free_offset is None:
-            return port
-        if port + also_free_offset < 65535 and not port_open(port + also_free_offset):
-            with socket.socket() as s2:
-                try:
-                    s2.bind((LOOPBACK, port + also_free_offset))
-                except OSError:
-                    continue
-            return port
-    raise ComponentFailed("no free loopback port")
-
-
-def wait_for(
-    component: str,
-    check: Callable[[], bool],
-    timeout: float,
-    log: Path | None = None,
-    proc: subprocess.Popen[bytes] | None = None,
-) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise ComponentFailed(f"{component} exited with code {proc.returncode}{_tail(log)}")
-        with contextlib.suppress(Exception):
-            if check():
-                return
-        time.sleep(0.2)
-    raise ComponentFailed(f"{component} did not become ready within {timeout:.0f}s{_tail(log)}")
-
-
-def _tail(log: Path | None, lines: int = 15) -> str:
-    if log is None or not log.exists():
-        return ""
-    text = log.read_text(errors="replace").splitlines()[-lines:]
-    return f"\n--- last lines of {log} ---\n" + "\n".join(text)
-
-
-@dataclass
-class ManagedProcess:
-    name: str
-    proc: subprocess.Popen[bytes]
-    log: Path
-    argv: list[str] = field(default_factory=list)
-    extra_env: dict[str, str] = field(default_factory=dict)
-
-    def kill(self) -> None:
-        """SIGKILL the process group, as a crash would (fault tests)."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-
-    def stop(self, grace: float = 10.0) -> None:
-        if self.proc.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(5)
+# Where the fault suite has always imported these probes from (tests/chaos/harness.py).
+_grpc_serving = services.grpc_serving
+_rpc_consumed = services.rpc_consumed
 
 
 @dataclass
@@ -284,150 +214,15 @@ class Stack:
                 client.make_bucket(bucket)
         return True
 
-    # -- project processes ---------------------------------------------------------
+    # -- project processes (devstack/services.py) -------------------------------------
     def start_services(self, gateway_port: int | None = None, grpc_port: int | None = None) -> None:
-        grpc_port = grpc_port or free_port()
-        gateway_port = gateway_port or free_port()
-        self.env["BENEFICIARIES_GRPC"] = f"{LOOPBACK}:{grpc_port}"
-        amqp = self.spawn(
-            "beneficiaries-amqp",
-            [str(VENV_BIN / "crm-beneficiaries-amqp")],
-            {"OTEL_SERVICE_NAME": "beneficiaries"},
-        )
-        # The nameko service declares and binds its event queues at start-up; wait for
-        # it before anything publishes, or the first events would find no queue.
-        wait_for(
-            "beneficiaries nameko service",
-            lambda: _rpc_consumed(self.env["AMQP_URI"], "rpc-beneficiaries"),
-            60,
-            amqp.log,
-            amqp.proc,
-        )
-        grpc_proc = self.spawn(
-            "beneficiaries-grpc",
-            [str(VENV_BIN / "crm-beneficiaries-grpc")],
-            {"GRPC_PORT": str(grpc_port), "OTEL_SERVICE_NAME": "beneficiaries-grpc"},
-        )
-        self.env["ACTAS_GRPC"] = f"{LOOPBACK}:{free_port()}"
-        actas_grpc = self.spawn(
-            "actas-grpc",
-            [str(VENV_BIN / "crm-actas-grpc")],
-            {"ACTAS_GRPC_PORT": self.env["ACTAS_GRPC"].rsplit(":", 1)[1], "OTEL_SERVICE_NAME": "actas-grpc"},
-        )
-        ingest = self.spawn("actas-ingest", [str(VENV_BIN / "crm-actas-ingest")], {"OTEL_SERVICE_NAME": "actas-ingest"})
-        self.env["DOCUMENTS_GRPC"] = f"{LOOPBACK}:{free_port()}"
-        self.env["PUBLIC_VERIFY_BASE_URL"] = f"http://{LOOPBACK}:{gateway_port}/verificar"
-        documents = self.spawn(
-            "documents",
-            [str(VENV_BIN / "crm-documents")],
-            {
-                "DOCUMENTS_GRPC_PORT": self.env["DOCUMENTS_GRPC"].rsplit(":", 1)[1],
-                "DOCUMENTS_DEV_IDENTITY_DIR": str(self.var_dir / "documents-identity"),
-                "OTEL_SERVICE_NAME": "documents",
-            },
-        )
-        notifications = self.start_notifications(f"http://{LOOPBACK}:{gateway_port}/webhooks")
-        gateway = self.spawn(
-            "gateway",
-            [str(VENV_BIN / "crm-gateway")],
-            {"HTTP_PORT": str(gateway_port), "OTEL_SERVICE_NAME": "gateway"},
-        )
-        wait_for(
-            "beneficiaries gRPC server",
-            lambda: _grpc_serving(self.env["BENEFICIARIES_GRPC"]),
-            60,
-            grpc_proc.log,
-            grpc_proc.proc,
-        )
-        wait_for(
-            "actas gRPC server", lambda: _grpc_serving(self.env["ACTAS_GRPC"]), 60, actas_grpc.log, actas_grpc.proc
-        )
-        wait_for(
-            "actas ingest worker",
-            lambda: _rpc_consumed(self.env["AMQP_URI"], "actas.kiosk_submissions"),
-            60,
-            ingest.log,
-            ingest.proc,
-        )
-        wait_for(
-            "documents service", lambda: _grpc_serving(self.env["DOCUMENTS_GRPC"]), 60, documents.log, documents.proc
-        )
-        wait_for(
-            "documents consumer",
-            lambda: _rpc_consumed(self.env["AMQP_URI"], "documents.acta_sealed"),
-            60,
-            documents.log,
-            documents.proc,
-        )
-        wait_for(
-            "notifications service",
-            lambda: _grpc_serving(self.env["NOTIFICATIONS_GRPC"]),
-            60,
-            notifications.log,
-            notifications.proc,
-        )
-        # Its queue must be bound before an acta is sealed, or that event finds no queue.
-        wait_for(
-            "notifications consumer",
-            lambda: _rpc_consumed(self.env["AMQP_URI"], "notifications.acta_sealed"),
-            60,
-            notifications.log,
-            notifications.proc,
-        )
-        wait_for(
-            "gateway",
-            lambda: _http_ok(f"http://{LOOPBACK}:{gateway_port}/healthz"),
-            60,
-            gateway.log,
-            gateway.proc,
-        )
-        self.urls = {
-            "gateway": f"http://{LOOPBACK}:{gateway_port}",
-            "api_docs": f"http://{LOOPBACK}:{gateway_port}/docs",
-            "beneficiaries_grpc": self.env["BENEFICIARIES_GRPC"],
-            "actas_grpc": self.env["ACTAS_GRPC"],
-            "documents_grpc": self.env["DOCUMENTS_GRPC"],
-            "notifications_grpc": self.env["NOTIFICATIONS_GRPC"],
-        }
+        services.start_services(self, gateway_port, grpc_port)
 
     def start_notifications(self, webhooks_url: str) -> ManagedProcess:
-        """``crm-notifications``, after the channel stand-ins it sends to.
-
-        The process needs BENEFICIARIES_GRPC and PUBLIC_VERIFY_BASE_URL (set by
-        ``start_services``) and the channels' settings: a channel without its base
-        URL or host is simply not registered. Backoff is short here, so a test's
-        provider outage resolves in seconds rather than minutes. The stand-ins
-        report delivery to the gateway's webhooks under ``webhooks_url``."""
-        self.start_channel_stand_ins(webhooks_url)
-        self.env["SMS_STATUS_CALLBACK_URL"] = f"{webhooks_url}/sms"
-        self.env["NOTIFICATIONS_GRPC"] = f"{LOOPBACK}:{free_port()}"
-        return self.spawn(
-            "notifications",
-            [str(VENV_BIN / "crm-notifications")],
-            {
-                "NOTIFICATIONS_GRPC_PORT": self.env["NOTIFICATIONS_GRPC"].rsplit(":", 1)[1],
-                "NOTIFY_RETRY_BASE_SECONDS": os.environ.get("NOTIFY_RETRY_BASE_SECONDS", "0.5"),
-                "NOTIFY_RETRY_CAP_SECONDS": os.environ.get("NOTIFY_RETRY_CAP_SECONDS", "5"),
-                "OTEL_SERVICE_NAME": "notifications",
-            },
-        )
+        return services.start_notifications(self, webhooks_url)
 
     def start_channel_stand_ins(self, webhooks_url: str) -> None:
-        """The WhatsApp and SMS provider stand-ins and the loopback SMTP server
-        (``python -m devstack.providers``), whose settings go into ``self.env``."""
-        from devstack.providers.whatsapp import DEV_NOT_ON_WHATSAPP
-
-        command = [
-            *(sys.executable, "-m", "devstack.providers"),
-            *("--whatsapp-webhook-url", f"{webhooks_url}/whatsapp"),
-            *("--undeliverable-later", DEV_NOT_ON_WHATSAPP),
-        ]
-        managed = self.spawn("providers", command)
-        wait_for("provider stand-ins", lambda: _printed_ready(managed.log), 30, managed.log, managed.proc)
-        for line in managed.log.read_text(errors="replace").splitlines():
-            name, sep, value = line.partition("=")
-            if sep and name.isupper() and name.replace("_", "").isalnum():
-                self.env[name] = value
+        services.start_channel_stand_ins(self, webhooks_url)
 
     def stop(self) -> None:
         for managed in reversed(self.processes):
@@ -452,33 +247,6 @@ def _mongo_ping(uri: str) -> bool:
         return True
     finally:
         client.close()
-
-
-def _grpc_serving(target: str) -> bool:
-    import grpc
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-    with grpc.insecure_channel(target) as channel:
-        reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
-        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
-
-
-def _rpc_consumed(amqp_uri: str, queue: str) -> bool:
-    from kombu import Connection
-
-    with Connection(amqp_uri, connect_timeout=2) as conn:
-        ok = conn.default_channel.queue_declare(queue=queue, passive=True)
-        return bool(ok.consumer_count > 0)
-
-
-def _printed_ready(log: Path) -> bool:
-    return "ready" in log.read_text(errors="replace").splitlines()
-
-
-def _http_ok(url: str) -> bool:
-    import httpx
-
-    return httpx.get(url, timeout=1).status_code == 200
 
 
 def development_env(var_dir: Path) -> dict[str, str]:
