@@ -27,6 +27,8 @@ older than ``keep_sent_days`` and those beyond the newest ``keep_sent_max``. The
 are kept that long as the kiosk's history and as a copy the platform could ask
 for again. ``queued``, ``in_flight`` and ``failed`` rows are never dropped; a
 ``failed`` row waits for a person (``crm-kiosk retry-failed``).
+
+The tables, their queries and ``State``/``Entry`` are in ``edge_agent.outbox_schema``.
 """
 
 from __future__ import annotations
@@ -38,87 +40,35 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 from opentelemetry import trace
 
 from crm_platform.telemetry import inject_headers
+from edge_agent.outbox_schema import (
+    ALL,
+    CLAIMABLE,
+    IN_STATE,
+    ONE,
+    SCHEMA,
+    SCHEMA_VERSION,
+    Entry,
+    State,
+    bump,
+    entry_from_row,
+    float_or_none,
+    statements,
+    update_in,
+)
 
 tracer = trace.get_tracer(__name__)
-SCHEMA_VERSION = 1
 # No retry is ever scheduled further ahead than this (the forwarder's backoff caps are
 # lower); a row beyond it means the clock went back (see Outbox.recover).
 MAX_SCHEDULE_AHEAD = 3600.0
 
-# The envelope lives in a table of its own: the forwarder rewrites a row's state
-# several times, and small state rows keep those writes (and their fsyncs) small.
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS submissions (
-    submission_id   TEXT PRIMARY KEY,
-    state           TEXT NOT NULL CHECK (state IN ('queued', 'in_flight', 'sent', 'failed')),
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    refusals        INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at REAL NOT NULL,
-    last_attempt_at REAL,
-    last_error      TEXT,
-    created_at      REAL NOT NULL,
-    sent_at         REAL
-);
-CREATE INDEX IF NOT EXISTS submissions_by_state_due ON submissions (state, next_attempt_at);
-CREATE TABLE IF NOT EXISTS envelopes (
-    submission_id   TEXT PRIMARY KEY,
-    envelope        BLOB NOT NULL,
-    trace_context   TEXT NOT NULL DEFAULT '{}'
-);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
-
-# Column order of every query that builds an Entry (see _entry).
-_SELECT_ENTRIES = (
-    "SELECT s.submission_id, e.envelope, e.trace_context, s.state, s.attempts, s.refusals, s.next_attempt_at, "
-    "s.last_attempt_at, s.last_error, s.created_at, s.sent_at "
-    "FROM submissions AS s JOIN envelopes AS e ON e.submission_id = s.submission_id "
-)
-# Earliest due first (for a row never refused nor returned to the queue, that is
-# when it was queued), walking the index without sorting.
-_CLAIMABLE = _SELECT_ENTRIES + (
-    "WHERE s.state = ? AND s.next_attempt_at <= ? ORDER BY s.next_attempt_at, s.rowid LIMIT ?"
-)
-_ONE = _SELECT_ENTRIES + "WHERE s.submission_id = ?"
-_ALL = _SELECT_ENTRIES + "ORDER BY s.created_at, s.rowid"
-_IN_STATE = _SELECT_ENTRIES + "WHERE s.state = ? ORDER BY s.created_at, s.rowid"
-# At most this many ids in one ``IN (...)`` list.
-_CHUNK = 500
-
-
-class State(StrEnum):
-    QUEUED = "queued"
-    IN_FLIGHT = "in_flight"
-    SENT = "sent"
-    FAILED = "failed"
-
 
 class OutboxConflict(ValueError):
     """A submission id was enqueued again with different bytes."""
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One stored submission."""
-
-    submission_id: str
-    envelope: bytes
-    trace_context: Mapping[str, str]
-    state: State
-    attempts: int
-    refusals: int
-    next_attempt_at: float
-    last_attempt_at: float | None
-    last_error: str | None
-    created_at: float
-    sent_at: float | None
 
 
 @dataclass(frozen=True)
@@ -167,7 +117,7 @@ class Outbox:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         with self._write():
-            for statement in _statements(_SCHEMA):
+            for statement in statements(SCHEMA):
                 self._db.execute(statement)
             self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
 
@@ -235,15 +185,15 @@ class Outbox:
         flight (counting the attempt)."""
         now = self._clock()
         with self._write() as db:
-            rows = db.execute(_CLAIMABLE, (State.QUEUED, now, limit)).fetchall()
-            _update_in(
+            rows = db.execute(CLAIMABLE, (State.QUEUED, now, limit)).fetchall()
+            update_in(
                 db,
                 "UPDATE submissions SET state = ?, attempts = attempts + 1, last_attempt_at = ? WHERE state = ?",
                 (State.IN_FLIGHT, now, State.QUEUED),
                 [r[0] for r in rows],
             )
         return [
-            _entry((*r[:3], State.IN_FLIGHT, r[4] + 1, r[5], r[6], now, *r[8:]))  # as stored after the update
+            entry_from_row((*r[:3], State.IN_FLIGHT, r[4] + 1, r[5], r[6], now, *r[8:]))  # as stored after the update
             for r in rows
         ]
 
@@ -253,13 +203,13 @@ class Outbox:
             return 0
         now = self._clock()
         with self._write() as db:
-            changed = _update_in(
+            changed = update_in(
                 db,
                 "UPDATE submissions SET state = ?, sent_at = ?, last_error = NULL WHERE state = ?",
                 (State.SENT, now, State.IN_FLIGHT),
                 submission_ids,
             )
-            _bump(db, "sent_total", changed)
+            bump(db, "sent_total", changed)
             db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('last_sent_at', ?)", (repr(now),))
         return changed
 
@@ -268,7 +218,7 @@ class Outbox:
         messages were not at fault (not a refusal; ``attempts`` still counts it)."""
         now = self._clock()
         with self._write() as db:
-            return _update_in(
+            return update_in(
                 db,
                 "UPDATE submissions SET state = ?, next_attempt_at = ?, last_error = ? WHERE state = ?",
                 (State.QUEUED, now, error[:500], State.IN_FLIGHT),
@@ -335,8 +285,8 @@ class Outbox:
                 (State.SENT, horizon, State.SENT, policy.keep_sent_max),
             ).fetchall()
             ids = [r[0] for r in doomed]
-            _update_in(db, "DELETE FROM envelopes", (), ids)
-            return _update_in(db, "DELETE FROM submissions WHERE state = ?", (State.SENT,), ids)
+            update_in(db, "DELETE FROM envelopes", (), ids)
+            return update_in(db, "DELETE FROM submissions WHERE state = ?", (State.SENT,), ids)
 
     # -- reading ---------------------------------------------------------------------
     def next_due_at(self) -> float | None:
@@ -357,14 +307,14 @@ class Outbox:
 
     def get(self, submission_id: str) -> Entry | None:
         with self._lock:
-            row = self._db.execute(_ONE, (submission_id,)).fetchone()
-        return None if row is None else _entry(row)
+            row = self._db.execute(ONE, (submission_id,)).fetchone()
+        return None if row is None else entry_from_row(row)
 
     def entries(self, state: State | None = None) -> list[Entry]:
         """Every row (or those in one state), oldest first."""
         with self._lock:
-            cursor = self._db.execute(_ALL) if state is None else self._db.execute(_IN_STATE, (state,))
-            return [_entry(r) for r in cursor.fetchall()]
+            cursor = self._db.execute(ALL) if state is None else self._db.execute(IN_STATE, (state,))
+            return [entry_from_row(r) for r in cursor.fetchall()]
 
     def status(self) -> Status:
         with self._lock:
@@ -384,8 +334,8 @@ class Outbox:
             sent=counts.get(State.SENT, 0),
             failed=counts.get(State.FAILED, 0),
             sent_total=int(meta.get("sent_total", 0)),
-            last_sent_at=_float(meta.get("last_sent_at")),
-            last_sync_at=_float(meta.get("last_sync_at")),
+            last_sent_at=float_or_none(meta.get("last_sent_at")),
+            last_sync_at=float_or_none(meta.get("last_sync_at")),
             next_attempt_at=due,
             last_error=error[0] if error else None,
         )
@@ -400,7 +350,7 @@ class Outbox:
     def last_sync(self) -> float | None:
         with self._lock:
             row = self._db.execute("SELECT value FROM meta WHERE key = 'last_sync_at'").fetchone()
-        return _float(row[0]) if row else None
+        return float_or_none(row[0]) if row else None
 
 
 def submission_id_of(envelope: bytes) -> str:
@@ -409,47 +359,3 @@ def submission_id_of(envelope: bytes) -> str:
 
     outer = sub_pb.KioskSubmission.FromString(envelope)
     return str(sub_pb.SubmissionBody.FromString(outer.body).submission_id)
-
-
-def _update_in(db: sqlite3.Connection, statement: str, params: tuple[Any, ...], ids: Sequence[str]) -> int:
-    """Run ``statement`` restricted to ``submission_id IN (ids)``, in chunks; rows changed."""
-    joiner = " AND " if " WHERE " in statement else " WHERE "
-    changed = 0
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        marks = ",".join("?" * len(chunk))
-        changed += db.execute(f"{statement}{joiner}submission_id IN ({marks})", (*params, *chunk)).rowcount
-    return changed
-
-
-def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
-
-
-def _bump(db: sqlite3.Connection, key: str, by: int) -> None:
-    db.execute(
-        "INSERT INTO meta (key, value) VALUES (?, ?) "
-        "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + ? AS TEXT)",
-        (key, str(by), by),
-    )
-
-
-def _float(raw: str | None) -> float | None:
-    return None if raw is None else float(raw)
-
-
-def _entry(row: Sequence[Any]) -> Entry:
-    sid, envelope, context, state, attempts, refusals, due, attempted, error, created, sent = row
-    return Entry(
-        submission_id=str(sid),
-        envelope=bytes(envelope),
-        trace_context=json.loads(context),
-        state=State(state),
-        attempts=int(attempts),
-        refusals=int(refusals),
-        next_attempt_at=float(due),
-        last_attempt_at=None if attempted is None else float(attempted),
-        last_error=error,
-        created_at=float(created),
-        sent_at=None if sent is None else float(sent),
-    )
