@@ -13,10 +13,12 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from opentelemetry import context as otel_context
+from opentelemetry.context import Context
 from pymongo.collection import Collection
 
 from crm_platform.contracts import ContractViolation
@@ -35,16 +37,26 @@ class OutboxRelay:
     def flush(self, collection: str, aggregate_id: str) -> None:
         self.flush_many(collection, [aggregate_id])
 
-    def flush_many(self, collection: str, aggregate_ids: Sequence[str]) -> int:
+    def flush_many(
+        self, collection: str, aggregate_ids: Sequence[str], contexts: Mapping[str, Context] | None = None
+    ) -> int:
         """``flush`` for several aggregates of one collection: one read and one write
-        for all of them, however many there are. Returns the events published."""
+        for all of them, however many there are. Returns the events published.
+        ``contexts``: the trace context each aggregate was written in, so its
+        events continue that trace when another thread publishes them."""
         coll = self._collections[collection]
         selector = {"_id": {"$in": list(aggregate_ids)}}
         published: list[str] = []
         try:
             for raw in coll.find(selector, {"outbox": 1}):
                 entries = raw.get("outbox") or []
-                done = self._publish_each(entries)
+                written_in = (contexts or {}).get(raw["_id"])
+                token = otel_context.attach(written_in) if written_in is not None else None
+                try:
+                    done = self._publish_each(entries)
+                finally:
+                    if token is not None:
+                        otel_context.detach(token)
                 published += done
                 if len(done) < len(entries):
                     break  # the broker refused one: the sweep takes it from here, in order
@@ -100,13 +112,14 @@ class BackgroundRelay:
     def __init__(self, relay: OutboxRelay, capacity: int = 1000, batch: int = 100) -> None:
         self._relay = relay
         self._batch = batch
-        self._pending: queue.Queue[tuple[str, str] | None] = queue.Queue(capacity)
+        self._pending: queue.Queue[tuple[str, str, Context] | None] = queue.Queue(capacity)
         self._thread = threading.Thread(target=self._run, name="outbox-flush", daemon=True)
         self._thread.start()
 
     def flush(self, collection: str, aggregate_id: str) -> None:
+        # The caller's trace context goes along: the events continue its trace.
         with contextlib.suppress(queue.Full):  # if full, the sweep publishes it a few seconds later
-            self._pending.put_nowait((collection, aggregate_id))
+            self._pending.put_nowait((collection, aggregate_id, otel_context.get_current()))
 
     def sweep(self) -> int:
         return self._relay.sweep()
@@ -124,13 +137,13 @@ class BackgroundRelay:
                     items.append(self._pending.get_nowait())
                 except queue.Empty:
                     break
-            by_collection: dict[str, list[str]] = {}
+            by_collection: dict[str, dict[str, Context]] = {}
             for item in items:
                 if item is not None:
-                    by_collection.setdefault(item[0], []).append(item[1])
+                    by_collection.setdefault(item[0], {})[item[1]] = item[2]
             for collection, ids in by_collection.items():
                 try:
-                    self._relay.flush_many(collection, list(dict.fromkeys(ids)))
+                    self._relay.flush_many(collection, list(ids), ids)
                 except Exception:
                     log.exception("outbox flush failed; the sweep will publish %d of %s", len(ids), collection)
             if items[-1] is None:

@@ -321,11 +321,31 @@ def test_the_trace_starts_on_the_kiosk_and_continues_through_the_bus_into_the_in
         found = []
         for path in traces_dir(stack).glob("*.jsonl"):
             found += [s for s in map(json.loads, path.read_text().splitlines()) if s["trace_id"] == trace_id]
-        return found if any(s["name"] == "actas.ingest_submission" for s in found) else []
+        names = {s["name"] for s in found}
+        # The documents consumer, and its call back to actas, are further along the trace.
+        done = {"actas.ingest_submission", "documents.on_acta_sealed"} <= names and any(
+            s["service"] == "actas-grpc" and s["name"].endswith("ActasService/GetActa") for s in found
+        )
+        return found if done else []
 
-    found = eventually(spans, timeout=20)
+    found = eventually(spans, timeout=30)
     kiosk_span = next(s for s in found if s["name"] == "kiosk.forward_submission")
     ingest_span = next(s for s in found if s["name"] == "actas.ingest_submission")
     assert kiosk_span["service"] == "crm-kiosk" and kiosk_span["kind"] == "PRODUCER"
     assert kiosk_span["parent_id"] == capture_span and kiosk_span["attributes"]["crm.submission_id"] == sid
     assert ingest_span["parent_id"] == kiosk_span["span_id"] and ingest_span["kind"] == "CONSUMER"
+
+    # kiosk → ingest → (AMQP, published by the ingest worker's background relay) documents → actas (gRPC)
+    by_id = {s["span_id"]: s for s in found}
+
+    def ancestors(span: dict[str, Any]) -> list[dict[str, Any]]:
+        chain = []
+        while span["parent_id"] in by_id:
+            span = by_id[span["parent_id"]]
+            chain.append(span)
+        return chain
+
+    documents = next(s for s in found if s["name"] == "documents.on_acta_sealed")
+    assert documents["service"] == "documents" and ingest_span in ancestors(documents)
+    get_acta = next(s for s in found if s["service"] == "actas-grpc" and s["name"].endswith("ActasService/GetActa"))
+    assert documents in ancestors(get_acta)
