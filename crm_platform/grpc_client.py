@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import grpc
 
 from crm_platform import errors
-from crm_platform.grpc_support import caller_metadata, field_errors
+from crm_platform.grpc_support import MAX_MESSAGE_BYTES, caller_metadata, field_errors
 
 Stub = TypeVar("Stub")
 
@@ -40,10 +40,19 @@ _BY_CODE: dict[grpc.StatusCode, type[errors.ServiceError]] = {
 }
 
 
+def channel_options() -> list[tuple[str, Any]]:
+    """round_robin, and message sizes that fit the largest attachment (as the servers')."""
+    return [
+        ("grpc.lb_policy_name", "round_robin"),
+        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    ]
+
+
 def traced_channel(target: str) -> grpc.Channel:
     from opentelemetry.instrumentation.grpc import client_interceptor, grpcext
 
-    channel = grpc.insecure_channel(target, options=[("grpc.lb_policy_name", "round_robin")])
+    channel = grpc.insecure_channel(target, options=channel_options())
     return grpcext.intercept_channel(channel, client_interceptor())
 
 

@@ -24,9 +24,11 @@ from grpc_status import rpc_status
 
 from crm_platform import access, errors
 from crm_platform.identity import InvalidCaller, assert_caller, verify_caller
+from crm_platform.limits import MAX_GRPC_MESSAGE_BYTES
 
 CALLER_HEADER = "x-crm-caller"
-MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+# The largest attachment plus overhead (crm_platform.limits); clients use the same.
+MAX_MESSAGE_BYTES = MAX_GRPC_MESSAGE_BYTES
 
 
 def create_server(

@@ -3,8 +3,6 @@ the public verification page a PDF's QR code points to."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import html
 from datetime import datetime
 from typing import Any
@@ -16,6 +14,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from crm_platform.access import PUBLIC
 from crm_platform.grpc_support import caller_metadata
+from crm_platform.limits import MAX_ATTACHMENT_BYTES
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
 from crm_platform.proto_gen.crm.actas.v1 import submission_pb2 as sub_pb
 from crm_platform.proto_gen.crm.documents.v1 import documents_pb2 as dpb
@@ -28,12 +27,13 @@ from services.documents.access import ACCESS as DOCUMENTS
 API = "/api/v1"
 
 
-def _struct(values: dict[str, Any]) -> Struct:
+def _struct(values: dict[str, Any], field: str) -> Struct:
+    schemas.refuse_non_finite(values, field)
     out = Struct()
     try:
         out.update(values)
-    except (TypeError, ValueError) as exc:
-        raise errors.ApiError(400, "Solicitud inválida", {"values": f"Valores no representables: {exc}"}) from None
+    except (TypeError, ValueError):
+        raise errors.ApiError(400, "Solicitud inválida", {field: "Valores no representables"}) from None
     return out
 
 
@@ -70,7 +70,7 @@ def register(app: FastAPI, backend: Backend) -> None:
         auth.require(user, ACTAS, "CreateActa")
         request = apb.CreateActaRequest(
             template_key=body.template_key,
-            values=_struct(body.values),
+            values=_struct(body.values, "values"),
             community_id=body.community_id,
             captured_at=_ts(body.captured_at),
         )
@@ -95,12 +95,7 @@ def register(app: FastAPI, backend: Backend) -> None:
                 )
             )
         elif body.method == "handwritten":
-            try:
-                request.handwritten_png = base64.b64decode(body.handwritten_png_base64, validate=True)
-            except binascii.Error:
-                raise errors.ApiError(
-                    400, "Solicitud inválida", {"handwritten_png_base64": "No es base64 válido"}
-                ) from None
+            request.handwritten_png = schemas.decode_base64(body.handwritten_png_base64, "handwritten_png_base64")
         elif body.method == "refused":
             request.refusal_reason = body.refusal_reason or " "
         elif body.signer_id and body.signer_id != user.username:
@@ -115,7 +110,7 @@ def register(app: FastAPI, backend: Backend) -> None:
     @app.post(f"{API}/actas/{{acta_id}}/amendments", status_code=201, tags=["actas"])
     def amend_acta(acta_id: str, body: schemas.AmendmentIn, user: User) -> dict[str, Any]:
         auth.require(user, ACTAS, "AmendActa")
-        request = apb.AmendActaRequest(acta_id=acta_id, changes=_struct(body.changes), reason=body.reason)
+        request = apb.AmendActaRequest(acta_id=acta_id, changes=_struct(body.changes, "changes"), reason=body.reason)
         return acta(backend.call(A.AmendActa, request, user), user)
 
     # -- queries -----------------------------------------------------------------
@@ -129,7 +124,7 @@ def register(app: FastAPI, backend: Backend) -> None:
         status: str = "",
         captured_from: datetime | None = None,
         captured_to: datetime | None = None,
-        limit: int = 50,
+        limit: schemas.PageLimit = 50,
     ) -> dict[str, Any]:
         auth.require(user, ACTAS, "ListActas")
         request = apb.ListActasRequest(
@@ -192,7 +187,7 @@ def register(app: FastAPI, backend: Backend) -> None:
 
     # -- documents ---------------------------------------------------------------
     @app.get(f"{API}/actas/{{acta_id}}/document", tags=["documents"])
-    def acta_document(acta_id: str, user: User, ttl_seconds: int = 900) -> dict[str, Any]:
+    def acta_document(acta_id: str, user: User, ttl_seconds: schemas.LinkTtl = 900) -> dict[str, Any]:
         auth.require(user, DOCUMENTS, "GetActaDocument")
         request = dpb.GetActaDocumentRequest(acta_id=acta_id, link_ttl_seconds=ttl_seconds)
         return to_json(backend.call(D.GetActaDocument, request, user))
@@ -201,15 +196,16 @@ def register(app: FastAPI, backend: Backend) -> None:
     def put_attachment(body: schemas.AttachmentIn, user: User) -> dict[str, Any]:
         """A photo for an acta's photo field; the field then names it by ``sha256``."""
         auth.require(user, DOCUMENTS, "PutAttachment")
-        try:
-            content = base64.b64decode(body.content_base64, validate=True)
-        except binascii.Error:
-            raise errors.ApiError(400, "Solicitud inválida", {"content_base64": "No es base64 válido"}) from None
+        if len(body.content_base64) > schemas.MAX_ATTACHMENT_BASE64:
+            raise errors.ApiError(413, schemas.PHOTO_TOO_LARGE)
+        content = schemas.decode_base64(body.content_base64, "content_base64")
+        if len(content) > MAX_ATTACHMENT_BYTES:
+            raise errors.ApiError(413, schemas.PHOTO_TOO_LARGE)
         request = dpb.PutAttachmentRequest(content=content, content_type=body.content_type)
         return to_json(backend.call(D.PutAttachment, request, user))
 
     @app.get(f"{API}/attachments/{{sha256}}", tags=["documents"])
-    def get_attachment(sha256: str, user: User, ttl_seconds: int = 900) -> dict[str, Any]:
+    def get_attachment(sha256: str, user: User, ttl_seconds: schemas.LinkTtl = 900) -> dict[str, Any]:
         auth.require(user, DOCUMENTS, "GetAttachment")
         request = dpb.GetAttachmentRequest(sha256=sha256, link_ttl_seconds=ttl_seconds)
         return to_json(backend.call(D.GetAttachment, request, user))
@@ -231,7 +227,7 @@ def register(app: FastAPI, backend: Backend) -> None:
         return to_json(backend.call(A.RevokeDevice, apb.RevokeDeviceRequest(id=device_id), user))
 
     @app.get(f"{API}/rejected-submissions", tags=["devices"])
-    def list_rejections(user: User, include_resolved: bool = False, limit: int = 100) -> dict[str, Any]:
+    def list_rejections(user: User, include_resolved: bool = False, limit: schemas.PageLimit = 100) -> dict[str, Any]:
         auth.require(user, ACTAS, "ListRejectedSubmissions")
         request = apb.ListRejectedSubmissionsRequest(include_resolved=include_resolved, limit=limit)
         return to_json(backend.call(A.ListRejectedSubmissions, request, user))

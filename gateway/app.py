@@ -3,8 +3,6 @@ and back. Business rules live in the services."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -51,8 +49,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     errors.install(app)
     # Signature images and photos are larger than any other body.
-    uploads = {f"{API}/attachments": 14 * 1024 * 1024, f"{API}/actas": 512 * 1024}
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, larger=uploads)
+    # A photo's limit is the attachment limit's base64 text plus room for the JSON.
+    uploads = {f"{API}/attachments": schemas.MAX_ATTACHMENT_BASE64 + 4096, f"{API}/actas": 512 * 1024}
+    photo = {f"{API}/attachments": schemas.PHOTO_TOO_LARGE}
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, larger=uploads, messages=photo)
     app.state.tokens = tokens
 
     B = backend.beneficiaries
@@ -115,7 +115,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         return person(backend.call(B.AddMember, request, user), user)
 
     @app.get(f"{API}/families/{{family_id}}/timeline", tags=["timeline"])
-    def family_timeline(family_id: str, user: User, limit: int = 100) -> dict[str, Any]:
+    def family_timeline(family_id: str, user: User, limit: schemas.PageLimit = 100) -> dict[str, Any]:
         auth.require(user, BENEFICIARIES, "GetTimeline")
         request = pb.GetTimelineRequest(subject_type="family", subject_id=family_id, limit=limit)
         return to_json(backend.call(B.GetTimeline, request, user))
@@ -135,7 +135,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         community_id: str = "",
         national_id_type: str = "",
         national_id_number: str = "",
-        limit: int = 20,
+        limit: schemas.PageLimit = 20,
     ) -> dict[str, Any]:
         """Search by name prefix (``q``) or look up one national ID."""
         by_id = bool(national_id_type or national_id_number)
@@ -185,15 +185,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @app.post(f"{API}/beneficiaries/{{beneficiary_id}}/biometrics", status_code=201, tags=["biometrics"])
     def store_template(beneficiary_id: str, body: schemas.BiometricIn, user: User) -> dict[str, Any]:
         auth.require(user, BENEFICIARIES, "StoreBiometricTemplate")
-        try:
-            template = base64.b64decode(body.template_base64, validate=True)
-        except binascii.Error:
-            raise errors.ApiError(400, "Solicitud inválida", {"template_base64": "No es base64 válido"}) from None
+        template = schemas.decode_base64(body.template_base64, "template_base64")
         request = pb.StoreBiometricTemplateRequest(beneficiary_id=beneficiary_id, finger=body.finger, template=template)
         return to_json(backend.call(B.StoreBiometricTemplate, request, user))
 
     @app.get(f"{API}/beneficiaries/{{beneficiary_id}}/timeline", tags=["timeline"])
-    def person_timeline(beneficiary_id: str, user: User, limit: int = 100) -> dict[str, Any]:
+    def person_timeline(beneficiary_id: str, user: User, limit: schemas.PageLimit = 100) -> dict[str, Any]:
         auth.require(user, BENEFICIARIES, "GetTimeline")
         request = pb.GetTimelineRequest(subject_type="beneficiary", subject_id=beneficiary_id, limit=limit)
         return to_json(backend.call(B.GetTimeline, request, user))

@@ -11,6 +11,7 @@ from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 from opentelemetry.instrumentation.grpc import client_interceptor, grpcext
 
+from crm_platform.grpc_client import channel_options
 from crm_platform.grpc_support import caller_metadata
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2_grpc
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2_grpc as pb_grpc
@@ -22,10 +23,9 @@ from gateway.config import GatewaySettings
 
 def _channel(target: str) -> grpc.Channel:
     # round_robin spreads calls over every address the target resolves to
-    # (a headless Service on Kubernetes), instead of pinning one pod.
-    return grpcext.intercept_channel(
-        grpc.insecure_channel(target, options=[("grpc.lb_policy_name", "round_robin")]), client_interceptor()
-    )
+    # (a headless Service on Kubernetes), instead of pinning one pod; message
+    # sizes fit the largest attachment (crm_platform.limits).
+    return grpcext.intercept_channel(grpc.insecure_channel(target, options=channel_options()), client_interceptor())
 
 
 class Backend:

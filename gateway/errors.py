@@ -65,6 +65,9 @@ _PYDANTIC_ES = {
     "extra_forbidden": "Campo no reconocido",
     "string_too_long": "Texto demasiado largo",
     "literal_error": "Valor no permitido",
+    "greater_than_equal": "Debe ser al menos {ge}",
+    "less_than_equal": "Debe ser como máximo {le}",
+    "finite_number": "Debe ser un número finito",
 }
 
 
@@ -87,9 +90,9 @@ def install(app: FastAPI) -> None:
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
         fields: dict[str, str] = {}
         for err in exc.errors():
-            fields[_field_name(tuple(err.get("loc", ())))] = _PYDANTIC_ES.get(
-                err.get("type", ""), err.get("msg", "Valor inválido")
-            )
+            spanish = _PYDANTIC_ES.get(err.get("type", ""))
+            message = spanish.format_map(err.get("ctx") or {}) if spanish else err.get("msg", "Valor inválido")
+            fields[_field_name(tuple(err.get("loc", ())))] = message
         return JSONResponse(body("Solicitud inválida", fields), status_code=400)
 
     @app.exception_handler(StarletteHTTPException)

@@ -9,13 +9,22 @@ Scope = dict[str, Any]
 
 
 class BodySizeLimit:
-    """Refuses bodies over ``max_bytes`` with 413, whether declared or streamed;
-    ``larger`` raises the limit for paths starting with a prefix (uploads)."""
+    """Refuses bodies over ``max_bytes`` with 413, whether declared (before reading
+    any of it) or streamed; ``larger`` raises the limit for paths starting with a
+    prefix (uploads), and ``messages`` says in the user's words what was too large
+    there (a photo)."""
 
-    def __init__(self, app: Any, max_bytes: int, larger: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        app: Any,
+        max_bytes: int,
+        larger: dict[str, int] | None = None,
+        messages: dict[str, str] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.larger = larger or {}
+        self.messages = messages or {}
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -23,10 +32,11 @@ class BodySizeLimit:
             return
         path = str(scope.get("path", ""))
         limit = next((n for prefix, n in self.larger.items() if path.startswith(prefix)), self.max_bytes)
+        message = next((m for prefix, m in self.messages.items() if path.startswith(prefix)), "")
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await self._reject(send, limit)
+            await self._reject(send, message or f"El cuerpo supera {limit} bytes")
             return
         seen = 0
 
@@ -42,10 +52,10 @@ class BodySizeLimit:
         try:
             await self.app(scope, limited_receive, send)
         except _TooLarge:
-            await self._reject(send, limit)
+            await self._reject(send, message or f"El cuerpo supera {limit} bytes")
 
-    async def _reject(self, send: Any, limit: int) -> None:
-        payload = json.dumps({"error": f"El cuerpo supera {limit} bytes"}).encode()
+    async def _reject(self, send: Any, message: str) -> None:
+        payload = json.dumps({"error": message}).encode()
         await send(
             {
                 "type": "http.response.start",

@@ -49,7 +49,7 @@ def register(app: FastAPI, backend: Backend) -> None:
 
     @app.get(f"{API}/notifications", tags=["notifications"])
     def deliveries(
-        user: User, recipient_id: str = "", trigger: str = "", status: str = "", limit: int = 50
+        user: User, recipient_id: str = "", trigger: str = "", status: str = "", limit: schemas.PageLimit = 50
     ) -> dict[str, Any]:
         """By person, by send (``trigger``), or ``status=failed|skipped``: what did not arrive."""
         auth.require(user, NOTIFICATIONS, "ListDeliveries")

@@ -3,10 +3,52 @@ the services' protobuf messages."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import math
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
+
+from crm_platform.limits import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_MB, base64_length
+from gateway.errors import ApiError
+
+# -- query parameters: every integer bounded to its domain (and so to its int32) ----
+MAX_PAGE = 500
+MAX_LINK_TTL_SECONDS = 24 * 3600
+# How many records a list returns (1 to 500).
+PageLimit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+# Seconds a download link lasts (1 s to 24 h).
+LinkTtl = Annotated[int, Query(ge=1, le=MAX_LINK_TTL_SECONDS)]
+
+# -- attachments --------------------------------------------------------------------
+MAX_ATTACHMENT_BASE64 = base64_length(MAX_ATTACHMENT_BYTES)
+PHOTO_TOO_LARGE = f"La foto supera el tamaño máximo de {MAX_ATTACHMENT_MB} MB"
+
+
+def decode_base64(text: str, field: str) -> bytes:
+    """Strict base64 (ASCII, the standard alphabet, padded), or a 400 naming ``field``."""
+    try:
+        if not text.isascii():
+            raise ValueError
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, "Solicitud inválida", {field: "No es base64 válido"}) from None
+
+
+def refuse_non_finite(value: Any, field: str) -> None:
+    """A 400 naming the first NaN or infinite number in ``value`` (``values.peso``):
+    JSON has none, though Python's parser accepts them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ApiError(400, "Solicitud inválida", {field: "No admite NaN ni infinito; use un número finito"})
+    if isinstance(value, dict):
+        for key, item in value.items():
+            refuse_non_finite(item, f"{field}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            refuse_non_finite(item, f"{field}.{index}")
 
 
 class _Strict(BaseModel):
@@ -130,8 +172,9 @@ class ResolutionIn(_Strict):
 
 class AttachmentIn(_Strict):
     content_type: Literal["image/jpeg", "image/png", "application/pdf"]
-    # 10 MB of content, base64-encoded
-    content_base64: str = Field(max_length=14_000_000)
+    # Up to crm_platform.limits.MAX_ATTACHMENT_BYTES of content, base64-encoded; a
+    # longer text is a 413 (the route, and the body limit before it is read).
+    content_base64: str
 
 
 class KioskSessionIn(_Strict):

@@ -18,13 +18,9 @@ from services.documents.domain.signing import SIGNATURE_FIELD, PdfSigner, develo
 from services.documents.domain.view import ActaView, SignatureView
 from services.documents.service_layer.handlers import (
     DOCUMENTS,
-    MAX_ATTACHMENT_BYTES,
-    InvalidAttachment,
     NotFound,
 )
-from services.documents.service_layer.ports import StoredObject
 from tests.unit.documents_fakes import (
-    ATTACHMENTS,
     CAPTURED,
     CONTENT_HASH,
     DOCS,
@@ -287,78 +283,3 @@ def test_a_stored_document_gets_a_link_that_expires_within_a_day(ttl: timedelta 
     assert record.status == "stored" and link is not None
     assert link.url == f"https://objects.test/{DOCS}/actas/acta-1.pdf?expires={int(granted.total_seconds())}"
     assert link.expires_at == NOW + timedelta(days=3) + granted
-
-
-# -- attachments ---------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("content_type", ["image/jpeg", "image/png", "application/pdf"])
-def test_an_attachment_is_stored_under_the_sha256_of_its_content(content_type: str) -> None:
-    w = world()
-    content = b"photo of the visit"
-    digest = hashlib.sha256(content).hexdigest()
-
-    stored = w.handlers.put_attachment(content, content_type)
-
-    key = f"sha256/{digest[:2]}/{digest}"
-    assert stored == StoredObject(key, digest, len(content), content_type)
-    assert w.store.objects[(ATTACHMENTS, key)] == (content, content_type, {"sha256": digest})
-
-
-def test_the_same_attachment_uploaded_twice_is_stored_once() -> None:
-    w = world()
-    first = w.handlers.put_attachment(b"photo", "image/jpeg")
-    second = w.handlers.put_attachment(b"photo", "image/jpeg")
-    assert first == second and w.store.puts == 1
-
-
-@pytest.mark.parametrize(
-    ("content", "content_type"),
-    [
-        (b"GIF89a...", "image/gif"),
-        (b"<svg/>", "image/svg+xml"),
-        (b"", "image/jpeg"),
-        (b"\0" * (MAX_ATTACHMENT_BYTES + 1), "image/jpeg"),
-    ],
-    ids=["gif", "svg", "empty", "over-10-mb"],
-)
-def test_an_attachment_of_another_type_or_empty_or_over_10_mb_is_refused(content: bytes, content_type: str) -> None:
-    w = world()
-    with pytest.raises(InvalidAttachment):
-        w.handlers.put_attachment(content, content_type)
-    assert w.store.puts == 0
-
-
-def test_an_attachment_of_exactly_10_mb_is_accepted() -> None:
-    w = world()
-    stored = w.handlers.put_attachment(b"\0" * MAX_ATTACHMENT_BYTES, "application/pdf")
-    assert stored.size_bytes == MAX_ATTACHMENT_BYTES
-
-
-def test_a_stored_attachment_is_found_by_its_sha256_with_a_link() -> None:
-    w = world()
-    stored = w.handlers.put_attachment(b"photo", "image/png")
-    w.clock.current = NOW + timedelta(minutes=3)
-
-    found, link = w.handlers.attachment(stored.sha256, timedelta(hours=30))
-
-    assert found == stored
-    assert link.url == f"https://objects.test/{ATTACHMENTS}/{stored.key}?expires={24 * 3600}"
-    assert link.expires_at == NOW + timedelta(minutes=3, hours=24)
-
-
-@pytest.mark.parametrize(
-    "sha256",
-    [
-        hashlib.sha256(b"never uploaded").hexdigest(),
-        hashlib.sha256(b"photo").hexdigest().upper(),
-        hashlib.sha256(b"photo").hexdigest()[:63],
-        "../" + hashlib.sha256(b"photo").hexdigest()[3:],
-    ],
-    ids=["unknown", "uppercase", "short", "path"],
-)
-def test_an_unknown_or_malformed_attachment_hash_is_not_found(sha256: str) -> None:
-    w = world()
-    w.handlers.put_attachment(b"photo", "image/png")
-    with pytest.raises(NotFound):
-        w.handlers.attachment(sha256)

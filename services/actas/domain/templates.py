@@ -80,9 +80,13 @@ class Template:
         specs = {s.code: s for s in self.fields}
         for unknown in sorted(set(values) - set(specs)):
             errors[unknown] = f"Campo desconocido en la plantilla {self.key}"
+        non_finite = {path.partition(".")[0] for path in non_finite_numbers(values)}
         clean: dict[str, Any] = {}
         for spec in self.fields:
             raw = values.get(spec.code)
+            if spec.code in non_finite:
+                errors[spec.code] = f"{spec.label}: no admite NaN ni infinito; use un número finito"
+                continue
             if _empty(raw):
                 if spec.required:
                     errors[spec.code] = f"{spec.label}: campo obligatorio"
@@ -94,6 +98,21 @@ class Template:
         if errors:
             raise FieldsInvalid(errors)
         return clean
+
+
+def non_finite_numbers(value: Any, path: str = "") -> list[str]:
+    """The dotted paths (``ubicacion.lat``, ``lista.0``) of every NaN or infinite
+    number in ``value``, however deeply nested: JSON and the canonical form of an
+    acta have no place for them."""
+    if isinstance(value, float):
+        return [] if math.isfinite(value) else [path]
+    if isinstance(value, Mapping):
+        items: Any = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return []
+    return [found for key, item in items for found in non_finite_numbers(item, f"{path}.{key}" if path else str(key))]
 
 
 def _empty(raw: Any) -> bool:

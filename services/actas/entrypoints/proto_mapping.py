@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from google.protobuf.json_format import MessageToDict
-from google.protobuf.struct_pb2 import Struct
+from google.protobuf.struct_pb2 import Struct, Value
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as pb
@@ -45,7 +44,21 @@ def struct(values: dict[str, Any]) -> Struct:
 
 
 def values(message: Struct) -> dict[str, Any]:
-    return MessageToDict(message)
+    """The values as Python, as ``MessageToDict`` gives them, except that NaN and
+    infinities are kept (``MessageToDict`` raises on them) for the template's
+    validation to name the field."""
+    return {key: _plain(value) for key, value in message.fields.items()}
+
+
+def _plain(value: Value) -> Any:
+    kind = value.WhichOneof("kind")
+    if kind == "struct_value":
+        return values(value.struct_value)
+    if kind == "list_value":
+        return [_plain(item) for item in value.list_value.values]
+    if kind is None or kind == "null_value":
+        return None
+    return getattr(value, kind)
 
 
 def template(t: Template) -> pb.Template:
