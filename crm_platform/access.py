@@ -68,3 +68,37 @@ def check(table: AccessTable, role: str, operation: str) -> None:
     """Raise ``PermissionDenied`` unless the table lets ``role`` call ``operation``."""
     if not allows(table, role, operation):
         raise errors.PermissionDenied(denial(role, operation))
+
+
+# -- restricted content -------------------------------------------------------------------
+# Templates whose recorded content only some roles may read, by template code (the
+# template key without its ``@version``). Everyone else may learn that such an acta
+# exists, who took part and when, but not what was recorded: not in the JSON (the
+# gateway redacts it), not in its PDF (the documents service gives them no link) and
+# not in its name (notifications about it use neutral wording, never its title).
+# The one source of truth: the actas service's ``CONTENT_READERS`` is this table, and
+# the documents and notifications services read it here, without importing actas.
+RESTRICTED_CONTENT_READERS: Mapping[str, frozenset[str]] = {
+    "intervencion_psicosocial": roles(ADMIN, PSYCHOSOCIAL, AUDITOR),
+}
+
+
+def template_code(template_key: str) -> str:
+    """``"intervencion_psicosocial@1"`` -> ``"intervencion_psicosocial"``."""
+    return str(template_key).split("@", 1)[0]
+
+
+def is_restricted(template_key: str) -> bool:
+    """Whether actas of this template (key or code) have content only some roles may read."""
+    return template_code(template_key) in RESTRICTED_CONTENT_READERS
+
+
+def may_read_content(role: str, template_key: str) -> bool:
+    """Whether ``role`` may read what an acta of this template (key or code) records."""
+    readers = RESTRICTED_CONTENT_READERS.get(template_code(template_key))
+    return readers is None or role in readers
+
+
+def reads_all_content(role: str) -> bool:
+    """Whether ``role`` may read the content of every restricted template."""
+    return all(role in readers for readers in RESTRICTED_CONTENT_READERS.values())

@@ -28,6 +28,8 @@ gestor signs only with their own session (``desk``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from crm_platform.access import (
     ADMIN,
     AUDITOR,
@@ -36,6 +38,7 @@ from crm_platform.access import (
     KIOSK,
     PSYCHOSOCIAL,
     PUBLIC,
+    RESTRICTED_CONTENT_READERS,
     SERVICE,
     USER_ROLES,
     AccessTable,
@@ -76,7 +79,7 @@ ACCESS: AccessTable = {
 }
 
 # Templates whose recorded content only some roles may read; others see that the
-# acta exists, who took part and when, but not what was recorded.
-CONTENT_READERS: dict[str, frozenset[str]] = {
-    "intervencion_psicosocial": roles(ADMIN, PSYCHOSOCIAL, AUDITOR),
-}
+# acta exists, who took part and when, but not what was recorded. The table lives in
+# ``crm_platform.access`` (``RESTRICTED_CONTENT_READERS``) so that the documents and
+# notifications services apply the same rule without importing the actas service.
+CONTENT_READERS: Mapping[str, frozenset[str]] = RESTRICTED_CONTENT_READERS

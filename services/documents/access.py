@@ -2,7 +2,11 @@
 (``crm.documents.v1.DocumentsService``): the one table. The gRPC server enforces
 it before any handler runs; the gateway derives its 403s from it.
 
-- An acta's PDF and stored photos: every user.
+- An acta's PDF and stored photos: every user; but the PDF of an acta whose
+  template's content is restricted (``crm_platform.access.RESTRICTED_CONTENT_READERS``,
+  psychosocial interventions) only to the roles that may read that content: the
+  use case (``DocumentHandlers.document``) refuses everyone else, since the
+  record's template is not known before it is read.
 - Storing a photo for an acta's photo field: those who capture actas (admin,
   coordinator, gestor, psychosocial staff).
 """

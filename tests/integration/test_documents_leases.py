@@ -104,6 +104,9 @@ class GatedSource:
             hook()
         return self.real.view(acta_id)
 
+    def template_key(self, acta_id: str) -> str:
+        return str(self.real.template_key(acta_id))
+
 
 class StallingStore:
     """The object store; ``after_upload`` runs once after an upload (a stalled worker)."""

@@ -127,6 +127,9 @@ class FlakySource:
             raise ConnectionError("actas no disponible")
         return self.real.view(acta_id)
 
+    def template_key(self, acta_id: str) -> str:
+        return str(self.real.template_key(acta_id))
+
 
 class StepClock:
     def __init__(self) -> None:

@@ -159,6 +159,7 @@ class FlakyActas:
         self.failures = failures
         self.records_seen: list[DocumentRecord | None] = []
         self.during_view: Callable[[], None] | None = None  # runs once, inside a view call (a slow render)
+        self.template_lookups: list[str] = []  # acta ids whose template key was asked for
 
     def view(self, acta_id: str) -> ActaView:
         self.records_seen.append(self.repo.get(acta_id))
@@ -169,6 +170,10 @@ class FlakyActas:
             self.failures -= 1
             raise ConnectionError("actas service unavailable")
         return self.views[acta_id]
+
+    def template_key(self, acta_id: str) -> str:
+        self.template_lookups.append(acta_id)
+        return self.views[acta_id].template_key
 
 
 class DictObjectStore:

@@ -33,7 +33,11 @@ from services.notifications.service_layer.handlers import NotificationHandlers
 from services.notifications.service_layer.ports import Contact, ParkedReport
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
-TEMPLATES = {"acta_sellada": ("nombre", "enlace", "fecha"), "recordatorio_reunion": ("nombre", "fecha", "lugar")}
+TEMPLATES = {
+    "acta_sellada": ("nombre", "enlace", "fecha"),
+    "acta_registrada": ("nombre", "enlace", "fecha"),
+    "recordatorio_reunion": ("nombre", "fecha", "lugar"),
+}
 
 
 class StoreDown(Exception):

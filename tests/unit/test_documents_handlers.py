@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
+from crm_platform.errors import PermissionDenied
 from services.documents.domain.signing import SIGNATURE_FIELD, PdfSigner, development_identity
 from services.documents.domain.view import ActaView, SignatureView
 from services.documents.service_layer.handlers import (
@@ -255,13 +257,13 @@ def test_producing_an_already_stored_document_does_nothing() -> None:
 
 def test_an_acta_without_a_document_record_is_not_found() -> None:
     with pytest.raises(NotFound):
-        world().handlers.document("acta-404")
+        world().handlers.document("acta-404", role="gestor")
 
 
 def test_a_pending_document_has_no_link() -> None:
     w = world(failures=1)
     w.handlers.on_acta_sealed("acta-1")
-    record, link = w.handlers.document("acta-1")
+    record, link = w.handlers.document("acta-1", role="gestor")
     assert record.status == "pending" and link is None
 
 
@@ -278,8 +280,59 @@ def test_a_stored_document_gets_a_link_that_expires_within_a_day(ttl: timedelta 
     w.handlers.on_acta_sealed("acta-1")
     w.clock.current = NOW + timedelta(days=3)
 
-    record, link = w.handlers.document("acta-1", ttl)
+    record, link = w.handlers.document("acta-1", ttl, role="gestor")
 
     assert record.status == "stored" and link is not None
     assert link.url == f"https://objects.test/{DOCS}/actas/acta-1.pdf?expires={int(granted.total_seconds())}"
     assert link.expires_at == NOW + timedelta(days=3) + granted
+
+
+PSYCHOSOCIAL_VIEW = view(
+    "acta-psi", title="Acta de intervención psicosocial", template_key="intervencion_psicosocial@1"
+)
+
+
+@pytest.mark.parametrize("role", ["gestor", "coordinator"])
+def test_a_role_that_may_not_read_a_restricted_actas_content_gets_no_link_to_its_pdf(role: str) -> None:
+    w = world({"acta-psi": PSYCHOSOCIAL_VIEW})
+    w.handlers.on_acta_sealed("acta-psi")
+    assert w.repo.records["acta-psi"].template_key == "intervencion_psicosocial@1"  # noted when stored
+
+    with pytest.raises(PermissionDenied) as refused:
+        w.handlers.document("acta-psi", role=role)
+
+    assert "no puede leer el contenido" in str(refused.value)
+    assert w.actas.template_lookups == []  # the record says which template it is
+
+
+@pytest.mark.parametrize("role", ["psychosocial", "admin", "auditor"])
+def test_the_roles_that_may_read_a_restricted_actas_content_get_the_link(role: str) -> None:
+    w = world({"acta-psi": PSYCHOSOCIAL_VIEW})
+    w.handlers.on_acta_sealed("acta-psi")
+    record, link = w.handlers.document("acta-psi", role=role)
+    assert record.status == "stored" and link is not None
+
+
+def test_a_record_stored_before_the_template_was_noted_asks_the_actas_service() -> None:
+    w = world({"acta-psi": PSYCHOSOCIAL_VIEW})
+    w.handlers.on_acta_sealed("acta-psi")
+    w.repo.records["acta-psi"] = replace(w.repo.records["acta-psi"], template_key="")  # an older record
+
+    with pytest.raises(PermissionDenied):
+        w.handlers.document("acta-psi", role="gestor")
+    assert w.actas.template_lookups == ["acta-psi"]
+    assert w.handlers.document("acta-psi", role="psychosocial")[1] is not None
+
+
+def test_a_pending_restricted_document_is_refused_too() -> None:
+    w = world({"acta-psi": PSYCHOSOCIAL_VIEW}, failures=1)
+    w.handlers.on_acta_sealed("acta-psi")
+    with pytest.raises(PermissionDenied):
+        w.handlers.document("acta-psi", role="coordinator")
+
+
+def test_an_unrestricted_acta_gives_every_role_its_link() -> None:
+    w = world()
+    w.handlers.on_acta_sealed("acta-1")
+    for role in ("gestor", "coordinator", "psychosocial", "admin", "auditor"):
+        assert w.handlers.document("acta-1", role=role)[1] is not None

@@ -51,6 +51,7 @@ ACTA = {
 }
 SAMPLES: dict[str, dict[str, Any]] = {
     "acta_sellada": ACTA,
+    "acta_registrada": {k: ACTA[k] for k in ("nombre", "fecha", "enlace")},
     "recordatorio_reunion": {
         "nombre": "Ana Díaz",
         "fecha": date(2024, 6, 14),

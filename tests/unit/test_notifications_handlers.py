@@ -20,9 +20,11 @@ from services.notifications.domain.model import (
     WebhookMalformed,
     WebhookRejected,
 )
+from services.notifications.domain.templates import render
 from services.notifications.service_layer.handlers import (
     ACTA_TEMPLATE,
     NOTIFICATIONS,
+    RESTRICTED_ACTA_TEMPLATE,
     Audience,
     InvalidRequest,
     NotFound,
@@ -84,6 +86,37 @@ def test_an_acta_sealed_queues_one_message_per_participant_with_the_link_to_the_
     assert record.status == DeliveryStatus.QUEUED and record.template == ACTA_TEMPLATE
     assert record.trigger == "acta:a1" and record.variables["enlace"] == "https://crm.example/verificar/a1"
     assert record.variables["fecha"] == "20 de noviembre de 2026"  # the day in Colombia, not in UTC
+
+
+def test_a_restricted_actas_message_never_names_its_type_on_any_channel() -> None:
+    # A psychosocial intervention: a shared family phone must not read its title.
+    h = handlers([ANA])
+    h.render = render  # the real templates, not the fake renderer
+    payload = {**sealed("a9", "p1"), "title": "Acta de intervención psicosocial"}
+    payload["template_key"] = "intervencion_psicosocial@1"
+
+    h.on_acta_sealed(payload)
+    record = h.notification("acta_sealed:a9:p1")
+    assert record.template == RESTRICTED_ACTA_TEMPLATE and "titulo" not in record.variables  # not even stored
+    assert h.dispatch_due() == 1
+
+    (whatsapp,) = channel(h, WA).sent
+    sms = render(record.template, SMS, ANA.phone, record.message_key, {**record.variables, "nombre": ANA.name})
+    email = render(record.template, EMAIL, ANA.email, record.message_key, {**record.variables, "nombre": ANA.name})
+    assert whatsapp.template == "acta_registrada"
+    assert whatsapp.parameters == ("Ana Epiayú", "20 de noviembre de 2026", "https://crm.example/verificar/a9")
+    assert email.subject == "Se registró un acta de su proceso de acompañamiento"
+    for text in (whatsapp.text, sms.text, email.subject, email.text):
+        assert "se registró un acta de su proceso de acompañamiento" in text.lower()
+    for text in (whatsapp.text, sms.text, email.subject, email.text, *whatsapp.parameters):
+        assert "psicosocial" not in text.lower() and "intervención" not in text.lower()
+
+
+def test_an_unrestricted_acta_keeps_its_title() -> None:
+    h = handlers([ANA])
+    h.on_acta_sealed({**sealed("a1", "p1"), "template_key": "visita_domiciliaria@1"})
+    record = h.notification("acta_sealed:a1:p1")
+    assert record.template == ACTA_TEMPLATE and record.variables["titulo"] == "Acta de visita domiciliaria"
 
 
 def test_whatsapp_goes_to_participants_with_consent_and_none_to_those_without() -> None:

@@ -40,6 +40,10 @@ class GrpcActaSource(ServiceClient):
             raise ActaNotSealed(f"acta {acta_id} is {acta.status!r}, not sealed")
         return build_view(acta, self._template(acta.template_key), f"{self._verify_base_url}/{acta.id}")
 
+    def template_key(self, acta_id: str) -> str:
+        acta = self.call(self.stub.GetActa, apb.GetActaRequest(id=acta_id, include_images=False))
+        return str(acta.template_key)
+
     @functools.lru_cache(maxsize=64)  # noqa: B019 - templates are immutable per key; one source per process
     def _template(self, key: str) -> apb.Template:
         template: apb.Template = self.call(self.stub.GetTemplate, apb.GetTemplateRequest(key=key))

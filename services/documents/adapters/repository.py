@@ -42,6 +42,7 @@ class DocumentDoc(mongoengine.Document):
     pades_signed = mongoengine.BooleanField()
     stored_at = mongoengine.DateTimeField()
     acta_content_hash = mongoengine.StringField()
+    template_key = mongoengine.StringField()
     lease_owner = mongoengine.StringField()
     leased_until = mongoengine.DateTimeField()
     outbox = mongoengine.ListField(mongoengine.DictField())
@@ -112,6 +113,7 @@ class MongoDocumentRepository:
                     "pades_signed": record.pades_signed,
                     "stored_at": record.stored_at,
                     "acta_content_hash": record.acta_content_hash,
+                    "template_key": record.template_key,
                     "lease_owner": None,
                     "leased_until": None,
                 },
@@ -157,6 +159,7 @@ def _record(raw: dict[str, Any]) -> DocumentRecord:
         pades_signed=bool(raw.get("pades_signed")),
         stored_at=raw.get("stored_at"),
         acta_content_hash=raw.get("acta_content_hash") or "",
+        template_key=raw.get("template_key") or "",
         lease_owner=raw.get("lease_owner") or "",
         leased_until=raw.get("leased_until"),
     )

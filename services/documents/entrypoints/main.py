@@ -21,6 +21,7 @@ from typing import Any
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from crm_platform.grpc_support import current_caller
 from crm_platform.outbox import OutboxSweeper
 from crm_platform.process import Periodic
 from crm_platform.proto_gen.crm.documents.v1 import documents_pb2 as pb
@@ -59,7 +60,8 @@ class DocumentsServicer(pb_grpc.DocumentsServiceServicer):
         self.h = app.handlers
 
     def GetActaDocument(self, request: pb.GetActaDocumentRequest, context: grpc.ServicerContext) -> pb.ActaDocument:
-        record, link = self.h.document(request.acta_id, _ttl(request.link_ttl_seconds))
+        _, role = current_caller()
+        record, link = self.h.document(request.acta_id, _ttl(request.link_ttl_seconds), role=role)
         message = pb.ActaDocument(
             acta_id=record.acta_id,
             status=record.status,

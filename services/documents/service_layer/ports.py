@@ -23,6 +23,10 @@ class DocumentRecord:
     pades_signed: bool = False
     stored_at: datetime | None = None
     acta_content_hash: str = ""
+    # The acta's template, noted when the document is stored: some templates'
+    # content only some roles may read (``crm_platform.access``). Empty on records
+    # stored before it was noted; the actas service then tells.
+    template_key: str = ""
     lease_owner: str = ""  # the producer working on a pending record, if any
     leased_until: datetime | None = None
 
@@ -78,6 +82,9 @@ class ActaSource(Protocol):
     """The sealed acta as the documents need it (the actas service)."""
 
     def view(self, acta_id: str) -> ActaView: ...
+    def template_key(self, acta_id: str) -> str:
+        """The key of the acta's template (``"intervencion_psicosocial@1"``), without rendering it."""
+        ...
 
 
 class ObjectStore(Protocol):

@@ -96,6 +96,21 @@ TEMPLATES: dict[str, MessageTemplate] = _templates(
         whatsapp_template="acta_sellada",
         whatsapp_parameters=("nombre", "titulo", "fecha", "enlace"),
     ),
+    # The same news about an acta whose content only some roles may read
+    # (``crm_platform.access.RESTRICTED_CONTENT_READERS``, psychosocial
+    # interventions): a family phone or inbox is often shared, so the message never
+    # names the acta's type or title, on any channel.
+    MessageTemplate(
+        name="acta_registrada",
+        variables=("nombre", "fecha", "enlace"),
+        subject="Se registró un acta de su proceso de acompañamiento",
+        body=(
+            "Hola {{ nombre }}, se registró un acta de su proceso de acompañamiento del {{ fecha }}. "
+            "Puede ver su copia aquí: {{ enlace }}"
+        ),
+        whatsapp_template="acta_registrada",
+        whatsapp_parameters=("nombre", "fecha", "enlace"),
+    ),
     MessageTemplate(
         name="recordatorio_reunion",
         variables=("nombre", "fecha", "hora", "lugar", "tema"),

@@ -36,6 +36,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from crm_platform import errors as vocabulary
+from crm_platform.access import is_restricted
 from services.notifications.domain import errors
 from services.notifications.domain.model import (
     Attempt,
@@ -94,6 +95,8 @@ __all__ = [  # what other modules import from here, some defined in ``delivery``
 ]
 
 ACTA_TEMPLATE = "acta_sellada"
+# For an acta whose content only some roles may read: neutral wording, no title.
+RESTRICTED_ACTA_TEMPLATE = "acta_registrada"
 REPORT_WRITE_TRIES = 5
 # The messages that did not reach their recipient: few, so a list by status stays cheap.
 LISTABLE_STATUSES = (DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
@@ -177,16 +180,23 @@ class NotificationHandlers(Delivery):
     # -- triggers ------------------------------------------------------------------
     def on_acta_sealed(self, payload: Mapping[str, Any]) -> Queued:
         """One ``acta_sellada`` message per participant, with the link to the acta.
-        Returns once every record is durable (the consumer acknowledges then)."""
+        Returns once every record is durable (the consumer acknowledges then).
+
+        An acta of a restricted template (``crm_platform.access``: psychosocial
+        interventions) gets ``acta_registrada`` instead: neutral wording on every
+        channel, and its title is not even kept in the record's variables."""
         acta_id = str(payload["acta_id"])
+        restricted = is_restricted(str(payload.get("template_key") or ""))
         variables = {
             "acta_id": acta_id,
-            "titulo": str(payload.get("title") or ""),
             "fecha": _local_date(payload.get("captured_at") or payload.get("sealed_at")),
             "enlace": f"{self.verify_base_url.rstrip('/')}/{acta_id}",
         }
+        if not restricted:
+            variables["titulo"] = str(payload.get("title") or "")
+        template = RESTRICTED_ACTA_TEMPLATE if restricted else ACTA_TEMPLATE
         ids = [str(p["beneficiary_id"]) for p in payload.get("participants") or [] if p.get("beneficiary_id")]
-        return self._queue(dict.fromkeys(ids), ACTA_TEMPLATE, variables, f"acta_sealed:{acta_id}", f"acta:{acta_id}")
+        return self._queue(dict.fromkeys(ids), template, variables, f"acta_sealed:{acta_id}", f"acta:{acta_id}")
 
     def send(
         self,
