@@ -20,13 +20,17 @@ queued once.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from PIL import Image
+
 from crm_platform import errors as vocabulary
 from crm_platform.access import may_read_content, reads_all_content
+from crm_platform.limits import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_MB
 from services.documents.domain import retry
 from services.documents.domain.errors import DocumentsError
 from services.documents.domain.rendering import render_pdf
@@ -47,7 +51,11 @@ log = logging.getLogger(__name__)
 DOCUMENTS = "documents"
 PDF = "application/pdf"
 ATTACHMENT_TYPES = {"image/jpeg", "image/png", "application/pdf"}
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+# What Pillow must find in an image claimed to be of each type.
+IMAGE_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG"}
+# More than any phone camera takes, below Pillow's decompression-bomb limit;
+# bounds the memory a decode may use.
+MAX_PHOTO_PIXELS = 64_000_000
 DEFAULT_LINK_TTL = timedelta(minutes=15)
 MAX_LINK_TTL = timedelta(hours=24)
 
@@ -221,11 +229,13 @@ class DocumentHandlers:
     # -- attachments (photos) --------------------------------------------------------
     def put_attachment(self, content: bytes, content_type: str) -> StoredObject:
         if content_type not in ATTACHMENT_TYPES:
-            allowed = ", ".join(sorted(ATTACHMENT_TYPES))
-            raise InvalidAttachment(f"Tipo de adjunto no admitido {content_type!r}; use {allowed}")
-        if not content or len(content) > MAX_ATTACHMENT_BYTES:
-            limit_mb = MAX_ATTACHMENT_BYTES // (1024 * 1024)
-            raise InvalidAttachment(f"El adjunto debe tener entre 1 byte y {limit_mb} MB")
+            raise InvalidAttachment("Tipo de adjunto no admitido; use image/jpeg, image/png o application/pdf")
+        if not content:
+            raise InvalidAttachment("El adjunto está vacío")
+        if len(content) > MAX_ATTACHMENT_BYTES:
+            raise InvalidAttachment(f"La foto supera el tamaño máximo de {MAX_ATTACHMENT_MB} MB")
+        if not _is_what_it_claims(content, content_type):
+            raise InvalidAttachment(f"El contenido no es un archivo {_TYPE_NAMES[content_type]} válido")
         digest = hashlib.sha256(content).hexdigest()
         existing = self.store.stat(self.attachments_bucket, attachment_key(digest))
         if existing is not None:
@@ -234,9 +244,13 @@ class DocumentHandlers:
         return self.store.put(self.attachments_bucket, key, content, content_type, {"sha256": digest})
 
     def attachment(self, sha256: str, ttl: timedelta | None = None) -> tuple[StoredObject, Link]:
-        found = self.store.stat(self.attachments_bucket, attachment_key(sha256)) if _is_sha256(sha256) else None
+        """The attachment named by its SHA-256, in hex of either case."""
+        digest = sha256.strip().lower()
+        if not _is_sha256(digest):
+            raise vocabulary.InvalidArgument({"sha256": "Debe ser un SHA-256 en hexadecimal (64 caracteres)"})
+        found = self.store.stat(self.attachments_bucket, attachment_key(digest))
         if found is None:
-            raise NotFound(f"No existe el adjunto {sha256!r}")
+            raise NotFound("No existe un adjunto con ese SHA-256")
         return found, self._link(self.attachments_bucket, found.key, ttl)
 
     def _link(self, bucket: str, key: str, ttl: timedelta | None) -> Link:
@@ -254,3 +268,24 @@ def attachment_key(sha256: str) -> str:
 
 def _is_sha256(value: str) -> bool:
     return len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+_TYPE_NAMES = {"image/jpeg": "JPEG", "image/png": "PNG", "application/pdf": "PDF"}
+
+
+def _is_what_it_claims(content: bytes, content_type: str) -> bool:
+    """An image decodes as the format it claims (Pillow parses and verifies it);
+    a PDF starts with its header."""
+    if content_type == PDF:
+        return content.startswith(b"%PDF-")
+    try:
+        with Image.open(io.BytesIO(content)) as image:  # reads the header only
+            width, height = image.size
+            if image.format != IMAGE_FORMATS[content_type] or width * height > MAX_PHOTO_PIXELS:
+                return False
+            image.verify()
+        with Image.open(io.BytesIO(content)) as image:  # verify() leaves the image unusable
+            image.load()  # decodes every pixel: a truncated or corrupt body fails here
+    except Exception:  # any parser error: it is not a valid image of that type
+        return False
+    return True
