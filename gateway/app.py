@@ -10,9 +10,20 @@ from typing import Any
 import pymongo
 from fastapi import FastAPI, Request
 
+from crm_platform.access import KIOSK
 from crm_platform.mongo import DURABLE_WRITES
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
-from gateway import actas_routes, auth, errors, kiosk_routes, notifications_routes, schemas, webhooks_routes
+from gateway import (
+    account_routes,
+    actas_routes,
+    auth,
+    errors,
+    kiosk_routes,
+    notifications_routes,
+    schemas,
+    throttle,
+    webhooks_routes,
+)
 from gateway.config import GatewaySettings
 from gateway.deps import Backend, User, to_json
 from gateway.middleware import BodySizeLimit
@@ -25,13 +36,36 @@ API = "/api/v1"
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or GatewaySettings.from_env()
     mongo: pymongo.MongoClient = pymongo.MongoClient(settings.mongo_uri, tz_aware=True, **DURABLE_WRITES)
-    users = auth.UserStore(mongo[settings.db_name]["users"])
-    tokens = auth.Tokens(settings.jwt_secret, settings.token_ttl_seconds)
+    db = mongo[settings.db_name]
+    users = auth.UserStore(db["users"])
+    revoked = auth.RevokedTokens(db["revoked_tokens"])
     backend = Backend(settings)
+
+    def backoff(free_failures: int) -> throttle.Backoff:
+        return throttle.Backoff(
+            free_failures, settings.login_lock_seconds, settings.login_max_lock_seconds, settings.login_window_seconds
+        )
+
+    logins = throttle.LoginThrottle(
+        db["login_throttle"],
+        db["login_audit"],
+        account=backoff(settings.login_free_failures),
+        client=backoff(settings.login_client_free_failures),
+    )
+
+    def live(claims: dict[str, Any]) -> bool:
+        """Asked on every authenticated request: has this token been revoked?"""
+        if claims["role"] == KIOSK:
+            return not revoked.is_revoked(claims["jti"]) and kiosk_routes.device_live(backend, claims["sub"])
+        return users.session_live(claims["sub"], claims.get("ver"), claims["jti"])
+
+    tokens = auth.Tokens(settings.jwt_secret, settings.token_ttl_seconds, live)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         users.ensure_admin(settings.admin_password)
+        revoked.ensure_indexes()
+        logins.ensure_indexes()
         try:
             yield
         finally:
@@ -64,16 +98,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    # -- authentication ---------------------------------------------------------
-    @app.post(f"{API}/auth/login", tags=["auth"])
-    def login(body: schemas.LoginRequest) -> dict[str, Any]:
-        user = users.authenticate(body.username, body.password)
-        return {
-            "access_token": tokens.issue(user),
-            "token_type": "bearer",
-            "expires_in": tokens.ttl,
-            "role": user.role,
-        }
+    # -- authentication (login, logout, password, deactivation: account_routes) ----
+    account_routes.register(app, users, tokens, revoked, logins)
 
     @app.post(f"{API}/users", status_code=201, tags=["auth"])
     def create_user(body: schemas.CreateUserRequest, user: User) -> dict[str, Any]:

@@ -6,10 +6,14 @@ import hashlib
 import hmac
 import os
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import jwt
+from pymongo import ReturnDocument
 from pymongo.collection import Collection
 from pymongo.errors import DuplicateKeyError
 
@@ -19,6 +23,8 @@ from gateway.policy import DEVICE_ROLES, ROLES
 
 ISSUER = "crm-social-gateway"
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
+MIN_PASSWORD_LENGTH = 10
+REVOKED = "La sesión fue cerrada o revocada; inicie sesión de nuevo"
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,9 @@ class User:
     username: str
     role: str
     full_name: str
+    # The account's token version when it logged in: a password change or a
+    # deactivation increments it, and older tokens are refused.
+    version: int = 0
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
@@ -63,8 +72,8 @@ class UserStore:
             or not username.replace(".", "").replace("-", "").replace("_", "").isalnum()
         ):
             errors["username"] = "Usuario inválido (letras, números, punto, guion)"
-        if len(password or "") < 10:
-            errors["password"] = "La contraseña debe tener al menos 10 caracteres"  # noqa: S105
+        if len(password or "") < MIN_PASSWORD_LENGTH:
+            errors["password"] = f"La contraseña debe tener al menos {MIN_PASSWORD_LENGTH} caracteres"
         if role not in ROLES:
             errors["role"] = f"Rol desconocido; use uno de: {', '.join(ROLES)}"
         if errors:
@@ -77,6 +86,7 @@ class UserStore:
                     "role": role,
                     "full_name": full_name.strip() or username,
                     "active": True,
+                    "token_version": 0,
                 }
             )
         except DuplicateKeyError:
@@ -88,17 +98,87 @@ class UserStore:
             self.create("admin", password, "admin", "Administrador")
 
     def authenticate(self, username: str, password: str) -> User:
-        raw = self._users.find_one({"_id": (username or "").strip().lower(), "active": True})
+        raw = self._users.find_one({"_id": normalise(username), "active": True})
         stored = raw["password_hash"] if raw else _DUMMY_HASH
         if not verify_password(password or "", stored) or raw is None:
             raise ApiError(401, "Usuario o contraseña incorrectos")
-        return User(raw["_id"], raw["role"], raw.get("full_name", raw["_id"]))
+        return User(raw["_id"], raw["role"], raw.get("full_name", raw["_id"]), int(raw.get("token_version", 0)))
+
+    def session_live(self, username: str, version: Any, jti: str) -> bool:
+        """Whether a token of this account, version and id may still be used: the
+        account is active, its version unchanged, and the token not logged out."""
+        raw = self._users.find_one(
+            {"_id": username}, {"active": 1, "token_version": 1, "logged_out": {"$elemMatch": {"jti": jti}}}
+        )
+        return (
+            raw is not None
+            and raw.get("active") is True
+            and version == int(raw.get("token_version", 0))
+            and not raw.get("logged_out")
+        )
+
+    def log_out(self, username: str, jti: str, expires: datetime) -> None:
+        """Refuse one token from now on (kept on the account until it would expire anyway)."""
+        self._users.update_one({"_id": username}, {"$pull": {"logged_out": {"expires": {"$lt": datetime.now(UTC)}}}})
+        self._users.update_one({"_id": username}, {"$push": {"logged_out": {"jti": jti, "expires": expires}}})
+
+    def change_password(self, username: str, new_password: str) -> User:
+        """Set a new password (the caller checked the current one) and refuse every
+        token issued before."""
+        if len(new_password or "") < MIN_PASSWORD_LENGTH:
+            raise ApiError(
+                400,
+                "Solicitud inválida",
+                {"new_password": f"La contraseña debe tener al menos {MIN_PASSWORD_LENGTH} caracteres"},
+            )
+        raw = self._users.find_one_and_update(
+            {"_id": username, "active": True},
+            {"$set": {"password_hash": hash_password(new_password), "logged_out": []}, "$inc": {"token_version": 1}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if raw is None:
+            raise ApiError(401, REVOKED)
+        return User(raw["_id"], raw["role"], raw.get("full_name", raw["_id"]), int(raw["token_version"]))
+
+    def set_active(self, username: str, active: bool) -> None:
+        """Deactivate (every token refused, no login) or reactivate an account."""
+        result = self._users.update_one(
+            {"_id": normalise(username)}, {"$set": {"active": active}, "$inc": {"token_version": 1}}
+        )
+        if result.matched_count == 0:
+            raise ApiError(404, f"El usuario {normalise(username)!r} no existe")
+
+
+def normalise(username: str) -> str:
+    return (username or "").strip().lower()
+
+
+class RevokedTokens:
+    """Logged-out tokens that belong to no account (kiosk sessions), until they expire."""
+
+    def __init__(self, revoked: Collection) -> None:
+        self._revoked = revoked
+
+    def ensure_indexes(self) -> None:
+        self._revoked.create_index("expires", expireAfterSeconds=0)
+
+    def revoke(self, jti: str, expires: datetime) -> None:
+        self._revoked.update_one({"_id": jti}, {"$set": {"expires": expires}}, upsert=True)
+
+    def is_revoked(self, jti: str) -> bool:
+        return self._revoked.count_documents({"_id": jti}, limit=1) > 0
 
 
 class Tokens:
-    def __init__(self, secret: str, ttl_seconds: int) -> None:
+    """Signed bearer tokens. Each carries an id (``jti``) and, for people, the
+    account's token version (``ver``); ``live`` (set by the app) is asked on every
+    request whether the token has been revoked since, so logout, deactivation,
+    password change and a kiosk's revocation take effect on the next request."""
+
+    def __init__(self, secret: str, ttl_seconds: int, live: Callable[[dict[str, Any]], bool] | None = None) -> None:
         self._secret = secret
         self.ttl = ttl_seconds
+        self.live = live
 
     def issue(self, user: User, ttl_seconds: int | None = None) -> str:
         now = int(time.time())
@@ -106,13 +186,16 @@ class Tokens:
             "sub": user.username,
             "role": user.role,
             "name": user.full_name,
+            "ver": user.version,
+            "jti": uuid.uuid4().hex,
             "iat": now,
             "exp": now + (ttl_seconds or self.ttl),
             "iss": ISSUER,
         }
         return jwt.encode(claims, self._secret, algorithm="HS256")
 
-    def verify(self, token: str) -> User:
+    def decode(self, token: str) -> dict[str, Any]:
+        """The claims of a validly signed, unexpired token (not checked for revocation)."""
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -127,7 +210,14 @@ class Tokens:
             raise ApiError(401, "Token inválido") from None
         if claims["role"] not in ROLES and claims["role"] not in DEVICE_ROLES:
             raise ApiError(401, "Token inválido")
-        return User(claims["sub"], claims["role"], claims.get("name", claims["sub"]))
+        return claims
+
+    def verify(self, token: str) -> User:
+        claims = self.decode(token)
+        # A token without an id predates revocation: it cannot be checked, so it is refused.
+        if self.live is not None and ("jti" not in claims or not self.live(claims)):
+            raise ApiError(401, REVOKED)
+        return User(claims["sub"], claims["role"], claims.get("name", claims["sub"]), claims.get("ver", 0))
 
 
 def require(user: User, table: AccessTable, *operations: str) -> None:

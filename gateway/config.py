@@ -20,6 +20,14 @@ class GatewaySettings:
     db_name: str
     max_body_bytes: int
     grpc_timeout_seconds: float
+    # Login throttling (gateway/throttle.py): failures allowed per account and per
+    # client address before a lock, the first lock, its cap (it doubles with each
+    # further failure) and how long failures are remembered.
+    login_free_failures: int = 5
+    login_client_free_failures: int = 20
+    login_lock_seconds: int = 30
+    login_max_lock_seconds: int = 900
+    login_window_seconds: int = 900
 
     @classmethod
     def from_env(cls) -> GatewaySettings:
@@ -40,4 +48,9 @@ class GatewaySettings:
             db_name=setting("GATEWAY_DB", "crm_gateway"),
             max_body_bytes=int_setting("GATEWAY_MAX_BODY_BYTES", 256 * 1024),
             grpc_timeout_seconds=float(setting("GATEWAY_GRPC_TIMEOUT_SECONDS", "10")),
+            login_free_failures=int_setting("GATEWAY_LOGIN_FREE_FAILURES", 5),
+            login_client_free_failures=int_setting("GATEWAY_LOGIN_CLIENT_FREE_FAILURES", 20),
+            login_lock_seconds=int_setting("GATEWAY_LOGIN_LOCK_SECONDS", 30),
+            login_max_lock_seconds=int_setting("GATEWAY_LOGIN_MAX_LOCK_SECONDS", 900),
+            login_window_seconds=int_setting("GATEWAY_LOGIN_WINDOW_SECONDS", 900),
         )

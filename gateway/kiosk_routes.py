@@ -99,6 +99,22 @@ def register(app: FastAPI, backend: Backend, tokens: auth.Tokens) -> None:
         return {"community_id": community_id, "beneficiaries": people}
 
 
+def device_live(backend: Backend, device_id: str) -> bool:
+    """Whether a kiosk's device is still paired: asked on every kiosk request (no
+    cache), so a revoked device's token is refused on its next request."""
+    try:
+        device = backend.actas.GetDevice(
+            apb.GetDeviceRequest(id=device_id),
+            metadata=caller_metadata("gateway", SERVICE),
+            timeout=backend.timeout,
+        )
+    except grpc.RpcError as exc:
+        if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
+            return False
+        raise
+    return not device.revoked
+
+
 def _roster_entry(backend: Backend, person: pb.Beneficiary, user: auth.User) -> dict[str, Any]:
     data = to_json(person)
     entry = {k: data[k] for k in ("id", "first_names", "last_names", "national_id", "family_id", "can_sign")}
