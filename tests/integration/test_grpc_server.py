@@ -13,6 +13,7 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from crm_platform.grpc_support import CALLER_HEADER, caller_metadata, field_errors
 from crm_platform.identity import ISSUER as CALLER_ISSUER
+from crm_platform.limits import MAX_GRPC_MESSAGE_BYTES
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
 from devstack.infra import Stack
 from tests.helpers import GESTOR, KIOSK, eventually, person_request, unique_cc
@@ -237,7 +238,7 @@ def test_malformed_and_oversized_messages_fail_cleanly_and_the_server_keeps_serv
         raw(b"\xff\xff\xff\xff\x0f garbage", metadata=GESTOR, timeout=5)
     assert err.value.code() in {grpc.StatusCode.INTERNAL, grpc.StatusCode.INVALID_ARGUMENT}
     with pytest.raises(grpc.RpcError) as err:
-        raw(b"\x12" + b"\xff\xff\xff\x03" + b"x" * (5 * 1024 * 1024), metadata=GESTOR, timeout=10)
+        raw(b"\x12" + b"\xff\xff\xff\x03" + b"x" * (MAX_GRPC_MESSAGE_BYTES + 1024 * 1024), metadata=GESTOR, timeout=10)
     assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     alive = beneficiaries.RegisterBeneficiary(person_request(community_id=community.id), metadata=GESTOR)
     assert alive.id
