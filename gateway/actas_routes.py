@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
@@ -147,13 +147,21 @@ def register(app: FastAPI, backend: Backend) -> None:
     @app.get(f"{API}/acta-counts", tags=["reports"])
     def count_actas(
         user: User,
-        group_by: str = "template",
+        group_by: Literal["template", "gestor", "community", "week"] = "template",
+        status: Literal["draft", "signed", "sealed", "todos"] = "sealed",
+        include_corrections: bool = False,
         captured_from: datetime | None = None,
         captured_to: datetime | None = None,
     ) -> dict[str, Any]:
+        """Sealed originals by default: drafts are work in progress and a correction
+        counts the same activity again. ``status=todos`` counts every status."""
         auth.require(user, ACTAS, "CountActas")
         request = apb.CountActasRequest(
-            group_by=group_by, captured_from=_ts(captured_from), captured_to=_ts(captured_to)
+            group_by=group_by,
+            status=status,
+            include_corrections=include_corrections,
+            captured_from=_ts(captured_from),
+            captured_to=_ts(captured_to),
         )
         return to_json(backend.call(A.CountActas, request, user))
 

@@ -187,3 +187,37 @@ def test_bodies_over_each_routes_limit_are_413(http: httpx.Client, as_role: dict
     assert (
         http.post(f"{API}/communities", headers=as_role["coordinator"], json={"name": "x" * 300_000}).status_code == 413
     )
+
+
+def test_counts_are_sealed_originals_by_default_filterable_and_grouped_by_community(
+    http: httpx.Client, as_role: dict[str, dict[str, str]], community: dict[str, Any]
+) -> None:
+    gestor, coordinator = as_role["gestor"], as_role["coordinator"]
+    family_id, person_id = household(http, gestor, community["id"])
+
+    def draft() -> str:
+        body = {"template_key": "visita_domiciliaria@1", "values": visit(family_id, person_id)}
+        reply = http.post(f"{API}/actas", headers=gestor, json=body)
+        assert reply.status_code == 201, reply.text
+        return str(reply.json()["id"])
+
+    draft()
+    sealed_id = draft()
+    for body in (
+        {"signer_id": person_id, "method": "handwritten", "handwritten_png_base64": png_b64()},
+        {"method": "electronic"},
+    ):
+        assert http.post(f"{API}/actas/{sealed_id}/signatures", headers=gestor, json=body).status_code == 200
+    assert http.post(f"{API}/actas/{sealed_id}/seal", headers=gestor).status_code == 200
+
+    def in_community(**params: Any) -> int:
+        reply = http.get(f"{API}/acta-counts", headers=coordinator, params={"group_by": "community", **params})
+        assert reply.status_code == 200, reply.text
+        counts = {c["key"]: int(c["count"]) for c in reply.json()["counts"]}
+        return counts.get(community["id"], 0)
+
+    assert in_community() == 1
+    assert in_community(status="draft") == 1
+    assert in_community(status="todos") == 2
+    refused = http.get(f"{API}/acta-counts", headers=coordinator, params={"status": "archivada"})
+    assert refused.status_code == 400 and "status" in refused.text

@@ -19,7 +19,7 @@ from datetime import datetime
 from services.actas.domain import chain
 from services.actas.domain.errors import AlreadyExists
 from services.actas.domain.model import Acta, Event, Status
-from services.actas.service_layer.ports import ActaFilter, DuplicateSubmission, RegisteredDevice, Rejection
+from services.actas.service_layer.ports import ActaFilter, CountFilter, DuplicateSubmission, RegisteredDevice, Rejection
 from tests.actas_support import RecordingRelay
 
 
@@ -96,14 +96,20 @@ class FakeActaRepository:
         found.sort(key=lambda a: a.captured_at, reverse=True)
         return [copy.deepcopy(a) for a in found[: query.limit]]
 
-    def count(self, group_by: str, captured_from: datetime | None, captured_to: datetime | None) -> dict[str, int]:
+    def count(self, what: CountFilter) -> dict[str, int]:
         counts: Counter[str] = Counter()
-        for acta in self.query(ActaFilter(captured_from=captured_from, captured_to=captured_to, limit=10**9)):
-            if group_by == "week":
+        query = ActaFilter(
+            status=what.status, captured_from=what.captured_from, captured_to=what.captured_to, limit=10**9
+        )
+        for acta in self.query(query):
+            if acta.amends and not what.include_corrections:
+                continue
+            if what.group_by == "week":
                 year, week, _ = acta.captured_at.isocalendar()
                 counts[f"{year}-W{week:02d}"] += 1
             else:
-                counts[{"template": acta.template_key, "gestor": acta.gestor_id}[group_by]] += 1
+                keys = {"template": acta.template_key, "gestor": acta.gestor_id, "community": acta.community_id}
+                counts[keys[what.group_by]] += 1
         return dict(sorted(counts.items()))
 
     def amended_by(self, acta_id: str) -> list[str]:

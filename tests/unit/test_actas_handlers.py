@@ -1032,17 +1032,6 @@ def test_a_query_returns_what_the_store_finds() -> None:
     assert [a.id for a in w.handlers.query(ActaFilter(gestor_id="g1"))] == [first]
 
 
-def test_counts_group_only_by_template_gestor_or_week() -> None:
-    w = world()
-    a_draft(w)
-    a_draft(w, ["p3"], actor=OTHER_GESTOR)
-    assert w.handlers.count("gestor", None, None) == {"g1": 1, "g2": 1}
-    assert w.handlers.count("template", None, None) == {"visita_domiciliaria@1": 2}
-    with pytest.raises(FieldsInvalid) as err:
-        w.handlers.count("community", None, None)
-    assert set(err.value.errors) == {"group_by"}
-
-
 # -- tamper evidence -------------------------------------------------------------------------
 
 

@@ -42,7 +42,13 @@ from services.actas.adapters.documents import (
 from services.actas.domain import chain
 from services.actas.domain.errors import AlreadyExists, ConcurrentUpdate
 from services.actas.domain.model import Acta, Event, Status
-from services.actas.service_layer.ports import ActaFilter, DuplicateSubmission, RegisteredDevice, Rejection
+from services.actas.service_layer.ports import (
+    ActaFilter,
+    CountFilter,
+    DuplicateSubmission,
+    RegisteredDevice,
+    Rejection,
+)
 
 DEFAULT_DB = "crm_actas"
 HEAD = "head"
@@ -171,15 +177,20 @@ class MongoRepository:
         cursor = self.actas.find(selector, NO_IMAGES).sort("captured_at", -1).limit(query.limit)
         return [mapping.acta_from_doc(raw) for raw in cursor]
 
-    def count(self, group_by: str, captured_from: datetime | None, captured_to: datetime | None) -> dict[str, int]:
-        selector = _captured_range(captured_from, captured_to)
+    def count(self, what: CountFilter) -> dict[str, int]:
+        selector = _captured_range(what.captured_from, what.captured_to)
+        if what.status:
+            selector["status"] = what.status
+        if not what.include_corrections:
+            selector["amends"] = {"$in": ["", None]}
+        group_by = what.group_by
         if group_by == "week":
             counts: Counter[str] = Counter()
             for raw in self.actas.find(selector, {"captured_at": 1}):
                 year, week, _ = raw["captured_at"].isocalendar()
                 counts[f"{year}-W{week:02d}"] += 1
             return dict(sorted(counts.items()))
-        field = {"template": "$template_key", "gestor": "$gestor_id"}[group_by]
+        field = {"template": "$template_key", "gestor": "$gestor_id", "community": "$community_id"}[group_by]
         rows = self.actas.aggregate([{"$match": selector}, {"$group": {"_id": field, "n": {"$sum": 1}}}])
         return dict(sorted((str(r["_id"]), int(r["n"])) for r in rows))
 

@@ -22,7 +22,7 @@ from services.actas.domain import errors
 from services.actas.domain.model import Actor, Method, Role
 from services.actas.entrypoints import proto_mapping as to_pb
 from services.actas.service_layer.handlers import SignatureInput
-from services.actas.service_layer.ports import ActaFilter
+from services.actas.service_layer.ports import ActaFilter, CountFilter
 
 SERVICE_FULL_NAME = pb.DESCRIPTOR.services_by_name["ActasService"].full_name
 
@@ -99,9 +99,13 @@ class ActasServicer(pb_grpc.ActasServiceServicer):
 
     def CountActas(self, request: pb.CountActasRequest, context: grpc.ServicerContext) -> pb.CountActasResponse:
         counts = self.h.count(
-            request.group_by,
-            to_pb.when(request.captured_from, request.HasField("captured_from")),
-            to_pb.when(request.captured_to, request.HasField("captured_to")),
+            CountFilter(
+                group_by=request.group_by or "template",
+                status=request.status or "sealed",
+                include_corrections=request.include_corrections,
+                captured_from=to_pb.when(request.captured_from, request.HasField("captured_from")),
+                captured_to=to_pb.when(request.captured_to, request.HasField("captured_to")),
+            )
         )
         return pb.CountActasResponse(counts=[pb.Count(key=k, count=v) for k, v in counts.items()])
 

@@ -38,7 +38,8 @@ from services.actas.service_layer.ports import ActaRepository, Clock, Directory,
 ACTAS = "actas"
 REJECTIONS = "rejections"
 MAX_LIST = 500
-GROUPINGS = ("template", "gestor", "week")
+GROUPINGS = ("template", "gestor", "community", "week")
+COUNT_STATUSES = ("draft", "signed", "sealed", "todos")
 
 
 class SystemClock:

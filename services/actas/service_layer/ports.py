@@ -38,6 +38,18 @@ class ActaFilter:
 
 
 @dataclass(frozen=True)
+class CountFilter:
+    """What ``/acta-counts`` counts. By default sealed originals: drafts are work in
+    progress and a correction is the same activity counted again."""
+
+    group_by: str = "template"
+    status: str = "sealed"  # draft, signed, sealed, or "" for every status
+    include_corrections: bool = False
+    captured_from: datetime | None = None
+    captured_to: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Rejection:
     id: str
     reason: str
@@ -89,7 +101,7 @@ class ActaRepository(Protocol):
 
     def find_submission(self, submission_id: str) -> DuplicateSubmission | None: ...
     def query(self, query: ActaFilter) -> list[Acta]: ...
-    def count(self, group_by: str, captured_from: datetime | None, captured_to: datetime | None) -> dict[str, int]: ...
+    def count(self, what: CountFilter) -> dict[str, int]: ...
     def amended_by(self, acta_id: str) -> list[str]: ...
 
     def chain_in_order(self) -> Iterator[ChainEntry]: ...

@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
 
 from services.actas.domain import chain
 from services.actas.domain.errors import FieldsInvalid
 from services.actas.domain.model import Acta, InvalidState, Status
 from services.actas.domain.templates import Template
-from services.actas.service_layer.base import GROUPINGS, HandlersBase, VerifyReport, bounded
-from services.actas.service_layer.ports import ActaFilter, ActaRepository
+from services.actas.service_layer.base import COUNT_STATUSES, GROUPINGS, HandlersBase, VerifyReport, bounded
+from services.actas.service_layer.ports import ActaFilter, ActaRepository, CountFilter
 
 
 class ActaQueries(HandlersBase):
@@ -28,10 +28,19 @@ class ActaQueries(HandlersBase):
             raise FieldsInvalid({"captured_from": "La fecha inicial es posterior a la final"})
         return self.repo.query(ActaFilter(**{**query.__dict__, "limit": bounded(query.limit)}))
 
-    def count(self, group_by: str, captured_from: datetime | None, captured_to: datetime | None) -> dict[str, int]:
-        if group_by not in GROUPINGS:
-            raise FieldsInvalid({"group_by": f"Use uno de: {', '.join(GROUPINGS)}"})
-        return self.repo.count(group_by, captured_from, captured_to)
+    def count(self, what: CountFilter) -> dict[str, int]:
+        """Counts of actas; sealed originals unless ``what`` asks for other statuses
+        (``todos`` counts every status) or for corrections too."""
+        errors: dict[str, str] = {}
+        if what.group_by not in GROUPINGS:
+            errors["group_by"] = f"Use uno de: {', '.join(GROUPINGS)}"
+        if what.status not in COUNT_STATUSES:
+            errors["status"] = f"Use uno de: {', '.join(COUNT_STATUSES)}"
+        if what.captured_from and what.captured_to and what.captured_from > what.captured_to:
+            errors["captured_from"] = "La fecha inicial es posterior a la final"
+        if errors:
+            raise FieldsInvalid(errors)
+        return self.repo.count(replace(what, status="" if what.status == "todos" else what.status))
 
     # -- tamper evidence -----------------------------------------------------------
     def verify_chain(self) -> VerifyReport:

@@ -537,8 +537,14 @@ class CountActasRequest(_message.Message):
     GROUP_BY_FIELD_NUMBER: _builtins.int
     CAPTURED_FROM_FIELD_NUMBER: _builtins.int
     CAPTURED_TO_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    INCLUDE_CORRECTIONS_FIELD_NUMBER: _builtins.int
     group_by: _builtins.str
-    """template, gestor or week (ISO week of captured_at, e.g. 2026-W47)."""
+    """template, gestor, community or week (ISO week of captured_at, e.g. 2026-W47)."""
+    status: _builtins.str
+    """draft, signed, sealed or todos; empty means sealed."""
+    include_corrections: _builtins.bool
+    """Corrections count the same activity again, so they are left out unless asked for."""
     @_builtins.property
     def captured_from(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -549,10 +555,12 @@ class CountActasRequest(_message.Message):
         group_by: _builtins.str = ...,
         captured_from: _timestamp_pb2.Timestamp | None = ...,
         captured_to: _timestamp_pb2.Timestamp | None = ...,
+        status: _builtins.str = ...,
+        include_corrections: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["captured_from", b"captured_from", "captured_to", b"captured_to"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["captured_from", b"captured_from", "captured_to", b"captured_to", "group_by", b"group_by"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["captured_from", b"captured_from", "captured_to", b"captured_to", "group_by", b"group_by", "include_corrections", b"include_corrections", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
