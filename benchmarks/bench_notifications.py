@@ -144,7 +144,7 @@ def pipeline(
         try:
             started = time.perf_counter()
             audience = Audience(recipient_ids=tuple(c.recipient_id for c in contacts))
-            handlers.send(audience, TEMPLATE, VARIABLES, "bench")
+            handlers.send(audience, TEMPLATE, VARIABLES, "bench", "bench")
             queued = time.perf_counter() - started
             started = time.perf_counter()
             sweeper.start()

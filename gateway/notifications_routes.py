@@ -37,7 +37,6 @@ def register(app: FastAPI, backend: Backend) -> None:
             template=body.template,
             variables=body.variables,
             message_key_prefix=body.key,
-            trigger=f"http:{user.username}:{body.key}",
         )
         if body.recipient_ids:
             request.recipients.CopyFrom(npb.RecipientIds(ids=body.recipient_ids))
@@ -51,7 +50,8 @@ def register(app: FastAPI, backend: Backend) -> None:
     def deliveries(
         user: User, recipient_id: str = "", trigger: str = "", status: str = "", limit: schemas.PageLimit = 50
     ) -> dict[str, Any]:
-        """By person, by send (``trigger``), or ``status=failed|skipped``: what did not arrive."""
+        """By person, by send (``trigger``: the key you sent with, or a full trigger such
+        as ``acta:<id>``), or ``status=failed|skipped``: what did not arrive."""
         auth.require(user, NOTIFICATIONS, "ListDeliveries")
         if sum(bool(x) for x in (recipient_id, trigger, status)) != 1:
             raise errors.ApiError(400, "Solicitud inválida", {"filter": "Indique recipient_id, trigger o status"})

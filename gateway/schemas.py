@@ -192,5 +192,6 @@ class NotificationIn(_Strict):
     community_id: str = Field(default="", max_length=64)
     template: str = Field(max_length=60)
     variables: dict[str, str] = Field(default_factory=dict)
-    # Names this send; repeating it with the same key sends nothing twice.
+    # Names this send among yours (keys are per sender); the same key with the same
+    # content sends nothing twice, with other content it is a 409.
     key: str = Field(min_length=3, max_length=120)

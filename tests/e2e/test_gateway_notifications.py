@@ -54,7 +54,7 @@ def test_a_meeting_reminder_reaches_the_household_members_who_consented(
 
     def final(person_id: str) -> dict[str, Any] | None:
         reply = http.get(f"{API}/notifications", headers=as_role["auditor"], params={"recipient_id": person_id})
-        found = [n for n in reply.json()["notifications"] if n["message_key"].startswith(key)]
+        found = [n for n in reply.json()["notifications"] if n["message_key"] in sent.json()["message_keys"]]
         # WhatsApp's delivery report comes back through the gateway's webhook: "sent" is not final
         return found[0] if found and found[0]["status"] not in ("queued", "sent") else None
 
@@ -71,10 +71,22 @@ def test_a_meeting_reminder_reaches_the_household_members_who_consented(
     assert skipped["message_key"] in {n["message_key"] for n in not_arrived.json()["notifications"]}
     assert http.get(f"{API}/notifications", headers=coordinator, params={"status": "sent"}).status_code == 400
 
-    by_send = http.get(
-        f"{API}/notifications", headers=coordinator, params={"trigger": f"http:{_user(http, coordinator)}:{key}"}
+    # The sender finds their send by the key they chose; anyone else by its full trigger.
+    assert sent.json()["trigger"] == f"envio:{_user(http, coordinator)}:{key}"
+    by_key = http.get(f"{API}/notifications", headers=coordinator, params={"trigger": key})
+    assert {n["recipient_id"] for n in by_key.json()["notifications"]} == {willing["id"], unwilling["id"]}
+    by_trigger = http.get(
+        f"{API}/notifications", headers=as_role["auditor"], params={"trigger": sent.json()["trigger"]}
     )
-    assert {n["recipient_id"] for n in by_send.json()["notifications"]} == {willing["id"], unwilling["id"]}
+    assert {n["recipient_id"] for n in by_trigger.json()["notifications"]} == {willing["id"], unwilling["id"]}
+
+    # Keys are per sender: a gestor's different reminder under the same key is queued,
+    # while the coordinator reusing it for other content is a 409 that names the key.
+    other = {**body, "variables": {**body["variables"], "hora": "3:00 p. m."}}
+    theirs = http.post(f"{API}/notifications", headers=gestor, json=other)
+    assert theirs.status_code == 202 and theirs.json()["queued"] == 2, theirs.text
+    clash = http.post(f"{API}/notifications", headers=coordinator, json=other)
+    assert clash.status_code == 409 and key in clash.json()["error"], clash.text
 
     assert http.post(f"{API}/notifications", headers=as_role["auditor"], json=body).status_code == 403
     both = {**body, "community_id": community["id"]}

@@ -322,7 +322,7 @@ def test_an_ad_hoc_reminder_reaches_a_family_and_the_log_answers_by_recipient(
     stand_ins: None, notifications: Any, beneficiaries: Any, family: pb.Family
 ) -> None:
     head = with_consent(beneficiaries, family, "3005550301", relationship="head")
-    prefix = f"reunion:{uuid.uuid4().hex[:8]}"
+    prefix = f"reunion-{uuid.uuid4().hex[:8]}"
     request = npb.SendRequest(
         family_id=family.id,
         template="recordatorio_reunion",
@@ -331,9 +331,11 @@ def test_an_ad_hoc_reminder_reaches_a_family_and_the_log_answers_by_recipient(
     )
     first = notifications.Send(request, metadata=GESTOR)
     again = notifications.Send(request, metadata=GESTOR)
-    assert first.queued == 1 and again.queued == 0 and list(first.message_keys) == [f"{prefix}:{head.id}"]
+    trigger = f"envio:gestor.test:{prefix}"  # keys are scoped by the caller (GESTOR)
+    assert first.trigger == trigger and list(first.message_keys) == [f"{trigger}:{head.id}"]
+    assert first.queued == 1 and again.queued == 0
     (done,) = eventually(lambda: final(deliveries(notifications, recipient_id=head.id), 1), timeout=60)
-    assert done.status == "delivered" and done.trigger == f"rpc:{prefix}"
+    assert done.status == "delivered" and done.trigger == trigger
 
 
 def test_send_without_a_key_prefix_is_refused_naming_the_field(notifications: Any) -> None:

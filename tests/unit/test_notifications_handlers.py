@@ -27,6 +27,7 @@ from services.notifications.service_layer.handlers import (
     RESTRICTED_ACTA_TEMPLATE,
     Audience,
     InvalidRequest,
+    KeyConflict,
     NotFound,
 )
 from services.notifications.service_layer.ports import Contact
@@ -239,13 +240,18 @@ def test_rendering_errors_are_recorded_and_nothing_is_sent_half_filled() -> None
     assert not any(channel(h, c).calls for c in (WA, SMS, EMAIL))
 
 
+REMINDER = {"fecha": "sábado 21", "hora": "9:00", "lugar": "Casa comunal", "tema": "la huerta"}
+
+
 def test_an_ad_hoc_send_with_an_unknown_template_or_missing_variables_is_refused_before_queueing() -> None:
     h = handlers([ANA])
     with pytest.raises(InvalidRequest) as unknown:
-        h.send(Audience(recipient_ids=("p1",)), "no_existe", {}, "otra:1")
+        h.send(Audience(recipient_ids=("p1",)), "no_existe", {}, "otra-1", "ana")
     assert "no_existe" in unknown.value.fields["template"]
     with pytest.raises(InvalidRequest) as missing:
-        h.send(Audience(recipient_ids=("p1",)), "recordatorio_reunion", {"fecha": "sábado 21", "hora": " "}, "r:1")
+        h.send(
+            Audience(recipient_ids=("p1",)), "recordatorio_reunion", {"fecha": "sábado 21", "hora": " "}, "r-1", "ana"
+        )
     # every absent or blank one, but not "nombre", which each recipient's record fills in
     assert missing.value.fields["variables"].endswith("hora, lugar, tema")
     assert log_of(h).rows == {}
@@ -281,16 +287,29 @@ def test_a_rate_limited_channel_postpones_without_an_attempt() -> None:
     assert waiting.status == DeliveryStatus.QUEUED and not waiting.attempts
 
 
-def test_an_ad_hoc_reminder_reaches_every_member_of_a_family_and_is_idempotent_by_prefix() -> None:
+def test_an_ad_hoc_reminder_reaches_every_member_of_a_family_and_is_idempotent_by_key() -> None:
     h = handlers([ANA, LUIS, RITA], families={"f1": ["p1", "p2", "p3"]})
-    variables = {"fecha": "sábado 21", "hora": "9:00", "lugar": "Casa comunal", "tema": "la huerta"}
-    first = h.send(Audience(family_id="f1"), "recordatorio_reunion", variables, "reunion:2026-11-21:f1")
-    again = h.send(Audience(family_id="f1"), "recordatorio_reunion", variables, "reunion:2026-11-21:f1")
+    first = h.send(Audience(family_id="f1"), "recordatorio_reunion", REMINDER, "reunion-21", "ana")
+    again = h.send(Audience(family_id="f1"), "recordatorio_reunion", REMINDER, "reunion-21", "ana")
     assert first.new == 3 and again.new == 0 and again.message_keys == first.message_keys
+    assert first.trigger == "envio:ana:reunion-21"
     h.dispatch_due()
-    statuses = {n.recipient_id: n.status for n in h.deliveries(trigger="rpc:reunion:2026-11-21:f1")}
+    statuses = {n.recipient_id: n.status for n in h.deliveries(trigger="envio:ana:reunion-21")}
     assert statuses == {"p1": DeliveryStatus.SENT, "p2": DeliveryStatus.SKIPPED, "p3": DeliveryStatus.SENT}
-    assert [n.message_key for n in h.deliveries(recipient_id="p3")] == ["reunion:2026-11-21:f1:p3"]
+    assert [n.message_key for n in h.deliveries(recipient_id="p3")] == ["envio:ana:reunion-21:p3"]
+
+
+def test_send_keys_are_per_sender_and_a_key_reused_for_other_content_is_refused() -> None:
+    h = handlers([ANA, LUIS], families={"f1": ["p1", "p2"]})
+    mine = h.send(Audience(family_id="f1"), "recordatorio_reunion", REMINDER, "reunion", "ana")
+    # Another user's send under the same key is another send: queued, not dropped.
+    theirs = h.send(Audience(family_id="f1"), "recordatorio_reunion", {**REMINDER, "hora": "15:00"}, "reunion", "beto")
+    assert mine.new == 2 and theirs.new == 2 and set(mine.message_keys).isdisjoint(theirs.message_keys)
+    with pytest.raises(KeyConflict) as conflict:
+        h.send(Audience(family_id="f1"), "recordatorio_reunion", {**REMINDER, "lugar": "Escuela"}, "reunion", "ana")
+    assert "reunion" in str(conflict.value)
+    assert h.notification("envio:ana:reunion:p1").variables["lugar"] == "Casa comunal"
+    assert len(log_of(h).rows) == 4
 
 
 def test_the_messages_that_did_not_arrive_are_listed_by_status_and_only_those() -> None:
@@ -309,7 +328,7 @@ def test_the_messages_that_did_not_arrive_are_listed_by_status_and_only_those() 
 def test_a_send_request_without_prefix_or_audience_is_refused_naming_the_fields() -> None:
     h = handlers()
     with pytest.raises(InvalidRequest) as refused:
-        h.send(Audience(), "", {}, " ")
+        h.send(Audience(), "", {}, " ", "ana")
     assert set(refused.value.fields) == {"message_key_prefix", "template", "audience"}
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import grpc
 
 from crm_platform.config import int_setting
+from crm_platform.grpc_support import caller
 from crm_platform.outbox import OutboxSweeper
 from crm_platform.proto_gen.crm.notifications.v1 import notifications_pb2 as pb
 from crm_platform.proto_gen.crm.notifications.v1 import notifications_pb2_grpc as pb_grpc
@@ -26,7 +27,7 @@ from services.notifications.access import ACCESS
 from services.notifications.bootstrap import SERVICE_NAME, App, bootstrap
 from services.notifications.domain.model import ChannelName, Notification, WebhookRequest
 from services.notifications.entrypoints.dispatcher import Dispatcher
-from services.notifications.service_layer.handlers import Audience, NotFound
+from services.notifications.service_layer.handlers import Audience, NotFound, scoped_trigger
 
 SERVICE_FULL_NAME = pb.DESCRIPTOR.services_by_name["NotificationsService"].full_name
 
@@ -62,10 +63,9 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
             family_id=request.family_id,
             community_id=request.community_id,
         )
-        queued = self.h.send(
-            audience, request.template, dict(request.variables), request.message_key_prefix, request.trigger
-        )
-        return pb.SendResponse(message_keys=queued.message_keys, queued=queued.new)
+        sender, _ = caller(context)
+        queued = self.h.send(audience, request.template, dict(request.variables), request.message_key_prefix, sender)
+        return pb.SendResponse(message_keys=queued.message_keys, queued=queued.new, trigger=queued.trigger)
 
     def GetNotification(self, request: pb.GetNotificationRequest, context: grpc.ServicerContext) -> pb.Notification:
         return to_pb(self.h.notification(request.message_key))
@@ -73,8 +73,9 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
     def ListDeliveries(
         self, request: pb.ListDeliveriesRequest, context: grpc.ServicerContext
     ) -> pb.ListDeliveriesResponse:
+        trigger = scoped_trigger(caller(context)[0], request.trigger) if request.trigger else ""
         found = self.h.deliveries(
-            recipient_id=request.recipient_id, trigger=request.trigger, status=request.status, limit=request.limit
+            recipient_id=request.recipient_id, trigger=trigger, status=request.status, limit=request.limit
         )
         return pb.ListDeliveriesResponse(notifications=[to_pb(n) for n in found])
 

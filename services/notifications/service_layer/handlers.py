@@ -47,7 +47,7 @@ from services.notifications.domain.model import (
     StatusReport,
     WebhookRequest,
 )
-from services.notifications.domain.templates import check_request, spanish_date
+from services.notifications.domain.templates import spanish_date
 from services.notifications.service_layer.delivery import (
     DELIVERED,
     NOT_CHANNEL_SPECIFIC,
@@ -73,6 +73,15 @@ from services.notifications.service_layer.ports import (
     ReportingChannel,
     RetryPolicy,
 )
+from services.notifications.service_layer.sends import (
+    Audience,
+    InvalidRequest,
+    KeyConflict,
+    NotFound,
+    Queued,
+    Sends,
+    scoped_trigger,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +94,7 @@ __all__ = [  # what other modules import from here, some defined in ``delivery``
     "TRANSIENT",
     "Audience",
     "InvalidRequest",
+    "KeyConflict",
     "NotFound",
     "NotificationHandlers",
     "Queued",
@@ -92,6 +102,7 @@ __all__ = [  # what other modules import from here, some defined in ``delivery``
     "SystemClock",
     "WebhookOutcome",
     "preference",
+    "scoped_trigger",
 ]
 
 ACTA_TEMPLATE = "acta_sellada"
@@ -102,17 +113,6 @@ REPORT_WRITE_TRIES = 5
 LISTABLE_STATUSES = (DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
 MAX_LIST = 500
 COLOMBIA = ZoneInfo("America/Bogota")
-
-
-class InvalidRequest(errors.NotificationError, vocabulary.InvalidArgument):
-    """A send request is incomplete; ``fields`` names each problem."""
-
-    def __init__(self, fields: Mapping[str, str]) -> None:
-        vocabulary.InvalidArgument.__init__(self, fields)
-
-
-class NotFound(errors.NotificationError, vocabulary.NotFound):
-    """No such notification, family or community."""
 
 
 class ReportConflict(errors.NotificationError, vocabulary.Unavailable):
@@ -128,29 +128,14 @@ class SystemClock:
 
 
 @dataclass(frozen=True)
-class Audience:
-    """Who an ad-hoc send goes to: exactly one of the three."""
-
-    recipient_ids: tuple[str, ...] = ()
-    family_id: str = ""
-    community_id: str = ""
-
-
-@dataclass(frozen=True)
 class WebhookOutcome:
     text: str  # what to answer the provider with
     applied: int
     parked: int
 
 
-@dataclass(frozen=True)
-class Queued:
-    message_keys: list[str]
-    new: int
-
-
 @dataclass
-class NotificationHandlers(Delivery):
+class NotificationHandlers(Delivery, Sends):
     log: DeliveryLog
     directory: Directory
     channels: Mapping[ChannelName, Channel]
@@ -197,64 +182,6 @@ class NotificationHandlers(Delivery):
         template = RESTRICTED_ACTA_TEMPLATE if restricted else ACTA_TEMPLATE
         ids = [str(p["beneficiary_id"]) for p in payload.get("participants") or [] if p.get("beneficiary_id")]
         return self._queue(dict.fromkeys(ids), template, variables, f"acta_sealed:{acta_id}", f"acta:{acta_id}")
-
-    def send(
-        self,
-        audience: Audience,
-        template: str,
-        variables: Mapping[str, str],
-        message_key_prefix: str,
-        trigger: str = "",
-    ) -> Queued:
-        """An ad-hoc send (a meeting reminder): one message per person in the audience.
-        An unknown template or a missing variable refuses the whole request, before
-        anything is queued."""
-        problems: dict[str, str] = {}
-        if not message_key_prefix.strip():
-            problems["message_key_prefix"] = "Indique un prefijo para las claves de los mensajes"
-        if not template.strip():
-            problems["template"] = "Indique la plantilla"
-        chosen = sum(bool(x) for x in (audience.recipient_ids, audience.family_id, audience.community_id))
-        if chosen != 1:
-            problems["audience"] = "Indique destinatarios, un hogar o una comunidad (uno solo)"
-        if template.strip():
-            try:
-                check_request(template.strip(), variables)
-            except errors.UnknownTemplate:
-                problems["template"] = f"No existe la plantilla «{template.strip()}»"
-            except errors.MissingVariables as exc:
-                problems["variables"] = f"Faltan variables de la plantilla: {', '.join(exc.names)}"
-        if problems:
-            raise InvalidRequest(problems)
-        ids = self._audience(audience)
-        prefix = message_key_prefix.strip()
-        return self._queue(ids, template.strip(), dict(variables), prefix, trigger.strip() or f"rpc:{prefix}")
-
-    def _audience(self, audience: Audience) -> dict[str, None]:
-        if audience.recipient_ids:
-            return dict.fromkeys(i for i in audience.recipient_ids if i)
-        if audience.family_id:
-            members = self.directory.family(audience.family_id)
-            if members is None:
-                raise NotFound(f"No existe el hogar {audience.family_id}")
-        else:
-            members = self.directory.community(audience.community_id)
-            if members is None:
-                raise NotFound(f"No existe la comunidad {audience.community_id}")
-        return dict.fromkeys(m.recipient_id for m in members)
-
-    def _queue(
-        self, recipient_ids: Mapping[str, None], template: str, variables: Mapping[str, Any], prefix: str, trigger: str
-    ) -> Queued:
-        now = self.clock.now()
-        keys: list[str] = []
-        new = 0
-        for recipient_id in recipient_ids:
-            key = f"{prefix}:{recipient_id}"
-            keys.append(key)
-            record = Notification(key, recipient_id, template, dict(variables), trigger, now, next_attempt_at=now)
-            new += self.log.add(record)
-        return Queued(keys, new)
 
     # -- delivery reports ------------------------------------------------------------
     def receive_webhook(self, channel: ChannelName, request: WebhookRequest) -> WebhookOutcome:

@@ -75,17 +75,16 @@ class SendRequest(_message.Message):
     TEMPLATE_FIELD_NUMBER: _builtins.int
     VARIABLES_FIELD_NUMBER: _builtins.int
     MESSAGE_KEY_PREFIX_FIELD_NUMBER: _builtins.int
-    TRIGGER_FIELD_NUMBER: _builtins.int
     family_id: _builtins.str
     community_id: _builtins.str
     template: _builtins.str
     """Template name, e.g. "recordatorio_reunion"."""
     message_key_prefix: _builtins.str
-    """Required. Each message key is "<prefix>:<recipient id>": the caller picks a
-    prefix that names this send (e.g. "reunion:2026-11-20:<family id>").
+    """Required: the caller's name for this send (e.g. "reunion-2026-11-20"), unique
+    per caller. The send's trigger is "envio:<caller>:<key>" and each message key
+    "envio:<caller>:<key>:<recipient id>". The same key again with the same content
+    queues nothing new; with other content it is ALREADY_EXISTS.
     """
-    trigger: _builtins.str
-    """What the messages are about, for ListDeliveries; default "rpc:<prefix>"."""
     @_builtins.property
     def recipients(self) -> Global___RecipientIds:
         """Beneficiary ids."""
@@ -101,11 +100,10 @@ class SendRequest(_message.Message):
         template: _builtins.str = ...,
         variables: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
         message_key_prefix: _builtins.str = ...,
-        trigger: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["audience", b"audience", "community_id", b"community_id", "family_id", b"family_id", "recipients", b"recipients"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audience", b"audience", "community_id", b"community_id", "family_id", b"family_id", "message_key_prefix", b"message_key_prefix", "recipients", b"recipients", "template", b"template", "trigger", b"trigger", "variables", b"variables"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audience", b"audience", "community_id", b"community_id", "family_id", b"family_id", "message_key_prefix", b"message_key_prefix", "recipients", b"recipients", "template", b"template", "variables", b"variables"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_audience: _TypeAlias = _typing.Literal["recipients", "family_id", "community_id"]  # noqa: Y015
     _WhichOneofArgType_audience: _TypeAlias = _typing.Literal["audience", b"audience"]  # noqa: Y015
@@ -119,8 +117,11 @@ class SendResponse(_message.Message):
 
     MESSAGE_KEYS_FIELD_NUMBER: _builtins.int
     QUEUED_FIELD_NUMBER: _builtins.int
+    TRIGGER_FIELD_NUMBER: _builtins.int
     queued: _builtins.int
     """How many of them were new (the others had been queued by an earlier call)."""
+    trigger: _builtins.str
+    """"envio:<caller>:<key>": what ListDeliveries finds this send by."""
     @_builtins.property
     def message_keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
@@ -128,10 +129,11 @@ class SendResponse(_message.Message):
         *,
         message_keys: _abc.Iterable[_builtins.str] | None = ...,
         queued: _builtins.int = ...,
+        trigger: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["message_keys", b"message_keys", "queued", b"queued"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["message_keys", b"message_keys", "queued", b"queued", "trigger", b"trigger"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -248,7 +250,7 @@ class ListDeliveriesRequest(_message.Message):
     LIMIT_FIELD_NUMBER: _builtins.int
     recipient_id: _builtins.str
     trigger: _builtins.str
-    """e.g. "acta:<acta id>"."""
+    """"acta:<acta id>", "envio:<sender>:<key>", or just "<key>": the caller's own send."""
     status: _builtins.str
     """failed or skipped: the messages that did not reach their recipient."""
     limit: _builtins.int
