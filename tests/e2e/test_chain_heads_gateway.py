@@ -24,7 +24,9 @@ STACK_SETTINGS = ("ACTAS_GRPC", "MONGO_URI", "ACTAS_DB", "CRM_ENV", "CRM_DEVSTAC
 def seal(http: httpx.Client, gestor: dict[str, str], community_id: str) -> str:
     family_id, person_id = household(http, gestor, community_id)
     draft = http.post(
-        f"{API}/actas", headers=gestor, json={"template_key": "visita_domiciliaria@1", "values": visit(family_id, person_id)}
+        f"{API}/actas",
+        headers=gestor,
+        json={"template_key": "visita_domiciliaria@1", "values": visit(family_id, person_id)},
     )
     assert draft.status_code == 201, draft.text
     acta_id = str(draft.json()["id"])

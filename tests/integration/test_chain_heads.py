@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -198,7 +198,7 @@ def test_two_publishers_at_once_store_one_head(world) -> None:
     assert sum(created for _, created in results) == 1
 
 
-def wait_until(check, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+def wait_until(check: Callable[[], bool], timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, "timed out"
