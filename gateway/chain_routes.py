@@ -17,6 +17,7 @@ import html
 import json
 from typing import Any
 
+import grpc
 from fastapi import FastAPI, Response
 from pydantic import BaseModel, Field
 
@@ -117,8 +118,10 @@ def head_section(backend: Backend, chain_seq: int) -> str:
     at ``chain_seq``. Empty when the service cannot say (the page still answers)."""
     try:
         head = _public(backend, backend.actas.GetLatestChainHead, apb.GetLatestChainHeadRequest())
-    except Exception:  # no head yet, or the service is down: the page shows the rest
-        return '<p id="cabeza-firmada">Aún no hay una cabeza de cadena firmada por el operador que cubra esta acta.</p>'
+    except grpc.RpcError as exc:  # no head yet, or the service did not answer: the page shows the rest
+        if exc.code() != grpc.StatusCode.NOT_FOUND:
+            return ""
+        return '<p id="cabeza-firmada">Aún no se ha publicado ninguna cabeza de cadena firmada por el operador.</p>'
     signed_at = head.signed_at.ToDatetime().strftime("%Y-%m-%d %H:%M UTC")
     covered = (
         "Esta acta está cubierta por ella: si alguien reescribiera la base de datos, quien guardó esa cabeza "

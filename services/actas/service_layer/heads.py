@@ -68,7 +68,11 @@ class HeadPublisher:
         latest = self.store.latest()
         if current is None or (latest is not None and latest.chain_seq >= current[0]):
             return
-        head, created = self.publish()
+        try:
+            head, created = self.publish()
+        except ChainRewritten as exc:
+            log.error("chain head not published: %s", exc)
+            return
         if created:
             log.info("chain head published: seq %d hash %s", head.chain_seq, head.head_hash)
 
