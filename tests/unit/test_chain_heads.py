@@ -5,14 +5,18 @@ publisher signs once per move and never blesses a rewritten chain."""
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from crm_platform.config import ConfigError
+from services.actas.adapters.chain_heads import DEV_KEY_FILE, signing_key_from_env
 from services.actas.domain import chain, heads
 from services.actas.domain.errors import InvalidState
-from services.actas.service_layer.heads import ChainRewritten, HeadPublisher
+from services.actas.service_layer.heads import ChainRewritten, HeadPublisher, NoHeadYet
 
 KEY = Ed25519PrivateKey.generate()
 WHEN = datetime(2026, 12, 6, 19, 30, 0, 123456, tzinfo=UTC)
@@ -129,3 +133,27 @@ def test_the_publisher_signs_once_per_move_and_refuses_a_rewritten_chain() -> No
     with pytest.raises(ChainRewritten, match="entrada 2"):
         publisher.publish()
     assert list(store.heads) == [2]
+
+
+def test_no_head_yet_is_a_spanish_not_found() -> None:
+    with pytest.raises(NoHeadYet, match="Aún no se ha publicado ninguna cabeza"):
+        HeadPublisher(FakeStore([]), KEY, FixedClock()).latest()
+
+
+def test_the_signing_key_is_required_outside_development(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRM_ENV", "production")
+    monkeypatch.delenv("ACTAS_HEAD_SIGNING_KEY", raising=False)
+    with pytest.raises(ConfigError, match="ACTAS_HEAD_SIGNING_KEY is required"):
+        signing_key_from_env()
+
+
+def test_development_makes_one_key_that_every_process_shares(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CRM_ENV", "development")
+    monkeypatch.delenv("ACTAS_HEAD_SIGNING_KEY", raising=False)
+    monkeypatch.setenv("ACTAS_DEV_HEAD_KEY_DIR", str(tmp_path))
+    with ThreadPoolExecutor(4) as pool:
+        keys = list(pool.map(lambda _: heads.key_id(signing_key_from_env().public_key()), range(8)))
+    assert len(set(keys)) == 1
+    monkeypatch.setenv("CRM_ENV", "production")
+    monkeypatch.setenv("ACTAS_HEAD_SIGNING_KEY", str(tmp_path / DEV_KEY_FILE))
+    assert heads.key_id(signing_key_from_env().public_key()) == keys[0]

@@ -15,8 +15,9 @@ from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from crm_platform import errors as vocabulary
 from services.actas.domain import heads
-from services.actas.domain.errors import InvalidState, NotFound
+from services.actas.domain.errors import ActaError, InvalidState
 from services.actas.service_layer.ports import Clock
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,10 @@ class HeadStore(Protocol):
 
 class ChainRewritten(InvalidState):
     """The chain no longer contains the last published head."""
+
+
+class NoHeadYet(ActaError, vocabulary.NotFound):
+    """No head has been published yet."""
 
 
 @dataclass
@@ -79,5 +84,5 @@ class HeadPublisher:
     def latest(self) -> heads.SignedHead:
         found = self.store.latest()
         if found is None:
-            raise NotFound("cabeza de cadena firmada", "última")
+            raise NoHeadYet("Aún no se ha publicado ninguna cabeza de cadena firmada")
         return found
