@@ -93,6 +93,9 @@ def test_the_documented_verify_command_finds_the_running_stack(stack: Stack, tmp
     done = crm_social("verify", cwd=tmp_path, env=outside_env())
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Cadena íntegra" in done.stdout
+    assert f"Usando la configuración del entorno de desarrollo en {tmp_path / 'var' / 'run' / 'devstack.env'}" in (
+        done.stderr
+    )
 
 
 def test_verify_errors_say_in_spanish_what_could_not_be_reached(tmp_path: Path) -> None:

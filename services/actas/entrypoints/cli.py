@@ -199,7 +199,9 @@ def _verify_head(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    support.load_devstack_env()
+    devstack = support.load_devstack_env()
+    if devstack is not None:
+        print(f"Usando la configuración del entorno de desarrollo en {devstack}", file=sys.stderr)
     parser = argparse.ArgumentParser(prog="crm-social", description="Comandos de operación de CRM Social")
     commands = parser.add_subparsers(dest="command", required=True)
     verify = commands.add_parser("verify", help="Verificar la cadena de actas selladas")
