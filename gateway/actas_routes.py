@@ -18,7 +18,7 @@ from crm_platform.limits import MAX_ATTACHMENT_BYTES
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
 from crm_platform.proto_gen.crm.actas.v1 import submission_pb2 as sub_pb
 from crm_platform.proto_gen.crm.documents.v1 import documents_pb2 as dpb
-from gateway import auth, errors, schemas
+from gateway import auth, chain_routes, errors, schemas
 from gateway.deps import Backend, User, to_json
 from gateway.policy import redact_acta
 from services.actas.access import ACCESS as ACTAS
@@ -189,6 +189,7 @@ def register(app: FastAPI, backend: Backend) -> None:
                 f"El acta {html.escape(acta_id)} está sellada y no ha sido alterada.<br>"
                 f"Huella SHA-256: <code>{reply.content_hash}</code><br>Posición en la cadena: {reply.chain_seq}"
             )
+            detail += chain_routes.head_section(backend, reply.chain_seq)
             return HTMLResponse(_page("Acta válida", detail, True))
         problems = "".join(f"<li>{html.escape(p.detail)}</li>" for p in reply.problems)
         return HTMLResponse(_page("Acta con problemas", f"Se encontraron problemas:<ul>{problems}</ul>", False), 409)

@@ -17,6 +17,7 @@ from gateway import (
     account_routes,
     actas_routes,
     auth,
+    chain_routes,
     errors,
     kiosk_routes,
     notifications_routes,
@@ -229,6 +230,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         return response
 
     actas_routes.register(app, backend)
+    chain_routes.register(app, backend)
     kiosk_routes.register(app, backend, tokens)
     notifications_routes.register(app, backend)
     webhooks_routes.register(app, backend)

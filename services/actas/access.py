@@ -11,6 +11,10 @@ that take an ``Actor`` check the same entries; the gateway derives its 403s from
   public page a printed acta's QR code opens (validity and hash, no personal data).
   A kiosk reads templates only: it never browses actas.
 - Recomputing the whole chain (``VerifyChain``): admin, coordinator, auditor.
+- Signed chain heads: publishing one on demand (``PublishChainHead``): admin,
+  coordinator, auditor. Reading the latest head and the operator's public key:
+  everyone, the public included: a head holds no personal data, and the point of
+  it is that anyone (an auditor, the community) can download and keep it.
 - **Devices and rejected submissions are operational and security data** (which
   kiosks may submit, what was refused and why): admin, coordinator and auditor
   read them; admin and coordinator write (revoke a kiosk, resolve a rejection).
@@ -68,6 +72,9 @@ ACCESS: AccessTable = {
     # tamper evidence
     "VerifyChain": CHAIN_AUDITORS,
     "VerifyActa": roles(READERS, PUBLIC),
+    "PublishChainHead": CHAIN_AUDITORS,
+    "GetLatestChainHead": roles(READERS, PUBLIC),
+    "GetChainPublicKey": roles(READERS, PUBLIC),
     # kiosk devices
     "RegisterDevice": DEVICE_PAIRING,
     "RevokeDevice": DEVICE_ADMINS,

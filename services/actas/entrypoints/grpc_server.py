@@ -12,7 +12,9 @@ from __future__ import annotations
 import grpc
 
 from crm_platform import grpc_support
+from crm_platform.config import int_setting
 from crm_platform.outbox import OutboxSweeper
+from crm_platform.process import Periodic
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as pb
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2_grpc as pb_grpc
 from crm_platform.service import GrpcEndpoint, Servicer, run_service
@@ -20,8 +22,10 @@ from services.actas.access import ACCESS
 from services.actas.bootstrap import SERVICE_NAME, App, bootstrap
 from services.actas.domain import errors
 from services.actas.domain.model import Actor, Method, Role
+from services.actas.entrypoints import head_mapping
 from services.actas.entrypoints import proto_mapping as to_pb
 from services.actas.service_layer.handlers import SignatureInput
+from services.actas.service_layer.heads import HeadPublisher
 from services.actas.service_layer.ports import ActaFilter, CountFilter
 
 SERVICE_FULL_NAME = pb.DESCRIPTOR.services_by_name["ActasService"].full_name
@@ -35,6 +39,13 @@ def _actor() -> Actor:
 class ActasServicer(pb_grpc.ActasServiceServicer):
     def __init__(self, app: App) -> None:
         self.h = app.handlers
+        self._heads = app.heads
+
+    @property
+    def heads(self) -> HeadPublisher:
+        if self._heads is None:
+            raise errors.InvalidState("Este proceso no publica cabezas de cadena firmadas")
+        return self._heads
 
     def ListTemplates(
         self, request: pb.ListTemplatesRequest, context: grpc.ServicerContext
@@ -150,6 +161,18 @@ class ActasServicer(pb_grpc.ActasServiceServicer):
     ) -> pb.RejectedSubmission:
         return to_pb.rejection(self.h.resolve_rejection(request.id, request.note, _actor()))
 
+    def PublishChainHead(self, request: pb.PublishChainHeadRequest, context: grpc.ServicerContext) -> pb.ChainHead:
+        head, created = self.heads.publish()
+        return head_mapping.chain_head(head, created)
+
+    def GetLatestChainHead(self, request: pb.GetLatestChainHeadRequest, context: grpc.ServicerContext) -> pb.ChainHead:
+        return head_mapping.chain_head(self.heads.latest(), False)
+
+    def GetChainPublicKey(
+        self, request: pb.GetChainPublicKeyRequest, context: grpc.ServicerContext
+    ) -> pb.ChainPublicKey:
+        return head_mapping.chain_public_key(self.heads.public_key)
+
 
 def endpoint(app: App) -> GrpcEndpoint:
     return GrpcEndpoint(
@@ -159,8 +182,23 @@ def endpoint(app: App) -> GrpcEndpoint:
     )
 
 
+def head_publication(app: App) -> list[Periodic]:
+    """Signs and stores a chain head every ``ACTAS_HEAD_INTERVAL_SECONDS`` (600)
+    when the chain moved; 0 turns it off. Replicas may all run it: a head is
+    stored once per ``chain_seq``."""
+    interval = int_setting("ACTAS_HEAD_INTERVAL_SECONDS", 600)
+    if app.heads is None or interval <= 0:
+        return []
+    return [Periodic("chain-head-publisher", app.heads.publish_if_moved, interval)]
+
+
 def main() -> None:
-    run_service(f"{SERVICE_NAME}-grpc", bootstrap, grpc=endpoint, background=lambda app: [OutboxSweeper(app.relay)])
+    run_service(
+        f"{SERVICE_NAME}-grpc",
+        lambda: bootstrap(chain_heads=True),
+        grpc=endpoint,
+        background=lambda app: [OutboxSweeper(app.relay), *head_publication(app)],
+    )
 
 
 if __name__ == "__main__":

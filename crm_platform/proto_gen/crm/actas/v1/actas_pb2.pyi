@@ -1006,3 +1006,114 @@ class ResolveRejectedSubmissionRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ResolveRejectedSubmissionRequest: _TypeAlias = ResolveRejectedSubmissionRequest  # noqa: Y015
+
+@_typing.final
+class ChainHead(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHAIN_SEQ_FIELD_NUMBER: _builtins.int
+    HEAD_HASH_FIELD_NUMBER: _builtins.int
+    SIGNED_AT_FIELD_NUMBER: _builtins.int
+    KEY_ID_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    DOCUMENT_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    chain_seq: _builtins.int
+    head_hash: _builtins.str
+    key_id: _builtins.str
+    signature: _builtins.str
+    """Ed25519 signature over the canonical JSON statement, base64."""
+    document: _builtins.str
+    """The head as published and downloaded (JSON): what `crm-social verify --head` reads."""
+    created: _builtins.bool
+    """False when the head was published already (the chain had not moved)."""
+    @_builtins.property
+    def signed_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        chain_seq: _builtins.int = ...,
+        head_hash: _builtins.str = ...,
+        signed_at: _timestamp_pb2.Timestamp | None = ...,
+        key_id: _builtins.str = ...,
+        signature: _builtins.str = ...,
+        document: _builtins.str = ...,
+        created: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["signed_at", b"signed_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chain_seq", b"chain_seq", "created", b"created", "document", b"document", "head_hash", b"head_hash", "key_id", b"key_id", "signature", b"signature", "signed_at", b"signed_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChainHead: _TypeAlias = ChainHead  # noqa: Y015
+
+@_typing.final
+class PublishChainHeadRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PublishChainHeadRequest: _TypeAlias = PublishChainHeadRequest  # noqa: Y015
+
+@_typing.final
+class GetLatestChainHeadRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetLatestChainHeadRequest: _TypeAlias = GetLatestChainHeadRequest  # noqa: Y015
+
+@_typing.final
+class GetChainPublicKeyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetChainPublicKeyRequest: _TypeAlias = GetChainPublicKeyRequest  # noqa: Y015
+
+@_typing.final
+class ChainPublicKey(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ALGORITHM_FIELD_NUMBER: _builtins.int
+    KEY_ID_FIELD_NUMBER: _builtins.int
+    PUBLIC_KEY_PEM_FIELD_NUMBER: _builtins.int
+    algorithm: _builtins.str
+    key_id: _builtins.str
+    public_key_pem: _builtins.str
+    def __init__(
+        self,
+        *,
+        algorithm: _builtins.str = ...,
+        key_id: _builtins.str = ...,
+        public_key_pem: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["algorithm", b"algorithm", "key_id", b"key_id", "public_key_pem", b"public_key_pem"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChainPublicKey: _TypeAlias = ChainPublicKey  # noqa: Y015
