@@ -27,9 +27,9 @@ from services.actas.service_layer.ports import ActaFilter
 SERVICE_FULL_NAME = pb.DESCRIPTOR.services_by_name["ActasService"].full_name
 
 
-def _actor() -> Actor:
+def _actor(profile: pb.StaffProfile | None = None) -> Actor:
     subject, role = grpc_support.current_caller()
-    return Actor(subject, role)
+    return to_pb.actor(subject, role, profile or pb.StaffProfile())
 
 
 class ActasServicer(pb_grpc.ActasServiceServicer):
@@ -47,7 +47,7 @@ class ActasServicer(pb_grpc.ActasServiceServicer):
     def CreateActa(self, request: pb.CreateActaRequest, context: grpc.ServicerContext) -> pb.Acta:
         captured_at = to_pb.when(request.captured_at, request.HasField("captured_at"))
         acta = self.h.create(
-            request.template_key, to_pb.values(request.values), request.community_id, captured_at, _actor()
+            request.template_key, to_pb.values(request.values), request.community_id, captured_at, _actor(request.gestor)
         )
         return to_pb.acta(acta)
 
@@ -77,7 +77,8 @@ class ActasServicer(pb_grpc.ActasServiceServicer):
         return to_pb.acta(self.h.seal(request.acta_id, _actor()))
 
     def AmendActa(self, request: pb.AmendActaRequest, context: grpc.ServicerContext) -> pb.Acta:
-        return to_pb.acta(self.h.amend(request.acta_id, to_pb.values(request.changes), request.reason, _actor()))
+        actor = _actor(request.signer)
+        return to_pb.acta(self.h.amend(request.acta_id, to_pb.values(request.changes), request.reason, actor))
 
     def GetActa(self, request: pb.GetActaRequest, context: grpc.ServicerContext) -> pb.Acta:
         acta = self.h.get(request.id)
@@ -113,11 +114,15 @@ class ActasServicer(pb_grpc.ActasServiceServicer):
 
     def VerifyActa(self, request: pb.VerifyActaRequest, context: grpc.ServicerContext) -> pb.VerifyActaResponse:
         acta, problems = self.h.verify_acta(request.acta_id)
+        corrects, corrected_by = self.h.corrections(acta)
         return pb.VerifyActaResponse(
             valid=not problems,
             content_hash=acta.content_hash,
             chain_seq=acta.chain_seq,
             problems=[to_pb.problem(p) for p in problems],
+            folio=acta.folio,
+            corrects=to_pb.acta_ref(corrects) if corrects else None,
+            corrected_by=[to_pb.acta_ref(c) for c in corrected_by],
         )
 
     def RegisterDevice(self, request: pb.RegisterDeviceRequest, context: grpc.ServicerContext) -> pb.Device:
