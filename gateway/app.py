@@ -104,8 +104,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @app.post(f"{API}/users", status_code=201, tags=["auth"])
     def create_user(body: schemas.CreateUserRequest, user: User) -> dict[str, Any]:
         auth.require(user, GATEWAY, "CreateUser")
-        created = users.create(body.username, body.password, body.role, body.full_name)
-        return {"username": created.username, "role": created.role, "full_name": created.full_name}
+        created = users.create(body.username, body.password, body.role, body.full_name, body.document, body.title)
+        return {
+            "username": created.username,
+            "role": created.role,
+            "full_name": created.full_name,
+            "document": created.document,
+            "title": created.title,
+        }
 
     # -- communities and families -----------------------------------------------
     @app.get(f"{API}/communities", tags=["beneficiaries"])

@@ -200,6 +200,8 @@ class MongoRepository:
         raw = self.folio_counters.find_one_and_update(
             {"_id": counter}, {"$inc": {"last": 1}}, upsert=True, return_document=ReturnDocument.AFTER, session=session
         )
+        if raw is None:  # an upsert returning the document after always finds one
+            raise ConcurrentUpdate(counter)
         return int(raw["last"])
 
     def _next_entry(self, session: ClientSession, acta_id: str, acta_hash: str) -> chain.ChainEntry:

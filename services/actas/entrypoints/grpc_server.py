@@ -46,8 +46,9 @@ class ActasServicer(pb_grpc.ActasServiceServicer):
 
     def CreateActa(self, request: pb.CreateActaRequest, context: grpc.ServicerContext) -> pb.Acta:
         captured_at = to_pb.when(request.captured_at, request.HasField("captured_at"))
+        actor = _actor(request.gestor)
         acta = self.h.create(
-            request.template_key, to_pb.values(request.values), request.community_id, captured_at, _actor(request.gestor)
+            request.template_key, to_pb.values(request.values), request.community_id, captured_at, actor
         )
         return to_pb.acta(acta)
 
