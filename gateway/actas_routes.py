@@ -4,15 +4,17 @@ the public verification page a PDF's QR code points to."""
 from __future__ import annotations
 
 import html
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
+import grpc
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from crm_platform.access import PUBLIC
+from crm_platform.access import PUBLIC, SERVICE
 from crm_platform.dates import spanish_date
 from crm_platform.grpc_support import caller_metadata
 from crm_platform.limits import MAX_ATTACHMENT_BYTES
@@ -26,6 +28,7 @@ from services.actas.access import ACCESS as ACTAS
 from services.documents.access import ACCESS as DOCUMENTS
 
 API = "/api/v1"
+log = logging.getLogger(__name__)
 
 
 def _struct(values: dict[str, Any], field: str) -> Struct:
@@ -51,6 +54,17 @@ def _ts(moment: datetime | None) -> Timestamp | None:
 def _profile(user: auth.User) -> apb.StaffProfile:
     """The caller as their account names them: snapshotted on the acta they sign."""
     return apb.StaffProfile(full_name=user.full_name, document=user.document, title=user.title)
+
+
+def put_staff_profile(backend: Backend, user: auth.User) -> None:
+    """Tell the actas service who a new account is, so that actas a kiosk captures
+    for them carry their name. Best effort: the account exists either way, and the
+    actas service also learns the profile from the first acta they make at a desk."""
+    request = apb.PutStaffProfileRequest(username=user.username, profile=_profile(user))
+    try:
+        backend.actas.PutStaffProfile(request, metadata=caller_metadata("gateway", SERVICE), timeout=backend.timeout)
+    except grpc.RpcError as exc:
+        log.warning("staff profile of %s not recorded in the actas service: %s", user.username, exc.code())
 
 
 def register(app: FastAPI, backend: Backend) -> None:

@@ -105,6 +105,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     def create_user(body: schemas.CreateUserRequest, user: User) -> dict[str, Any]:
         auth.require(user, GATEWAY, "CreateUser")
         created = users.create(body.username, body.password, body.role, body.full_name, body.document, body.title)
+        actas_routes.put_staff_profile(backend, created)
         return {
             "username": created.username,
             "role": created.role,

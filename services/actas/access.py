@@ -20,6 +20,8 @@ that take an ``Actor`` check the same entries; the gateway derives its 403s from
   psychosocial staff list devices and rejections.
 - ``GetDevice`` (a kiosk's public key and state): the gateway, as a service, when a
   kiosk opens a session; and whoever may list devices.
+- ``PutStaffProfile`` (a staff account's name, document and title, shown on the
+  actas they sign): the gateway, as a service, when it creates the account.
 
 Finer rules on the record itself: psychosocial-intervention content is shown only to
 ``CONTENT_READERS[template code]`` (the gateway redacts it for everyone else), a
@@ -80,6 +82,8 @@ ACCESS: AccessTable = {
     # rejected kiosk submissions
     "ListRejectedSubmissions": DEVICE_READERS,
     "ResolveRejectedSubmission": DEVICE_ADMINS,
+    # staff profiles: the gateway, when it creates an account
+    "PutStaffProfile": roles(SERVICE),
 }
 
 # Templates whose recorded content only some roles may read; others see that the

@@ -81,8 +81,9 @@ SERVICES = {
 }
 
 # Operations no person reaches through an authenticated route: the gateway calls
-# them under its own identity (a kiosk's session, a provider's webhook).
-NOT_USER_ROUTES = {("actas", "GetDevice"), ("notifications", "ReceiveWebhook")}
+# them under its own identity (a kiosk's session, a provider's webhook, an account's
+# profile when an admin creates it).
+NOT_USER_ROUTES = {("actas", "GetDevice"), ("actas", "PutStaffProfile"), ("notifications", "ReceiveWebhook")}
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,15 @@ import io
 import uuid
 from typing import Any
 
+import grpc
 import httpx
+from google.protobuf.struct_pb2 import Struct
 from pypdf import PdfReader
 
+from crm_platform.grpc_support import caller_metadata
+from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
+from crm_platform.proto_gen.crm.actas.v1 import actas_pb2_grpc as apb_grpc
+from devstack.infra import Stack
 from tests.e2e.conftest import PASSWORD, login
 from tests.e2e.test_gateway_actas import household, png_b64
 from tests.helpers import eventually
@@ -142,3 +148,46 @@ def test_a_restricted_acta_is_corrected_only_by_those_who_may_read_it(
     assert refused.status_code == 403 and "reservada" in refused.json()["error"]
     allowed = http.post(f"{API}/actas/{original['id']}/amendments", headers=as_role["psychosocial"], json=change)
     assert allowed.status_code == 201, allowed.text
+
+
+def test_creating_an_account_records_its_profile_for_the_actas_a_kiosk_captures(
+    http: httpx.Client, stack: Stack, as_role: dict[str, dict[str, str]], community: dict[str, Any]
+) -> None:
+    """A kiosk's submission names only the gestor's user: the actas service takes
+    their name, document and title from what the gateway recorded at account creation."""
+    username = f"gestora-{uuid.uuid4().hex[:6]}"
+    body = {
+        "username": username,
+        "password": PASSWORD,
+        "role": "gestor",
+        "full_name": "Luz Dary Epiayú",
+        "document": "CC 40123456",
+        "title": "Gestora social",
+    }
+    assert http.post(f"{API}/users", headers=as_role["admin"], json=body).status_code == 201
+    family_id, person_id = household(http, as_role["gestor"], community["id"])
+    values = Struct()
+    values.update(
+        {
+            "fecha": "2026-11-21",
+            "lugar": "Nuevo Roche",
+            "hogar": family_id,
+            "motivo": "seguimiento",
+            "situacion_encontrada": "Sin novedad",
+            "personas_presentes": 1,
+            "firmantes": [person_id],
+        }
+    )
+    channel = grpc.insecure_channel(stack.env["ACTAS_GRPC"])
+    try:  # a call that carries no profile, as a kiosk's submission carries none
+        draft = apb_grpc.ActasServiceStub(channel).CreateActa(
+            apb.CreateActaRequest(template_key="visita_domiciliaria@1", values=values),
+            metadata=caller_metadata(username, "gestor"),
+        )
+    finally:
+        channel.close()
+    assert (draft.gestor_name, draft.gestor_document, draft.gestor_title) == (
+        "Luz Dary Epiayú",
+        "CC 40123456",
+        "Gestora social",
+    )

@@ -19,7 +19,13 @@ from datetime import datetime
 from services.actas.domain import chain
 from services.actas.domain.errors import AlreadyExists
 from services.actas.domain.model import Acta, Event, Sealing, Status
-from services.actas.service_layer.ports import ActaFilter, DuplicateSubmission, RegisteredDevice, Rejection
+from services.actas.service_layer.ports import (
+    ActaFilter,
+    DuplicateSubmission,
+    RegisteredDevice,
+    Rejection,
+    StaffProfile,
+)
 from tests.actas_support import RecordingRelay
 
 
@@ -38,6 +44,7 @@ class FakeActaRepository:
         self.devices: dict[str, RegisteredDevice] = {}
         self.rejections: dict[str, Rejection] = {}
         self.folio_counters: Counter[str] = Counter()
+        self.staff_profiles: dict[str, StaffProfile] = {}
 
     # -- actas ---------------------------------------------------------------------
     def add(self, acta: Acta, events: Sequence[Event], images: dict[str, bytes]) -> None:
@@ -68,9 +75,7 @@ class FakeActaRepository:
         self._store(acta, events, {})
         return entry
 
-    def ingest(
-        self, acta: Acta, sealing: Sealing, images: dict[str, bytes], body_sha256: str
-    ) -> chain.ChainEntry:
+    def ingest(self, acta: Acta, sealing: Sealing, images: dict[str, bytes], body_sha256: str) -> chain.ChainEntry:
         stored = self.submissions.get(acta.submission_id)
         if stored is not None:
             raise stored
@@ -128,6 +133,13 @@ class FakeActaRepository:
 
     def sealed_actas(self) -> Iterator[Acta]:
         return iter([copy.deepcopy(a) for a in self.actas.values() if a.status == Status.SEALED])
+
+    # -- staff profiles ------------------------------------------------------------
+    def put_staff(self, profile: StaffProfile) -> None:
+        self.staff_profiles[profile.username] = profile
+
+    def staff(self, username: str) -> StaffProfile | None:
+        return self.staff_profiles.get(username)
 
     # -- devices -------------------------------------------------------------------
     def add_device(self, device: RegisteredDevice) -> None:

@@ -112,6 +112,16 @@ class FolioCounterDoc(Document):
     last = IntField(required=True)
 
 
+class StaffProfileDoc(Document):
+    """A staff account's profile (``_id`` the user name), as the gateway sent it."""
+
+    meta: dict[str, Any] = {"collection": "staff_profiles", "db_alias": DB_ALIAS}
+    id = StringField(primary_key=True)
+    full_name = StringField(required=True)
+    document = StringField()
+    title = StringField()
+
+
 class DeviceDoc(Document):
     meta: dict[str, Any] = {"collection": "devices", "db_alias": DB_ALIAS}
     id = StringField(primary_key=True)
@@ -144,4 +154,4 @@ class RejectionDoc(Document):
     outbox = ListField(DictField())
 
 
-ALL_DOCUMENTS = (ActaDoc, ChainEntryDoc, ChainHeadDoc, FolioCounterDoc, DeviceDoc, RejectionDoc)
+ALL_DOCUMENTS = (ActaDoc, ChainEntryDoc, ChainHeadDoc, FolioCounterDoc, StaffProfileDoc, DeviceDoc, RejectionDoc)

@@ -29,7 +29,7 @@ from services.actas.domain.model import (
     Status,
 )
 from services.actas.domain.submission import Device
-from services.actas.service_layer.ports import RegisteredDevice, Rejection
+from services.actas.service_layer.ports import RegisteredDevice, Rejection, StaffProfile
 
 
 def outbox_entries(events: Sequence[Event], now: datetime) -> list[dict[str, Any]]:
@@ -173,6 +173,19 @@ def device_from_doc(raw: dict[str, Any]) -> RegisteredDevice:
         raw["registered_at"],
         raw.get("revoked_at"),
     )
+
+
+def staff_doc(profile: StaffProfile) -> dict[str, Any]:
+    return {
+        "_id": profile.username,
+        "full_name": profile.full_name,
+        "document": profile.document,
+        "title": profile.title,
+    }
+
+
+def staff_from_doc(raw: dict[str, Any]) -> StaffProfile:
+    return StaffProfile(raw["_id"], raw["full_name"], raw.get("document") or "", raw.get("title") or "")
 
 
 def rejection_from_doc(raw: dict[str, Any]) -> Rejection:

@@ -42,11 +42,18 @@ from services.actas.adapters.documents import (
     DeviceDoc,
     FolioCounterDoc,
     RejectionDoc,
+    StaffProfileDoc,
 )
 from services.actas.domain import chain
 from services.actas.domain.errors import AlreadyExists, ConcurrentUpdate
 from services.actas.domain.model import Acta, Event, Sealing, Status
-from services.actas.service_layer.ports import ActaFilter, DuplicateSubmission, RegisteredDevice, Rejection
+from services.actas.service_layer.ports import (
+    ActaFilter,
+    DuplicateSubmission,
+    RegisteredDevice,
+    Rejection,
+    StaffProfile,
+)
 
 DEFAULT_DB = "crm_actas"
 HEAD = "head"
@@ -77,6 +84,7 @@ class MongoRepository:
         self.devices: Collection = DeviceDoc._get_collection()
         self.rejections: Collection = RejectionDoc._get_collection()
         self.folio_counters: Collection = FolioCounterDoc._get_collection()
+        self.staff_profiles: Collection = StaffProfileDoc._get_collection()
         self._client = self.actas.database.client
 
     # -- actas ---------------------------------------------------------------------
@@ -135,9 +143,7 @@ class MongoRepository:
         acta.version, acta.chain_seq = expected + 1, entry.seq
         return entry
 
-    def ingest(
-        self, acta: Acta, sealing: Sealing, images: dict[str, bytes], body_sha256: str
-    ) -> chain.ChainEntry:
+    def ingest(self, acta: Acta, sealing: Sealing, images: dict[str, bytes], body_sha256: str) -> chain.ChainEntry:
         acta.version = 1
 
         def write(session: ClientSession) -> chain.ChainEntry:
@@ -273,6 +279,14 @@ class MongoRepository:
 
     def list_devices(self) -> list[RegisteredDevice]:
         return [mapping.device_from_doc(raw) for raw in self.devices.find({}).sort("_id", 1)]
+
+    # -- staff profiles ------------------------------------------------------------
+    def put_staff(self, profile: StaffProfile) -> None:
+        self.staff_profiles.replace_one({"_id": profile.username}, mapping.staff_doc(profile), upsert=True)
+
+    def staff(self, username: str) -> StaffProfile | None:
+        raw = self.staff_profiles.find_one({"_id": username})
+        return mapping.staff_from_doc(raw) if raw else None
 
     # -- rejected submissions ------------------------------------------------------
     def add_rejection(self, rejection: Rejection, events: Sequence[Event]) -> None:

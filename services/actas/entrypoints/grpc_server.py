@@ -22,7 +22,7 @@ from services.actas.domain import errors
 from services.actas.domain.model import Actor, Method, Role
 from services.actas.entrypoints import proto_mapping as to_pb
 from services.actas.service_layer.handlers import SignatureInput
-from services.actas.service_layer.ports import ActaFilter
+from services.actas.service_layer.ports import ActaFilter, StaffProfile
 
 SERVICE_FULL_NAME = pb.DESCRIPTOR.services_by_name["ActasService"].full_name
 
@@ -146,6 +146,13 @@ class ActasServicer(pb_grpc.ActasServiceServicer):
     ) -> pb.ListRejectedSubmissionsResponse:
         found = self.h.list_rejections(request.include_resolved, request.limit, _actor())
         return pb.ListRejectedSubmissionsResponse(rejected=[to_pb.rejection(r) for r in found])
+
+    def PutStaffProfile(self, request: pb.PutStaffProfileRequest, context: grpc.ServicerContext) -> pb.StaffProfile:
+        given = StaffProfile(
+            request.username, request.profile.full_name, request.profile.document, request.profile.title
+        )
+        saved = self.h.put_staff_profile(given, _actor())
+        return pb.StaffProfile(full_name=saved.full_name, document=saved.document, title=saved.title)
 
     def ResolveRejectedSubmission(
         self, request: pb.ResolveRejectedSubmissionRequest, context: grpc.ServicerContext

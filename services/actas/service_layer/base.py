@@ -33,7 +33,7 @@ from services.actas.domain.model import (
     handwritten_digest,
 )
 from services.actas.domain.templates import FieldType, Template
-from services.actas.service_layer.ports import ActaRepository, Clock, Directory, EventRelay, Person
+from services.actas.service_layer.ports import ActaRepository, Clock, Directory, EventRelay, Person, StaffProfile
 
 ACTAS = "actas"
 REJECTIONS = "rejections"
@@ -174,6 +174,16 @@ class HandlersBase:
         if errors:
             raise error(errors)
         return people, households
+
+    def _gestor(self, actor: Actor) -> StaffProfile | None:
+        """Who signs as gestor, as the gateway named them: the profile the call carries
+        (remembered for the actas a kiosk captures for them), else the one last recorded."""
+        if actor.full_name:
+            profile = StaffProfile(actor.subject, actor.full_name, actor.document, actor.title)
+            if self.repo.staff(actor.subject) != profile:
+                self.repo.put_staff(profile)
+            return profile
+        return self.repo.staff(actor.subject)
 
     def _names(self, people: dict[str, Person], households: dict[str, str], community_id: str) -> dict[str, str]:
         """What the acta records in words (id -> name): its community, the households

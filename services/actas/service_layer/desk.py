@@ -21,6 +21,7 @@ from services.actas.service_layer.base import (
     received,
     require,
 )
+from services.actas.service_layer.ports import StaffProfile
 
 
 class DeskFlow(HandlersBase):
@@ -33,6 +34,7 @@ class DeskFlow(HandlersBase):
         people, households = self._resolve(template, clean, lambda errors: FieldsInvalid(errors))
         now = self.clock.now()
         community_id = community_id or community_of(people)
+        gestor = self._gestor(actor)
         acta = Acta(
             id=Acta.new_id(),
             template_key=template.key,
@@ -44,9 +46,9 @@ class DeskFlow(HandlersBase):
             captured_at=captured_at or now,
             created_at=now,
             names=self._names(people, households, community_id),
-            gestor_name=actor.full_name,
-            gestor_document=actor.document,
-            gestor_title=actor.title,
+            gestor_name=gestor.full_name if gestor else "",
+            gestor_document=gestor.document if gestor else "",
+            gestor_title=gestor.title if gestor else "",
         )
         self.repo.add(acta, [received(acta, actor.subject)], {})
         self.relay.flush(ACTAS, acta.id)
@@ -90,8 +92,31 @@ class DeskFlow(HandlersBase):
         clean = template.validate({**original.values, **changes})
         people, households = self._resolve(template, clean, lambda errors: FieldsInvalid(errors))
         now = self.clock.now()
+        gestor = self._gestor(actor)
+        if gestor is not None:
+            actor = Actor(actor.subject, actor.role, gestor.full_name, gestor.document, gestor.title)
         draft = original.amendment(Acta.new_id(), clean, reason, actor, now)
         draft.names = {**original.names, **self._names(people, households, draft.community_id)}
         draft.add_signature(Signature(actor.subject, Role.GESTOR, Method.ELECTRONIC, now))
         self.repo.add(draft, [received(draft, actor.subject)], {})
         return self.seal(draft.id, actor)
+
+    def put_staff_profile(self, profile: StaffProfile, actor: Actor) -> StaffProfile:
+        """Record a staff account's profile (the gateway, when it creates the account)."""
+        require(actor, "PutStaffProfile")
+        profile = StaffProfile(
+            profile.username.strip().lower(), profile.full_name.strip(), profile.document.strip(), profile.title.strip()
+        )
+        errors = {
+            name: f"Hasta {limit} caracteres"
+            for name, limit in (("full_name", 120), ("document", 40), ("title", 80))
+            if len(getattr(profile, name)) > limit
+        }
+        if not profile.username or len(profile.username) > 64:
+            errors["username"] = "Indique el usuario (hasta 64 caracteres)"
+        if not profile.full_name:
+            errors["full_name"] = "Indique el nombre completo"
+        if errors:
+            raise FieldsInvalid(errors)
+        self.repo.put_staff(profile)
+        return profile

@@ -127,6 +127,7 @@ class KioskFlow(HandlersBase):
 
         people, households = self._resolve(template, clean, unknown, fresh)
         community_id = content.community_id or community_of(people)
+        gestor = self.repo.staff(content.gestor_id)  # the kiosk's body names only the user
         acta = Acta(
             id=Acta.new_id(),
             template_key=template.key,
@@ -136,6 +137,9 @@ class KioskFlow(HandlersBase):
             gestor_id=content.gestor_id,
             community_id=community_id,
             names=self._names(people, households, community_id),
+            gestor_name=gestor.full_name if gestor else "",
+            gestor_document=gestor.document if gestor else "",
+            gestor_title=gestor.title if gestor else "",
             captured_at=content.captured_at,
             created_at=self.clock.now(),
             source=Source.KIOSK,

@@ -26,6 +26,17 @@ class Person:
 
 
 @dataclass(frozen=True)
+class StaffProfile:
+    """A staff account as the gateway names it: what an acta its holder signs as
+    gestor shows of them."""
+
+    username: str
+    full_name: str
+    document: str = ""  # e.g. "CC 52123456"
+    title: str = ""  # e.g. "Gestora social", "Psicóloga"
+
+
+@dataclass(frozen=True)
 class ActaFilter:
     beneficiary_id: str = ""
     family_id: str = ""
@@ -101,6 +112,9 @@ class ActaRepository(Protocol):
     def get_device(self, device_id: str) -> RegisteredDevice | None: ...
     def revoke_device(self, device_id: str, when: datetime) -> RegisteredDevice | None: ...
     def list_devices(self) -> list[RegisteredDevice]: ...
+
+    def put_staff(self, profile: StaffProfile) -> None: ...
+    def staff(self, username: str) -> StaffProfile | None: ...
 
     def add_rejection(self, rejection: Rejection, events: Sequence[Event]) -> None: ...
     def list_rejections(self, include_resolved: bool, limit: int) -> list[Rejection]: ...

@@ -1133,3 +1133,26 @@ class ResolveRejectedSubmissionRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ResolveRejectedSubmissionRequest: _TypeAlias = ResolveRejectedSubmissionRequest  # noqa: Y015
+
+@_typing.final
+class PutStaffProfileRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USERNAME_FIELD_NUMBER: _builtins.int
+    PROFILE_FIELD_NUMBER: _builtins.int
+    username: _builtins.str
+    @_builtins.property
+    def profile(self) -> Global___StaffProfile: ...
+    def __init__(
+        self,
+        *,
+        username: _builtins.str = ...,
+        profile: Global___StaffProfile | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["profile", b"profile"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["profile", b"profile", "username", b"username"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutStaffProfileRequest: _TypeAlias = PutStaffProfileRequest  # noqa: Y015

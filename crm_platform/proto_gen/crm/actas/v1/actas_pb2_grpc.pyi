@@ -63,6 +63,10 @@ class ActasServiceStub:
     ListDevices: _grpc.UnaryUnaryMultiCallable[_actas_pb2.ListDevicesRequest, _actas_pb2.ListDevicesResponse]
     ListRejectedSubmissions: _grpc.UnaryUnaryMultiCallable[_actas_pb2.ListRejectedSubmissionsRequest, _actas_pb2.ListRejectedSubmissionsResponse]
     ResolveRejectedSubmission: _grpc.UnaryUnaryMultiCallable[_actas_pb2.ResolveRejectedSubmissionRequest, _actas_pb2.RejectedSubmission]
+    PutStaffProfile: _grpc.UnaryUnaryMultiCallable[_actas_pb2.PutStaffProfileRequest, _actas_pb2.StaffProfile]
+    """The gateway (as a service) records a staff account's profile when it is
+    created, so actas a kiosk captures for that gestor carry their name.
+    """
 
 @_typing.type_check_only
 class ActasServiceAsyncStub(ActasServiceStub):
@@ -91,6 +95,10 @@ class ActasServiceAsyncStub(ActasServiceStub):
     ListDevices: _aio.UnaryUnaryMultiCallable[_actas_pb2.ListDevicesRequest, _actas_pb2.ListDevicesResponse]  # type: ignore[assignment]
     ListRejectedSubmissions: _aio.UnaryUnaryMultiCallable[_actas_pb2.ListRejectedSubmissionsRequest, _actas_pb2.ListRejectedSubmissionsResponse]  # type: ignore[assignment]
     ResolveRejectedSubmission: _aio.UnaryUnaryMultiCallable[_actas_pb2.ResolveRejectedSubmissionRequest, _actas_pb2.RejectedSubmission]  # type: ignore[assignment]
+    PutStaffProfile: _aio.UnaryUnaryMultiCallable[_actas_pb2.PutStaffProfileRequest, _actas_pb2.StaffProfile]  # type: ignore[assignment]
+    """The gateway (as a service) records a staff account's profile when it is
+    created, so actas a kiosk captures for that gestor carry their name.
+    """
 
 class ActasServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -218,5 +226,15 @@ class ActasServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _actas_pb2.ResolveRejectedSubmissionRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_actas_pb2.RejectedSubmission, _abc.Awaitable[_actas_pb2.RejectedSubmission]]: ...
+
+    @_abc_1.abstractmethod
+    def PutStaffProfile(
+        self,
+        request: _actas_pb2.PutStaffProfileRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_actas_pb2.StaffProfile, _abc.Awaitable[_actas_pb2.StaffProfile]]:
+        """The gateway (as a service) records a staff account's profile when it is
+        created, so actas a kiosk captures for that gestor carry their name.
+        """
 
 def add_ActasServiceServicer_to_server(servicer: ActasServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
