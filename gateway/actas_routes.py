@@ -277,15 +277,17 @@ def _corrections_html(reply: apb.VerifyActaResponse) -> str:
             sealed = f", sellada el {spanish_date(ref.sealed_at.ToDatetime(tzinfo=UTC))}"
         return f'<a href="/verificar/{html.escape(ref.acta_id, quote=True)}">acta {name}</a>{sealed}'
 
+    # Inline content only: the page puts it inside a paragraph.
     parts = []
     if reply.HasField("corrects"):
-        parts.append(f"<p><strong>Esta acta es una corrección:</strong> corrige el {link(reply.corrects)}.</p>")
+        parts.append(f"<br><strong>Esta acta es una corrección:</strong> corrige el {link(reply.corrects)}.")
     if reply.corrected_by:
-        items = "".join(f"<li>{link(ref)}</li>" for ref in reply.corrected_by)
+        several = len(reply.corrected_by) > 1
         parts.append(
-            "<p><strong>Esta acta fue corregida.</strong> Lo que dice fue corregido por "
-            f"{'una corrección posterior' if len(reply.corrected_by) == 1 else 'correcciones posteriores'}; "
-            f"consulte también:</p><ul>{items}</ul>"
+            "<br><strong>Esta acta fue corregida.</strong> Lo que dice fue corregido por "
+            f"{'correcciones posteriores' if several else 'una corrección posterior'}; consulte también: "
+            + "; ".join(link(ref) for ref in reply.corrected_by)
+            + "."
         )
     return "".join(parts)
 

@@ -148,6 +148,10 @@ def test_a_restricted_acta_is_corrected_only_by_those_who_may_read_it(
     assert refused.status_code == 403 and "reservada" in refused.json()["error"]
     allowed = http.post(f"{API}/actas/{original['id']}/amendments", headers=as_role["psychosocial"], json=change)
     assert allowed.status_code == 201, allowed.text
+    assert allowed.json()["amendment_reason"] == "Error"
+    # Why a restricted acta was corrected tells what it records: hidden like its content.
+    seen = http.get(f"{API}/actas/{allowed.json()['id']}", headers=as_role["coordinator"]).json()
+    assert seen["redacted"] is True and seen["values"] == {} and seen["amendment_reason"] == ""
 
 
 def test_creating_an_account_records_its_profile_for_the_actas_a_kiosk_captures(
