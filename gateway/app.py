@@ -105,8 +105,15 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @app.post(f"{API}/users", status_code=201, tags=["auth"])
     def create_user(body: schemas.CreateUserRequest, user: User) -> dict[str, Any]:
         auth.require(user, GATEWAY, "CreateUser")
-        created = users.create(body.username, body.password, body.role, body.full_name)
-        return {"username": created.username, "role": created.role, "full_name": created.full_name}
+        created = users.create(body.username, body.password, body.role, body.full_name, body.document, body.title)
+        actas_routes.put_staff_profile(backend, created)
+        return {
+            "username": created.username,
+            "role": created.role,
+            "full_name": created.full_name,
+            "document": created.document,
+            "title": created.title,
+        }
 
     # -- communities and families -----------------------------------------------
     @app.get(f"{API}/communities", tags=["beneficiaries"])

@@ -82,9 +82,11 @@ SERVICES = {
 
 # Operations no person reaches through an authenticated route: the gateway calls
 # them under its own identity (a kiosk's session, a provider's webhook, the public
-# chain head and key anyone may download without a login).
+# chain head and key anyone may download without a login, an account's profile
+# when an admin creates it).
 NOT_USER_ROUTES = {
     ("actas", "GetDevice"),
+    ("actas", "PutStaffProfile"),
     ("notifications", "ReceiveWebhook"),
     ("actas", "GetLatestChainHead"),
     ("actas", "GetChainPublicKey"),

@@ -26,14 +26,14 @@ from services.actas.entrypoints import head_mapping
 from services.actas.entrypoints import proto_mapping as to_pb
 from services.actas.service_layer.handlers import SignatureInput
 from services.actas.service_layer.heads import HeadPublisher
-from services.actas.service_layer.ports import ActaFilter, CountFilter
+from services.actas.service_layer.ports import ActaFilter, CountFilter, StaffProfile
 
 SERVICE_FULL_NAME = pb.DESCRIPTOR.services_by_name["ActasService"].full_name
 
 
-def _actor() -> Actor:
+def _actor(profile: pb.StaffProfile | None = None) -> Actor:
     subject, role = grpc_support.current_caller()
-    return Actor(subject, role)
+    return to_pb.actor(subject, role, profile or pb.StaffProfile())
 
 
 class ActasServicer(pb_grpc.ActasServiceServicer):
@@ -57,8 +57,9 @@ class ActasServicer(pb_grpc.ActasServiceServicer):
 
     def CreateActa(self, request: pb.CreateActaRequest, context: grpc.ServicerContext) -> pb.Acta:
         captured_at = to_pb.when(request.captured_at, request.HasField("captured_at"))
+        actor = _actor(request.gestor)
         acta = self.h.create(
-            request.template_key, to_pb.values(request.values), request.community_id, captured_at, _actor()
+            request.template_key, to_pb.values(request.values), request.community_id, captured_at, actor
         )
         return to_pb.acta(acta)
 
@@ -88,7 +89,8 @@ class ActasServicer(pb_grpc.ActasServiceServicer):
         return to_pb.acta(self.h.seal(request.acta_id, _actor()))
 
     def AmendActa(self, request: pb.AmendActaRequest, context: grpc.ServicerContext) -> pb.Acta:
-        return to_pb.acta(self.h.amend(request.acta_id, to_pb.values(request.changes), request.reason, _actor()))
+        actor = _actor(request.signer)
+        return to_pb.acta(self.h.amend(request.acta_id, to_pb.values(request.changes), request.reason, actor))
 
     def GetActa(self, request: pb.GetActaRequest, context: grpc.ServicerContext) -> pb.Acta:
         acta = self.h.get(request.id)
@@ -128,11 +130,15 @@ class ActasServicer(pb_grpc.ActasServiceServicer):
 
     def VerifyActa(self, request: pb.VerifyActaRequest, context: grpc.ServicerContext) -> pb.VerifyActaResponse:
         acta, problems = self.h.verify_acta(request.acta_id)
+        corrects, corrected_by = self.h.corrections(acta)
         return pb.VerifyActaResponse(
             valid=not problems,
             content_hash=acta.content_hash,
             chain_seq=acta.chain_seq,
             problems=[to_pb.problem(p) for p in problems],
+            folio=acta.folio,
+            corrects=to_pb.acta_ref(corrects) if corrects else None,
+            corrected_by=[to_pb.acta_ref(c) for c in corrected_by],
         )
 
     def RegisterDevice(self, request: pb.RegisterDeviceRequest, context: grpc.ServicerContext) -> pb.Device:
@@ -155,6 +161,13 @@ class ActasServicer(pb_grpc.ActasServiceServicer):
     ) -> pb.ListRejectedSubmissionsResponse:
         found = self.h.list_rejections(request.include_resolved, request.limit, _actor())
         return pb.ListRejectedSubmissionsResponse(rejected=[to_pb.rejection(r) for r in found])
+
+    def PutStaffProfile(self, request: pb.PutStaffProfileRequest, context: grpc.ServicerContext) -> pb.StaffProfile:
+        given = StaffProfile(
+            request.username, request.profile.full_name, request.profile.document, request.profile.title
+        )
+        saved = self.h.put_staff_profile(given, _actor())
+        return pb.StaffProfile(full_name=saved.full_name, document=saved.document, title=saved.title)
 
     def ResolveRejectedSubmission(
         self, request: pb.ResolveRejectedSubmissionRequest, context: grpc.ServicerContext

@@ -134,6 +134,11 @@ class ActasServiceStub:
                 request_serializer=crm_dot_actas_dot_v1_dot_actas__pb2.GetChainPublicKeyRequest.SerializeToString,
                 response_deserializer=crm_dot_actas_dot_v1_dot_actas__pb2.ChainPublicKey.FromString,
                 _registered_method=True)
+        self.PutStaffProfile = channel.unary_unary(
+                '/crm.actas.v1.ActasService/PutStaffProfile',
+                request_serializer=crm_dot_actas_dot_v1_dot_actas__pb2.PutStaffProfileRequest.SerializeToString,
+                response_deserializer=crm_dot_actas_dot_v1_dot_actas__pb2.StaffProfile.FromString,
+                _registered_method=True)
 
 
 class ActasServiceServicer:
@@ -269,6 +274,14 @@ class ActasServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutStaffProfile(self, request, context):
+        """The gateway (as a service) records a staff account's profile when it is
+        created, so actas a kiosk captures for that gestor carry their name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ActasServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -371,6 +384,11 @@ def add_ActasServiceServicer_to_server(servicer, server):
                     servicer.GetChainPublicKey,
                     request_deserializer=crm_dot_actas_dot_v1_dot_actas__pb2.GetChainPublicKeyRequest.FromString,
                     response_serializer=crm_dot_actas_dot_v1_dot_actas__pb2.ChainPublicKey.SerializeToString,
+            ),
+            'PutStaffProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutStaffProfile,
+                    request_deserializer=crm_dot_actas_dot_v1_dot_actas__pb2.PutStaffProfileRequest.FromString,
+                    response_serializer=crm_dot_actas_dot_v1_dot_actas__pb2.StaffProfile.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -913,6 +931,33 @@ class ActasService:
             '/crm.actas.v1.ActasService/GetChainPublicKey',
             crm_dot_actas_dot_v1_dot_actas__pb2.GetChainPublicKeyRequest.SerializeToString,
             crm_dot_actas_dot_v1_dot_actas__pb2.ChainPublicKey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutStaffProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.actas.v1.ActasService/PutStaffProfile',
+            crm_dot_actas_dot_v1_dot_actas__pb2.PutStaffProfileRequest.SerializeToString,
+            crm_dot_actas_dot_v1_dot_actas__pb2.StaffProfile.FromString,
             options,
             channel_credentials,
             insecure,

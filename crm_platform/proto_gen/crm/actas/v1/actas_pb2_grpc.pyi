@@ -72,6 +72,10 @@ class ActasServiceStub:
     """
     GetLatestChainHead: _grpc.UnaryUnaryMultiCallable[_actas_pb2.GetLatestChainHeadRequest, _actas_pb2.ChainHead]
     GetChainPublicKey: _grpc.UnaryUnaryMultiCallable[_actas_pb2.GetChainPublicKeyRequest, _actas_pb2.ChainPublicKey]
+    PutStaffProfile: _grpc.UnaryUnaryMultiCallable[_actas_pb2.PutStaffProfileRequest, _actas_pb2.StaffProfile]
+    """The gateway (as a service) records a staff account's profile when it is
+    created, so actas a kiosk captures for that gestor carry their name.
+    """
 
 @_typing.type_check_only
 class ActasServiceAsyncStub(ActasServiceStub):
@@ -109,6 +113,10 @@ class ActasServiceAsyncStub(ActasServiceStub):
     """
     GetLatestChainHead: _aio.UnaryUnaryMultiCallable[_actas_pb2.GetLatestChainHeadRequest, _actas_pb2.ChainHead]  # type: ignore[assignment]
     GetChainPublicKey: _aio.UnaryUnaryMultiCallable[_actas_pb2.GetChainPublicKeyRequest, _actas_pb2.ChainPublicKey]  # type: ignore[assignment]
+    PutStaffProfile: _aio.UnaryUnaryMultiCallable[_actas_pb2.PutStaffProfileRequest, _actas_pb2.StaffProfile]  # type: ignore[assignment]
+    """The gateway (as a service) records a staff account's profile when it is
+    created, so actas a kiosk captures for that gestor carry their name.
+    """
 
 class ActasServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -263,5 +271,15 @@ class ActasServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _actas_pb2.GetChainPublicKeyRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_actas_pb2.ChainPublicKey, _abc.Awaitable[_actas_pb2.ChainPublicKey]]: ...
+
+    @_abc_1.abstractmethod
+    def PutStaffProfile(
+        self,
+        request: _actas_pb2.PutStaffProfileRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_actas_pb2.StaffProfile, _abc.Awaitable[_actas_pb2.StaffProfile]]:
+        """The gateway (as a service) records a staff account's profile when it is
+        created, so actas a kiosk captures for that gestor carry their name.
+        """
 
 def add_ActasServiceServicer_to_server(servicer: ActasServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
