@@ -27,6 +27,7 @@ from gateway import (
 from gateway.config import GatewaySettings
 from gateway.deps import Backend, User, to_json
 from gateway.middleware import BodySizeLimit
+from gateway.kiosk_statements import SeenStatements
 from gateway.policy import GATEWAY, redact_beneficiary
 from services.beneficiaries.access import ACCESS as BENEFICIARIES
 
@@ -53,6 +54,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         client=backoff(settings.login_client_free_failures),
     )
 
+    # Failed pairing codes: 10 in total or 5 from one address before exponential locks.
+    pairings = throttle.LoginThrottle(
+        db["pairing_throttle"], db["pairing_audit"], account=backoff(10), client=backoff(5)
+    )
+    statements = SeenStatements(db["kiosk_session_statements"], kiosk_routes.MAX_CLOCK_SKEW)
+
     def live(claims: dict[str, Any]) -> bool:
         """Asked on every authenticated request: has this token been revoked?"""
         if claims["role"] == KIOSK:
@@ -66,6 +73,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         users.ensure_admin(settings.admin_password)
         revoked.ensure_indexes()
         logins.ensure_indexes()
+        pairings.ensure_indexes()
+        statements.ensure_indexes()
         try:
             yield
         finally:
@@ -229,7 +238,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         return response
 
     actas_routes.register(app, backend)
-    kiosk_routes.register(app, backend, tokens)
+    kiosk_routes.register(app, backend, tokens, statements, pairings)
     notifications_routes.register(app, backend)
     webhooks_routes.register(app, backend)
     return app

@@ -109,6 +109,21 @@ class DeviceDoc(Document):
     revoked_at = DateTimeField()
 
 
+class PairingCodeDoc(Document):
+    """A one-time pairing code, by its SHA-256 (the code itself is never stored)."""
+
+    meta: dict[str, Any] = {"collection": "pairing_codes", "db_alias": DB_ALIAS}
+    id = StringField(primary_key=True)
+    community_id = StringField(required=True)
+    description = StringField()
+    issued_by = StringField(required=True)
+    issued_at = DateTimeField(required=True)
+    expires_at = DateTimeField(required=True)
+    used_at = DateTimeField()
+    used_by_device = StringField()
+    used_with_key = StringField()
+
+
 class RejectionDoc(Document):
     meta: dict[str, Any] = {
         "collection": "rejections",
@@ -129,4 +144,4 @@ class RejectionDoc(Document):
     outbox = ListField(DictField())
 
 
-ALL_DOCUMENTS = (ActaDoc, ChainEntryDoc, ChainHeadDoc, DeviceDoc, RejectionDoc)
+ALL_DOCUMENTS = (ActaDoc, ChainEntryDoc, ChainHeadDoc, DeviceDoc, PairingCodeDoc, RejectionDoc)

@@ -20,6 +20,7 @@ from services.actas.service_layer.handlers import (
     SignatureInput,
     SubmissionContent,
 )
+from services.actas.service_layer.devices import NewPairingCode
 from services.actas.service_layer.ports import RegisteredDevice, Rejection
 
 
@@ -153,6 +154,17 @@ def acta(a: Acta, amended_by: list[str] | None = None, images: dict[str, bytes] 
 
 def problem(p: chain.ChainProblem) -> pb.ChainProblem:
     return pb.ChainProblem(kind=p.kind, seq=p.seq, acta_id=p.acta_id, detail=p.detail)
+
+
+def pairing_code(new: NewPairingCode) -> pb.PairingCode:
+    return pb.PairingCode(
+        code=new.code,
+        community_id=new.issued.community_id,
+        issued_by=new.issued.issued_by,
+        issued_at=ts(new.issued.issued_at),
+        expires_at=ts(new.issued.expires_at),
+        description=new.issued.description,
+    )
 
 
 def device(d: RegisteredDevice) -> pb.Device:

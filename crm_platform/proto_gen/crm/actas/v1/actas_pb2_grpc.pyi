@@ -63,6 +63,11 @@ class ActasServiceStub:
     ListDevices: _grpc.UnaryUnaryMultiCallable[_actas_pb2.ListDevicesRequest, _actas_pb2.ListDevicesResponse]
     ListRejectedSubmissions: _grpc.UnaryUnaryMultiCallable[_actas_pb2.ListRejectedSubmissionsRequest, _actas_pb2.ListRejectedSubmissionsResponse]
     ResolveRejectedSubmission: _grpc.UnaryUnaryMultiCallable[_actas_pb2.ResolveRejectedSubmissionRequest, _actas_pb2.RejectedSubmission]
+    IssuePairingCode: _grpc.UnaryUnaryMultiCallable[_actas_pb2.IssuePairingCodeRequest, _actas_pb2.PairingCode]
+    """Pairing: a coordinator issues a one-time code for one community; the kiosk
+    (through the gateway, with no staff session) presents it with its key.
+    """
+    PairDevice: _grpc.UnaryUnaryMultiCallable[_actas_pb2.PairDeviceRequest, _actas_pb2.Device]
 
 @_typing.type_check_only
 class ActasServiceAsyncStub(ActasServiceStub):
@@ -91,6 +96,11 @@ class ActasServiceAsyncStub(ActasServiceStub):
     ListDevices: _aio.UnaryUnaryMultiCallable[_actas_pb2.ListDevicesRequest, _actas_pb2.ListDevicesResponse]  # type: ignore[assignment]
     ListRejectedSubmissions: _aio.UnaryUnaryMultiCallable[_actas_pb2.ListRejectedSubmissionsRequest, _actas_pb2.ListRejectedSubmissionsResponse]  # type: ignore[assignment]
     ResolveRejectedSubmission: _aio.UnaryUnaryMultiCallable[_actas_pb2.ResolveRejectedSubmissionRequest, _actas_pb2.RejectedSubmission]  # type: ignore[assignment]
+    IssuePairingCode: _aio.UnaryUnaryMultiCallable[_actas_pb2.IssuePairingCodeRequest, _actas_pb2.PairingCode]  # type: ignore[assignment]
+    """Pairing: a coordinator issues a one-time code for one community; the kiosk
+    (through the gateway, with no staff session) presents it with its key.
+    """
+    PairDevice: _aio.UnaryUnaryMultiCallable[_actas_pb2.PairDeviceRequest, _actas_pb2.Device]  # type: ignore[assignment]
 
 class ActasServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -218,5 +228,22 @@ class ActasServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _actas_pb2.ResolveRejectedSubmissionRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_actas_pb2.RejectedSubmission, _abc.Awaitable[_actas_pb2.RejectedSubmission]]: ...
+
+    @_abc_1.abstractmethod
+    def IssuePairingCode(
+        self,
+        request: _actas_pb2.IssuePairingCodeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_actas_pb2.PairingCode, _abc.Awaitable[_actas_pb2.PairingCode]]:
+        """Pairing: a coordinator issues a one-time code for one community; the kiosk
+        (through the gateway, with no staff session) presents it with its key.
+        """
+
+    @_abc_1.abstractmethod
+    def PairDevice(
+        self,
+        request: _actas_pb2.PairDeviceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_actas_pb2.Device, _abc.Awaitable[_actas_pb2.Device]]: ...
 
 def add_ActasServiceServicer_to_server(servicer: ActasServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
