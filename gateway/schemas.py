@@ -168,7 +168,7 @@ class DeviceIn(_Strict):
 
 
 class PairingCodeIn(_Strict):
-    community_id: str = Field(min_length=1, max_length=64)
+    community_id: str = Field(max_length=64)
     description: str = Field(default="", max_length=200)
 
 
@@ -217,11 +217,16 @@ class RosterBiometricOut(BaseModel):
     template_base64: str
 
 
+class NationalIdOut(BaseModel):
+    type: str = ""
+    number: str = ""
+
+
 class RosterEntryOut(BaseModel):
     id: str
     first_names: str = ""
     last_names: str = ""
-    national_id: str = ""
+    national_id: NationalIdOut = Field(default_factory=NationalIdOut)
     family_id: str = ""
     can_sign: bool = False
     biometrics: list[RosterBiometricOut] = Field(default_factory=list)

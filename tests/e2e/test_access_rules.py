@@ -82,7 +82,7 @@ SERVICES = {
 
 # Operations no person reaches through an authenticated route: the gateway calls
 # them under its own identity (a kiosk's session, a provider's webhook).
-NOT_USER_ROUTES = {("actas", "GetDevice"), ("notifications", "ReceiveWebhook")}
+NOT_USER_ROUTES = {("actas", "GetDevice"), ("actas", "PairDevice"), ("notifications", "ReceiveWebhook")}
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,8 @@ def _routes(community_id: str) -> list[Route]:
         Route("GET", f"/actas/{NOPE}/verification", ((a, "VerifyActa"),)),
         Route("GET", "/chain/verification", ((a, "VerifyChain"),)),
         Route("GET", "/devices", ((a, "ListDevices"),)),
-        Route("POST", "/devices", ((a, "RegisterDevice"),), {"id": "no valido!", "public_key": "x"}),
+        Route("POST", "/devices", ((a, "RegisterDevice"),), {"id": "no valido!", "public_key": "x", "community_id": "c"}),
+        Route("POST", "/pairing-codes", ((a, "IssuePairingCode"),), {"community_id": ""}),
         Route("DELETE", f"/devices/{NOPE}", ((a, "RevokeDevice"),)),
         Route("GET", "/rejected-submissions", ((a, "ListRejectedSubmissions"),), params={"limit": "1"}),
         Route("POST", f"/rejected-submissions/{NOPE}/resolution", ((a, "ResolveRejectedSubmission"),), {"note": "x"}),

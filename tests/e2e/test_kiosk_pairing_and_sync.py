@@ -1,5 +1,5 @@
-"""End to end through the gateway with the kiosk's own code: a gestor pairs a kiosk,
-it syncs its community, enrols a fingerprint on the simulated sensor (driven by
+"""End to end through the gateway with the kiosk's own code: a coordinator issues a
+one-time pairing code, the kiosk pairs with it, syncs its community, enrols a fingerprint on the simulated sensor (driven by
 the real pyfingerprint), signs an acta offline with it, forwards it through its
 outbox and RabbitMQ to be sealed on the platform, and is locked out once revoked."""
 
@@ -54,26 +54,15 @@ def test_a_kiosk_pairs_syncs_enrols_signs_offline_and_is_locked_out_when_revoked
     person = http.post(f"{API}/beneficiaries", headers=as_role["gestor"], json=new_person(community["id"])).json()
     device_id = f"kiosco-{uuid.uuid4().hex[:6]}"
     url = stack.urls["gateway"]
+    issued = http.post(f"{API}/pairing-codes", headers=as_role["coordinator"], json={"community_id": community["id"]})
+    assert issued.status_code == 201, issued.text
+    code = issued.json()["code"]
     with LocalStore(tmp_path / "kiosk") as store, PlatformClient(url) as client:
-        paired = flows.pair(
-            client,
-            store,
-            platform_url=url,
-            username=gestor,
-            password=PASSWORD,
-            device_id=device_id,
-            community_id=community["id"],
-        )
-        assert paired.already_registered is False
+        paired = flows.pair(client, store, platform_url=url, code=code, device_id=device_id)
+        assert paired.already_registered is False and paired.community_id == community["id"]
         assert flows.pair(
-            client,
-            store,
-            platform_url=url,
-            username=gestor,
-            password=PASSWORD,
-            device_id=device_id,
-            community_id=community["id"],
-        ).already_registered, "pairing again with the same key is harmless"
+            client, store, platform_url=url, code=code, device_id=device_id
+        ).already_registered, "pairing again with the same code and key is harmless"
 
         report = flows.sync_down(client, store)
         assert report.templates >= 6 and report.problems == []
