@@ -124,7 +124,7 @@ def steps(
 
     return [
         (
-            "Quiosco: emparejado con un código del coordinador, sincronizado, huella enrolada; acta firmada sin conexión y reenviada al bus",
+            "Quiosco: emparejado con código, huella enrolada; acta firmada sin conexión y reenviada al bus",
             offline_acta,
         ),
         ("La plataforma verificó la firma del quiosco y la huella, y selló el acta", sealed_on_platform),

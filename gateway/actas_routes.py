@@ -92,6 +92,8 @@ def register(app: FastAPI, backend: Backend) -> None:
                     mode=evidence.mode,
                     template_sha256=evidence.template_sha256,
                     matched_at=_ts(evidence.matched_at),
+                    device_id=evidence.device_id,
+                    device_signature=schemas.decode_base64(evidence.signature_base64, "fingerprint.signature_base64"),
                 )
             )
         elif body.method == "handwritten":
@@ -221,7 +223,11 @@ def register(app: FastAPI, backend: Backend) -> None:
         status_code=201,
         tags=["devices"],
         response_model=schemas.DeviceOut,
-        responses={400: {"description": "Datos inválidos"}, 403: {"description": "Sin permiso"}, 409: {"description": "El identificador ya está registrado"}},
+        responses={
+            400: {"description": "Datos inválidos"},
+            403: {"description": "Sin permiso"},
+            409: {"description": "El identificador ya está registrado"},
+        },
     )
     def register_device(body: schemas.DeviceIn, user: User) -> dict[str, Any]:
         """A coordinator registers a device whose key they hold; usually a device

@@ -26,9 +26,9 @@ from gateway import (
 )
 from gateway.config import GatewaySettings
 from gateway.deps import Backend, User, to_json
-from gateway.middleware import BodySizeLimit
 from gateway.kiosk_statements import SeenStatements
-from gateway.policy import GATEWAY, redact_beneficiary
+from gateway.middleware import BodySizeLimit
+from gateway.policy import GATEWAY, redact_beneficiary, redact_enrolment
 from services.beneficiaries.access import ACCESS as BENEFICIARIES
 
 API = "/api/v1"
@@ -222,7 +222,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         auth.require(user, BENEFICIARIES, "StoreBiometricTemplate")
         template = schemas.decode_base64(body.template_base64, "template_base64")
         request = pb.StoreBiometricTemplateRequest(beneficiary_id=beneficiary_id, finger=body.finger, template=template)
-        return to_json(backend.call(B.StoreBiometricTemplate, request, user))
+        return redact_enrolment(to_json(backend.call(B.StoreBiometricTemplate, request, user)), user.role)
 
     @app.get(f"{API}/beneficiaries/{{beneficiary_id}}/timeline", tags=["timeline"])
     def person_timeline(beneficiary_id: str, user: User, limit: schemas.PageLimit = 100) -> dict[str, Any]:

@@ -69,9 +69,7 @@ def register(
             code=body.code, device_id=body.device_id, public_key=body.public_key, description=body.description
         )
         try:
-            device = A.PairDevice(
-                request_pb, metadata=caller_metadata("gateway", SERVICE), timeout=backend.timeout
-            )
+            device = A.PairDevice(request_pb, metadata=caller_metadata("gateway", SERVICE), timeout=backend.timeout)
         except grpc.RpcError as exc:
             if exc.code() == grpc.StatusCode.UNAUTHENTICATED:
                 pairings.failure(PAIRING_ALL, ip)

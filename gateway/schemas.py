@@ -136,12 +136,19 @@ class ActaIn(_Strict):
 
 
 class FingerprintEvidenceIn(_Strict):
-    score: int = Field(ge=0, le=65535)
+    """A desk fingerprint match. It is recorded as verified only with the signature
+    of a paired desk reader (``device_id``, ``signature_base64`` over
+    ``crm_platform.fingerprint_evidence.evidence_message``); without one it is the
+    gestor's declaration, and the acta says so."""
+
+    score: int = Field(default=0, ge=0, le=65535)
     finger: str = Field(max_length=20)
-    sensor_id: str = Field(max_length=120)
-    mode: Literal["verify_1_1", "identify_1_n"]
-    template_sha256: str = Field(min_length=64, max_length=64)
+    sensor_id: str = Field(default="", max_length=120)
+    mode: Literal["verify_1_1", "identify_1_n"] = "verify_1_1"
+    template_sha256: str = Field(default="", max_length=64)
     matched_at: datetime
+    device_id: str = Field(default="", max_length=64)
+    signature_base64: str = Field(default="", max_length=120)
 
 
 class SignatureIn(_Strict):

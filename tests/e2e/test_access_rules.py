@@ -154,7 +154,9 @@ def _routes(community_id: str) -> list[Route]:
         Route("GET", f"/actas/{NOPE}/verification", ((a, "VerifyActa"),)),
         Route("GET", "/chain/verification", ((a, "VerifyChain"),)),
         Route("GET", "/devices", ((a, "ListDevices"),)),
-        Route("POST", "/devices", ((a, "RegisterDevice"),), {"id": "no valido!", "public_key": "x", "community_id": "c"}),
+        Route(
+            "POST", "/devices", ((a, "RegisterDevice"),), {"id": "no valido!", "public_key": "x", "community_id": "c"}
+        ),
         Route("POST", "/pairing-codes", ((a, "IssuePairingCode"),), {"community_id": ""}),
         Route("DELETE", f"/devices/{NOPE}", ((a, "RevokeDevice"),)),
         Route("GET", "/rejected-submissions", ((a, "ListRejectedSubmissions"),), params={"limit": "1"}),

@@ -73,7 +73,7 @@ def test_an_expired_code_pairs_nothing() -> None:
 
 
 def test_a_taken_device_id_leaves_the_code_usable() -> None:
-    h, repo, _ = handlers()
+    h, _, _ = handlers()
     h.register_device("kiosco-1", KEY, "com-otra", "", COORDINATOR)
     code = h.issue_pairing_code("com-roche", "", COORDINATOR).code
     with pytest.raises(AlreadyExists):

@@ -111,7 +111,12 @@ class FakeGateway:
         if device_id in self.devices:
             return _error(409, "El quiosco ya está registrado")
         self.used[code] = (device_id, key)
-        self.devices[device_id] = {"id": device_id, "public_key": key, "community_id": self.codes[code], "revoked": False}
+        self.devices[device_id] = {
+            "id": device_id,
+            "public_key": key,
+            "community_id": self.codes[code],
+            "revoked": False,
+        }
         return httpx.Response(201, json=self.devices[device_id])
 
     def _session(self, body: dict[str, Any]) -> httpx.Response:

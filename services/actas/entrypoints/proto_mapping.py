@@ -14,13 +14,13 @@ from services.actas.domain import chain
 from services.actas.domain.model import Acta, FingerprintEvidence, GeoPoint, Method, Role, Signature
 from services.actas.domain.submission import RejectReason, SubmissionRejected
 from services.actas.domain.templates import Template
+from services.actas.service_layer.devices import NewPairingCode
 from services.actas.service_layer.handlers import (
     KioskMessage,
     MalformedSubmission,
     SignatureInput,
     SubmissionContent,
 )
-from services.actas.service_layer.devices import NewPairingCode
 from services.actas.service_layer.ports import RegisteredDevice, Rejection
 
 
@@ -92,6 +92,9 @@ def evidence_to_pb(e: FingerprintEvidence) -> sub_pb.FingerprintEvidence:
         mode=e.mode,
         template_sha256=e.template_sha256,
         matched_at=ts(e.matched_at),
+        device_id=e.device_id,
+        device_signature=e.device_signature,
+        verification=e.verification,
     )
 
 
@@ -103,6 +106,9 @@ def evidence(e: sub_pb.FingerprintEvidence) -> FingerprintEvidence:
         mode=e.mode,
         template_sha256=e.template_sha256,
         matched_at=when(e.matched_at) or datetime.now(UTC),
+        # What the caller claims the device did; the service decides ``verification``.
+        device_id=e.device_id,
+        device_signature=e.device_signature,
     )
 
 

@@ -150,7 +150,10 @@ class KioskFlow(HandlersBase):
             if given.role == Role.GESTOR and given.signer_id != content.gestor_id:
                 raise bad_evidence("signatures", f"firma del gestor {given.signer_id!r} en un acta de otro gestor")
             try:
-                acta.add_signature(self._signature(given, people, images, acta.created_at, bad_evidence))
+                signature = self._signature(
+                    given, people, images, acta.created_at, bad_evidence, verified_by=content.device_id
+                )
+                acta.add_signature(signature)
             except (FieldsInvalid, InvalidState, PermissionDenied) as exc:
                 raise SubmissionRejected(RejectReason.BAD_EVIDENCE, str(exc)) from None
         if acta.status != Status.SIGNED:

@@ -72,7 +72,7 @@ def build_view(acta: apb.Acta, template: apb.Template, verify_url: str) -> ActaV
         gestor_name=acta.gestor_id,
         community_name=acta.community_id or "—",
         fields=fields,
-        signatures=tuple(_signature(s, people, acta.gestor_id) for s in acta.signatures),
+        signatures=tuple(_signature(s, people, acta) for s in acta.signatures),
         content_hash=acta.content_hash,
         chain_seq=acta.chain_seq or None,
         verify_url=verify_url,
@@ -81,13 +81,24 @@ def build_view(acta: apb.Acta, template: apb.Template, verify_url: str) -> ActaV
     )
 
 
-def _signature(s: apb.Signature, people: dict[str, apb.Participant], gestor: str) -> SignatureView:
+def _signature(s: apb.Signature, people: dict[str, apb.Participant], acta: apb.Acta) -> SignatureView:
     person = people.get(s.signer_id)
+    gestor = acta.gestor_id
     evidence = None
     if s.HasField("fingerprint"):
         fp = s.fingerprint
+        # Actas sealed before evidence was classified: a kiosk's submission was
+        # device-signed as a whole; a desk match was the gestor's word.
+        kiosk = acta.source == "kiosk"
         evidence = FingerprintEvidence(
-            fp.score, fp.finger, fp.sensor_id, fp.mode, fp.template_sha256, fp.matched_at.ToDatetime().astimezone()
+            fp.score,
+            fp.finger,
+            fp.sensor_id,
+            fp.mode,
+            fp.template_sha256,
+            fp.matched_at.ToDatetime().astimezone(),
+            verification=fp.verification or ("device" if kiosk else "declared"),
+            device_id=fp.device_id or (acta.device_id if kiosk else ""),
         )
     return SignatureView(
         name=person.full_name if person else (gestor if s.role == "gestor" else s.signer_id),
