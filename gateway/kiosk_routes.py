@@ -36,7 +36,7 @@ ROSTER_PAGE = 200
 PAIRING_ALL = "emparejamientos"
 PAIRING_THROTTLED = "Demasiados códigos de emparejamiento incorrectos; espere {seconds} segundos e intente de nuevo"
 NOT_PAIRED = "El quiosco no está emparejado con una comunidad; emparéjelo de nuevo con un código del coordinador"
-_REFUSED = {401: {"description": "Quiosco no autorizado"}}
+_REFUSED: dict[int | str, dict[str, Any]] = {401: {"description": "Quiosco no autorizado"}}
 
 
 def register(

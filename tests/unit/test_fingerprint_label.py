@@ -16,9 +16,9 @@ from services.documents.domain.rendering import render_pdf
 from services.documents.domain.view import FingerprintEvidence
 from tests.unit.test_documents_pdf import acta
 
-CLAIMED = FingerprintEvidence(
-    187, "right_index", "ZFM-20 #0001", "verify_1_1", hashlib.sha256(b"t").hexdigest(), datetime(2026, 11, 20, tzinfo=UTC)
-)
+MATCHED = datetime(2026, 11, 20, tzinfo=UTC)
+TEMPLATE = hashlib.sha256(b"t").hexdigest()
+CLAIMED = FingerprintEvidence(187, "right_index", "ZFM-20 #0001", "verify_1_1", TEMPLATE, MATCHED)
 
 
 def text_of(evidence: FingerprintEvidence) -> str:
