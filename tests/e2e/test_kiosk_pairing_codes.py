@@ -152,8 +152,8 @@ def test_a_session_statement_opens_one_session_on_any_replica(
     first, second = replicas
     key = Ed25519PrivateKey.generate()
     device_id = f"kiosco-{uuid.uuid4().hex[:6]}"
-    code = issue(http, as_role["coordinator"], community["id"]).json()["code"]
-    assert pair(http, code, device_id, key).status_code == 201
+    device = {"id": device_id, "public_key": public_key_b64(key), "community_id": community["id"]}
+    assert http.post(f"{API}/devices", headers=as_role["coordinator"], json=device).status_code == 201
 
     issued_at = datetime.now(UTC).isoformat()
     body = {
