@@ -15,7 +15,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image, ImageDraw
 
-from crm_platform.fingerprint_evidence import evidence_message
+from edge_agent.desk_reader import signed_evidence
 from services.actas.domain.submission import public_key_b64
 
 Check = Callable[[bool, str], None]
@@ -129,9 +129,6 @@ def _reader_signed(
         expect(http.post("/api/v1/kiosk/pairing", json=pairing), 201)
         state["reader"] = (device_id, key)
     device_id, key = state["reader"]
-    matched_at = datetime.now(UTC)
-    message = evidence_message(
-        acta_id=acta_id, signer_id=signer_id, device_id=device_id, matched_at=matched_at, **match
+    return signed_evidence(
+        key, device_id=device_id, acta_id=acta_id, signer_id=signer_id, matched_at=datetime.now(UTC), **match
     )
-    signature = base64.b64encode(key.sign(message)).decode()
-    return {**match, "matched_at": matched_at.isoformat(), "device_id": device_id, "signature_base64": signature}

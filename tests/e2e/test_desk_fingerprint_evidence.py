@@ -17,7 +17,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pypdf import PdfReader
 
-from crm_platform.fingerprint_evidence import evidence_message
+from edge_agent.desk_reader import signed_evidence
 from services.actas.domain.submission import public_key_b64
 from tests.e2e.test_gateway_actas import household, visit
 from tests.helpers import eventually
@@ -114,19 +114,19 @@ def test_a_desk_readers_signed_evidence_is_verified_and_a_tampered_one_refused(
     )
     assert paired.status_code == 201, paired.text
 
-    evidence = claim()
-    message = evidence_message(
+    match = claim()
+    evidence = signed_evidence(
+        key,
+        device_id=reader,
         acta_id=acta_id,
         signer_id=person_id,
-        device_id=reader,
-        finger=evidence["finger"],
-        score=evidence["score"],
-        sensor_id=evidence["sensor_id"],
-        mode=evidence["mode"],
-        template_sha256=evidence["template_sha256"],
-        matched_at=datetime.fromisoformat(evidence["matched_at"]),
+        score=match["score"],
+        finger=match["finger"],
+        sensor_id=match["sensor_id"],
+        mode=match["mode"],
+        template_sha256=match["template_sha256"],
+        matched_at=datetime.fromisoformat(match["matched_at"]),
     )
-    evidence |= {"device_id": reader, "signature_base64": base64.b64encode(key.sign(message)).decode()}
     tampered = {"signer_id": person_id, "method": "fingerprint", "fingerprint": {**evidence, "score": 250}}
     refused = http.post(f"{API}/actas/{acta_id}/signatures", headers=gestor, json=tampered)
     assert refused.status_code == 400 and "lector emparejado" in refused.json()["fields"]["fingerprint"], refused.text
