@@ -371,7 +371,7 @@ def seed(cs: ChaosStack, label: str, count: int, people: int = PEOPLE_PER_COHORT
     device_id = f"kiosco-{label}-{uuid.uuid4().hex[:6]}"
     apb_grpc.ActasServiceStub(cs.channel("ACTAS_GRPC")).RegisterDevice(
         apb.RegisterDeviceRequest(
-            id=device_id, public_key=public_key_b64(key), community_id="com-caos", description=f"Quiosco {label}"
+            id=device_id, public_key=public_key_b64(key), community_id=community.id, description=f"Quiosco {label}"
         ),
         metadata=coordinator,
         timeout=30,

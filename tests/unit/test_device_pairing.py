@@ -12,11 +12,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from services.actas.domain import pairing
 from services.actas.domain.errors import AlreadyExists, FieldsInvalid, PairingRefused, PermissionDenied
 from services.actas.domain.model import Actor
-from services.actas.domain.submission import public_key_b64
+from services.actas.domain.submission import RejectReason, public_key_b64
 from services.actas.service_layer.handlers import ActaHandlers
 from tests.actas_support import FakeDirectory
 
 from .actas_fakes import FakeActaRepository, OutboxRelay, SettableClock
+from .test_actas_handlers import DEVICE, ingest, kiosk_body, registered, rejected, sent, world
 
 NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 COORDINATOR = Actor("c1", "coordinator")
@@ -108,3 +109,14 @@ def test_codes_are_typeable_and_unambiguous() -> None:
     assert len(codes) == 200
     assert all(len(c) == 8 and not set(c) & set("01OIL") for c in codes)
     assert pairing.normalise(" abcd-efgh ") == "ABCDEFGH"
+
+
+def test_a_kiosk_submits_only_for_its_own_community_and_its_evidence_is_recorded_as_device_verified() -> None:
+    w = world()
+    registered(w)  # paired for com1
+    error = rejected(w, sent(kiosk_body(community_id="com-otra")))
+    assert error.reason is RejectReason.INVALID_FIELDS and "com1" in error.field_errors["community_id"]
+
+    acta = w.handlers.get(ingest(w, sent(kiosk_body(community_id="com1"))).acta_id)
+    evidence = acta.signatures[0].fingerprint
+    assert evidence is not None and (evidence.verification, evidence.device_id) == ("device", DEVICE)
