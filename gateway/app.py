@@ -27,8 +27,9 @@ from gateway import (
 )
 from gateway.config import GatewaySettings
 from gateway.deps import Backend, User, to_json
+from gateway.kiosk_statements import SeenStatements
 from gateway.middleware import BodySizeLimit
-from gateway.policy import GATEWAY, redact_beneficiary
+from gateway.policy import GATEWAY, redact_beneficiary, redact_enrolment
 from services.beneficiaries.access import ACCESS as BENEFICIARIES
 
 API = "/api/v1"
@@ -54,6 +55,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         client=backoff(settings.login_client_free_failures),
     )
 
+    # Failed pairing codes: 10 in total or 5 from one address before exponential locks.
+    pairings = throttle.LoginThrottle(
+        db["pairing_throttle"], db["pairing_audit"], account=backoff(10), client=backoff(5)
+    )
+    statements = SeenStatements(db["kiosk_session_statements"], kiosk_routes.MAX_CLOCK_SKEW)
+
     def live(claims: dict[str, Any]) -> bool:
         """Asked on every authenticated request: has this token been revoked?"""
         if claims["role"] == KIOSK:
@@ -67,6 +74,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         users.ensure_admin(settings.admin_password)
         revoked.ensure_indexes()
         logins.ensure_indexes()
+        pairings.ensure_indexes()
+        statements.ensure_indexes()
         try:
             yield
         finally:
@@ -221,7 +230,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         auth.require(user, BENEFICIARIES, "StoreBiometricTemplate")
         template = schemas.decode_base64(body.template_base64, "template_base64")
         request = pb.StoreBiometricTemplateRequest(beneficiary_id=beneficiary_id, finger=body.finger, template=template)
-        return to_json(backend.call(B.StoreBiometricTemplate, request, user))
+        return redact_enrolment(to_json(backend.call(B.StoreBiometricTemplate, request, user)), user.role)
 
     @app.get(f"{API}/beneficiaries/{{beneficiary_id}}/timeline", tags=["timeline"])
     def person_timeline(beneficiary_id: str, user: User, limit: schemas.PageLimit = 100) -> dict[str, Any]:
@@ -238,7 +247,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     actas_routes.register(app, backend)
     chain_routes.register(app, backend)
-    kiosk_routes.register(app, backend, tokens)
+    kiosk_routes.register(app, backend, tokens, statements, pairings)
     notifications_routes.register(app, backend)
     webhooks_routes.register(app, backend)
     return app
