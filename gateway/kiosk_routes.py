@@ -20,6 +20,7 @@ from crm_platform.kiosk_session import session_message
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
 from gateway import auth, errors, schemas
+from gateway import responses as R
 from gateway.deps import Backend, User, to_json
 from services.beneficiaries.access import ACCESS as BENEFICIARIES
 
@@ -33,7 +34,9 @@ def register(app: FastAPI, backend: Backend, tokens: auth.Tokens) -> None:
     A, B = backend.actas, backend.beneficiaries
     refused = errors.ApiError(401, "Quiosco no autorizado")
 
-    @app.post(f"{API}/kiosk/session", tags=["kiosk"])
+    @app.post(
+        f"{API}/kiosk/session", tags=["kiosk"], response_model=R.KioskSessionOut, responses=R.failures(400, 401, 413)
+    )
     def kiosk_session(body: schemas.KioskSessionIn) -> dict[str, Any]:
         """A bearer token for a paired, non-revoked kiosk that signs a fresh statement."""
         try:
@@ -70,7 +73,7 @@ def register(app: FastAPI, backend: Backend, tokens: auth.Tokens) -> None:
             "community_id": device.community_id,
         }
 
-    @app.get(f"{API}/kiosk/roster", tags=["kiosk"])
+    @app.get(f"{API}/kiosk/roster", tags=["kiosk"], response_model=R.RosterOut, responses=R.READ)
     def kiosk_roster(community_id: str, user: User) -> dict[str, Any]:
         """Everyone in the kiosk's community, with their enrolled templates (base64)."""
         auth.require(user, BENEFICIARIES, "ListCommunityMembers", "GetBiometricTemplate")
