@@ -21,6 +21,7 @@ import httpx
 import pytest
 import schemathesis
 import uvicorn
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -35,8 +36,10 @@ from schemathesis.specs.openapi.checks import (
 from devstack.infra import Stack
 from devstack.processes import LOOPBACK, free_port
 from gateway.app import create_app
+from services.actas.domain.submission import public_key_b64
 from tests.e2e.conftest import PASSWORD, new_person
 from tests.e2e.test_gateway_actas import household, png_b64, visit
+from tests.e2e.test_gateway_kiosk import session
 from tests.e2e.test_gateway_sessions import ADMIN_PASSWORD, settings_for
 
 pytestmark = pytest.mark.e2e
@@ -126,6 +129,17 @@ def known(gateway: str, tokens: dict[str, str]) -> dict[str, str]:
         ):
             assert client.post(f"/api/v1/actas/{acta['id']}/signatures", headers=gestor, json=signature).is_success
         assert client.post(f"/api/v1/actas/{acta['id']}/seal", headers=gestor).is_success
+        # A kiosk paired for the community: the roster answers it.
+        key = Ed25519PrivateKey.generate()
+        device = {
+            "id": f"fuzz-{uuid.uuid4().hex[:8]}",
+            "public_key": public_key_b64(key),
+            "community_id": community["id"],
+        }
+        assert client.post("/api/v1/devices", headers=gestor, json=device).status_code == 201
+        kiosk = session(client, device["id"], key)
+        assert kiosk.status_code == 200, kiosk.text
+        tokens["kiosk"] = kiosk.json()["access_token"]
     return {
         "community_id": community["id"],
         "family_id": family["id"],
@@ -161,9 +175,12 @@ def _fuzz(operation: Any, gateway: str, tokens: dict[str, str], known: dict[str,
     cases = operation.as_strategy()
     if existing:
         cases = st.one_of(cases, operation.as_strategy(path_parameters=existing))
+    if {p.name for p in operation.query} & {"community_id"}:
+        cases = st.one_of(cases, operation.as_strategy(query={"community_id": known["community_id"]}))
     logout = operation.path == "/api/v1/auth/logout"
+    roles = (*STAFF, "kiosk") if operation.path.startswith("/api/v1/kiosk/") else STAFF
 
-    @given(case=cases, role=st.sampled_from(STAFF))
+    @given(case=cases, role=st.sampled_from(roles))
     @settings(
         max_examples=3 if logout else EXAMPLES,
         derandomize=True,
