@@ -18,7 +18,7 @@ from crm_platform.limits import MAX_ATTACHMENT_BYTES
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
 from crm_platform.proto_gen.crm.actas.v1 import submission_pb2 as sub_pb
 from crm_platform.proto_gen.crm.documents.v1 import documents_pb2 as dpb
-from gateway import auth, errors, schemas
+from gateway import auth, catalogs, errors, schemas
 from gateway import responses as R
 from gateway import responses_actas as RA
 from gateway.deps import Backend, User, to_json
@@ -129,7 +129,7 @@ def register(app: FastAPI, backend: Backend) -> None:
         family_id: str = "",
         gestor_id: str = "",
         template_code: str = "",
-        status: str = "",
+        status: catalogs.param("estado_acta") = "",  # type: ignore[valid-type]
         captured_from: datetime | None = None,
         captured_to: datetime | None = None,
         limit: schemas.PageLimit = 50,

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pymongo
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Path, Request
 
 from crm_platform.access import KIOSK
 from crm_platform.mongo import DURABLE_WRITES
@@ -17,6 +17,7 @@ from gateway import (
     account_routes,
     actas_routes,
     auth,
+    catalogs,
     docs,
     errors,
     kiosk_routes,
@@ -33,6 +34,7 @@ from gateway.policy import GATEWAY, redact_beneficiary
 from services.beneficiaries.access import ACCESS as BENEFICIARIES
 
 API = "/api/v1"
+ConsentKind = catalogs.param("consentimiento", where=Path, optional=False)
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -195,7 +197,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         user: User,
         q: str = "",
         community_id: str = "",
-        national_id_type: str = "",
+        national_id_type: catalogs.param("tipo_documento") = "",  # type: ignore[valid-type]
         national_id_number: str = "",
         limit: schemas.PageLimit = 20,
     ) -> dict[str, Any]:
@@ -264,7 +266,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         response_model=R.BeneficiaryOut,
         responses=R.ACTION,
     )
-    def withdraw_consent(beneficiary_id: str, kind: str, user: User) -> dict[str, Any]:
+    def withdraw_consent(beneficiary_id: str, kind: ConsentKind, user: User) -> dict[str, Any]:  # type: ignore[valid-type]
         auth.require(user, BENEFICIARIES, "WithdrawConsent")
         request = pb.WithdrawConsentRequest(beneficiary_id=beneficiary_id, kind=kind)
         return person(backend.call(B.WithdrawConsent, request, user), user)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+from fastapi import Query
 from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
@@ -206,6 +207,18 @@ def code(name: str, optional: bool = False, strict: bool = False) -> Any:
         str,
         *checks,
         Field(max_length=MAX_CODE_LENGTH, description=catalog.description(), json_schema_extra={"enum": codes}),
+    ]
+
+
+def param(name: str, where: Callable[..., Any] = Query, optional: bool = True) -> Any:
+    """A query (or, with ``where=Path``, path) parameter: a code of catalog
+    ``name`` or its label, turned into the code."""
+    catalog = CATALOGS[name]
+    codes: list[Any] = ([""] if optional else []) + catalog.codes
+    return Annotated[
+        str,
+        BeforeValidator(_mapper(catalog, each=False)),
+        where(max_length=MAX_CODE_LENGTH, description=catalog.description(), json_schema_extra={"enum": codes}),
     ]
 
 

@@ -59,6 +59,17 @@ def test_a_person_can_be_registered_with_the_labels_people_see(
     )
     assert enrolled.status_code == 200, enrolled.text
     assert [c["kind"] for c in enrolled.json()["consents"]] == ["biometrics"]
+    withdrawn = http.delete(f"{API}/beneficiaries/{person['id']}/consents/datos biometricos", headers=gestor)
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert [(c["kind"], c["granted"]) for c in withdrawn.json()["consents"]] == [("biometrics", False)]
+    found = http.get(
+        f"{API}/beneficiaries",
+        headers=gestor,
+        params={"national_id_type": "cédula de ciudadanía", "national_id_number": body["national_id"]["number"]},
+    )
+    assert [p["id"] for p in found.json()["beneficiaries"]] == [person["id"]]
+    sealed = http.get(f"{API}/actas", headers=as_role["auditor"], params={"status": "Sellada", "limit": 5})
+    assert sealed.status_code == 200 and all(a["status"] == "sealed" for a in sealed.json()["actas"])
 
 
 def test_the_gateway_process_sends_security_headers_and_no_server_name(http: httpx.Client) -> None:
