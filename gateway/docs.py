@@ -13,6 +13,7 @@ answers, and the pages that show it, /docs (Swagger UI) and /redoc.
 from __future__ import annotations
 
 import html
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +46,15 @@ SWAGGER_INIT = """\
 
 
 class Route(APIRoute):
-    """Every route of the app: a field of the response model that the answer does
-    not have (a timestamp not set yet, data the role may not see) stays absent
-    rather than becoming null."""
+    """Every route of the app. A route that answers a dict (``to_json`` of a
+    message): a field of its response model that the dict does not have (a
+    timestamp not set yet, data the role may not see) stays absent rather than
+    becoming null. A route that answers a model instance keeps all its fields."""
 
     def __init__(self, path: str, endpoint: Any, **kwargs: Any) -> None:
-        kwargs["response_model_exclude_unset"] = True
+        answer = inspect.signature(endpoint).return_annotation
+        if str(answer).startswith("dict"):
+            kwargs["response_model_exclude_unset"] = True
         super().__init__(path, endpoint, **kwargs)
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
@@ -18,6 +19,7 @@ from gateway import main
 from gateway.app import create_app
 from gateway.config import GatewaySettings
 from gateway.deps import to_json
+from gateway.responses import BeneficiaryOut
 
 API = "/api/v1"
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -167,3 +169,16 @@ def test_the_gateway_process_does_not_announce_its_server(monkeypatch: pytest.Mo
     monkeypatch.setenv("CRM_ENV", "development")
     main.main()
     assert seen["server_header"] is False
+
+
+def test_fields_a_role_may_not_see_stay_absent_not_null(client: TestClient) -> None:
+    """Routes answer dicts; a model field the dict lacks (consents for a role that
+    may not read them, a timestamp not set yet) is left out, not sent as null."""
+    routes = [r for r in client.app.routes if isinstance(r, APIRoute) and r.path.startswith(API)]  # type: ignore[attr-defined]
+    assert routes
+    for route in routes:
+        if route.response_model is not None:
+            assert route.response_model_exclude_unset, route.path
+    model = BeneficiaryOut.model_validate(to_json(pb.Beneficiary(id="b1", version=2)))
+    dumped = model.model_dump(exclude_unset=True)
+    assert "created_at" not in dumped and dumped["consents"] == [] and dumped["version"] == 2
