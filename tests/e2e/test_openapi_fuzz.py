@@ -24,6 +24,7 @@ import uvicorn
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
 from schemathesis.core.result import Err, Ok
@@ -45,7 +46,7 @@ from tests.e2e.test_gateway_sessions import ADMIN_PASSWORD, settings_for
 pytestmark = pytest.mark.e2e
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-EXAMPLES = 12
+EXAMPLES = 20
 STAFF = ("admin", "coordinator", "gestor", "psychosocial", "auditor")
 
 
@@ -129,6 +130,12 @@ def known(gateway: str, tokens: dict[str, str]) -> dict[str, str]:
         ):
             assert client.post(f"/api/v1/actas/{acta['id']}/signatures", headers=gestor, json=signature).is_success
         assert client.post(f"/api/v1/actas/{acta['id']}/seal", headers=gestor).is_success
+        # An account to deactivate and reactivate (doing that to a fuzzing role's
+        # own account would revoke its token).
+        target = f"fuzz-target-{uuid.uuid4().hex[:6]}"
+        admin = {"Authorization": f"Bearer {tokens['admin']}"}
+        account = {"username": target, "password": PASSWORD, "role": "auditor"}
+        assert client.post("/api/v1/users", headers=admin, json=account).status_code == 201
         # A kiosk paired for the community: the roster answers it.
         key = Ed25519PrivateKey.generate()
         device = {
@@ -146,7 +153,7 @@ def known(gateway: str, tokens: dict[str, str]) -> dict[str, str]:
         "beneficiary_id": person["id"],
         "key": templates[0]["key"],
         "acta_id": acta["id"],
-        "username": "admin",
+        "username": target,
     }
 
 
@@ -172,7 +179,7 @@ def _fuzz(operation: Any, gateway: str, tokens: dict[str, str], known: dict[str,
     found: dict[str, str] = {}
     names = {p.name for p in operation.path_parameters}
     existing = {name: known[name] for name in names if name in known}
-    cases = operation.as_strategy()
+    cases = st.one_of(operation.as_strategy(), operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
     if existing:
         cases = st.one_of(cases, operation.as_strategy(path_parameters=existing))
     if {p.name for p in operation.query} & {"community_id"}:
