@@ -202,9 +202,13 @@ def _fuzz(operation: Any, gateway: str, tokens: dict[str, str], known: dict[str,
             with httpx.Client(base_url=gateway, timeout=30) as client:
                 token = _login(client, "admin", ADMIN_PASSWORD)
         try:
-            case.call_and_validate(
+            response = case.call_and_validate(
                 base_url=gateway, headers={"Authorization": f"Bearer {token}"}, checks=CHECKS, timeout=30
             )
+            valid = case.meta is not None and case.meta.generation.mode is GenerationMode.POSITIVE
+            if valid and response.status_code == 401 and not operation.path.endswith("/auth/login"):
+                # Documented, but the token was good: something revoked it.
+                found.setdefault("token refused", f"{operation.label}: a valid token was refused: {response.text}")
         except (Exception, FailureGroup) as failure:  # collected: every operation's findings, reported together
             kinds = failure.exceptions if isinstance(failure, FailureGroup) else (failure,)
             found.setdefault(" ".join(sorted({type(kind).__name__ for kind in kinds})), f"{operation.label}: {failure}")
