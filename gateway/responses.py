@@ -232,6 +232,7 @@ class RosterOut(Out):
 class SendOut(Out):
     message_keys: list[str]
     queued: int = Field(description="Cuántos mensajes eran nuevos (los demás ya estaban en cola)")
+    trigger: str = Field(description="envio:<usuario>:<clave>: con esto (o solo la clave) se consulta el envío")
 
 
 class AttemptOut(Out):
