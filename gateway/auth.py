@@ -7,7 +7,7 @@ import hmac
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -139,6 +139,12 @@ class UserStore:
         if raw is None:
             raise ApiError(401, REVOKED)
         return User(raw["_id"], raw["role"], raw.get("full_name", raw["_id"]), int(raw["token_version"]))
+
+    def full_names(self, usernames: Iterable[str]) -> dict[str, str]:
+        """Display names of these accounts (reports show people, not usernames)."""
+        wanted = sorted(set(usernames))
+        found = self._users.find({"_id": {"$in": wanted}}, {"full_name": 1})
+        return {raw["_id"]: raw.get("full_name") or raw["_id"] for raw in found}
 
     def set_active(self, username: str, active: bool) -> None:
         """Deactivate (every token refused, no login) or reactivate an account."""
