@@ -51,7 +51,9 @@ def sealed_acta(http: httpx.Client, as_role: dict[str, dict[str, str]], communit
     gestor = as_role["gestor"]
     family_id, person_id = household(http, gestor, community["id"])
     draft = http.post(
-        "/api/v1/actas", headers=gestor, json={"template_key": "visita_domiciliaria@1", "values": visit(family_id, person_id)}
+        "/api/v1/actas",
+        headers=gestor,
+        json={"template_key": "visita_domiciliaria@1", "values": visit(family_id, person_id)},
     )
     acta_id = str(draft.json()["id"])
     for body in (
@@ -198,7 +200,9 @@ def test_an_idle_session_is_logged_out_and_its_token_revoked(
         ctx.close()
 
 
-def test_a_wrong_password_is_a_spanish_error_beside_the_form(browser: Browser, base: str, accounts: dict[str, str]) -> None:
+def test_a_wrong_password_is_a_spanish_error_beside_the_form(
+    browser: Browser, base: str, accounts: dict[str, str]
+) -> None:
     ctx = browser.new_context()
     page = ctx.new_page()
     try:
