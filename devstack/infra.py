@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devstack import services
+from devstack import env_file, services
 from devstack.processes import (
     LOOPBACK,
     ROOT,
@@ -225,6 +225,7 @@ class Stack:
         services.start_channel_stand_ins(self, webhooks_url)
 
     def stop(self) -> None:
+        env_file.remove(self.var_dir)
         for managed in reversed(self.processes):
             managed.stop()
         self.processes.clear()

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from devstack import env_file
 from devstack.processes import LOOPBACK, VENV_BIN, ManagedProcess, free_port, wait_for
 
 if TYPE_CHECKING:
@@ -51,7 +52,12 @@ def start_services(stack: Stack, gateway_port: int | None = None, grpc_port: int
     actas_grpc = stack.spawn(
         "actas-grpc",
         [str(VENV_BIN / "crm-actas-grpc")],
-        {"ACTAS_GRPC_PORT": stack.env["ACTAS_GRPC"].rsplit(":", 1)[1], "OTEL_SERVICE_NAME": "actas-grpc"},
+        {
+            "ACTAS_GRPC_PORT": stack.env["ACTAS_GRPC"].rsplit(":", 1)[1],
+            "OTEL_SERVICE_NAME": "actas-grpc",
+            "ACTAS_DEV_HEAD_KEY_DIR": str(stack.var_dir / "actas-head-key"),
+            "ACTAS_HEAD_INTERVAL_SECONDS": os.environ.get("ACTAS_HEAD_INTERVAL_SECONDS", "60"),
+        },
     )
     ingest = stack.spawn("actas-ingest", [str(VENV_BIN / "crm-actas-ingest")], {"OTEL_SERVICE_NAME": "actas-ingest"})
     stack.env["DOCUMENTS_GRPC"] = f"{LOOPBACK}:{free_port()}"
@@ -124,6 +130,7 @@ def start_services(stack: Stack, gateway_port: int | None = None, grpc_port: int
         "documents_grpc": stack.env["DOCUMENTS_GRPC"],
         "notifications_grpc": stack.env["NOTIFICATIONS_GRPC"],
     }
+    env_file.write(stack.var_dir, {**stack.env, "GATEWAY_URL": stack.urls["gateway"]})
 
 
 def start_notifications(stack: Stack, webhooks_url: str) -> ManagedProcess:

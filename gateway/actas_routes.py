@@ -4,27 +4,31 @@ the public verification page a PDF's QR code points to."""
 from __future__ import annotations
 
 import html
-from datetime import datetime
+import logging
+from datetime import UTC, datetime
 from typing import Any, Literal
 
+import grpc
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from crm_platform.access import PUBLIC
+from crm_platform.access import PUBLIC, SERVICE
+from crm_platform.dates import spanish_date
 from crm_platform.grpc_support import caller_metadata
 from crm_platform.limits import MAX_ATTACHMENT_BYTES
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
 from crm_platform.proto_gen.crm.actas.v1 import submission_pb2 as sub_pb
 from crm_platform.proto_gen.crm.documents.v1 import documents_pb2 as dpb
-from gateway import auth, errors, schemas
+from gateway import auth, chain_routes, errors, schemas
 from gateway.deps import Backend, User, to_json
 from gateway.policy import redact_acta
 from services.actas.access import ACCESS as ACTAS
 from services.documents.access import ACCESS as DOCUMENTS
 
 API = "/api/v1"
+log = logging.getLogger(__name__)
 
 
 def _struct(values: dict[str, Any], field: str) -> Struct:
@@ -45,6 +49,22 @@ def _ts(moment: datetime | None) -> Timestamp | None:
     out = Timestamp()
     out.FromDatetime(moment)
     return out
+
+
+def _profile(user: auth.User) -> apb.StaffProfile:
+    """The caller as their account names them: snapshotted on the acta they sign."""
+    return apb.StaffProfile(full_name=user.full_name, document=user.document, title=user.title)
+
+
+def put_staff_profile(backend: Backend, user: auth.User) -> None:
+    """Tell the actas service who a new account is, so that actas a kiosk captures
+    for them carry their name. Best effort: the account exists either way, and the
+    actas service also learns the profile from the first acta they make at a desk."""
+    request = apb.PutStaffProfileRequest(username=user.username, profile=_profile(user))
+    try:
+        backend.actas.PutStaffProfile(request, metadata=caller_metadata("gateway", SERVICE), timeout=backend.timeout)
+    except grpc.RpcError as exc:
+        log.warning("staff profile of %s not recorded in the actas service: %s", user.username, exc.code())
 
 
 def register(app: FastAPI, backend: Backend) -> None:
@@ -73,6 +93,7 @@ def register(app: FastAPI, backend: Backend) -> None:
             values=_struct(body.values, "values"),
             community_id=body.community_id,
             captured_at=_ts(body.captured_at),
+            gestor=_profile(user),
         )
         return acta(backend.call(A.CreateActa, request, user), user)
 
@@ -110,7 +131,9 @@ def register(app: FastAPI, backend: Backend) -> None:
     @app.post(f"{API}/actas/{{acta_id}}/amendments", status_code=201, tags=["actas"])
     def amend_acta(acta_id: str, body: schemas.AmendmentIn, user: User) -> dict[str, Any]:
         auth.require(user, ACTAS, "AmendActa")
-        request = apb.AmendActaRequest(acta_id=acta_id, changes=_struct(body.changes, "changes"), reason=body.reason)
+        request = apb.AmendActaRequest(
+            acta_id=acta_id, changes=_struct(body.changes, "changes"), reason=body.reason, signer=_profile(user)
+        )
         return acta(backend.call(A.AmendActa, request, user), user)
 
     # -- queries -----------------------------------------------------------------
@@ -184,14 +207,19 @@ def register(app: FastAPI, backend: Backend) -> None:
             reply = A.VerifyActa(apb.VerifyActaRequest(acta_id=acta_id), metadata=metadata, timeout=backend.timeout)
         except Exception:
             return HTMLResponse(_page("Acta no encontrada", "No existe un acta sellada con ese número.", False), 404)
+        corrections = _corrections_html(reply)
         if reply.valid:
+            number = html.escape(reply.folio or acta_id)
             detail = (
-                f"El acta {html.escape(acta_id)} está sellada y no ha sido alterada.<br>"
-                f"Huella SHA-256: <code>{reply.content_hash}</code><br>Posición en la cadena: {reply.chain_seq}"
+                f"El acta {number} está sellada y su contenido no ha sido alterado desde que se selló.<br>"
+                + (f"Folio: {html.escape(reply.folio)}<br>" if reply.folio else "")
+                + f"Huella SHA-256: <code>{reply.content_hash}</code><br>Posición en la cadena: {reply.chain_seq}"
             )
-            return HTMLResponse(_page("Acta válida", detail, True))
+            detail += chain_routes.head_section(backend, reply.chain_seq)
+            return HTMLResponse(_page("Acta válida", detail + corrections, True))
         problems = "".join(f"<li>{html.escape(p.detail)}</li>" for p in reply.problems)
-        return HTMLResponse(_page("Acta con problemas", f"Se encontraron problemas:<ul>{problems}</ul>", False), 409)
+        detail = f"Se encontraron problemas:<ul>{problems}</ul>"
+        return HTMLResponse(_page("Acta con problemas", detail + corrections, False), 409)
 
     # -- documents ---------------------------------------------------------------
     @app.get(f"{API}/actas/{{acta_id}}/document", tags=["documents"])
@@ -245,6 +273,32 @@ def register(app: FastAPI, backend: Backend) -> None:
         auth.require(user, ACTAS, "ResolveRejectedSubmission")
         request = apb.ResolveRejectedSubmissionRequest(id=rejection_id, note=body.note)
         return to_json(backend.call(A.ResolveRejectedSubmission, request, user))
+
+
+def _corrections_html(reply: apb.VerifyActaResponse) -> str:
+    """What the page says of corrections, both ways: which acta this one corrects,
+    and which sealed corrections this one has (a link to each one's page)."""
+
+    def link(ref: apb.ActaRef) -> str:
+        name = html.escape(ref.folio or ref.acta_id)
+        sealed = ""
+        if ref.HasField("sealed_at"):
+            sealed = f", sellada el {spanish_date(ref.sealed_at.ToDatetime(tzinfo=UTC))}"
+        return f'<a href="/verificar/{html.escape(ref.acta_id, quote=True)}">acta {name}</a>{sealed}'
+
+    # Inline content only: the page puts it inside a paragraph.
+    parts = []
+    if reply.HasField("corrects"):
+        parts.append(f"<br><strong>Esta acta es una corrección:</strong> corrige el {link(reply.corrects)}.")
+    if reply.corrected_by:
+        several = len(reply.corrected_by) > 1
+        parts.append(
+            "<br><strong>Esta acta fue corregida.</strong> Lo que dice fue corregido por "
+            f"{'correcciones posteriores' if several else 'una corrección posterior'}; consulte también: "
+            + "; ".join(link(ref) for ref in reply.corrected_by)
+            + "."
+        )
+    return "".join(parts)
 
 
 def _page(title: str, detail: str, valid: bool) -> str:

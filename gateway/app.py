@@ -18,6 +18,7 @@ from gateway import (
     account_routes,
     actas_routes,
     auth,
+    chain_routes,
     errors,
     kiosk_routes,
     notifications_routes,
@@ -108,8 +109,15 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @app.post(f"{API}/users", status_code=201, tags=["auth"])
     def create_user(body: schemas.CreateUserRequest, user: User) -> dict[str, Any]:
         auth.require(user, GATEWAY, "CreateUser")
-        created = users.create(body.username, body.password, body.role, body.full_name)
-        return {"username": created.username, "role": created.role, "full_name": created.full_name}
+        created = users.create(body.username, body.password, body.role, body.full_name, body.document, body.title)
+        actas_routes.put_staff_profile(backend, created)
+        return {
+            "username": created.username,
+            "role": created.role,
+            "full_name": created.full_name,
+            "document": created.document,
+            "title": created.title,
+        }
 
     # -- communities and families -----------------------------------------------
     @app.get(f"{API}/communities", tags=["beneficiaries"])
@@ -233,6 +241,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         return response
 
     actas_routes.register(app, backend)
+    chain_routes.register(app, backend)
     kiosk_routes.register(app, backend, tokens)
     notifications_routes.register(app, backend)
     webhooks_routes.register(app, backend)

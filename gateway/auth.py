@@ -35,6 +35,10 @@ class User:
     # The account's token version when it logged in: a password change or a
     # deactivation increments it, and older tokens are refused.
     version: int = 0
+    # What an acta they sign shows of them: their identity document (e.g. "CC
+    # 52123456") and job title (e.g. "Psicóloga", "Coordinadora").
+    document: str = ""
+    title: str = ""
 
 
 def hash_password(password: str, salt: bytes | None = None) -> str:
@@ -63,7 +67,9 @@ class UserStore:
     def __init__(self, users: Collection) -> None:
         self._users = users
 
-    def create(self, username: str, password: str, role: str, full_name: str) -> User:
+    def create(
+        self, username: str, password: str, role: str, full_name: str, document: str = "", title: str = ""
+    ) -> User:
         errors: dict[str, str] = {}
         username = (username or "").strip().lower()
         if (
@@ -85,13 +91,15 @@ class UserStore:
                     "password_hash": hash_password(password),
                     "role": role,
                     "full_name": full_name.strip() or username,
+                    "document": document.strip(),
+                    "title": title.strip(),
                     "active": True,
                     "token_version": 0,
                 }
             )
         except DuplicateKeyError:
             raise ApiError(409, f"El usuario {username!r} ya existe", {"username": "Ya existe"}) from None
-        return User(username, role, full_name.strip() or username)
+        return User(username, role, full_name.strip() or username, 0, document.strip(), title.strip())
 
     def ensure_admin(self, password: str) -> None:
         if self._users.count_documents({"role": "admin"}, limit=1) == 0:
@@ -102,7 +110,7 @@ class UserStore:
         stored = raw["password_hash"] if raw else _DUMMY_HASH
         if not verify_password(password or "", stored) or raw is None:
             raise ApiError(401, "Usuario o contraseña incorrectos")
-        return User(raw["_id"], raw["role"], raw.get("full_name", raw["_id"]), int(raw.get("token_version", 0)))
+        return _user(raw)
 
     def session_live(self, username: str, version: Any, jti: str) -> bool:
         """Whether a token of this account, version and id may still be used: the
@@ -138,7 +146,7 @@ class UserStore:
         )
         if raw is None:
             raise ApiError(401, REVOKED)
-        return User(raw["_id"], raw["role"], raw.get("full_name", raw["_id"]), int(raw["token_version"]))
+        return _user(raw)
 
     def full_names(self, usernames: Iterable[str]) -> dict[str, str]:
         """Display names of these accounts (reports show people, not usernames)."""
@@ -153,6 +161,17 @@ class UserStore:
         )
         if result.matched_count == 0:
             raise ApiError(404, f"El usuario {normalise(username)!r} no existe")
+
+
+def _user(raw: dict[str, Any]) -> User:
+    return User(
+        raw["_id"],
+        raw["role"],
+        raw.get("full_name", raw["_id"]),
+        int(raw.get("token_version", 0)),
+        raw.get("document", ""),
+        raw.get("title", ""),
+    )
 
 
 def normalise(username: str) -> str:
@@ -193,6 +212,8 @@ class Tokens:
             "role": user.role,
             "name": user.full_name,
             "ver": user.version,
+            "doc": user.document,
+            "title": user.title,
             "jti": uuid.uuid4().hex,
             "iat": now,
             "exp": now + (ttl_seconds or self.ttl),
@@ -223,7 +244,14 @@ class Tokens:
         # A token without an id predates revocation: it cannot be checked, so it is refused.
         if self.live is not None and ("jti" not in claims or not self.live(claims)):
             raise ApiError(401, REVOKED)
-        return User(claims["sub"], claims["role"], claims.get("name", claims["sub"]), claims.get("ver", 0))
+        return User(
+            claims["sub"],
+            claims["role"],
+            claims.get("name", claims["sub"]),
+            claims.get("ver", 0),
+            str(claims.get("doc", "")),
+            str(claims.get("title", "")),
+        )
 
 
 def require(user: User, table: AccessTable, *operations: str) -> None:

@@ -39,5 +39,7 @@ def redact_acta(data: dict, role: str) -> dict:
     readers = CONTENT_READERS.get(code)
     if readers is not None and role not in readers:
         data["values"] = {}
+        if data.get("amendment_reason"):  # why it was corrected tells what it records
+            data["amendment_reason"] = ""
         data["redacted"] = True
     return data

@@ -65,6 +65,9 @@ class CreateUserRequest(_Strict):
     password: str = Field(max_length=256)
     role: str
     full_name: str = Field(default="", max_length=120)
+    # What the actas they sign show of them.
+    document: str = Field(default="", max_length=40, description='Documento de identidad, p. ej. "CC 52123456"')
+    title: str = Field(default="", max_length=80, description='Cargo, p. ej. "Psicóloga", "Coordinadora"')
 
 
 class CommunityIn(_Strict):

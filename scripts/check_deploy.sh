@@ -219,11 +219,12 @@ required_secrets=(RABBITMQ_USER RABBITMQ_PASSWORD MINIO_ROOT_USER MINIO_ROOT_PAS
                   S3_ACCESS_KEY S3_SECRET_KEY BIOMETRIC_KEYS GATEWAY_JWT_SECRET
                   GATEWAY_ADMIN_PASSWORD CRM_INTERNAL_SECRET
                   DOCUMENTS_SIGNING_KEY_FILE DOCUMENTS_SIGNING_CERT_FILE PUBLIC_VERIFY_BASE_URL
+                  ACTAS_HEAD_SIGNING_KEY_FILE
                   SMTP_HOST SMTP_USERNAME SMTP_PASSWORD SMTP_SENDER)
 # Optional secrets and switches (an encrypted key's passphrase; the WhatsApp and
 # SMS channels, off unless configured): unset, each must render empty, never a
 # value baked into the file.
-optional_settings=(DOCUMENTS_SIGNING_PASSPHRASE
+optional_settings=(DOCUMENTS_SIGNING_PASSPHRASE ACTAS_HEAD_SIGNING_PASSPHRASE
                    WHATSAPP_BASE_URL WHATSAPP_PHONE_NUMBER_ID WHATSAPP_ACCESS_TOKEN
                    WHATSAPP_APP_SECRET WHATSAPP_VERIFY_TOKEN
                    SMS_BASE_URL SMS_ACCOUNT_SID SMS_AUTH_TOKEN SMS_SENDER SMS_STATUS_CALLBACK_URL)
@@ -237,6 +238,7 @@ export CRM_INTERNAL_SECRET=check-internal-secret-check-internal
 # compose config does not open secret files: paths are enough.
 export DOCUMENTS_SIGNING_KEY_FILE="$work/signing-key.pem" DOCUMENTS_SIGNING_CERT_FILE="$work/signing-cert.pem"
 export PUBLIC_VERIFY_BASE_URL=https://crm.example.org/verificar
+export ACTAS_HEAD_SIGNING_KEY_FILE="$work/head-signing-key.pem"
 export SMTP_HOST=smtp.example.org SMTP_USERNAME=check-smtp SMTP_PASSWORD=check-smtp-password
 export SMTP_SENDER="CRM Social <notificaciones@example.org>"
 unset "${optional_settings[@]}"

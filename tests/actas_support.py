@@ -18,8 +18,11 @@ class FakeDirectory:
     def people(self, beneficiary_ids: Sequence[str], fresh: bool = True) -> dict[str, Person]:
         return {i: self.people_by_id[i] for i in beneficiary_ids if i in self.people_by_id}
 
-    def family_exists(self, family_id: str) -> bool:
-        return family_id in self.families
+    def family_name(self, family_id: str) -> str | None:
+        return f"Hogar {family_id}" if family_id in self.families else None
+
+    def community_name(self, community_id: str) -> str:
+        return f"Comunidad {community_id}" if community_id else ""
 
 
 class RecordingRelay:

@@ -11,6 +11,10 @@ that take an ``Actor`` check the same entries; the gateway derives its 403s from
   public page a printed acta's QR code opens (validity and hash, no personal data).
   A kiosk reads templates only: it never browses actas.
 - Recomputing the whole chain (``VerifyChain``): admin, coordinator, auditor.
+- Signed chain heads: publishing one on demand (``PublishChainHead``): admin,
+  coordinator, auditor. Reading the latest head and the operator's public key:
+  everyone, the public included: a head holds no personal data, and the point of
+  it is that anyone (an auditor, the community) can download and keep it.
 - **Devices and rejected submissions are operational and security data** (which
   kiosks may submit, what was refused and why): admin, coordinator and auditor
   read them; admin and coordinator write (revoke a kiosk, resolve a rejection).
@@ -20,10 +24,15 @@ that take an ``Actor`` check the same entries; the gateway derives its 403s from
   psychosocial staff list devices and rejections.
 - ``GetDevice`` (a kiosk's public key and state): the gateway, as a service, when a
   kiosk opens a session; and whoever may list devices.
+- ``PutStaffProfile`` (a staff account's name, document and title, shown on the
+  actas they sign): the gateway, as a service, when it creates the account.
 
 Finer rules on the record itself: psychosocial-intervention content is shown only to
-``CONTENT_READERS[template code]`` (the gateway redacts it for everyone else), and a
-gestor signs only with their own session (``desk``).
+``CONTENT_READERS[template code]`` (the gateway redacts it for everyone else), a
+gestor signs only with their own session (``desk``), and a sealed acta is corrected
+(``AmendActa``) only by the gestor who captured it or by an admin or coordinator
+(``AMEND_ANY``), and a restricted one only by those of them who may read its content
+(``amend_denial``).
 """
 
 from __future__ import annotations
@@ -42,6 +51,7 @@ from crm_platform.access import (
     SERVICE,
     USER_ROLES,
     AccessTable,
+    may_read_content,
     roles,
 )
 
@@ -68,6 +78,9 @@ ACCESS: AccessTable = {
     # tamper evidence
     "VerifyChain": CHAIN_AUDITORS,
     "VerifyActa": roles(READERS, PUBLIC),
+    "PublishChainHead": CHAIN_AUDITORS,
+    "GetLatestChainHead": roles(READERS, PUBLIC),
+    "GetChainPublicKey": roles(READERS, PUBLIC),
     # kiosk devices
     "RegisterDevice": DEVICE_PAIRING,
     "RevokeDevice": DEVICE_ADMINS,
@@ -76,6 +89,8 @@ ACCESS: AccessTable = {
     # rejected kiosk submissions
     "ListRejectedSubmissions": DEVICE_READERS,
     "ResolveRejectedSubmission": DEVICE_ADMINS,
+    # staff profiles: the gateway, when it creates an account
+    "PutStaffProfile": roles(SERVICE),
 }
 
 # Templates whose recorded content only some roles may read; others see that the
@@ -83,3 +98,16 @@ ACCESS: AccessTable = {
 # ``crm_platform.access`` (``RESTRICTED_CONTENT_READERS``) so that the documents and
 # notifications services apply the same rule without importing the actas service.
 CONTENT_READERS: Mapping[str, frozenset[str]] = RESTRICTED_CONTENT_READERS
+
+# Who may correct any sealed acta, not only those they captured themselves.
+AMEND_ANY = roles(ADMIN, COORDINATOR)
+
+
+def amend_denial(subject: str, role: str, gestor_id: str, template_key: str) -> str:
+    """Why ``subject`` (with ``role``) may not correct a sealed acta captured by
+    ``gestor_id`` from ``template_key``; "" when they may."""
+    if not may_read_content(role, template_key):
+        return "Esta acta es reservada: solo la corrige quien puede leer su contenido"
+    if subject != gestor_id and role not in AMEND_ANY:
+        return "Solo el gestor que capturó el acta, o un coordinador, puede corregirla"
+    return ""

@@ -27,7 +27,7 @@ TEMPLATE_READERS = roles(KIOSK)
 
 ACCESS: AccessTable = {
     "RegisterCommunity": COMMUNITY_WRITERS,
-    "ListCommunities": READERS,
+    "ListCommunities": roles(READERS, SERVICE),
     "RegisterFamily": WRITERS,
     "GetFamily": roles(READERS, SERVICE),
     "ListFamilyMembers": roles(READERS, SERVICE),

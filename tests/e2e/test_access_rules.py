@@ -81,8 +81,16 @@ SERVICES = {
 }
 
 # Operations no person reaches through an authenticated route: the gateway calls
-# them under its own identity (a kiosk's session, a provider's webhook).
-NOT_USER_ROUTES = {("actas", "GetDevice"), ("notifications", "ReceiveWebhook")}
+# them under its own identity (a kiosk's session, a provider's webhook, the public
+# chain head and key anyone may download without a login, an account's profile
+# when an admin creates it).
+NOT_USER_ROUTES = {
+    ("actas", "GetDevice"),
+    ("actas", "PutStaffProfile"),
+    ("notifications", "ReceiveWebhook"),
+    ("actas", "GetLatestChainHead"),
+    ("actas", "GetChainPublicKey"),
+}
 
 
 @dataclass(frozen=True)
@@ -153,6 +161,7 @@ def _routes(community_id: str) -> list[Route]:
         Route("GET", "/acta-counts", ((a, "CountActas"),)),
         Route("GET", f"/actas/{NOPE}/verification", ((a, "VerifyActa"),)),
         Route("GET", "/chain/verification", ((a, "VerifyChain"),)),
+        Route("POST", "/chain/heads", ((a, "PublishChainHead"),)),
         Route("GET", "/devices", ((a, "ListDevices"),)),
         Route("POST", "/devices", ((a, "RegisterDevice"),), {"id": "no valido!", "public_key": "x"}),
         Route("DELETE", f"/devices/{NOPE}", ((a, "RevokeDevice"),)),

@@ -190,9 +190,13 @@ def test_bodies_over_each_routes_limit_are_413(http: httpx.Client, as_role: dict
 
 
 def test_counts_are_sealed_originals_by_default_filterable_and_grouped_by_community(
-    http: httpx.Client, as_role: dict[str, dict[str, str]], community: dict[str, Any]
+    http: httpx.Client, as_role: dict[str, dict[str, str]]
 ) -> None:
     gestor, coordinator = as_role["gestor"], as_role["coordinator"]
+    place = {"name": f"Tabaco {uuid.uuid4().hex[:4]}", "municipality": "Hatonuevo", "department": "La Guajira"}
+    created = http.post(f"{API}/communities", headers=coordinator, json=place)
+    assert created.status_code == 201, created.text
+    community = created.json()  # its own: other tests seal actas in the shared one
     family_id, person_id = household(http, gestor, community["id"])
 
     def draft() -> str:

@@ -175,6 +175,14 @@ def test_a_correction_is_a_new_sealed_acta_that_references_the_original(actas, f
     again = actas.GetActa(apb.GetActaRequest(id=original.id), metadata=GESTOR)
     assert again.values["personas_presentes"] == 2 and list(again.amended_by) == [fix.id]
     assert again.content_hash == original.content_hash
+    # Its only signer is who corrected it; it says why.
+    assert [s.signer_id for s in fix.signatures] == ["gestor.test"] and list(fix.participants) == []
+    assert fix.amendment_reason == "Se contó mal"
+    # Verification names the correction from the original, and the original from the correction.
+    seen = actas.VerifyActa(apb.VerifyActaRequest(acta_id=original.id), metadata=GESTOR)
+    assert [(r.acta_id, r.folio) for r in seen.corrected_by] == [(fix.id, fix.folio)]
+    back = actas.VerifyActa(apb.VerifyActaRequest(acta_id=fix.id), metadata=GESTOR)
+    assert (back.corrects.acta_id, back.corrects.folio, back.folio) == (original.id, original.folio, fix.folio)
 
 
 def test_queries_by_person_family_gestor_template_and_counts(actas, family, people) -> None:

@@ -18,8 +18,15 @@ from datetime import datetime
 
 from services.actas.domain import chain
 from services.actas.domain.errors import AlreadyExists
-from services.actas.domain.model import Acta, Event, Status
-from services.actas.service_layer.ports import ActaFilter, CountFilter, DuplicateSubmission, RegisteredDevice, Rejection
+from services.actas.domain.model import Acta, Event, Sealing, Status
+from services.actas.service_layer.ports import (
+    ActaFilter,
+    CountFilter,
+    DuplicateSubmission,
+    RegisteredDevice,
+    Rejection,
+    StaffProfile,
+)
 from tests.actas_support import RecordingRelay
 
 
@@ -37,6 +44,8 @@ class FakeActaRepository:
         self.entries: list[chain.ChainEntry] = []
         self.devices: dict[str, RegisteredDevice] = {}
         self.rejections: dict[str, Rejection] = {}
+        self.folio_counters: Counter[str] = Counter()
+        self.staff_profiles: dict[str, StaffProfile] = {}
 
     # -- actas ---------------------------------------------------------------------
     def add(self, acta: Acta, events: Sequence[Event], images: dict[str, bytes]) -> None:
@@ -57,26 +66,32 @@ class FakeActaRepository:
     def images(self, acta_id: str) -> dict[str, bytes]:
         return dict(self.stored_images.get(acta_id, {}))
 
-    def seal(self, acta: Acta, events: Sequence[Event]) -> chain.ChainEntry:
+    def seal(self, acta: Acta, sealing: Sealing) -> chain.ChainEntry:
         self._check_version(acta)
         if self.actas[acta.id].status == Status.SEALED:
             raise ConcurrentUpdate(acta.id)
+        events = self._sealed(sealing)
         entry = self._append(acta)
         acta.version += 1
         self._store(acta, events, {})
         return entry
 
-    def ingest(
-        self, acta: Acta, events: Sequence[Event], images: dict[str, bytes], body_sha256: str
-    ) -> chain.ChainEntry:
+    def ingest(self, acta: Acta, sealing: Sealing, images: dict[str, bytes], body_sha256: str) -> chain.ChainEntry:
         stored = self.submissions.get(acta.submission_id)
         if stored is not None:
             raise stored
+        events = self._sealed(sealing)
         acta.version = 1
         entry = self._append(acta)
         self.submissions[acta.submission_id] = DuplicateSubmission(acta.id, body_sha256)
         self._store(acta, events, images)
         return entry
+
+    def _sealed(self, sealing: Sealing) -> list[Event]:
+        """The next number of the sealing's folio counter, drawn only when the seal
+        is stored (as the adapter's transaction does)."""
+        self.folio_counters[sealing.counter] += 1
+        return sealing.seal(self.folio_counters[sealing.counter])
 
     def find_submission(self, submission_id: str) -> DuplicateSubmission | None:
         return self.submissions.get(submission_id)
@@ -125,6 +140,13 @@ class FakeActaRepository:
 
     def sealed_actas(self) -> Iterator[Acta]:
         return iter([copy.deepcopy(a) for a in self.actas.values() if a.status == Status.SEALED])
+
+    # -- staff profiles ------------------------------------------------------------
+    def put_staff(self, profile: StaffProfile) -> None:
+        self.staff_profiles[profile.username] = profile
+
+    def staff(self, username: str) -> StaffProfile | None:
+        return self.staff_profiles.get(username)
 
     # -- devices -------------------------------------------------------------------
     def add_device(self, device: RegisteredDevice) -> None:

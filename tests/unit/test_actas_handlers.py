@@ -439,7 +439,7 @@ def test_an_amendment_is_a_new_sealed_acta_with_the_changed_values_that_names_wh
     assert correction.id != original_id and correction.status == Status.SEALED
     assert correction.amends == original_id and correction.amendment_reason == "Lugar mal escrito"
     assert correction.values == {**original.values, "lugar": "Roche"}
-    assert correction.participants == original.participants  # the same people; they signed the original
+    assert correction.participants == []  # those who signed the original did not sign the correction
     assert [(s.signer_id, s.role) for s in correction.signatures] == [("c1", Role.GESTOR)]
     assert correction.gestor_id == "c1" and correction.sealed_at == NOW + timedelta(days=1)
     assert correction.content_hash == correction.compute_hash()

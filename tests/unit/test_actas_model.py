@@ -392,9 +392,10 @@ def test_an_amendment_is_a_new_draft_that_references_the_sealed_acta() -> None:
     assert correction.signatures == []
     assert (correction.source, correction.device_id, correction.submission_id) == (Source.DESK, "", "")
     assert (correction.sealed_at, correction.content_hash, correction.chain_seq) == (None, "", 0)
-    # What the correction keeps: when and where the activity happened, and with whom.
+    # What the correction keeps: when and where the activity happened; its only
+    # participant is who signs it, not the people who signed the original.
     assert correction.captured_at == original.captured_at and correction.location == original.location
-    assert correction.participants == original.participants
+    assert correction.participants == [] and original.participants != []
 
 
 def test_amending_leaves_the_original_sealed_and_untouched() -> None:
@@ -422,7 +423,7 @@ def test_an_amendment_needs_a_reason(reason: str) -> None:
 def test_an_amendment_waits_for_no_participant_and_only_the_gestor_signs_it() -> None:
     correction = sealed().amendment("acta-2", {"lugar": "Roche"}, "Lugar mal escrito", GESTOR, SEALED)
     assert correction.pending_signers() == []
-    with pytest.raises(InvalidState):
+    with pytest.raises(FieldsInvalid):  # who signed the original does not sign the correction
         correction.add_signature(fingerprint("p1"))
 
     correction.add_signature(gestor_signs())

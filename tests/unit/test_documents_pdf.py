@@ -77,7 +77,7 @@ def acta(**changes: Any) -> ActaView:
                 "CC 1234567",
                 fingerprint=FingerprintEvidence(
                     score=87,
-                    finger="indice_derecho",
+                    finger="right_index",
                     sensor_id="ZFM-20 #0001",
                     mode="verify_1_1",
                     template_sha256=hashlib.sha256(b"template").hexdigest(),
@@ -94,7 +94,13 @@ def acta(**changes: Any) -> ActaView:
                 refusal_reason="No está de acuerdo con los compromisos",
             ),
             SignatureView(
-                "María José Peñaloza", "gestor", "handwritten", CAPTURED, "CC 5555555", signature_png((400, 150))
+                "María José Peñaloza",
+                "gestor",
+                "handwritten",
+                CAPTURED,
+                "CC 5555555",
+                signature_png((400, 150)),
+                title="Psicóloga",
             ),
         ),
         content_hash=CONTENT_HASH,
@@ -102,6 +108,11 @@ def acta(**changes: Any) -> ActaView:
         verify_url=VERIFY_URL,
         amends="ACT-2025-000100",
         gps=(6.55, -76.88),
+        folio="VD-2025-000123",
+        amends_folio="VD-2025-000100",
+        amendment_reason="El número de personas presentes estaba mal",
+        gestor_document="CC 5555555",
+        gestor_title="Psicóloga",
     )
     return replace(view, **changes)
 
@@ -135,8 +146,9 @@ def test_the_pdf_says_what_the_acta_says(rendered: bytes) -> None:
     expected = [
         "CRM Social — Programa de Acompañamiento Social",
         "Acta de visita domiciliaria",
-        "Acta N.º ACT-2025-000123",
-        "Este documento corrige el acta ACT-2025-000100",
+        "Acta N.º VD-2025-000123",
+        "Corrige el acta VD-2025-000100",
+        "Motivo de la corrección: El número de personas presentes estaba mal",
         "Lugar",
         "Vereda El Ñandú, Bojayá (Chocó)",
         "Fecha y hora",
@@ -167,6 +179,33 @@ def test_the_pdf_says_what_the_acta_says(rendered: bytes) -> None:
     ]
     missing = [s for s in expected if s not in text]
     assert not missing, f"missing from the PDF text: {missing}"
+
+
+def first_page_text(pdf: bytes) -> str:
+    return " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
+
+
+def test_the_first_page_carries_the_folio_the_hash_and_the_correction_notice(rendered: bytes) -> None:
+    first = first_page_text(rendered)
+    expected = ("Acta N.º VD-2025-000123", "Folio: VD-2025-000123", CONTENT_HASH, "Corrige el acta VD-2025-000100")
+    assert all(e in first for e in expected), first
+
+
+def test_every_page_says_which_page_of_how_many() -> None:
+    pdf = render_pdf(acta(fields=(FieldLine("Situación encontrada", "Texto largo de la visita. " * 600),)))
+    pages = PdfReader(io.BytesIO(pdf)).pages
+    assert len(pages) > 2
+    for number, page in enumerate(pages, start=1):
+        text = " ".join(page.extract_text().split())
+        assert f"Página {number} de {len(pages)}" in text
+        assert "Acta N.º VD-2025-000123" in text
+
+
+def test_the_gestor_is_named_with_document_and_job_title_and_fingers_read_in_spanish(rendered: bytes) -> None:
+    text = pdf_text(rendered)
+    assert "Documento del gestor(a) CC 5555555" in text and "Cargo Psicóloga" in text
+    assert "Rol: Psicóloga" in text  # the staff signer's real role, not "Gestor(a) social"
+    assert "Dedo: índice derecho" in text and "right" not in text
 
 
 def test_markup_characters_in_user_text_show_literally(rendered: bytes) -> None:
@@ -223,12 +262,12 @@ def test_a_word_wider_than_the_column_is_broken_not_lost() -> None:
 
 def test_concurrent_renders_do_not_mix_documents() -> None:
     """Workers render from threads (gRPC, nameko): reportlab's font subsets are per document."""
-    views = [acta(acta_id=f"ACT-HILO-{i}", content_hash=hashlib.sha256(bytes([i])).hexdigest()) for i in range(6)]
+    views = [acta(folio=f"ACT-HILO-{i}", content_hash=hashlib.sha256(bytes([i])).hexdigest()) for i in range(6)]
     with ThreadPoolExecutor(max_workers=3) as pool:
         pdfs = list(pool.map(render_pdf, views))
     for view, pdf in zip(views, pdfs, strict=True):
         text = pdf_text(pdf)
-        assert f"Acta N.º {view.acta_id}" in text and view.content_hash in text and "Ana Lucía Córdoba" in text
+        assert f"Acta N.º {view.folio}" in text and view.content_hash in text and "Ana Lucía Córdoba" in text
 
 
 # -- failures --------------------------------------------------------------------------
@@ -277,11 +316,9 @@ def test_the_first_page_rasterises_to_a_letter_page_with_ink(rendered: bytes) ->
 
 
 def test_the_qr_code_decodes_to_the_verification_url(rendered: bytes) -> None:
-    pdf = PdfReader(io.BytesIO(rendered))
-    last = len(pdf.pages) - 1  # the verification block closes the document
     document = pypdfium2.PdfDocument(rendered)
     try:
-        image = document[last].render(scale=3.0).to_pil()
+        image = document[0].render(scale=3.0).to_pil()  # the verification block is on the first page
     finally:
         document.close()
     texts = [b.text for b in zxingcpp.read_barcodes(image) if b.format == zxingcpp.BarcodeFormat.QRCode]

@@ -33,6 +33,8 @@ class BeneficiariesDirectory(ServiceClient):
         super().__init__(target, pb_grpc.BeneficiariesServiceStub, SERVICE_SUBJECT, SERVICE_ROLE)
         self._ttl = cache_seconds
         self._cache: dict[str, tuple[float, Person]] = {}
+        self._communities: dict[str, str] = {}
+        self._communities_until = 0.0
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="directory")
 
     def close(self) -> None:
@@ -57,12 +59,26 @@ class BeneficiariesDirectory(ServiceClient):
             self._cache.clear()
         return known
 
-    def family_exists(self, family_id: str) -> bool:
+    def family_name(self, family_id: str) -> str | None:
         try:
-            self.call(self.stub.GetFamily, pb.GetFamilyRequest(id=family_id))
+            found = self.call(self.stub.GetFamily, pb.GetFamilyRequest(id=family_id))
         except vocabulary.ServiceError as exc:
-            return _absent(exc, "hogar", family_id)
-        return True
+            _absent(exc, "hogar", family_id)
+            return None
+        return str(found.name)
+
+    def community_name(self, community_id: str) -> str:
+        """Communities are few and seldom renamed: all of them are asked for at
+        once and kept for the cache's lifetime."""
+        now = time.monotonic()
+        if community_id not in self._communities or self._communities_until <= now:
+            try:
+                reply = self.call(self.stub.ListCommunities, pb.ListCommunitiesRequest())
+            except vocabulary.ServiceError:
+                return ""  # a name is for display; the acta keeps the community's id
+            self._communities = {c.id: c.name for c in reply.communities}
+            self._communities_until = now + max(self._ttl, 60.0)
+        return self._communities.get(community_id, "")
 
     def _lookup(self, beneficiary_ids: list[str]) -> list[Person | None]:
         """One call per person, in parallel when there are several; each call runs in

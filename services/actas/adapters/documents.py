@@ -32,6 +32,8 @@ class ActaDoc(Document):
                 "unique": True,
                 "partialFilterExpression": {"submission_id": {"$exists": True}},
             },
+            # One acta per folio (absent until sealed, so drafts are skipped).
+            {"fields": ["folio"], "unique": True, "partialFilterExpression": {"folio": {"$exists": True}}},
             "participant_ids",
             "family_ids",
             ("gestor_id", "-captured_at"),
@@ -66,6 +68,11 @@ class ActaDoc(Document):
     amends = StringField()
     amendment_reason = StringField()
     location = DictField()
+    names = DictField()
+    gestor_name = StringField()
+    gestor_document = StringField()
+    gestor_title = StringField()
+    folio = StringField()
     # SHA-256 -> PNG bytes of handwritten signatures
     images = DictField()
     version = IntField(required=True)
@@ -95,6 +102,24 @@ class ChainHeadDoc(Document):
     id = StringField(primary_key=True)
     seq = IntField(required=True)
     entry_hash = StringField(required=True)
+
+
+class FolioCounterDoc(Document):
+    """The last folio number drawn for one template prefix and year (``_id`` "VD-2026")."""
+
+    meta: dict[str, Any] = {"collection": "folio_counters", "db_alias": DB_ALIAS}
+    id = StringField(primary_key=True)
+    last = IntField(required=True)
+
+
+class StaffProfileDoc(Document):
+    """A staff account's profile (``_id`` the user name), as the gateway sent it."""
+
+    meta: dict[str, Any] = {"collection": "staff_profiles", "db_alias": DB_ALIAS}
+    id = StringField(primary_key=True)
+    full_name = StringField(required=True)
+    document = StringField()
+    title = StringField()
 
 
 class DeviceDoc(Document):
@@ -129,4 +154,4 @@ class RejectionDoc(Document):
     outbox = ListField(DictField())
 
 
-ALL_DOCUMENTS = (ActaDoc, ChainEntryDoc, ChainHeadDoc, DeviceDoc, RejectionDoc)
+ALL_DOCUMENTS = (ActaDoc, ChainEntryDoc, ChainHeadDoc, FolioCounterDoc, StaffProfileDoc, DeviceDoc, RejectionDoc)

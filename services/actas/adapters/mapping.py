@@ -29,7 +29,7 @@ from services.actas.domain.model import (
     Status,
 )
 from services.actas.domain.submission import Device
-from services.actas.service_layer.ports import RegisteredDevice, Rejection
+from services.actas.service_layer.ports import RegisteredDevice, Rejection, StaffProfile
 
 
 def outbox_entries(events: Sequence[Event], now: datetime) -> list[dict[str, Any]]:
@@ -60,12 +60,18 @@ def acta_doc(acta: Acta, events: Sequence[Event], images: dict[str, bytes]) -> d
         "amends": acta.amends,
         "amendment_reason": acta.amendment_reason,
         "location": acta.location.__dict__ if acta.location else None,
+        "names": acta.names,
+        "gestor_name": acta.gestor_name,
+        "gestor_document": acta.gestor_document,
+        "gestor_title": acta.gestor_title,
         "images": {k: Binary(v) for k, v in images.items()},
         "version": acta.version,
         "outbox": outbox_entries(events, acta.created_at),
     }
     if acta.submission_id:  # absent for desk actas, so the partial unique index skips them
         doc["submission_id"] = acta.submission_id
+    if acta.folio:  # absent until sealed, likewise
+        doc["folio"] = acta.folio
     return doc
 
 
@@ -103,6 +109,11 @@ def acta_from_doc(raw: dict[str, Any]) -> Acta:
         amends=raw.get("amends") or "",
         amendment_reason=raw.get("amendment_reason") or "",
         location=GeoPoint(**location) if location else None,
+        names=dict(raw.get("names") or {}),
+        gestor_name=raw.get("gestor_name") or "",
+        gestor_document=raw.get("gestor_document") or "",
+        gestor_title=raw.get("gestor_title") or "",
+        folio=raw.get("folio") or "",
         sealed_at=raw.get("sealed_at"),
         content_hash=raw.get("content_hash") or "",
         chain_seq=raw.get("chain_seq") or 0,
@@ -162,6 +173,19 @@ def device_from_doc(raw: dict[str, Any]) -> RegisteredDevice:
         raw["registered_at"],
         raw.get("revoked_at"),
     )
+
+
+def staff_doc(profile: StaffProfile) -> dict[str, Any]:
+    return {
+        "_id": profile.username,
+        "full_name": profile.full_name,
+        "document": profile.document,
+        "title": profile.title,
+    }
+
+
+def staff_from_doc(raw: dict[str, Any]) -> StaffProfile:
+    return StaffProfile(raw["_id"], raw["full_name"], raw.get("document") or "", raw.get("title") or "")
 
 
 def rejection_from_doc(raw: dict[str, Any]) -> Rejection:

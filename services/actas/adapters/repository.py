@@ -8,6 +8,9 @@ is written last (see ``_link``). Commits are acknowledged only once durable:
 ``w: majority`` here, and a store that fsyncs its journal before it replies
 (``--sync-on-commit`` in devstack, ``j: true`` with mongod).
 
+Sealing also draws the acta's folio from its counter in that same transaction
+(``_draw_folio``), so an aborted seal consumes no number.
+
 Records become documents and back in ``services.actas.adapters.mapping``.
 """
 
@@ -37,17 +40,20 @@ from services.actas.adapters.documents import (
     ChainEntryDoc,
     ChainHeadDoc,
     DeviceDoc,
+    FolioCounterDoc,
     RejectionDoc,
+    StaffProfileDoc,
 )
 from services.actas.domain import chain
 from services.actas.domain.errors import AlreadyExists, ConcurrentUpdate
-from services.actas.domain.model import Acta, Event, Status
+from services.actas.domain.model import Acta, Event, Sealing, Status
 from services.actas.service_layer.ports import (
     ActaFilter,
     CountFilter,
     DuplicateSubmission,
     RegisteredDevice,
     Rejection,
+    StaffProfile,
 )
 
 DEFAULT_DB = "crm_actas"
@@ -78,6 +84,8 @@ class MongoRepository:
         self.head: Collection = ChainHeadDoc._get_collection()
         self.devices: Collection = DeviceDoc._get_collection()
         self.rejections: Collection = RejectionDoc._get_collection()
+        self.folio_counters: Collection = FolioCounterDoc._get_collection()
+        self.staff_profiles: Collection = StaffProfileDoc._get_collection()
         self._client = self.actas.database.client
 
     # -- actas ---------------------------------------------------------------------
@@ -109,13 +117,14 @@ class MongoRepository:
         raw = self.actas.find_one({"_id": acta_id}, {"images": 1}) or {}
         return {k: bytes(v) for k, v in (raw.get("images") or {}).items()}
 
-    def seal(self, acta: Acta, events: Sequence[Event]) -> chain.ChainEntry:
-        doc = mapping.acta_doc(acta, [], {})
-        for key in ("_id", "images", "outbox"):
-            doc.pop(key, None)
+    def seal(self, acta: Acta, sealing: Sealing) -> chain.ChainEntry:
         expected = acta.version
 
         def write(session: ClientSession) -> chain.ChainEntry:
+            events = sealing.seal(self._draw_folio(session, sealing.counter))
+            doc = mapping.acta_doc(acta, [], {})
+            for key in ("_id", "images", "outbox"):
+                doc.pop(key, None)
             entry = self._next_entry(session, acta.id, acta.content_hash)
             doc.update(chain_seq=entry.seq, version=expected + 1)
             result = self.actas.update_one(
@@ -135,12 +144,11 @@ class MongoRepository:
         acta.version, acta.chain_seq = expected + 1, entry.seq
         return entry
 
-    def ingest(
-        self, acta: Acta, events: Sequence[Event], images: dict[str, bytes], body_sha256: str
-    ) -> chain.ChainEntry:
+    def ingest(self, acta: Acta, sealing: Sealing, images: dict[str, bytes], body_sha256: str) -> chain.ChainEntry:
         acta.version = 1
 
         def write(session: ClientSession) -> chain.ChainEntry:
+            events = sealing.seal(self._draw_folio(session, sealing.counter))
             entry = self._next_entry(session, acta.id, acta.content_hash)
             acta.chain_seq = entry.seq
             doc = mapping.acta_doc(acta, events, images)
@@ -198,6 +206,16 @@ class MongoRepository:
         return [raw["_id"] for raw in self.actas.find({"amends": acta_id}, {"_id": 1}).sort("created_at", 1)]
 
     # -- chain ---------------------------------------------------------------------
+    def _draw_folio(self, session: ClientSession, counter: str) -> int:
+        """The next number of a folio counter (``services.actas.domain.folio``), in the
+        seal's transaction: an aborted seal rolls it back, so numbers have no gaps."""
+        raw = self.folio_counters.find_one_and_update(
+            {"_id": counter}, {"$inc": {"last": 1}}, upsert=True, return_document=ReturnDocument.AFTER, session=session
+        )
+        if raw is None:  # an upsert returning the document after always finds one
+            raise ConcurrentUpdate(counter)
+        return int(raw["last"])
+
     def _next_entry(self, session: ClientSession, acta_id: str, acta_hash: str) -> chain.ChainEntry:
         """The entry that would follow the head in this transaction's snapshot (a
         read: it holds nothing that other sealers need)."""
@@ -267,6 +285,14 @@ class MongoRepository:
 
     def list_devices(self) -> list[RegisteredDevice]:
         return [mapping.device_from_doc(raw) for raw in self.devices.find({}).sort("_id", 1)]
+
+    # -- staff profiles ------------------------------------------------------------
+    def put_staff(self, profile: StaffProfile) -> None:
+        self.staff_profiles.replace_one({"_id": profile.username}, mapping.staff_doc(profile), upsert=True)
+
+    def staff(self, username: str) -> StaffProfile | None:
+        raw = self.staff_profiles.find_one({"_id": username})
+        return mapping.staff_from_doc(raw) if raw else None
 
     # -- rejected submissions ------------------------------------------------------
     def add_rejection(self, rejection: Rejection, events: Sequence[Event]) -> None:

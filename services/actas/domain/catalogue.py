@@ -132,3 +132,32 @@ CATALOGUE: tuple[Template, ...] = (
 
 def by_key() -> dict[str, Template]:
     return {t.key: t for t in CATALOGUE}
+
+
+# How the options of the catalogue read, with their accents (an option's code is
+# ASCII); a code not listed reads as its words, the first capitalised.
+OPTION_LABELS: dict[str, str] = {
+    "adaptacion_familiar": "Adaptación familiar",
+    "atencion_caso": "Atención caso",
+    "caracterizacion": "Caracterización",
+    "credito": "Crédito",
+    "educacion_financiera": "Educación financiera",
+    "en_riesgo": "En riesgo",
+    "entrega_documentos": "Entrega de documentos",
+    "formalizacion": "Formalización",
+    "matricula": "Matrícula",
+    "orientacion_vocacional": "Orientación vocacional",
+    "poblacion_vulnerable": "Población vulnerable",
+    "postulacion": "Postulación",
+    "promocion": "Promoción",
+    "riesgo_desercion": "Riesgo de deserción",
+    "si": "Sí",
+}
+
+
+def option_label(code: str) -> str:
+    found = OPTION_LABELS.get(code)
+    if found:
+        return found
+    text = code.replace("_", " ")
+    return text[:1].upper() + text[1:]

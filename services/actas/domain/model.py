@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from crm_platform import contracts
+from services.actas.domain import folio as folios
 from services.actas.domain.canonical import digest
 from services.actas.domain.errors import FieldsInvalid, InvalidState, PermissionDenied
 
@@ -26,6 +27,7 @@ FINGERS = frozenset(
     f"{side}_{finger}" for side in ("right", "left") for finger in ("thumb", "index", "middle", "ring", "little")
 )
 MATCH_MODES = frozenset({"verify_1_1", "identify_1_n"})
+MAX_REASON = 1000  # characters of an amendment's reason
 
 
 class Status(StrEnum):
@@ -56,6 +58,11 @@ class Source(StrEnum):
 class Actor:
     subject: str
     role: str
+    # A staff member's profile as their account holds it (the gateway passes it when
+    # they create or correct an acta): snapshotted on the acta they sign as gestor.
+    full_name: str = ""
+    document: str = ""
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -170,6 +177,16 @@ class Acta:
     amends: str = ""
     amendment_reason: str = ""
     location: GeoPoint | None = None
+    # What a reader of the record needs in words, snapshotted when the acta is made:
+    # the names of the community, households and people it refers to (id -> name),
+    # and who the gestor is (full name, identity document, job title).
+    names: dict[str, str] = field(default_factory=dict)
+    gestor_name: str = ""
+    gestor_document: str = ""
+    gestor_title: str = ""
+    # The human number of a sealed acta, e.g. "VD-2026-000123": one counter per
+    # template prefix and year, assigned inside the seal's transaction.
+    folio: str = ""
     sealed_at: datetime | None = None
     content_hash: str = ""
     chain_seq: int = 0
@@ -246,6 +263,10 @@ class Acta:
             "amends": self.amends,
             "amendment_reason": self.amendment_reason,
         }
+        # Added later: hashed only when present, so actas sealed before still verify.
+        for key in ("names", "gestor_name", "gestor_document", "gestor_title", "folio"):
+            if getattr(self, key):
+                body[key] = getattr(self, key)
         if self.location is not None:
             body["location"] = {"lat": self.location.lat, "lon": self.location.lon, "acc": self.location.accuracy_m}
         return body
@@ -253,15 +274,19 @@ class Acta:
     def compute_hash(self) -> str:
         return digest(self.canonical())
 
-    def seal(self, now: datetime) -> Event:
+    def ensure_sealable(self) -> None:
         if self.status == Status.SEALED:
             raise InvalidState(f"El acta {self.id} ya está sellada")
         if self.status != Status.SIGNED:
             pending = self.pending_signers()
             missing = f"faltan las firmas de: {', '.join(pending)}" if pending else "falta la firma del gestor"
             raise InvalidState(f"El acta {self.id} no se puede sellar; {missing}")
+
+    def seal(self, now: datetime, folio: str = "") -> Event:
+        self.ensure_sealable()
         self.status = Status.SEALED
         self.sealed_at = now
+        self.folio = folio
         self.content_hash = self.compute_hash()
         return self.sealed_event()
 
@@ -289,17 +314,27 @@ class Acta:
         )
 
     def amendment(self, new_id: str, values: dict[str, Any], reason: str, actor: Actor, now: datetime) -> Acta:
-        """A draft correcting this sealed acta; the caller validates ``values``."""
+        """A draft correcting this sealed acta; the caller validates ``values`` and
+        decides whether ``actor`` may correct it (``services.actas.access.amend_denial``).
+
+        Its participants are only those who sign the correction (the one who
+        corrects it): the people who signed the original did not sign this one."""
         if self.status != Status.SEALED:
             raise InvalidState(f"Solo se corrige un acta sellada; {self.id} está en estado {self.status}")
         if not reason.strip():
             raise FieldsInvalid({"reason": "Indique el motivo de la corrección"})
+        if len(reason.strip()) > MAX_REASON:
+            raise FieldsInvalid({"reason": f"El motivo admite hasta {MAX_REASON} caracteres"})
         return replace(
             self,
             id=new_id,
             title=f"Corrección: {self.title}",
             values=values,
+            participants=[],
             gestor_id=actor.subject,
+            gestor_name=actor.full_name,
+            gestor_document=actor.document,
+            gestor_title=actor.title,
             created_at=now,
             status=Status.DRAFT,
             signatures=[],
@@ -311,8 +346,34 @@ class Acta:
             sealed_at=None,
             content_hash="",
             chain_seq=0,
+            folio="",
             version=0,
         )
+
+
+@dataclass
+class Sealing:
+    """Sealing ``acta`` at ``now`` with the folio the repository draws from the
+    ``counter`` inside the seal's transaction (``services.actas.domain.folio``):
+    ``seal(number)`` seals the acta in memory and returns the events to store with
+    it (``leading`` first). A retried transaction calls it again with the number
+    drawn in the retry; the acta is sealed afresh each time."""
+
+    acta: Acta
+    now: datetime
+    leading: tuple[Event, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.acta.ensure_sealable()
+        self._status = self.acta.status
+
+    @property
+    def counter(self) -> str:
+        return folios.counter_key(self.acta.template_key, self.now)
+
+    def seal(self, number: int) -> list[Event]:
+        self.acta.status = self._status
+        return [*self.leading, self.acta.seal(self.now, folios.format_folio(self.counter, number))]
 
 
 def _iso(moment: datetime) -> str:

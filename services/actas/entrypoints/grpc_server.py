@@ -12,7 +12,9 @@ from __future__ import annotations
 import grpc
 
 from crm_platform import grpc_support
+from crm_platform.config import int_setting
 from crm_platform.outbox import OutboxSweeper
+from crm_platform.process import Periodic
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as pb
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2_grpc as pb_grpc
 from crm_platform.service import GrpcEndpoint, Servicer, run_service
@@ -20,21 +22,30 @@ from services.actas.access import ACCESS
 from services.actas.bootstrap import SERVICE_NAME, App, bootstrap
 from services.actas.domain import errors
 from services.actas.domain.model import Actor, Method, Role
+from services.actas.entrypoints import head_mapping
 from services.actas.entrypoints import proto_mapping as to_pb
 from services.actas.service_layer.handlers import SignatureInput
-from services.actas.service_layer.ports import ActaFilter, CountFilter
+from services.actas.service_layer.heads import HeadPublisher
+from services.actas.service_layer.ports import ActaFilter, CountFilter, StaffProfile
 
 SERVICE_FULL_NAME = pb.DESCRIPTOR.services_by_name["ActasService"].full_name
 
 
-def _actor() -> Actor:
+def _actor(profile: pb.StaffProfile | None = None) -> Actor:
     subject, role = grpc_support.current_caller()
-    return Actor(subject, role)
+    return to_pb.actor(subject, role, profile or pb.StaffProfile())
 
 
 class ActasServicer(pb_grpc.ActasServiceServicer):
     def __init__(self, app: App) -> None:
         self.h = app.handlers
+        self._heads = app.heads
+
+    @property
+    def heads(self) -> HeadPublisher:
+        if self._heads is None:
+            raise errors.InvalidState("Este proceso no publica cabezas de cadena firmadas")
+        return self._heads
 
     def ListTemplates(
         self, request: pb.ListTemplatesRequest, context: grpc.ServicerContext
@@ -46,8 +57,9 @@ class ActasServicer(pb_grpc.ActasServiceServicer):
 
     def CreateActa(self, request: pb.CreateActaRequest, context: grpc.ServicerContext) -> pb.Acta:
         captured_at = to_pb.when(request.captured_at, request.HasField("captured_at"))
+        actor = _actor(request.gestor)
         acta = self.h.create(
-            request.template_key, to_pb.values(request.values), request.community_id, captured_at, _actor()
+            request.template_key, to_pb.values(request.values), request.community_id, captured_at, actor
         )
         return to_pb.acta(acta)
 
@@ -77,7 +89,8 @@ class ActasServicer(pb_grpc.ActasServiceServicer):
         return to_pb.acta(self.h.seal(request.acta_id, _actor()))
 
     def AmendActa(self, request: pb.AmendActaRequest, context: grpc.ServicerContext) -> pb.Acta:
-        return to_pb.acta(self.h.amend(request.acta_id, to_pb.values(request.changes), request.reason, _actor()))
+        actor = _actor(request.signer)
+        return to_pb.acta(self.h.amend(request.acta_id, to_pb.values(request.changes), request.reason, actor))
 
     def GetActa(self, request: pb.GetActaRequest, context: grpc.ServicerContext) -> pb.Acta:
         acta = self.h.get(request.id)
@@ -117,11 +130,15 @@ class ActasServicer(pb_grpc.ActasServiceServicer):
 
     def VerifyActa(self, request: pb.VerifyActaRequest, context: grpc.ServicerContext) -> pb.VerifyActaResponse:
         acta, problems = self.h.verify_acta(request.acta_id)
+        corrects, corrected_by = self.h.corrections(acta)
         return pb.VerifyActaResponse(
             valid=not problems,
             content_hash=acta.content_hash,
             chain_seq=acta.chain_seq,
             problems=[to_pb.problem(p) for p in problems],
+            folio=acta.folio,
+            corrects=to_pb.acta_ref(corrects) if corrects else None,
+            corrected_by=[to_pb.acta_ref(c) for c in corrected_by],
         )
 
     def RegisterDevice(self, request: pb.RegisterDeviceRequest, context: grpc.ServicerContext) -> pb.Device:
@@ -145,10 +162,29 @@ class ActasServicer(pb_grpc.ActasServiceServicer):
         found = self.h.list_rejections(request.include_resolved, request.limit, _actor())
         return pb.ListRejectedSubmissionsResponse(rejected=[to_pb.rejection(r) for r in found])
 
+    def PutStaffProfile(self, request: pb.PutStaffProfileRequest, context: grpc.ServicerContext) -> pb.StaffProfile:
+        given = StaffProfile(
+            request.username, request.profile.full_name, request.profile.document, request.profile.title
+        )
+        saved = self.h.put_staff_profile(given, _actor())
+        return pb.StaffProfile(full_name=saved.full_name, document=saved.document, title=saved.title)
+
     def ResolveRejectedSubmission(
         self, request: pb.ResolveRejectedSubmissionRequest, context: grpc.ServicerContext
     ) -> pb.RejectedSubmission:
         return to_pb.rejection(self.h.resolve_rejection(request.id, request.note, _actor()))
+
+    def PublishChainHead(self, request: pb.PublishChainHeadRequest, context: grpc.ServicerContext) -> pb.ChainHead:
+        head, created = self.heads.publish()
+        return head_mapping.chain_head(head, created)
+
+    def GetLatestChainHead(self, request: pb.GetLatestChainHeadRequest, context: grpc.ServicerContext) -> pb.ChainHead:
+        return head_mapping.chain_head(self.heads.latest(), False)
+
+    def GetChainPublicKey(
+        self, request: pb.GetChainPublicKeyRequest, context: grpc.ServicerContext
+    ) -> pb.ChainPublicKey:
+        return head_mapping.chain_public_key(self.heads.public_key)
 
 
 def endpoint(app: App) -> GrpcEndpoint:
@@ -159,8 +195,23 @@ def endpoint(app: App) -> GrpcEndpoint:
     )
 
 
+def head_publication(app: App) -> list[Periodic]:
+    """Signs and stores a chain head every ``ACTAS_HEAD_INTERVAL_SECONDS`` (600)
+    when the chain moved; 0 turns it off. Replicas may all run it: a head is
+    stored once per ``chain_seq``."""
+    interval = int_setting("ACTAS_HEAD_INTERVAL_SECONDS", 600)
+    if app.heads is None or interval <= 0:
+        return []
+    return [Periodic("chain-head-publisher", app.heads.publish_if_moved, interval)]
+
+
 def main() -> None:
-    run_service(f"{SERVICE_NAME}-grpc", bootstrap, grpc=endpoint, background=lambda app: [OutboxSweeper(app.relay)])
+    run_service(
+        f"{SERVICE_NAME}-grpc",
+        lambda: bootstrap(chain_heads=True),
+        grpc=endpoint,
+        background=lambda app: [OutboxSweeper(app.relay), *head_publication(app)],
+    )
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as pb
 from crm_platform.proto_gen.crm.actas.v1 import submission_pb2 as sub_pb
 from services.actas.domain import chain
-from services.actas.domain.model import Acta, FingerprintEvidence, GeoPoint, Method, Role, Signature
+from services.actas.domain.catalogue import option_label
+from services.actas.domain.model import Acta, Actor, FingerprintEvidence, GeoPoint, Method, Role, Signature
 from services.actas.domain.submission import RejectReason, SubmissionRejected
 from services.actas.domain.templates import Template
 from services.actas.service_layer.handlers import (
@@ -77,6 +78,7 @@ def template(t: Template) -> pb.Template:
                 minimum=f.minimum,
                 maximum=f.maximum,
                 max_length=f.max_length,
+                option_labels=[option_label(o) for o in f.options],
             )
             for f in t.fields
         ],
@@ -148,7 +150,21 @@ def acta(a: Acta, amended_by: list[str] | None = None, images: dict[str, bytes] 
         location=sub_pb.GeoPoint(lat=a.location.lat, lon=a.location.lon, accuracy_m=a.location.accuracy_m)
         if a.location
         else None,
+        folio=a.folio,
+        names=a.names,
+        gestor_name=a.gestor_name,
+        gestor_document=a.gestor_document,
+        gestor_title=a.gestor_title,
     )
+
+
+def acta_ref(a: Acta) -> pb.ActaRef:
+    return pb.ActaRef(acta_id=a.id, folio=a.folio, sealed_at=ts(a.sealed_at))
+
+
+def actor(subject: str, role: str, profile: pb.StaffProfile) -> Actor:
+    """The caller, with the profile the gateway passed from their account."""
+    return Actor(subject, role, profile.full_name.strip(), profile.document.strip(), profile.title.strip())
 
 
 def problem(p: chain.ChainProblem) -> pb.ChainProblem:

@@ -33,7 +33,7 @@ from services.actas.domain.model import (
     handwritten_digest,
 )
 from services.actas.domain.templates import FieldType, Template
-from services.actas.service_layer.ports import ActaRepository, Clock, Directory, EventRelay, Person
+from services.actas.service_layer.ports import ActaRepository, Clock, Directory, EventRelay, Person, StaffProfile
 
 ACTAS = "actas"
 REJECTIONS = "rejections"
@@ -145,8 +145,9 @@ class HandlersBase:
         values: dict[str, Any],
         error: Callable[[dict[str, str]], ActaError],
         fresh: bool = True,
-    ) -> dict[str, Person]:
-        """Every referenced person and household must exist; each unknown one is named."""
+    ) -> tuple[dict[str, Person], dict[str, str]]:
+        """Every referenced person and household must exist; each unknown one is
+        named. Returns the people and the referenced households' names."""
         wanted: list[str] = []
         for spec in template.fields:
             value = values.get(spec.code)
@@ -156,6 +157,7 @@ class HandlersBase:
                 wanted.append(value)
         people = self.directory.people(list(dict.fromkeys(wanted)), fresh=fresh)
         errors: dict[str, str] = {}
+        households: dict[str, str] = {}
         for spec in template.fields:
             value = values.get(spec.code)
             if spec.type == FieldType.SIGNATURE_LIST and value:
@@ -164,11 +166,35 @@ class HandlersBase:
                     errors[spec.code] = f"{spec.label}: personas no registradas: {', '.join(missing)}"
             elif spec.type == FieldType.BENEFICIARY_REF and value and value not in people:
                 errors[spec.code] = f"{spec.label}: persona no registrada {value}"
-            elif spec.type == FieldType.FAMILY_REF and value and not self.directory.family_exists(value):
-                errors[spec.code] = f"{spec.label}: hogar no registrado {value}"
+            elif spec.type == FieldType.FAMILY_REF and value:
+                name = self.directory.family_name(value)
+                if name is None:
+                    errors[spec.code] = f"{spec.label}: hogar no registrado {value}"
+                elif name:
+                    households[value] = name
         if errors:
             raise error(errors)
-        return people
+        return people, households
+
+    def _gestor(self, actor: Actor) -> StaffProfile | None:
+        """Who signs as gestor, as the gateway named them: the profile the call carries
+        (remembered for the actas a kiosk captures for them), else the one last recorded."""
+        if actor.full_name:
+            profile = StaffProfile(actor.subject, actor.full_name, actor.document, actor.title)
+            if self.repo.staff(actor.subject) != profile:
+                self.repo.put_staff(profile)
+            return profile
+        return self.repo.staff(actor.subject)
+
+    def _names(self, people: dict[str, Person], households: dict[str, str], community_id: str) -> dict[str, str]:
+        """What the acta records in words (id -> name): its community, the households
+        and the people it refers to; a snapshot, as they were named when it was made."""
+        names = {p.beneficiary_id: p.full_name for p in people.values() if p.full_name}
+        names.update(households)
+        community = self.directory.community_name(community_id) if community_id else ""
+        if community:
+            names[community_id] = community
+        return names
 
     def _signature(
         self,

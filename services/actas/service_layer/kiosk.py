@@ -8,7 +8,7 @@ import uuid
 
 from services.actas.domain import submission
 from services.actas.domain.errors import ActaError, FieldsInvalid, PermissionDenied
-from services.actas.domain.model import Acta, Event, InvalidState, Role, Source, Status
+from services.actas.domain.model import Acta, Event, InvalidState, Role, Sealing, Source, Status
 from services.actas.domain.submission import RejectReason, SubmissionRejected
 from services.actas.service_layer.base import (
     ACTAS,
@@ -49,9 +49,9 @@ class KioskFlow(HandlersBase):
             raise
         # Duplicates are rare: the unique index on the submission id finds them at
         # insert time, instead of a lookup before every submission.
-        events = [received(acta, content.gestor_id), acta.seal(self.clock.now())]
+        sealing = Sealing(acta, self.clock.now(), (received(acta, content.gestor_id),))
         try:
-            entry = self.repo.ingest(acta, events, images, body_sha256)
+            entry = self.repo.ingest(acta, sealing, images, body_sha256)
         except DuplicateSubmission as stored:  # a redelivery, or another worker stored it meanwhile
             return self._duplicate(stored, body_sha256)
         self.relay.flush(ACTAS, acta.id)
@@ -125,7 +125,9 @@ class KioskFlow(HandlersBase):
         def unknown(errors: dict[str, str]) -> ActaError:
             return SubmissionRejected(RejectReason.UNKNOWN_PARTICIPANT, "; ".join(errors.values()), errors)
 
-        people = self._resolve(template, clean, unknown, fresh)
+        people, households = self._resolve(template, clean, unknown, fresh)
+        community_id = content.community_id or community_of(people)
+        gestor = self.repo.staff(content.gestor_id)  # the kiosk's body names only the user
         acta = Acta(
             id=Acta.new_id(),
             template_key=template.key,
@@ -133,7 +135,11 @@ class KioskFlow(HandlersBase):
             values=clean,
             participants=participants(template, clean, people),
             gestor_id=content.gestor_id,
-            community_id=content.community_id or community_of(people),
+            community_id=community_id,
+            names=self._names(people, households, community_id),
+            gestor_name=gestor.full_name if gestor else "",
+            gestor_document=gestor.document if gestor else "",
+            gestor_title=gestor.title if gestor else "",
             captured_at=content.captured_at,
             created_at=self.clock.now(),
             source=Source.KIOSK,

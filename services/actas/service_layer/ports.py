@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Protocol
 
 from services.actas.domain.chain import ChainEntry
-from services.actas.domain.model import Acta, Event
+from services.actas.domain.model import Acta, Event, Sealing
 from services.actas.domain.submission import Device
 
 
@@ -23,6 +23,17 @@ class Person:
     national_id: str
     # finger -> SHA-256 of the enrolled template
     enrolled: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StaffProfile:
+    """A staff account as the gateway names it: what an acta its holder signs as
+    gestor shows of them."""
+
+    username: str
+    full_name: str
+    document: str = ""  # e.g. "CC 52123456"
+    title: str = ""  # e.g. "Gestora social", "Psicóloga"
 
 
 @dataclass(frozen=True)
@@ -90,13 +101,14 @@ class ActaRepository(Protocol):
     def get(self, acta_id: str) -> Acta | None: ...
     def images(self, acta_id: str) -> dict[str, bytes]: ...
 
-    def seal(self, acta: Acta, events: Sequence[Event]) -> ChainEntry:
-        """Store the sealed acta and append it to the chain in one transaction."""
+    def seal(self, acta: Acta, sealing: Sealing) -> ChainEntry:
+        """Seal the acta with the next folio of ``sealing.counter``, store it with the
+        events ``sealing.seal`` returns and append it to the chain, in one transaction."""
         ...
 
-    def ingest(self, acta: Acta, events: Sequence[Event], images: dict[str, bytes], body_sha256: str) -> ChainEntry:
-        """Insert a sealed kiosk acta and chain it atomically; DuplicateSubmission if its
-        submission id is stored already."""
+    def ingest(self, acta: Acta, sealing: Sealing, images: dict[str, bytes], body_sha256: str) -> ChainEntry:
+        """Seal (as ``seal``), insert and chain a kiosk acta atomically;
+        DuplicateSubmission if its submission id is stored already."""
         ...
 
     def find_submission(self, submission_id: str) -> DuplicateSubmission | None: ...
@@ -113,6 +125,9 @@ class ActaRepository(Protocol):
     def revoke_device(self, device_id: str, when: datetime) -> RegisteredDevice | None: ...
     def list_devices(self) -> list[RegisteredDevice]: ...
 
+    def put_staff(self, profile: StaffProfile) -> None: ...
+    def staff(self, username: str) -> StaffProfile | None: ...
+
     def add_rejection(self, rejection: Rejection, events: Sequence[Event]) -> None: ...
     def list_rejections(self, include_resolved: bool, limit: int) -> list[Rejection]: ...
     def resolve_rejection(self, rejection_id: str, by: str, note: str) -> Rejection | None: ...
@@ -126,7 +141,13 @@ class Directory(Protocol):
         ``fresh=False`` allows answers cached for a few seconds."""
         ...
 
-    def family_exists(self, family_id: str) -> bool: ...
+    def family_name(self, family_id: str) -> str | None:
+        """The household's name ("" when it has none); None when there is no such household."""
+        ...
+
+    def community_name(self, community_id: str) -> str:
+        """The community's name; "" when unknown."""
+        ...
 
 
 class EventRelay(Protocol):

@@ -42,6 +42,13 @@ class ActaQueries(HandlersBase):
             raise FieldsInvalid(errors)
         return self.repo.count(replace(what, status="" if what.status == "todos" else what.status))
 
+    def corrections(self, acta: Acta) -> tuple[Acta | None, list[Acta]]:
+        """The sealed acta ``acta`` corrects (None if it is no correction) and its own
+        sealed corrections, oldest first: a reader of either learns of the other."""
+        corrects = self.repo.get(acta.amends) if acta.amends else None
+        found = (self.repo.get(i) for i in self.repo.amended_by(acta.id))
+        return corrects, [c for c in found if c is not None and c.status == Status.SEALED]
+
     # -- tamper evidence -----------------------------------------------------------
     def verify_chain(self) -> VerifyReport:
         return verify_chain(self.repo)

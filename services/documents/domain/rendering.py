@@ -2,14 +2,18 @@
 
 ``render_pdf(view)`` lays out, in Spanish and on Letter ("carta") paper:
 
-1. a header: operator, title, "Acta N.º", an amendment notice when the acta
-   corrects another one, and where/when/who (times in Colombian time);
-2. the template's fields as a label/value table (long values wrap, and a row
+1. a header: operator, title, "Acta N.º <folio>", a notice when the acta
+   corrects another one (which, by folio, and why), and where/when/who (times
+   in Colombian time; the gestor by name, document and job title);
+2. a verification block, on the first page: the acta's folio, its SHA-256, its
+   position in the sealing chain, the verification URL and a QR code of it;
+3. the template's fields as a label/value table (long values wrap, and a row
    taller than what is left of the page splits across pages);
-3. one block per signer: name, ID, role and the evidence of their signature (the
-   handwritten image, the fingerprint match, or their refusal);
-4. a verification block: the acta's SHA-256, its position in the sealing chain,
-   the verification URL and a QR code that encodes it.
+4. one block per signer: name, ID, role (a staff signer's job title) and the
+   evidence of their signature (the handwritten image, the fingerprint match, or
+   their refusal).
+
+Every page ends with "Acta N.º <folio> · Página n de N".
 
 Text, tables, the signature image and the QR code go on the page through the
 flowables of ``services.documents.domain.typesetting`` (plain text drawn as-is, no
@@ -24,8 +28,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
+from typing import Any
 
 from PIL import Image as PILImage
 from reportlab.lib.pagesizes import LETTER
@@ -33,6 +37,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, KeepTogether, SimpleDocTemplate, Spacer, Table
 
+from crm_platform.dates import spanish_datetime
 from services.documents.domain.errors import RenderFailed
 from services.documents.domain.typesetting import (
     BODY,
@@ -71,7 +76,6 @@ from services.documents.domain.view import (
 
 OPERATOR = "CRM Social — Programa de Acompañamiento Social"
 CREATOR = "CRM Social, servicio de documentos"
-TIMEZONE = ZoneInfo("America/Bogota")
 
 PAGE_SIZE = LETTER
 MARGIN = 18 * mm
@@ -88,21 +92,19 @@ SIGNATURE_DECODE_LIMIT = 4_000_000  # pixels
 
 _ROLES = {"participante": "Participante", "gestor": "Gestor(a) social"}
 _MODES = {VERIFY_1_1: "verificación 1:1", IDENTIFY_1_N: "identificación 1:N"}
-_FINGER_WORDS = {"indice": "índice", "menique": "meñique"}
-_MONTHS = (
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-)
+# Finger codes: the actas service's ("right_index") and the sensor's ("indice_derecho").
+_FINGER_WORDS = {
+    "indice": "índice",
+    "menique": "meñique",
+    "thumb": "pulgar",
+    "index": "índice",
+    "middle": "medio",
+    "ring": "anular",
+    "little": "meñique",
+    "right": "derecho",
+    "left": "izquierdo",
+}
+_SIDES = ("right", "left")
 
 
 # -- the entry point -----------------------------------------------------------------
@@ -120,7 +122,7 @@ def render_pdf(view: ActaView) -> bytes:
             rightMargin=MARGIN,
             topMargin=MARGIN,
             bottomMargin=MARGIN + 6 * mm,
-            title=plain(f"{view.title} — Acta N.º {view.acta_id}"),
+            title=plain(f"{view.title} — Acta N.º {_number(view)}"),
             author=plain(f"{view.gestor_name} (CRM Social)"),
             subject=plain(view.acta_id),
             creator=CREATOR,
@@ -128,8 +130,7 @@ def render_pdf(view: ActaView) -> bytes:
             lang="es-CO",
             initialFontName=FONT,  # else every page names Helvetica, a font that is not embedded
         )
-        footer = _PageFooter(view.acta_id)
-        doc.build(story, onFirstPage=footer, onLaterPages=footer)
+        doc.build(story, canvasmaker=_footed(f"CRM Social · Acta N.º {_number(view)}"))
         return out.getvalue()
     except RenderFailed:
         raise
@@ -144,12 +145,15 @@ def _story(view: ActaView) -> list[Flowable]:
     story: list[Flowable] = [
         Text(OPERATOR, OPERATOR_STYLE),
         Text(view.title, TITLE),
-        Text(f"Acta N.º {view.acta_id}", NUMBER),
+        Text(f"Acta N.º {_number(view)}", NUMBER),
     ]
     if view.amends:
-        notice = Text(f"Este documento corrige el acta {view.amends}", LABEL)
+        notice: list[Flowable] = [Text(f"Corrige el acta {view.amends_folio or view.amends}", LABEL)]
+        if view.amendment_reason:
+            notice.append(Text(f"Motivo de la corrección: {view.amendment_reason}", BODY))
         story += [table([[notice]], [CONTENT_WIDTH], NOTICE_BOX), Spacer(1, 6)]
     story.append(_facts(view))
+    story += [Spacer(1, 6), KeepTogether([_verification_block(view)])]
 
     story.append(Text("Contenido del acta", HEADING))
     if view.fields:
@@ -164,9 +168,12 @@ def _story(view: ActaView) -> list[Flowable]:
         # Each signer's block moves whole to the next page rather than split, unless
         # it is taller than a page (then it splits: nothing is too tall to render).
         story += [KeepTogether([_signature_block(view.acta_id, signature)]), Spacer(1, 5)]
-
-    story += [Spacer(1, 6), KeepTogether([_verification_block(view)])]
     return story
+
+
+def _number(view: ActaView) -> str:
+    """The acta's number as people cite it: its folio (its id before folios existed)."""
+    return view.folio or view.acta_id
 
 
 def _facts(view: ActaView) -> Table:
@@ -177,6 +184,10 @@ def _facts(view: ActaView) -> Table:
         ("Comunidad", view.community_name),
         ("Gestor(a) social", view.gestor_name),
     ]
+    if view.gestor_document:
+        rows.append(("Documento del gestor(a)", view.gestor_document))
+    if view.gestor_title:
+        rows.append(("Cargo", view.gestor_title))
     if view.gps is not None:
         latitude, longitude = view.gps
         rows.append(("Coordenadas", f"{latitude:.5f}, {longitude:.5f}"))
@@ -191,7 +202,7 @@ def _label_value_table(rows: Sequence[tuple[str, str]]) -> Table:
 
 def _signature_block(acta_id: str, signature: SignatureView) -> Table:
     """Who signed (left) beside the evidence of how (right)."""
-    details = [f"Rol: {_ROLES.get(signature.role, signature.role)}"]
+    details = [f"Rol: {_signer_role(signature)}"]
     if signature.national_id:
         details.insert(0, f"Documento: {signature.national_id}")
     who: list[Flowable] = [Text(signature.name, LABEL), Text("\n".join(details), BODY)]
@@ -199,6 +210,11 @@ def _signature_block(acta_id: str, signature: SignatureView) -> Table:
         who.append(Text(f"Firmó: {_when(signature.signed_at)}", SMALL))
     right = SIGNATURE_BOX[0] + 2 * PADDING + 6
     return table([[who, _evidence(acta_id, signature)]], [CONTENT_WIDTH - right, right], BOX)
+
+
+def _signer_role(signature: SignatureView) -> str:
+    """What a signer is: a staff signer's job title ("Psicóloga"), else their role in the acta."""
+    return signature.title or _ROLES.get(signature.role, signature.role)
 
 
 def _evidence(acta_id: str, signature: SignatureView) -> list[Flowable]:
@@ -237,9 +253,11 @@ def _fingerprint_lines(evidence: FingerprintEvidence) -> list[Flowable]:
 
 
 def _verification_block(view: ActaView) -> Table:
-    """The acta's hash, chain position and verification URL beside a QR code of the URL."""
+    """The acta's folio, hash, chain position and verification URL beside a QR code of the URL."""
     position = f"N.º {view.chain_seq}" if view.chain_seq is not None else "pendiente de registro"
     text: list[Flowable] = [
+        Text(f"Folio: {view.folio or 'sin folio (acta sellada antes de la numeración)'}", LABEL),
+        Spacer(1, 5),
         Text("Huella digital del acta (SHA-256)", LABEL),
         Text(view.content_hash, MONO_SMALL),
         Spacer(1, 5),
@@ -252,19 +270,34 @@ def _verification_block(view: ActaView) -> Table:
     return table([[text, QrCode(view.verify_url)]], [CONTENT_WIDTH - qr_column, qr_column], BOX)
 
 
-class _PageFooter:
-    """Draws "CRM Social · Acta N.º … · Página n" at the foot of every page."""
+def _footed(text: str) -> Any:
+    """A canvas class that writes "<text> · Página n de N" at the foot of every page:
+    pages are kept until the document is complete, when N is known."""
+    footer = plain(text).replace("\n", " ")
 
-    def __init__(self, acta_id: str) -> None:
-        self.text = plain(f"CRM Social · Acta N.º {acta_id}").replace("\n", " ")
+    class FootedCanvas(Canvas):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict[str, Any]] = []
 
-    def __call__(self, canvas: Canvas, doc: SimpleDocTemplate) -> None:
-        canvas.saveState()
-        canvas.setFont(FONT, 7.5)
-        canvas.setFillColor(MUTED)
-        canvas.drawString(MARGIN, MARGIN, self.text)
-        canvas.drawRightString(PAGE_SIZE[0] - MARGIN, MARGIN, f"Página {doc.page}")
-        canvas.restoreState()
+        def showPage(self) -> None:
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            total = len(self._pages)
+            for number, state in enumerate(self._pages, start=1):
+                self.__dict__.update(state)
+                self.saveState()
+                self.setFont(FONT, 7.5)
+                self.setFillColor(MUTED)
+                self.drawString(MARGIN, MARGIN, footer)
+                self.drawRightString(PAGE_SIZE[0] - MARGIN, MARGIN, f"Página {number} de {total}")
+                self.restoreState()
+                super().showPage()
+            super().save()
+
+    return FootedCanvas
 
 
 def _signature_image(acta_id: str, signature: SignatureView) -> SignatureImage:
@@ -299,12 +332,13 @@ def _gray_on_white(image: PILImage.Image) -> PILImage.Image:
 def _when(moment: datetime) -> str:
     """``moment`` in Colombian time, e.g. "14 de marzo de 2025, 10:32 (hora de Colombia)".
     A naive datetime is taken as UTC."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    local = moment.astimezone(TIMEZONE)
-    return f"{local.day} de {_MONTHS[local.month - 1]} de {local.year}, {local:%H:%M} (hora de Colombia)"
+    return spanish_datetime(moment)
 
 
 def _finger(code: str) -> str:
-    """A sensor's finger code in Spanish words: "indice_derecho" -> "índice derecho"."""
-    return " ".join(_FINGER_WORDS.get(word, word) for word in code.lower().split("_") if word)
+    """A finger code in Spanish words, finger first: "right_index" and
+    "indice_derecho" -> "índice derecho"."""
+    words = [w for w in code.lower().split("_") if w]
+    if len(words) == 2 and words[0] in _SIDES:
+        words.reverse()
+    return " ".join(_FINGER_WORDS.get(word, word) for word in words)

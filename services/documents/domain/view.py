@@ -48,6 +48,7 @@ class SignatureView:
     handwritten_png: bytes | None = None
     fingerprint: FingerprintEvidence | None = None
     refusal_reason: str = ""
+    title: str = ""  # a staff signer's job title, e.g. "Psicóloga" (shown instead of the role)
 
 
 @dataclass(frozen=True)
@@ -77,3 +78,8 @@ class ActaView:
     verify_url: str  # what the QR code encodes
     amends: str = ""  # acta id this one corrects, if an amendment
     gps: tuple[float, float] | None = None  # (latitude, longitude) where it was captured
+    folio: str = ""  # the human number, e.g. "VD-2026-000123" ("" for actas sealed before folios)
+    amends_folio: str = ""  # the folio of the acta this one corrects
+    amendment_reason: str = ""  # why this correction was made
+    gestor_document: str = ""  # e.g. "CC 52123456"
+    gestor_title: str = ""  # e.g. "Gestora social", "Psicóloga"

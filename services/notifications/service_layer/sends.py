@@ -77,9 +77,7 @@ class Sends:
     directory: Directory
     clock: Clock
 
-    def send(
-        self, audience: Audience, template: str, variables: Mapping[str, str], key: str, sender: str
-    ) -> Queued:
+    def send(self, audience: Audience, template: str, variables: Mapping[str, str], key: str, sender: str) -> Queued:
         """An ad-hoc send: one message per person in the audience. An unknown template,
         a missing variable or a key reused for other content refuses the whole
         request, before anything is queued."""

@@ -41,6 +41,7 @@ class TemplateField(_message.Message):
     MINIMUM_FIELD_NUMBER: _builtins.int
     MAXIMUM_FIELD_NUMBER: _builtins.int
     MAX_LENGTH_FIELD_NUMBER: _builtins.int
+    OPTION_LABELS_FIELD_NUMBER: _builtins.int
     code: _builtins.str
     label: _builtins.str
     type: _builtins.str
@@ -53,6 +54,10 @@ class TemplateField(_message.Message):
     max_length: _builtins.int
     @_builtins.property
     def options(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def option_labels(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """How each option reads, in Spanish with its accents, in the order of options."""
+
     def __init__(
         self,
         *,
@@ -64,10 +69,11 @@ class TemplateField(_message.Message):
         minimum: _builtins.float | None = ...,
         maximum: _builtins.float | None = ...,
         max_length: _builtins.int = ...,
+        option_labels: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_maximum", b"_maximum", "_minimum", b"_minimum", "maximum", b"maximum", "minimum", b"minimum"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_maximum", b"_maximum", "_minimum", b"_minimum", "code", b"code", "label", b"label", "max_length", b"max_length", "maximum", b"maximum", "minimum", b"minimum", "options", b"options", "required", b"required", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_maximum", b"_maximum", "_minimum", b"_minimum", "code", b"code", "label", b"label", "max_length", b"max_length", "maximum", b"maximum", "minimum", b"minimum", "option_labels", b"option_labels", "options", b"options", "required", b"required", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__maximum: _TypeAlias = _typing.Literal["maximum"]  # noqa: Y015
     _WhichOneofArgType__maximum: _TypeAlias = _typing.Literal["_maximum", b"_maximum"]  # noqa: Y015
@@ -246,6 +252,26 @@ Global___Signature: _TypeAlias = Signature  # noqa: Y015
 class Acta(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class NamesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     ID_FIELD_NUMBER: _builtins.int
     TEMPLATE_KEY_FIELD_NUMBER: _builtins.int
     TITLE_FIELD_NUMBER: _builtins.int
@@ -267,6 +293,11 @@ class Acta(_message.Message):
     AMENDMENT_REASON_FIELD_NUMBER: _builtins.int
     AMENDED_BY_FIELD_NUMBER: _builtins.int
     LOCATION_FIELD_NUMBER: _builtins.int
+    FOLIO_FIELD_NUMBER: _builtins.int
+    NAMES_FIELD_NUMBER: _builtins.int
+    GESTOR_NAME_FIELD_NUMBER: _builtins.int
+    GESTOR_DOCUMENT_FIELD_NUMBER: _builtins.int
+    GESTOR_TITLE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     template_key: _builtins.str
     title: _builtins.str
@@ -284,6 +315,16 @@ class Acta(_message.Message):
     submission_id: _builtins.str
     amends: _builtins.str
     amendment_reason: _builtins.str
+    folio: _builtins.str
+    """The human number of a sealed acta, e.g. "VD-2026-000123": unique, assigned
+    when it is sealed (one counter per template prefix and year), never changed.
+    """
+    gestor_name: _builtins.str
+    """The gestor (whoever signs it as staff) as their account named them then."""
+    gestor_document: _builtins.str
+    """e.g. "CC 52123456"."""
+    gestor_title: _builtins.str
+    """e.g. "Gestora social", "Psicóloga", "Coordinadora"."""
     @_builtins.property
     def values(self) -> _struct_pb2.Struct: ...
     @_builtins.property
@@ -300,6 +341,12 @@ class Acta(_message.Message):
     def amended_by(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def location(self) -> _submission_pb2.GeoPoint: ...
+    @_builtins.property
+    def names(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Names, as they were when the acta was made, of the community, households and
+        people it refers to: id -> name.
+        """
+
     def __init__(
         self,
         *,
@@ -324,14 +371,46 @@ class Acta(_message.Message):
         amendment_reason: _builtins.str = ...,
         amended_by: _abc.Iterable[_builtins.str] | None = ...,
         location: _submission_pb2.GeoPoint | None = ...,
+        folio: _builtins.str = ...,
+        names: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        gestor_name: _builtins.str = ...,
+        gestor_document: _builtins.str = ...,
+        gestor_title: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["captured_at", b"captured_at", "created_at", b"created_at", "location", b"location", "sealed_at", b"sealed_at", "values", b"values"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amended_by", b"amended_by", "amendment_reason", b"amendment_reason", "amends", b"amends", "captured_at", b"captured_at", "chain_seq", b"chain_seq", "community_id", b"community_id", "content_hash", b"content_hash", "created_at", b"created_at", "device_id", b"device_id", "gestor_id", b"gestor_id", "id", b"id", "location", b"location", "participants", b"participants", "sealed_at", b"sealed_at", "signatures", b"signatures", "source", b"source", "status", b"status", "submission_id", b"submission_id", "template_key", b"template_key", "title", b"title", "values", b"values"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amended_by", b"amended_by", "amendment_reason", b"amendment_reason", "amends", b"amends", "captured_at", b"captured_at", "chain_seq", b"chain_seq", "community_id", b"community_id", "content_hash", b"content_hash", "created_at", b"created_at", "device_id", b"device_id", "folio", b"folio", "gestor_document", b"gestor_document", "gestor_id", b"gestor_id", "gestor_name", b"gestor_name", "gestor_title", b"gestor_title", "id", b"id", "location", b"location", "names", b"names", "participants", b"participants", "sealed_at", b"sealed_at", "signatures", b"signatures", "source", b"source", "status", b"status", "submission_id", b"submission_id", "template_key", b"template_key", "title", b"title", "values", b"values"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Acta: _TypeAlias = Acta  # noqa: Y015
+
+@_typing.final
+class StaffProfile(_message.Message):
+    """A staff member's profile as the gateway's account holds it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FULL_NAME_FIELD_NUMBER: _builtins.int
+    DOCUMENT_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    full_name: _builtins.str
+    document: _builtins.str
+    title: _builtins.str
+    def __init__(
+        self,
+        *,
+        full_name: _builtins.str = ...,
+        document: _builtins.str = ...,
+        title: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["document", b"document", "full_name", b"full_name", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StaffProfile: _TypeAlias = StaffProfile  # noqa: Y015
 
 @_typing.final
 class CreateActaRequest(_message.Message):
@@ -341,12 +420,17 @@ class CreateActaRequest(_message.Message):
     VALUES_FIELD_NUMBER: _builtins.int
     COMMUNITY_ID_FIELD_NUMBER: _builtins.int
     CAPTURED_AT_FIELD_NUMBER: _builtins.int
+    GESTOR_FIELD_NUMBER: _builtins.int
     template_key: _builtins.str
     community_id: _builtins.str
     @_builtins.property
     def values(self) -> _struct_pb2.Struct: ...
     @_builtins.property
     def captured_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def gestor(self) -> Global___StaffProfile:
+        """Who captures it (the caller), snapshotted on the acta."""
+
     def __init__(
         self,
         *,
@@ -354,10 +438,11 @@ class CreateActaRequest(_message.Message):
         values: _struct_pb2.Struct | None = ...,
         community_id: _builtins.str = ...,
         captured_at: _timestamp_pb2.Timestamp | None = ...,
+        gestor: Global___StaffProfile | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["captured_at", b"captured_at", "values", b"values"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["captured_at", b"captured_at", "gestor", b"gestor", "values", b"values"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["captured_at", b"captured_at", "community_id", b"community_id", "template_key", b"template_key", "values", b"values"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["captured_at", b"captured_at", "community_id", b"community_id", "gestor", b"gestor", "template_key", b"template_key", "values", b"values"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -425,11 +510,17 @@ class AmendActaRequest(_message.Message):
     ACTA_ID_FIELD_NUMBER: _builtins.int
     CHANGES_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    SIGNER_FIELD_NUMBER: _builtins.int
     acta_id: _builtins.str
     reason: _builtins.str
+    """Required; printed on the correction's PDF."""
     @_builtins.property
     def changes(self) -> _struct_pb2.Struct:
         """Only the fields that change; the rest are taken from the amended acta."""
+
+    @_builtins.property
+    def signer(self) -> Global___StaffProfile:
+        """Who corrects it (the caller), its one signer, snapshotted on the correction."""
 
     def __init__(
         self,
@@ -437,10 +528,11 @@ class AmendActaRequest(_message.Message):
         acta_id: _builtins.str = ...,
         changes: _struct_pb2.Struct | None = ...,
         reason: _builtins.str = ...,
+        signer: Global___StaffProfile | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["changes", b"changes"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["changes", b"changes", "signer", b"signer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["acta_id", b"acta_id", "changes", b"changes", "reason", b"reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acta_id", b"acta_id", "changes", b"changes", "reason", b"reason", "signer", b"signer"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -705,11 +797,23 @@ class VerifyActaResponse(_message.Message):
     CONTENT_HASH_FIELD_NUMBER: _builtins.int
     CHAIN_SEQ_FIELD_NUMBER: _builtins.int
     PROBLEMS_FIELD_NUMBER: _builtins.int
+    FOLIO_FIELD_NUMBER: _builtins.int
+    CORRECTS_FIELD_NUMBER: _builtins.int
+    CORRECTED_BY_FIELD_NUMBER: _builtins.int
     valid: _builtins.bool
     content_hash: _builtins.str
     chain_seq: _builtins.int
+    folio: _builtins.str
     @_builtins.property
     def problems(self) -> _containers.RepeatedCompositeFieldContainer[Global___ChainProblem]: ...
+    @_builtins.property
+    def corrects(self) -> Global___ActaRef:
+        """The acta this one corrects, when it is a correction."""
+
+    @_builtins.property
+    def corrected_by(self) -> _containers.RepeatedCompositeFieldContainer[Global___ActaRef]:
+        """The sealed corrections of this acta, oldest first."""
+
     def __init__(
         self,
         *,
@@ -717,14 +821,45 @@ class VerifyActaResponse(_message.Message):
         content_hash: _builtins.str = ...,
         chain_seq: _builtins.int = ...,
         problems: _abc.Iterable[Global___ChainProblem] | None = ...,
+        folio: _builtins.str = ...,
+        corrects: Global___ActaRef | None = ...,
+        corrected_by: _abc.Iterable[Global___ActaRef] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["corrects", b"corrects"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chain_seq", b"chain_seq", "content_hash", b"content_hash", "problems", b"problems", "valid", b"valid"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chain_seq", b"chain_seq", "content_hash", b"content_hash", "corrected_by", b"corrected_by", "corrects", b"corrects", "folio", b"folio", "problems", b"problems", "valid", b"valid"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___VerifyActaResponse: _TypeAlias = VerifyActaResponse  # noqa: Y015
+
+@_typing.final
+class ActaRef(_message.Message):
+    """Another acta, as the public verification page may name it (no personal data)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTA_ID_FIELD_NUMBER: _builtins.int
+    FOLIO_FIELD_NUMBER: _builtins.int
+    SEALED_AT_FIELD_NUMBER: _builtins.int
+    acta_id: _builtins.str
+    folio: _builtins.str
+    @_builtins.property
+    def sealed_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        acta_id: _builtins.str = ...,
+        folio: _builtins.str = ...,
+        sealed_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["sealed_at", b"sealed_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acta_id", b"acta_id", "folio", b"folio", "sealed_at", b"sealed_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ActaRef: _TypeAlias = ActaRef  # noqa: Y015
 
 @_typing.final
 class Device(_message.Message):
@@ -1006,3 +1141,137 @@ class ResolveRejectedSubmissionRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ResolveRejectedSubmissionRequest: _TypeAlias = ResolveRejectedSubmissionRequest  # noqa: Y015
+
+@_typing.final
+class ChainHead(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHAIN_SEQ_FIELD_NUMBER: _builtins.int
+    HEAD_HASH_FIELD_NUMBER: _builtins.int
+    SIGNED_AT_FIELD_NUMBER: _builtins.int
+    KEY_ID_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    DOCUMENT_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    chain_seq: _builtins.int
+    head_hash: _builtins.str
+    key_id: _builtins.str
+    signature: _builtins.str
+    """Ed25519 signature over the canonical JSON statement, base64."""
+    document: _builtins.str
+    """The head as published and downloaded (JSON): what `crm-social verify --head` reads."""
+    created: _builtins.bool
+    """False when the head was published already (the chain had not moved)."""
+    @_builtins.property
+    def signed_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        chain_seq: _builtins.int = ...,
+        head_hash: _builtins.str = ...,
+        signed_at: _timestamp_pb2.Timestamp | None = ...,
+        key_id: _builtins.str = ...,
+        signature: _builtins.str = ...,
+        document: _builtins.str = ...,
+        created: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["signed_at", b"signed_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chain_seq", b"chain_seq", "created", b"created", "document", b"document", "head_hash", b"head_hash", "key_id", b"key_id", "signature", b"signature", "signed_at", b"signed_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChainHead: _TypeAlias = ChainHead  # noqa: Y015
+
+@_typing.final
+class PublishChainHeadRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PublishChainHeadRequest: _TypeAlias = PublishChainHeadRequest  # noqa: Y015
+
+@_typing.final
+class GetLatestChainHeadRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetLatestChainHeadRequest: _TypeAlias = GetLatestChainHeadRequest  # noqa: Y015
+
+@_typing.final
+class GetChainPublicKeyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetChainPublicKeyRequest: _TypeAlias = GetChainPublicKeyRequest  # noqa: Y015
+
+@_typing.final
+class ChainPublicKey(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ALGORITHM_FIELD_NUMBER: _builtins.int
+    KEY_ID_FIELD_NUMBER: _builtins.int
+    PUBLIC_KEY_PEM_FIELD_NUMBER: _builtins.int
+    algorithm: _builtins.str
+    key_id: _builtins.str
+    public_key_pem: _builtins.str
+    def __init__(
+        self,
+        *,
+        algorithm: _builtins.str = ...,
+        key_id: _builtins.str = ...,
+        public_key_pem: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["algorithm", b"algorithm", "key_id", b"key_id", "public_key_pem", b"public_key_pem"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChainPublicKey: _TypeAlias = ChainPublicKey  # noqa: Y015
+
+@_typing.final
+class PutStaffProfileRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USERNAME_FIELD_NUMBER: _builtins.int
+    PROFILE_FIELD_NUMBER: _builtins.int
+    username: _builtins.str
+    @_builtins.property
+    def profile(self) -> Global___StaffProfile: ...
+    def __init__(
+        self,
+        *,
+        username: _builtins.str = ...,
+        profile: Global___StaffProfile | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["profile", b"profile"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["profile", b"profile", "username", b"username"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutStaffProfileRequest: _TypeAlias = PutStaffProfileRequest  # noqa: Y015

@@ -119,6 +119,26 @@ class ActasServiceStub:
                 request_serializer=crm_dot_actas_dot_v1_dot_actas__pb2.ResolveRejectedSubmissionRequest.SerializeToString,
                 response_deserializer=crm_dot_actas_dot_v1_dot_actas__pb2.RejectedSubmission.FromString,
                 _registered_method=True)
+        self.PublishChainHead = channel.unary_unary(
+                '/crm.actas.v1.ActasService/PublishChainHead',
+                request_serializer=crm_dot_actas_dot_v1_dot_actas__pb2.PublishChainHeadRequest.SerializeToString,
+                response_deserializer=crm_dot_actas_dot_v1_dot_actas__pb2.ChainHead.FromString,
+                _registered_method=True)
+        self.GetLatestChainHead = channel.unary_unary(
+                '/crm.actas.v1.ActasService/GetLatestChainHead',
+                request_serializer=crm_dot_actas_dot_v1_dot_actas__pb2.GetLatestChainHeadRequest.SerializeToString,
+                response_deserializer=crm_dot_actas_dot_v1_dot_actas__pb2.ChainHead.FromString,
+                _registered_method=True)
+        self.GetChainPublicKey = channel.unary_unary(
+                '/crm.actas.v1.ActasService/GetChainPublicKey',
+                request_serializer=crm_dot_actas_dot_v1_dot_actas__pb2.GetChainPublicKeyRequest.SerializeToString,
+                response_deserializer=crm_dot_actas_dot_v1_dot_actas__pb2.ChainPublicKey.FromString,
+                _registered_method=True)
+        self.PutStaffProfile = channel.unary_unary(
+                '/crm.actas.v1.ActasService/PutStaffProfile',
+                request_serializer=crm_dot_actas_dot_v1_dot_actas__pb2.PutStaffProfileRequest.SerializeToString,
+                response_deserializer=crm_dot_actas_dot_v1_dot_actas__pb2.StaffProfile.FromString,
+                _registered_method=True)
 
 
 class ActasServiceServicer:
@@ -231,6 +251,37 @@ class ActasServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PublishChainHead(self, request, context):
+        """Signed chain heads: the operator's Ed25519 signature over (chain_seq,
+        head_hash, signed_at, key_id), kept by auditors and the community so that
+        a chain rewritten in the database behind a kept head is detected.
+        Publish signs the current head (idempotent on chain_seq; refused when the
+        chain no longer extends the last published head).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetLatestChainHead(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetChainPublicKey(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutStaffProfile(self, request, context):
+        """The gateway (as a service) records a staff account's profile when it is
+        created, so actas a kiosk captures for that gestor carry their name.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ActasServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -318,6 +369,26 @@ def add_ActasServiceServicer_to_server(servicer, server):
                     servicer.ResolveRejectedSubmission,
                     request_deserializer=crm_dot_actas_dot_v1_dot_actas__pb2.ResolveRejectedSubmissionRequest.FromString,
                     response_serializer=crm_dot_actas_dot_v1_dot_actas__pb2.RejectedSubmission.SerializeToString,
+            ),
+            'PublishChainHead': grpc.unary_unary_rpc_method_handler(
+                    servicer.PublishChainHead,
+                    request_deserializer=crm_dot_actas_dot_v1_dot_actas__pb2.PublishChainHeadRequest.FromString,
+                    response_serializer=crm_dot_actas_dot_v1_dot_actas__pb2.ChainHead.SerializeToString,
+            ),
+            'GetLatestChainHead': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLatestChainHead,
+                    request_deserializer=crm_dot_actas_dot_v1_dot_actas__pb2.GetLatestChainHeadRequest.FromString,
+                    response_serializer=crm_dot_actas_dot_v1_dot_actas__pb2.ChainHead.SerializeToString,
+            ),
+            'GetChainPublicKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetChainPublicKey,
+                    request_deserializer=crm_dot_actas_dot_v1_dot_actas__pb2.GetChainPublicKeyRequest.FromString,
+                    response_serializer=crm_dot_actas_dot_v1_dot_actas__pb2.ChainPublicKey.SerializeToString,
+            ),
+            'PutStaffProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutStaffProfile,
+                    request_deserializer=crm_dot_actas_dot_v1_dot_actas__pb2.PutStaffProfileRequest.FromString,
+                    response_serializer=crm_dot_actas_dot_v1_dot_actas__pb2.StaffProfile.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -779,6 +850,114 @@ class ActasService:
             '/crm.actas.v1.ActasService/ResolveRejectedSubmission',
             crm_dot_actas_dot_v1_dot_actas__pb2.ResolveRejectedSubmissionRequest.SerializeToString,
             crm_dot_actas_dot_v1_dot_actas__pb2.RejectedSubmission.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PublishChainHead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.actas.v1.ActasService/PublishChainHead',
+            crm_dot_actas_dot_v1_dot_actas__pb2.PublishChainHeadRequest.SerializeToString,
+            crm_dot_actas_dot_v1_dot_actas__pb2.ChainHead.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLatestChainHead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.actas.v1.ActasService/GetLatestChainHead',
+            crm_dot_actas_dot_v1_dot_actas__pb2.GetLatestChainHeadRequest.SerializeToString,
+            crm_dot_actas_dot_v1_dot_actas__pb2.ChainHead.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetChainPublicKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.actas.v1.ActasService/GetChainPublicKey',
+            crm_dot_actas_dot_v1_dot_actas__pb2.GetChainPublicKeyRequest.SerializeToString,
+            crm_dot_actas_dot_v1_dot_actas__pb2.ChainPublicKey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutStaffProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.actas.v1.ActasService/PutStaffProfile',
+            crm_dot_actas_dot_v1_dot_actas__pb2.PutStaffProfileRequest.SerializeToString,
+            crm_dot_actas_dot_v1_dot_actas__pb2.StaffProfile.FromString,
             options,
             channel_credentials,
             insecure,

@@ -63,6 +63,19 @@ class ActasServiceStub:
     ListDevices: _grpc.UnaryUnaryMultiCallable[_actas_pb2.ListDevicesRequest, _actas_pb2.ListDevicesResponse]
     ListRejectedSubmissions: _grpc.UnaryUnaryMultiCallable[_actas_pb2.ListRejectedSubmissionsRequest, _actas_pb2.ListRejectedSubmissionsResponse]
     ResolveRejectedSubmission: _grpc.UnaryUnaryMultiCallable[_actas_pb2.ResolveRejectedSubmissionRequest, _actas_pb2.RejectedSubmission]
+    PublishChainHead: _grpc.UnaryUnaryMultiCallable[_actas_pb2.PublishChainHeadRequest, _actas_pb2.ChainHead]
+    """Signed chain heads: the operator's Ed25519 signature over (chain_seq,
+    head_hash, signed_at, key_id), kept by auditors and the community so that
+    a chain rewritten in the database behind a kept head is detected.
+    Publish signs the current head (idempotent on chain_seq; refused when the
+    chain no longer extends the last published head).
+    """
+    GetLatestChainHead: _grpc.UnaryUnaryMultiCallable[_actas_pb2.GetLatestChainHeadRequest, _actas_pb2.ChainHead]
+    GetChainPublicKey: _grpc.UnaryUnaryMultiCallable[_actas_pb2.GetChainPublicKeyRequest, _actas_pb2.ChainPublicKey]
+    PutStaffProfile: _grpc.UnaryUnaryMultiCallable[_actas_pb2.PutStaffProfileRequest, _actas_pb2.StaffProfile]
+    """The gateway (as a service) records a staff account's profile when it is
+    created, so actas a kiosk captures for that gestor carry their name.
+    """
 
 @_typing.type_check_only
 class ActasServiceAsyncStub(ActasServiceStub):
@@ -91,6 +104,19 @@ class ActasServiceAsyncStub(ActasServiceStub):
     ListDevices: _aio.UnaryUnaryMultiCallable[_actas_pb2.ListDevicesRequest, _actas_pb2.ListDevicesResponse]  # type: ignore[assignment]
     ListRejectedSubmissions: _aio.UnaryUnaryMultiCallable[_actas_pb2.ListRejectedSubmissionsRequest, _actas_pb2.ListRejectedSubmissionsResponse]  # type: ignore[assignment]
     ResolveRejectedSubmission: _aio.UnaryUnaryMultiCallable[_actas_pb2.ResolveRejectedSubmissionRequest, _actas_pb2.RejectedSubmission]  # type: ignore[assignment]
+    PublishChainHead: _aio.UnaryUnaryMultiCallable[_actas_pb2.PublishChainHeadRequest, _actas_pb2.ChainHead]  # type: ignore[assignment]
+    """Signed chain heads: the operator's Ed25519 signature over (chain_seq,
+    head_hash, signed_at, key_id), kept by auditors and the community so that
+    a chain rewritten in the database behind a kept head is detected.
+    Publish signs the current head (idempotent on chain_seq; refused when the
+    chain no longer extends the last published head).
+    """
+    GetLatestChainHead: _aio.UnaryUnaryMultiCallable[_actas_pb2.GetLatestChainHeadRequest, _actas_pb2.ChainHead]  # type: ignore[assignment]
+    GetChainPublicKey: _aio.UnaryUnaryMultiCallable[_actas_pb2.GetChainPublicKeyRequest, _actas_pb2.ChainPublicKey]  # type: ignore[assignment]
+    PutStaffProfile: _aio.UnaryUnaryMultiCallable[_actas_pb2.PutStaffProfileRequest, _actas_pb2.StaffProfile]  # type: ignore[assignment]
+    """The gateway (as a service) records a staff account's profile when it is
+    created, so actas a kiosk captures for that gestor carry their name.
+    """
 
 class ActasServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -218,5 +244,42 @@ class ActasServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _actas_pb2.ResolveRejectedSubmissionRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_actas_pb2.RejectedSubmission, _abc.Awaitable[_actas_pb2.RejectedSubmission]]: ...
+
+    @_abc_1.abstractmethod
+    def PublishChainHead(
+        self,
+        request: _actas_pb2.PublishChainHeadRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_actas_pb2.ChainHead, _abc.Awaitable[_actas_pb2.ChainHead]]:
+        """Signed chain heads: the operator's Ed25519 signature over (chain_seq,
+        head_hash, signed_at, key_id), kept by auditors and the community so that
+        a chain rewritten in the database behind a kept head is detected.
+        Publish signs the current head (idempotent on chain_seq; refused when the
+        chain no longer extends the last published head).
+        """
+
+    @_abc_1.abstractmethod
+    def GetLatestChainHead(
+        self,
+        request: _actas_pb2.GetLatestChainHeadRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_actas_pb2.ChainHead, _abc.Awaitable[_actas_pb2.ChainHead]]: ...
+
+    @_abc_1.abstractmethod
+    def GetChainPublicKey(
+        self,
+        request: _actas_pb2.GetChainPublicKeyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_actas_pb2.ChainPublicKey, _abc.Awaitable[_actas_pb2.ChainPublicKey]]: ...
+
+    @_abc_1.abstractmethod
+    def PutStaffProfile(
+        self,
+        request: _actas_pb2.PutStaffProfileRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_actas_pb2.StaffProfile, _abc.Awaitable[_actas_pb2.StaffProfile]]:
+        """The gateway (as a service) records a staff account's profile when it is
+        created, so actas a kiosk captures for that gestor carry their name.
+        """
 
 def add_ActasServiceServicer_to_server(servicer: ActasServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
