@@ -154,6 +154,11 @@ class UserStore:
         found = self._users.find({"_id": {"$in": wanted}}, {"full_name": 1})
         return {raw["_id"]: raw.get("full_name") or raw["_id"] for raw in found}
 
+    def accounts(self) -> list[dict[str, Any]]:
+        """Every staff account, for administration (no password hashes)."""
+        fields = {"role": 1, "full_name": 1, "active": 1, "document": 1, "title": 1}
+        return [{**raw, "username": raw["_id"]} for raw in self._users.find({}, fields).sort("_id", 1)]
+
     def set_active(self, username: str, active: bool) -> None:
         """Deactivate (every token refused, no login) or reactivate an account."""
         result = self._users.update_one(

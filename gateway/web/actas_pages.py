@@ -56,6 +56,7 @@ class Filters:
     @classmethod
     def read(cls, request: Request) -> Filters:
         q = request.query_params
+
         def get(name: str) -> str:
             return q.get(name, "").strip()[:80]
 

@@ -40,7 +40,9 @@ class SignInRequired(Exception):
 
 
 class Forbidden(Exception):
-    pass
+    def __init__(self, message: str = "Su rol no tiene permiso para ver esta página.") -> None:
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -94,11 +96,7 @@ class WebApp:
 
     def check_csrf(self, staff: Staff, presented: str) -> None:
         if not session.csrf_valid(self.keys, staff.jti, presented):
-            raise errors.ApiError(403, "El formulario venció o no es de esta sesión; recargue la página")
-
-    def require(self, staff: Staff, allowed: bool) -> None:
-        if not allowed:
-            raise Forbidden()
+            raise Forbidden("El formulario venció o no es de esta sesión; recargue la página e intente de nuevo.")
 
     # -- rendering ------------------------------------------------------------------
     def render(
@@ -126,7 +124,7 @@ def warm_up() -> None:
 
 def install(app: FastAPI, web: WebApp) -> None:
     """Exception handlers, the static files and the pages."""
-    from gateway.web import account_pages, actas_pages, community_pages, dashboard
+    from gateway.web import account_pages, actas_pages, admin_pages, community_pages, dashboard
 
     @app.exception_handler(SignInRequired)
     async def sign_in(request: Request, exc: SignInRequired) -> Response:
@@ -138,7 +136,7 @@ def install(app: FastAPI, web: WebApp) -> None:
         return response
 
     @app.exception_handler(Forbidden)
-    async def forbidden(request: Request, _: Forbidden) -> Response:
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
         try:
             staff = web.staff(request)
         except SignInRequired:
@@ -171,3 +169,4 @@ def install(app: FastAPI, web: WebApp) -> None:
     dashboard.register(app, web)
     actas_pages.register(app, web)
     community_pages.register(app, web)
+    admin_pages.register(app, web)

@@ -19,7 +19,7 @@ from playwright.sync_api import Browser, BrowserContext
 
 from devstack.infra import Stack
 from tests.e2e.test_gateway_actas import household, png_b64, visit
-from tests.e2e.web_support import PHONE, browser, screenshot, serious_violations, sign_in
+from tests.e2e.web_support import DESKTOP, PHONE, browser, screenshot, serious_violations, sign_in
 
 __all__ = ["browser"]  # the fixture, imported for pytest
 
@@ -77,14 +77,15 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
 def test_each_role_signs_in_sees_its_sections_and_every_page_passes_axe_on_a_phone_and_a_desktop(
     browser: Browser, base: str, accounts: dict[str, str], sealed_acta: str, role: str
 ) -> None:
-    for size, label in ((PHONE, "movil"), ({"width": 1280, "height": 900}, "escritorio")):
+    for size, label in ((PHONE, "movil"), (DESKTOP, "escritorio")):
         ctx = browser.new_context(bypass_csp=True, locale="es-CO", viewport=size)
         page = ctx.new_page()
         try:
             sign_in(page, base, accounts[role], PASSWORD)
             nav = [a.inner_text() for a in page.get_by_role("navigation", name="Secciones").get_by_role("link").all()]
-            assert nav == EVERYONE, nav
-            for path in ("/app/", "/app/actas", f"/app/actas/{sealed_acta}", "/app/comunidades"):
+            assert nav == EVERYONE + (["Administración"] if role == "admin" else []), nav
+            pages = ["/app/", "/app/actas", f"/app/actas/{sealed_acta}", "/app/comunidades"]
+            for path in pages + (["/app/administracion"] if role == "admin" else []):
                 reply = page.goto(f"{base}{path}")
                 assert reply is not None and reply.status == 200, path
                 assert page.locator("html").get_attribute("lang") == "es"
@@ -190,6 +191,7 @@ def test_an_idle_session_is_logged_out_and_its_token_revoked(
     try:
         sign_in(page, base, accounts["auditor"], PASSWORD)
         token = next(c["value"] for c in ctx.cookies() if c["name"] == "crm_sesion")
+        page.goto(f"{base}/app/comunidades")  # no chart images still loading behind our back
         # The activity cookie is signed; without a valid one the session counts as idle.
         ctx.clear_cookies(name="crm_actividad")
         page.goto(f"{base}/app/actas")
@@ -217,3 +219,46 @@ def test_a_wrong_password_is_a_spanish_error_beside_the_form(
         assert page.locator("input[name=siguiente]").input_value() == "/app/"
     finally:
         ctx.close()
+
+
+def test_an_admin_creates_an_account_seeing_field_errors_and_a_gestor_cannot_reach_administration(
+    context: BrowserContext, base: str, accounts: dict[str, str]
+) -> None:
+    page = context.new_page()
+    sign_in(page, base, accounts["admin"], PASSWORD)
+    page.get_by_role("link", name="Administración").click()
+    name = f"nueva-{uuid.uuid4().hex[:6]}"
+    page.get_by_label("Usuario").fill(name)
+    page.get_by_label("Nombre completo").fill("Yaneth Epiayú")
+    page.get_by_label("Cargo").fill("Psicóloga")
+    page.get_by_label("Rol").select_option("psychosocial")
+    page.get_by_label("Contraseña").fill("corta")
+    page.get_by_role("button", name="Crear cuenta").click()
+    password = page.get_by_label("Contraseña")
+    assert password.get_attribute("aria-invalid") == "true"
+    assert "al menos 10 caracteres" in page.locator("#e-password").inner_text()
+    assert page.get_by_label("Nombre completo").input_value() == "Yaneth Epiayú"  # kept
+    assert serious_violations(page) == []
+    password.fill("una-clave-larga-1")
+    page.get_by_role("button", name="Crear cuenta").click()
+    assert page.get_by_role("status").inner_text() == "Cuenta creada."
+    assert page.locator("td", has_text=name).count() == 1
+    page.get_by_role("button", name=f"Desactivar a {name}").click()
+    assert page.get_by_role("status").inner_text() == "Cuenta desactivada."
+
+    gestor = context.browser.new_context() if context.browser else None
+    assert gestor is not None
+    other = gestor.new_page()
+    try:
+        sign_in(other, base, accounts["gestor"], PASSWORD)
+        assert other.get_by_role("link", name="Administración").count() == 0
+        refused = other.goto(f"{base}/app/administracion")
+        assert refused is not None and refused.status == 403
+        forged = other.request.post(
+            f"{base}/app/administracion/usuarios",
+            form={"username": "intrusa", "password": "una-clave-larga-1", "role": "admin"},
+            max_redirects=0,
+        )
+        assert forged.status == 403
+    finally:
+        gestor.close()
