@@ -124,7 +124,7 @@ def warm_up() -> None:
 
 def install(app: FastAPI, web: WebApp) -> None:
     """Exception handlers, the static files and the pages."""
-    from gateway.web import account_pages, actas_pages, admin_pages, community_pages, dashboard
+    from gateway.web import account_pages, actas_pages, admin_pages, community_pages, dashboard, notification_pages
 
     @app.exception_handler(SignInRequired)
     async def sign_in(request: Request, exc: SignInRequired) -> Response:
@@ -170,3 +170,4 @@ def install(app: FastAPI, web: WebApp) -> None:
     actas_pages.register(app, web)
     community_pages.register(app, web)
     admin_pages.register(app, web)
+    notification_pages.register(app, web)

@@ -40,7 +40,7 @@ SECTIONS = (
     Section("Administración", "/app/administracion", ((GATEWAY, "CreateUser"),)),
 )
 # Pages that exist today; the others join the menu when their module lands.
-BUILT = {"/app/", "/app/actas", "/app/comunidades", "/app/administracion"}
+BUILT = {"/app/", "/app/actas", "/app/comunidades", "/app/notificaciones", "/app/administracion"}
 
 
 def section(path: str) -> Section:

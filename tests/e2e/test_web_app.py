@@ -83,8 +83,10 @@ def test_each_role_signs_in_sees_its_sections_and_every_page_passes_axe_on_a_pho
         try:
             sign_in(page, base, accounts[role], PASSWORD)
             nav = [a.inner_text() for a in page.get_by_role("navigation", name="Secciones").get_by_role("link").all()]
-            assert nav == EVERYONE + (["Administración"] if role == "admin" else []), nav
+            expected = EVERYONE + (["Notificaciones"] if role != "psychosocial" else [])
+            assert nav == expected + (["Administración"] if role == "admin" else []), nav
             pages = ["/app/", "/app/actas", f"/app/actas/{sealed_acta}", "/app/comunidades"]
+            pages += ["/app/notificaciones"] if role != "psychosocial" else []
             for path in pages + (["/app/administracion"] if role == "admin" else []):
                 reply = page.goto(f"{base}{path}")
                 assert reply is not None and reply.status == 200, path
@@ -262,3 +264,47 @@ def test_an_admin_creates_an_account_seeing_field_errors_and_a_gestor_cannot_rea
         assert forged.status == 403
     finally:
         gestor.close()
+
+
+def test_a_coordinator_sends_a_reminder_to_a_community_once_and_an_auditor_only_reads_the_log(
+    browser: Browser, base: str, accounts: dict[str, str], http: httpx.Client, as_role: dict[str, dict[str, str]]
+) -> None:
+    coordinator = as_role["coordinator"]
+    place = {"name": f"Provincial {uuid.uuid4().hex[:4]}", "municipality": "Barrancas", "department": "La Guajira"}
+    community = http.post("/api/v1/communities", headers=coordinator, json=place).json()
+    household(http, as_role["gestor"], community["id"])
+    ctx = browser.new_context(bypass_csp=True)
+    page = ctx.new_page()
+    try:
+        sign_in(page, base, accounts["coordinator"], PASSWORD)
+        page.get_by_role("link", name="Notificaciones").click()
+        page.get_by_label("Toda una comunidad").select_option(label=community["name"])
+        page.get_by_label("Fecha").fill("sábado 12 de diciembre")
+        page.get_by_label("Hora").fill("9:00 a. m.")
+        page.get_by_role("button", name="Enviar recordatorio").click()
+        assert "Campo obligatorio" in page.locator("#e-lugar").inner_text()
+        assert page.get_by_label("Fecha").input_value() == "sábado 12 de diciembre"  # kept
+        assert serious_violations(page) == []
+        page.get_by_label("Lugar", exact=True).fill("Casa comunal")
+        page.get_by_label("Tema de la reunión").fill("la huerta")
+        form = page.locator("form[action='/app/notificaciones/recordatorios']")
+        filled = form.evaluate("f => Object.fromEntries(new FormData(f))")
+        page.get_by_role("button", name="Enviar recordatorio").click()
+        assert page.get_by_role("status").first.inner_text() == "Recordatorio en cola para 1 persona(s)."
+        # The same form sent again (a double tap on a slow connection) queues nothing new...
+        again = page.request.post(f"{base}/app/notificaciones/recordatorios", form=filled)
+        assert again.ok and "ya estaba en cola" in again.text()
+        # ...while the same form with other content is refused, naming the problem.
+        changed = page.request.post(f"{base}/app/notificaciones/recordatorios", form={**filled, "hora": "3:00 p. m."})
+        assert changed.status == 409 and "otro contenido" in changed.text()
+    finally:
+        ctx.close()
+    ctx = browser.new_context(bypass_csp=True)
+    page = ctx.new_page()
+    try:
+        sign_in(page, base, accounts["auditor"], PASSWORD)
+        page.goto(f"{base}/app/notificaciones?estado=skipped")
+        assert page.get_by_role("button", name="Enviar recordatorio").count() == 0
+        assert page.get_by_role("heading", name="Mensajes que no llegaron").count() == 1
+    finally:
+        ctx.close()
