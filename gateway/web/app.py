@@ -124,7 +124,15 @@ def warm_up() -> None:
 
 def install(app: FastAPI, web: WebApp) -> None:
     """Exception handlers, the static files and the pages."""
-    from gateway.web import account_pages, actas_pages, admin_pages, community_pages, dashboard, notification_pages
+    from gateway.web import (
+        account_pages,
+        actas_pages,
+        admin_pages,
+        community_pages,
+        dashboard,
+        notification_pages,
+        people_pages,
+    )
 
     @app.exception_handler(SignInRequired)
     async def sign_in(request: Request, exc: SignInRequired) -> Response:
@@ -171,3 +179,4 @@ def install(app: FastAPI, web: WebApp) -> None:
     community_pages.register(app, web)
     admin_pages.register(app, web)
     notification_pages.register(app, web)
+    people_pages.register(app, web)

@@ -47,22 +47,25 @@ def accounts(http: httpx.Client, as_role: dict[str, dict[str, str]]) -> dict[str
 
 
 @pytest.fixture(scope="module")
-def sealed_acta(http: httpx.Client, as_role: dict[str, dict[str, str]], community: dict[str, Any]) -> str:
+def records(http: httpx.Client, as_role: dict[str, dict[str, str]], community: dict[str, Any]) -> dict[str, str]:
+    """A household with its head, and a sealed home visit signed by the head."""
     gestor = as_role["gestor"]
     family_id, person_id = household(http, gestor, community["id"])
-    draft = http.post(
-        "/api/v1/actas",
-        headers=gestor,
-        json={"template_key": "visita_domiciliaria@1", "values": visit(family_id, person_id)},
-    )
+    body = {"template_key": "visita_domiciliaria@1", "values": visit(family_id, person_id)}
+    draft = http.post("/api/v1/actas", headers=gestor, json=body)
     acta_id = str(draft.json()["id"])
-    for body in (
+    for signature in (
         {"signer_id": person_id, "method": "handwritten", "handwritten_png_base64": png_b64()},
         {"method": "electronic"},
     ):
-        assert http.post(f"/api/v1/actas/{acta_id}/signatures", headers=gestor, json=body).status_code == 200
+        assert http.post(f"/api/v1/actas/{acta_id}/signatures", headers=gestor, json=signature).status_code == 200
     assert http.post(f"/api/v1/actas/{acta_id}/seal", headers=gestor).status_code == 200
-    return acta_id
+    return {"acta": acta_id, "family": family_id, "person": person_id, "community": str(community["id"])}
+
+
+@pytest.fixture(scope="module")
+def sealed_acta(records: dict[str, str]) -> str:
+    return records["acta"]
 
 
 @pytest.fixture
@@ -75,7 +78,7 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
 
 @pytest.mark.parametrize("role", WEB_ROLES)
 def test_each_role_signs_in_sees_its_sections_and_every_page_passes_axe_on_a_phone_and_a_desktop(
-    browser: Browser, base: str, accounts: dict[str, str], sealed_acta: str, role: str
+    browser: Browser, base: str, accounts: dict[str, str], records: dict[str, str], role: str
 ) -> None:
     for size, label in ((PHONE, "movil"), (DESKTOP, "escritorio")):
         ctx = browser.new_context(bypass_csp=True, locale="es-CO", viewport=size)
@@ -85,7 +88,9 @@ def test_each_role_signs_in_sees_its_sections_and_every_page_passes_axe_on_a_pho
             nav = [a.inner_text() for a in page.get_by_role("navigation", name="Secciones").get_by_role("link").all()]
             expected = EVERYONE + (["Notificaciones"] if role != "psychosocial" else [])
             assert nav == expected + (["Administración"] if role == "admin" else []), nav
-            pages = ["/app/", "/app/actas", f"/app/actas/{sealed_acta}", "/app/comunidades"]
+            pages = ["/app/", "/app/actas", f"/app/actas/{records['acta']}", "/app/comunidades"]
+            pages += [f"/app/comunidades/{records['community']}", f"/app/hogares/{records['family']}"]
+            pages += [f"/app/personas/{records['person']}"]
             pages += ["/app/notificaciones"] if role != "psychosocial" else []
             for path in pages + (["/app/administracion"] if role == "admin" else []):
                 reply = page.goto(f"{base}{path}")
@@ -308,3 +313,29 @@ def test_a_coordinator_sends_a_reminder_to_a_community_once_and_an_auditor_only_
         assert page.get_by_role("heading", name="Mensajes que no llegaron").count() == 1
     finally:
         ctx.close()
+
+
+def test_households_and_people_show_each_role_what_the_api_shows_it_and_link_the_visit(
+    browser: Browser, base: str, accounts: dict[str, str], records: dict[str, str]
+) -> None:
+    for role, sees_fingers, sees_consents in (
+        ("gestor", True, True),
+        ("coordinator", False, True),
+        ("psychosocial", False, False),
+    ):
+        ctx = browser.new_context()
+        page = ctx.new_page()
+        try:
+            sign_in(page, base, accounts[role], PASSWORD)
+            page.goto(f"{base}/app/comunidades/{records['community']}")
+            page.get_by_role("link", name="Hogar Uriana").first.click()
+            assert page.get_by_role("heading", level=1).inner_text() == "Hogar Uriana"
+            header = page.locator("thead").first.inner_text()
+            assert ("Huellas enroladas" in header) is sees_fingers, (role, header)
+            assert ("Consentimientos" in header) is sees_consents, (role, header)
+            page.get_by_role("link", name="Wilmer Pushaina").first.click()
+            assert page.get_by_text("Jefe(a) de hogar").count() == 1
+            visit_link = page.locator(f'a[href="/app/actas/{records["acta"]}"]')
+            assert visit_link.count() >= 1, "the sealed visit is on the person's timeline"
+        finally:
+            ctx.close()
