@@ -139,7 +139,12 @@ def install(app: FastAPI, web: WebApp) -> None:
         where = f"{session.PATH}/entrar?siguiente={quote(exc.target, safe='')}"
         if exc.reason:
             where += f"&motivo={exc.reason}"
-        response = RedirectResponse(where, status_code=303)
+        if request.headers.get("HX-Request") == "true":
+            # A partial update (htmx) would swap the sign-in page into the middle of
+            # this one: tell htmx to load it as a whole page instead.
+            response: Response = Response(status_code=200, headers={"HX-Redirect": where})
+        else:
+            response = RedirectResponse(where, status_code=303)
         session.clear(response, request, web.settings.web_secure_cookies)
         return response
 

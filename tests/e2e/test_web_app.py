@@ -186,6 +186,9 @@ def test_signing_out_revokes_the_session_and_forms_need_their_csrf_token(
         assert http.get("/api/v1/communities", headers=bearer).status_code == 401
         page.goto(f"{base}/app/actas")
         assert "/app/entrar" in page.url
+        # A partial (htmx) request is told to load the sign-in page whole, not swap it in.
+        partial = page.request.get(f"{base}/app/actas?estado=sealed", headers={"HX-Request": "true"}, max_redirects=0)
+        assert partial.status == 200 and partial.headers["hx-redirect"].startswith("/app/entrar?siguiente=")
     finally:
         ctx.close()
 
