@@ -144,7 +144,8 @@ def _ingestion(stack: Any, count: int, pause_documents: bool = True) -> tuple[fl
     key = Ed25519PrivateKey.generate()
     with grpc.insecure_channel(stack.env["ACTAS_GRPC"]) as channel:
         apb_grpc.ActasServiceStub(channel).RegisterDevice(
-            apb.RegisterDeviceRequest(id="kiosco-carga", public_key=public_key_b64(key)), metadata=_as("coordinator")
+            apb.RegisterDeviceRequest(id="kiosco-carga", public_key=public_key_b64(key), community_id="com-carga"),
+            metadata=_as("coordinator"),
         )
     messages = _submissions(count, "kiosco-carga", key, people)
     if pause_documents:

@@ -1,5 +1,6 @@
-"""``make demo``, actas part: a home visit signed with a fingerprint and by hand,
-sealed, verified through its public page, and its signed PDF downloaded."""
+"""``make demo``, actas part: a home visit signed with a fingerprint (vouched for by
+a desk reader a coordinator paired with a one-time code) and by hand, sealed,
+verified through its public page, and its signed PDF downloaded."""
 
 from __future__ import annotations
 
@@ -11,7 +12,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from PIL import Image, ImageDraw
+
+from edge_agent.desk_reader import signed_evidence
+from services.actas.domain.submission import public_key_b64
 
 Check = Callable[[bool, str], None]
 Expect = Callable[[httpx.Response, int], Any]
@@ -51,14 +56,20 @@ def steps(
             ),
             201,
         )
-        evidence = {
-            "score": 187,
-            "finger": "right_index",
-            "sensor_id": "ZFM-20 demo",
-            "mode": "verify_1_1",
-            "template_sha256": state["template_sha256"],
-            "matched_at": datetime.now(UTC).isoformat(),
-        }
+        evidence = _reader_signed(
+            http,
+            state,
+            expect,
+            acta["id"],
+            head["id"],
+            {
+                "score": 187,
+                "finger": "right_index",
+                "sensor_id": "ZFM-20 demo",
+                "mode": "verify_1_1",
+                "template_sha256": state["template_sha256"],
+            },
+        )
         signatures = [
             {"signer_id": head["id"], "method": "fingerprint", "fingerprint": evidence},
             {
@@ -71,6 +82,8 @@ def steps(
         for signature in signatures:
             expect(http.post(f"/api/v1/actas/{acta['id']}/signatures", headers=g, json=signature), 200)
         sealed = expect(http.post(f"/api/v1/actas/{acta['id']}/seal", headers=g), 200)
+        verified = sealed["signatures"][0]["fingerprint"]
+        check(verified["verification"] == "device", "la huella del lector no quedó verificada")
         check(sealed["status"] == "sealed" and len(sealed["content_hash"]) == 64, "el acta no quedó sellada")
         late = http.post(f"/api/v1/actas/{acta['id']}/signatures", headers=g, json={"method": "electronic"})
         check(late.status_code == 409, "un acta sellada aceptó otra firma")
@@ -96,3 +109,26 @@ def steps(
         ("Acta de visita: huella de la jefa, firma a mano de la nieta, sellada en la cadena", visit),
         ("PDF firmado (PAdES) descargable y página pública de verificación del QR", verification),
     ]
+
+
+def _reader_signed(
+    http: httpx.Client, state: dict[str, Any], expect: Expect, acta_id: str, signer_id: str, match: dict[str, Any]
+) -> dict[str, Any]:
+    """The desk reader's evidence: paired once with a coordinator's code, it signs each match."""
+    if "reader" not in state:
+        code = expect(
+            http.post(
+                "/api/v1/pairing-codes",
+                headers=state["coordinator"],
+                json={"community_id": state["community"]["id"], "description": "Lector del escritorio"},
+            ),
+            201,
+        )["code"]
+        key, device_id = Ed25519PrivateKey.generate(), f"lector-escritorio-{int(time.time())}"
+        pairing = {"code": code, "device_id": device_id, "public_key": public_key_b64(key)}
+        expect(http.post("/api/v1/kiosk/pairing", json=pairing), 201)
+        state["reader"] = (device_id, key)
+    device_id, key = state["reader"]
+    return signed_evidence(
+        key, device_id=device_id, acta_id=acta_id, signer_id=signer_id, matched_at=datetime.now(UTC), **match
+    )

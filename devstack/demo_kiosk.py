@@ -48,6 +48,11 @@ def steps(
 
     def kiosk_session(workdir: Path) -> None:
         child, community = state["child"], state["community"]
+        # A coordinator approves the kiosk: a one-time code for the community, typed on the kiosk.
+        issued = expect(
+            http.post("/api/v1/pairing-codes", headers=state["coordinator"], json={"community_id": community["id"]}),
+            201,
+        )
         with (
             LocalStore(workdir / "kiosk") as store,
             PlatformClient(gateway) as platform,
@@ -59,10 +64,8 @@ def steps(
                 platform,
                 store,
                 platform_url=gateway,
-                username="gestor1",
-                password=password,
+                code=issued["code"],
                 device_id="kiosco-roche-01",
-                community_id=community["id"],
             )
             flows.sync_down(platform, store)
             flows.enrol_beneficiary(
@@ -121,7 +124,7 @@ def steps(
 
     return [
         (
-            "Quiosco: emparejado, sincronizado, huella enrolada; acta firmada sin conexión y reenviada al bus",
+            "Quiosco: emparejado con código, huella enrolada; acta firmada sin conexión y reenviada al bus",
             offline_acta,
         ),
         ("La plataforma verificó la firma del quiosco y la huella, y selló el acta", sealed_on_platform),

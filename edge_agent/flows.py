@@ -60,8 +60,8 @@ class Platform(Protocol):
     """What the flows need from the gateway (``edge_agent.http_client.PlatformClient``)."""
 
     def login(self, username: str, password: str) -> Login: ...
-    def register_device(
-        self, token: str, *, device_id: str, public_key_b64: str, community_id: str, description: str = ...
+    def pair_device(
+        self, *, code: str, device_id: str, public_key_b64: str, description: str = ...
     ) -> dict[str, Any]: ...
     def kiosk_session(self, device_id: str, key: Ed25519PrivateKey, now: datetime | None = ...) -> str: ...
     def acta_templates(self, token: str) -> list[dict[str, Any]]: ...
@@ -88,7 +88,7 @@ class PairingResult:
     device_id: str
     community_id: str
     public_key_b64: str
-    # True when the platform already had this device with this very key (a retried pairing).
+    # True when this kiosk was already paired with this community (a retried pairing).
     already_registered: bool
 
 
@@ -97,17 +97,16 @@ def pair(
     store: LocalStore,
     *,
     platform_url: str,
-    username: str,
-    password: str,
+    code: str,
     device_id: str,
-    community_id: str,
     description: str = "",
 ) -> PairingResult:
-    """Register this kiosk's public key with the platform, creating the key if needed.
+    """Pair this kiosk with a one-time code a coordinator issued for one community,
+    creating the device key if needed; the community comes from the code.
 
     The key is written before the platform hears of it, so a reply lost after the
-    registration is harmless: pairing again finds the id taken, proves the key
-    by opening a session, and carries on.
+    pairing is harmless: pairing again with the same code, id and key returns the
+    same device (``already_registered``).
     """
     existing = store.pairing()
     if existing is not None and existing.device_id != device_id:
@@ -115,33 +114,31 @@ def pair(
             f"Este quiosco ya está emparejado como {existing.device_id!r}. Para cambiarlo, "
             "un coordinador debe revocarlo y se debe usar un directorio de datos nuevo."
         )
-    if not community_id:
-        raise FlowError("Indique la comunidad del quiosco (--community-id).")
-    login = _online(lambda: platform.login(username, password), "iniciar sesión")
+    if not code.strip():
+        raise FlowError("Escriba el código de emparejamiento que le dio el coordinador.")
     key, _ = load_or_create_device_key(store.data_dir)
     public = public_key_b64(key)
-    already = False
     try:
-        _online(
-            lambda: platform.register_device(
-                login.access_token,
+        device = _online(
+            lambda: platform.pair_device(
+                code=code.strip(),
                 device_id=device_id,
                 public_key_b64=public,
-                community_id=community_id,
                 description=description or f"Quiosco {device_id}",
             ),
             "emparejar el quiosco",
         )
+    except Unauthorized as exc:
+        raise FlowError(exc.message) from None
     except Conflict:
-        try:
-            platform.kiosk_session(device_id, key)
-        except Unauthorized:
-            raise FlowError(
-                f"Ya existe otro quiosco con el identificador {device_id!r}; elija un identificador distinto."
-            ) from None
-        already = True
+        raise FlowError(
+            f"Ya existe otro quiosco con el identificador {device_id!r}; elija un identificador distinto."
+        ) from None
+    community_id = str(device.get("community_id", ""))
+    if not community_id:
+        raise FlowError("La plataforma no asignó comunidad al quiosco; pida un código nuevo al coordinador.")
+    already = existing is not None and existing.community_id == community_id
     store.save_pairing(Pairing(device_id, community_id, platform_url))
-    store.set_setting("gestor", username)
     return PairingResult(device_id, community_id, public, already)
 
 
@@ -173,7 +170,7 @@ def sync_down(
     and replace the local copy in one transaction. ``step`` reports progress."""
     pairing, key = require_pairing(store)
     if not pairing.community_id:
-        raise FlowError("El quiosco no tiene comunidad asignada; vuelva a emparejarlo con --community-id.")
+        raise FlowError("El quiosco no tiene comunidad asignada; emparéjelo de nuevo con un código del coordinador.")
     step("Abriendo sesión del quiosco")
     token = _online(lambda: platform.kiosk_session(pairing.device_id, key, now()), "abrir la sesión del quiosco")
     step("Descargando plantillas de actas")

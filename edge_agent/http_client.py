@@ -99,9 +99,16 @@ class PlatformClient:
         return str(data.get("template_sha256", ""))
 
     # -- kiosk ---------------------------------------------------------------------------
+    def pair_device(self, *, code: str, device_id: str, public_key_b64: str, description: str = "") -> dict[str, Any]:
+        """Pair this device with a one-time code a coordinator issued (no staff session)."""
+        body = {"code": code, "device_id": device_id, "public_key": public_key_b64, "description": description}
+        return self._request("POST", "/kiosk/pairing", json=body)
+
     def kiosk_session(self, device_id: str, key: Ed25519PrivateKey, now: datetime | None = None) -> str:
-        """A kiosk bearer token, proven with the device key."""
-        issued_at = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+        """A kiosk bearer token, proven with the device key. The gateway accepts each
+        signed statement once, so the issue time carries microseconds: two sessions
+        opened within one second are two statements."""
+        issued_at = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="microseconds")
         signature = key.sign(session_message(device_id, issued_at))
         body = {
             "device_id": device_id,
@@ -116,6 +123,7 @@ class PlatformClient:
         return list(data.get("templates", []))
 
     def roster(self, token: str, community_id: str) -> list[dict[str, Any]]:
+        """The device's own community (the platform refuses any other)."""
         data = self._request("GET", "/kiosk/roster", token=token, params={"community_id": community_id})
         return list(data.get("beneficiaries", []))
 

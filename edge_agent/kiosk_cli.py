@@ -7,7 +7,8 @@ in ``edge_agent.kiosk_screens``; the field-by-field and signer-by-signer steps o
 ``acta`` are in ``edge_agent.kiosk_acta``. ``register`` adds the subcommands to
 ``crm-kiosk``'s parser.
 
-    crm-kiosk pair --platform URL --device-id ID --community-id ID [--location LAT,LON[,M]]
+    crm-kiosk pair --platform URL --device-id ID [--code CÓDIGO] [--location LAT,LON[,M]]
+                   (the one-time code a coordinator issued; asked for when not given)
     crm-kiosk sync
     crm-kiosk enrol --beneficiary ID --finger right_index [--consent]   (needs connection)
     crm-kiosk enrol --gestor-finger right_index --gestor USUARIO        (gestor's own finger, local)
@@ -56,10 +57,11 @@ def register(subparsers: argparse._SubParsersAction, common: argparse.ArgumentPa
     pair = subparsers.add_parser("pair", parents=parents, help="emparejar el quiosco con la plataforma")
     pair.add_argument("--platform", default=setting("CRM_PLATFORM_URL", DEFAULT_PLATFORM), help="URL de la API")
     pair.add_argument("--device-id", required=True, help="identificador del quiosco, p. ej. kiosco-roche-01")
-    pair.add_argument("--community-id", required=True, help="comunidad que atiende el quiosco")
+    pair.add_argument(
+        "--code", default="", help="código de emparejamiento que emitió el coordinador (se pregunta si falta)"
+    )
     pair.add_argument("--description", default="", help="descripción (lugar, responsable)")
     pair.add_argument("--location", help="ubicación del quiosco: LAT,LON[,PRECISIÓN_M]")
-    _credentials(pair)
     pair.set_defaults(handler=_pair)
 
     sync = subparsers.add_parser("sync", parents=parents, help="descargar plantillas y la lista de la comunidad")
@@ -171,22 +173,19 @@ def _login(args: argparse.Namespace, screen: Screen, client: PlatformClient, def
 def _pair(args: argparse.Namespace) -> int:
     def body(screen: Screen) -> int:
         location = _location(args.location) if args.location else None
-        username = args.username or screen.ask("Usuario del gestor")
-        password = _password(args, screen)
+        code = args.code or screen.ask("Código de emparejamiento (se lo da el coordinador, p. ej. ABCD-EFGH)")
         with _store(args) as store, PlatformClient(args.platform) as client:
             result = flows.pair(
                 client,
                 store,
                 platform_url=args.platform,
-                username=username,
-                password=password,
+                code=code,
                 device_id=args.device_id,
-                community_id=args.community_id,
                 description=args.description,
             )
             if location is not None:
                 store.set_location(location)
-        again = " (ya estaba registrado con esta clave)" if result.already_registered else ""
+        again = " (ya estaba emparejado)" if result.already_registered else ""
         screen.ok(f"Quiosco [bold]{result.device_id}[/] emparejado con la comunidad {result.community_id}{again}.")
         screen.say(f"  Clave pública del dispositivo: {result.public_key_b64}")
         screen.say("  Siguiente paso: `crm-kiosk sync` para descargar plantillas y la lista de la comunidad.")

@@ -113,6 +113,8 @@ def register(app: FastAPI, backend: Backend) -> None:
                     mode=evidence.mode,
                     template_sha256=evidence.template_sha256,
                     matched_at=_ts(evidence.matched_at),
+                    device_id=evidence.device_id,
+                    device_signature=schemas.decode_base64(evidence.signature_base64, "fingerprint.signature_base64"),
                 )
             )
         elif body.method == "handwritten":
@@ -252,10 +254,36 @@ def register(app: FastAPI, backend: Backend) -> None:
         auth.require(user, ACTAS, "ListDevices")
         return to_json(backend.call(A.ListDevices, apb.ListDevicesRequest(), user))
 
-    @app.post(f"{API}/devices", status_code=201, tags=["devices"])
+    @app.post(
+        f"{API}/devices",
+        status_code=201,
+        tags=["devices"],
+        response_model=schemas.DeviceOut,
+        responses={
+            400: {"description": "Datos inválidos"},
+            403: {"description": "Sin permiso"},
+            409: {"description": "El identificador ya está registrado"},
+        },
+    )
     def register_device(body: schemas.DeviceIn, user: User) -> dict[str, Any]:
+        """A coordinator registers a device whose key they hold; usually a device
+        pairs itself with a code instead (``POST /pairing-codes``)."""
         auth.require(user, ACTAS, "RegisterDevice")
         return to_json(backend.call(A.RegisterDevice, apb.RegisterDeviceRequest(**body.model_dump()), user))
+
+    @app.post(
+        f"{API}/pairing-codes",
+        status_code=201,
+        tags=["devices"],
+        response_model=schemas.PairingCodeOut,
+        responses={400: {"description": "Falta la comunidad"}, 403: {"description": "Sin permiso"}},
+    )
+    def issue_pairing_code(body: schemas.PairingCodeIn, user: User) -> dict[str, Any]:
+        """A one-time code (valid 24 h) that pairs one kiosk or desk reader with one
+        community; the operator types it on the device (``crm-kiosk pair``)."""
+        auth.require(user, ACTAS, "IssuePairingCode")
+        request = apb.IssuePairingCodeRequest(community_id=body.community_id, description=body.description)
+        return to_json(backend.call(A.IssuePairingCode, request, user))
 
     @app.delete(f"{API}/devices/{{device_id}}", tags=["devices"])
     def revoke_device(device_id: str, user: User) -> dict[str, Any]:

@@ -28,8 +28,9 @@ from gateway import (
 )
 from gateway.config import GatewaySettings
 from gateway.deps import Backend, User, to_json
+from gateway.kiosk_statements import SeenStatements
 from gateway.middleware import BodySizeLimit
-from gateway.policy import GATEWAY, redact_beneficiary
+from gateway.policy import GATEWAY, redact_beneficiary, redact_enrolment
 from gateway.web import app as web
 from services.beneficiaries.access import ACCESS as BENEFICIARIES
 
@@ -56,6 +57,12 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         client=backoff(settings.login_client_free_failures),
     )
 
+    # Failed pairing codes: 10 in total or 5 from one address before exponential locks.
+    pairings = throttle.LoginThrottle(
+        db["pairing_throttle"], db["pairing_audit"], account=backoff(10), client=backoff(5)
+    )
+    statements = SeenStatements(db["kiosk_session_statements"], kiosk_routes.MAX_CLOCK_SKEW)
+
     def live(claims: dict[str, Any]) -> bool:
         """Asked on every authenticated request: has this token been revoked?"""
         if claims["role"] == KIOSK:
@@ -70,6 +77,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         threading.Thread(target=web.warm_up, name="web-warm-up", daemon=True).start()
         revoked.ensure_indexes()
         logins.ensure_indexes()
+        pairings.ensure_indexes()
+        statements.ensure_indexes()
         try:
             yield
         finally:
@@ -225,7 +234,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         auth.require(user, BENEFICIARIES, "StoreBiometricTemplate")
         template = schemas.decode_base64(body.template_base64, "template_base64")
         request = pb.StoreBiometricTemplateRequest(beneficiary_id=beneficiary_id, finger=body.finger, template=template)
-        return to_json(backend.call(B.StoreBiometricTemplate, request, user))
+        return redact_enrolment(to_json(backend.call(B.StoreBiometricTemplate, request, user)), user.role)
 
     @app.get(f"{API}/beneficiaries/{{beneficiary_id}}/timeline", tags=["timeline"])
     def person_timeline(beneficiary_id: str, user: User, limit: schemas.PageLimit = 100) -> dict[str, Any]:
@@ -242,7 +251,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
 
     actas_routes.register(app, backend)
     chain_routes.register(app, backend)
-    kiosk_routes.register(app, backend, tokens)
+    kiosk_routes.register(app, backend, tokens, statements, pairings)
     notifications_routes.register(app, backend)
     webhooks_routes.register(app, backend)
     web.install(app, web_app)  # the staff web app under /app

@@ -139,12 +139,19 @@ class ActaIn(_Strict):
 
 
 class FingerprintEvidenceIn(_Strict):
-    score: int = Field(ge=0, le=65535)
+    """A desk fingerprint match. It is recorded as verified only with the signature
+    of a paired desk reader (``device_id``, ``signature_base64`` over
+    ``crm_platform.fingerprint_evidence.evidence_message``); without one it is the
+    gestor's declaration, and the acta says so."""
+
+    score: int = Field(default=0, ge=0, le=65535)
     finger: str = Field(max_length=20)
-    sensor_id: str = Field(max_length=120)
-    mode: Literal["verify_1_1", "identify_1_n"]
-    template_sha256: str = Field(min_length=64, max_length=64)
+    sensor_id: str = Field(default="", max_length=120)
+    mode: Literal["verify_1_1", "identify_1_n"] = "verify_1_1"
+    template_sha256: str = Field(default="", max_length=64)
     matched_at: datetime
+    device_id: str = Field(default="", max_length=64)
+    signature_base64: str = Field(default="", max_length=120)
 
 
 class SignatureIn(_Strict):
@@ -165,8 +172,79 @@ class AmendmentIn(_Strict):
 class DeviceIn(_Strict):
     id: str = Field(max_length=64)
     public_key: str = Field(max_length=100)
-    community_id: str = Field(default="", max_length=64)
+    # Mandatory: every device serves exactly one community.
+    community_id: str = Field(max_length=64)
     description: str = Field(default="", max_length=200)
+
+
+class PairingCodeIn(_Strict):
+    community_id: str = Field(max_length=64)
+    description: str = Field(default="", max_length=200)
+
+
+class PairingCodeOut(BaseModel):
+    """A one-time pairing code: shown once, valid 24 h, pairs one device."""
+
+    code: str
+    community_id: str
+    issued_by: str
+    issued_at: datetime
+    expires_at: datetime
+    description: str = ""
+
+
+class KioskPairingIn(_Strict):
+    """A kiosk or desk reader pairing itself with a code a coordinator issued."""
+
+    code: str = Field(max_length=20)
+    device_id: str = Field(max_length=64)
+    public_key: str = Field(max_length=100)
+    description: str = Field(default="", max_length=200)
+
+
+class DeviceOut(BaseModel):
+    id: str
+    public_key: str
+    community_id: str
+    description: str = ""
+    revoked: bool = False
+    registered_by: str = ""
+    registered_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class KioskSessionOut(BaseModel):
+    access_token: str
+    token_type: str
+    expires_in: int
+    role: str
+    community_id: str
+
+
+class RosterBiometricOut(BaseModel):
+    finger: str
+    template_sha256: str
+    template_base64: str
+
+
+class NationalIdOut(BaseModel):
+    type: str = ""
+    number: str = ""
+
+
+class RosterEntryOut(BaseModel):
+    id: str
+    first_names: str = ""
+    last_names: str = ""
+    national_id: NationalIdOut = Field(default_factory=NationalIdOut)
+    family_id: str = ""
+    can_sign: bool = False
+    biometrics: list[RosterBiometricOut] = Field(default_factory=list)
+
+
+class RosterOut(BaseModel):
+    community_id: str
+    beneficiaries: list[RosterEntryOut]
 
 
 class ResolutionIn(_Strict):

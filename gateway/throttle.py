@@ -47,9 +47,11 @@ def retry_after(locked_until: datetime, now: datetime) -> int:
 class Throttled(Exception):
     """A login refused before any password check: answered 429 with Retry-After."""
 
-    def __init__(self, seconds: int) -> None:
+    def __init__(self, seconds: int, message: str = "") -> None:
         self.seconds = seconds
-        self.message = f"Demasiados intentos fallidos de inicio de sesión; espere {seconds} segundos e intente de nuevo"
+        self.message = (
+            message or f"Demasiados intentos fallidos de inicio de sesión; espere {seconds} segundos e intente de nuevo"
+        )
         super().__init__(self.message)
 
 

@@ -18,10 +18,12 @@ that take an ``Actor`` check the same entries; the gateway derives its 403s from
 - **Devices and rejected submissions are operational and security data** (which
   kiosks may submit, what was refused and why): admin, coordinator and auditor
   read them; admin and coordinator write (revoke a kiosk, resolve a rejection).
-  Gestores pair a kiosk, because they set it up in the field, but do not browse the
-  fleet or the refusals; psychosocial staff have no part in it. This settles a
-  disagreement: the gateway said so, while the service also let gestores and
-  psychosocial staff list devices and rejections.
+  **Pairing is approved by a coordinator**: admin and coordinator issue a one-time
+  pairing code for one community (``IssuePairingCode``) or register a device
+  directly; the device pairs itself with the code through the gateway
+  (``PairDevice``, called by the gateway as a service: the code is the credential).
+  A gestor cannot register a key of their own as a device, since a device reads
+  its community's fingerprint templates. Psychosocial staff have no part in it.
 - ``GetDevice`` (a kiosk's public key and state): the gateway, as a service, when a
   kiosk opens a session; and whoever may list devices.
 - ``PutStaffProfile`` (a staff account's name, document and title, shown on the
@@ -60,7 +62,6 @@ WRITERS = roles(ADMIN, COORDINATOR, GESTOR, PSYCHOSOCIAL)
 CHAIN_AUDITORS = roles(ADMIN, COORDINATOR, AUDITOR)
 DEVICE_READERS = roles(ADMIN, COORDINATOR, AUDITOR)
 DEVICE_ADMINS = roles(ADMIN, COORDINATOR)
-DEVICE_PAIRING = roles(ADMIN, COORDINATOR, GESTOR)
 
 ACCESS: AccessTable = {
     # templates
@@ -82,7 +83,9 @@ ACCESS: AccessTable = {
     "GetLatestChainHead": roles(READERS, PUBLIC),
     "GetChainPublicKey": roles(READERS, PUBLIC),
     # kiosk devices
-    "RegisterDevice": DEVICE_PAIRING,
+    "RegisterDevice": DEVICE_ADMINS,
+    "IssuePairingCode": DEVICE_ADMINS,
+    "PairDevice": roles(SERVICE),
     "RevokeDevice": DEVICE_ADMINS,
     "GetDevice": roles(DEVICE_READERS, SERVICE),
     "ListDevices": DEVICE_READERS,

@@ -12,7 +12,15 @@ enforces it before any handler runs; the gateway derives its 403s from it.
   community (``ListCommunityMembers``) to check fingerprints offline.
 
 Finer rules on the record itself: which fields of a person each role sees
-(``CONSENT_READERS``, ``BIOMETRIC_READERS``; the gateway drops the rest).
+(``CONSENT_READERS``, ``BIOMETRIC_READERS``, ``TEMPLATE_HASH_READERS``; the gateway
+drops the rest).
+
+Template hashes (``template_sha256`` of an enrolment, and of the template a
+fingerprint signature was matched against in an acta) are needed only to match:
+a kiosk checks the templates it syncs, an admin investigates. Gestors,
+coordinators and auditors see which fingers are enrolled and how an acta was
+signed, not the hashes; a gestor who could read the enrolled hash could forge the
+evidence a desk signature is checked against.
 """
 
 from __future__ import annotations
@@ -50,3 +58,4 @@ ACCESS: AccessTable = {
 # recorded by whom) and enrolment metadata (fingers, template hash).
 CONSENT_READERS = roles(ADMIN, COORDINATOR, GESTOR, AUDITOR)
 BIOMETRIC_READERS = roles(ADMIN, GESTOR, AUDITOR)
+TEMPLATE_HASH_READERS = roles(ADMIN, KIOSK)

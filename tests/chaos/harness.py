@@ -370,7 +370,9 @@ def seed(cs: ChaosStack, label: str, count: int, people: int = PEOPLE_PER_COHORT
     key = Ed25519PrivateKey.generate()
     device_id = f"kiosco-{label}-{uuid.uuid4().hex[:6]}"
     apb_grpc.ActasServiceStub(cs.channel("ACTAS_GRPC")).RegisterDevice(
-        apb.RegisterDeviceRequest(id=device_id, public_key=public_key_b64(key), description=f"Quiosco {label}"),
+        apb.RegisterDeviceRequest(
+            id=device_id, public_key=public_key_b64(key), community_id=community.id, description=f"Quiosco {label}"
+        ),
         metadata=coordinator,
         timeout=30,
     )

@@ -87,6 +87,7 @@ SERVICES = {
 NOT_USER_ROUTES = {
     ("actas", "GetDevice"),
     ("actas", "PutStaffProfile"),
+    ("actas", "PairDevice"),
     ("notifications", "ReceiveWebhook"),
     ("actas", "GetLatestChainHead"),
     ("actas", "GetChainPublicKey"),
@@ -163,7 +164,10 @@ def _routes(community_id: str) -> list[Route]:
         Route("GET", "/chain/verification", ((a, "VerifyChain"),)),
         Route("POST", "/chain/heads", ((a, "PublishChainHead"),)),
         Route("GET", "/devices", ((a, "ListDevices"),)),
-        Route("POST", "/devices", ((a, "RegisterDevice"),), {"id": "no valido!", "public_key": "x"}),
+        Route(
+            "POST", "/devices", ((a, "RegisterDevice"),), {"id": "no valido!", "public_key": "x", "community_id": "c"}
+        ),
+        Route("POST", "/pairing-codes", ((a, "IssuePairingCode"),), {"community_id": ""}),
         Route("DELETE", f"/devices/{NOPE}", ((a, "RevokeDevice"),)),
         Route("GET", "/rejected-submissions", ((a, "ListRejectedSubmissions"),), params={"limit": "1"}),
         Route("POST", f"/rejected-submissions/{NOPE}/resolution", ((a, "ResolveRejectedSubmission"),), {"note": "x"}),

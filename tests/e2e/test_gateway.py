@@ -69,13 +69,15 @@ def test_consent_and_biometric_data_only_reach_roles_that_need_them(
         json={"finger": "left_thumb", "template_base64": template},
     )
     assert r.status_code == 201, r.text
-    assert set(r.json()) == {"beneficiary_id", "finger", "template_sha256", "enrolled_by", "enrolled_at"}
+    # The template hash is for matching (kiosk, admin), not for the gestor (issue 12, item 4).
+    assert set(r.json()) == {"beneficiary_id", "finger", "enrolled_by", "enrolled_at"}
 
     seen = {role: http.get(f"/api/v1/beneficiaries/{person['id']}", headers=h).json() for role, h in as_role.items()}
     for role in ("gestor", "auditor", "admin"):
         assert [b["finger"] for b in seen[role]["biometrics"]] == ["left_thumb"], role
         assert "template" not in seen[role]["biometrics"][0]
         assert template[:40] not in str(seen[role])
+        assert ("template_sha256" in seen[role]["biometrics"][0]) == (role == "admin"), role
     for role in ("coordinator", "psychosocial"):
         assert "biometrics" not in seen[role], role
     assert "consents" not in seen["psychosocial"]

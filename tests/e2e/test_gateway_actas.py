@@ -138,21 +138,28 @@ def test_psychosocial_actas_are_redacted_for_roles_that_may_not_read_them(
     assert other["values"] == {} and other["redacted"] is True
 
 
-def test_devices_are_paired_by_staff_and_revoked_only_by_coordinators(
+def test_devices_are_registered_and_revoked_only_by_coordinators(
     http: httpx.Client, as_role: dict[str, dict[str, str]]
 ) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from services.actas.domain.submission import public_key_b64
 
-    device = {"id": f"kiosco-{uuid.uuid4().hex[:6]}", "public_key": public_key_b64(Ed25519PrivateKey.generate())}
+    device = {
+        "id": f"kiosco-{uuid.uuid4().hex[:6]}",
+        "public_key": public_key_b64(Ed25519PrivateKey.generate()),
+        "community_id": "com-x",
+    }
     assert http.post(f"{API}/devices", headers=as_role["auditor"], json=device).status_code == 403
-    assert http.post(f"{API}/devices", headers=as_role["gestor"], json=device).status_code == 201
-    assert http.post(f"{API}/devices", headers=as_role["gestor"], json=device).status_code == 409
+    assert http.post(f"{API}/devices", headers=as_role["gestor"], json=device).status_code == 403
+    assert http.post(f"{API}/devices", headers=as_role["coordinator"], json=device).status_code == 201
+    assert http.post(f"{API}/devices", headers=as_role["coordinator"], json=device).status_code == 409
     assert http.delete(f"{API}/devices/{device['id']}", headers=as_role["gestor"]).status_code == 403
     revoked = http.delete(f"{API}/devices/{device['id']}", headers=as_role["coordinator"])
     assert revoked.status_code == 200 and revoked.json()["revoked"] is True
-    bad = http.post(f"{API}/devices", headers=as_role["gestor"], json={"id": "k", "public_key": "xx"})
+    bad = http.post(
+        f"{API}/devices", headers=as_role["coordinator"], json={"id": "k", "public_key": "xx", "community_id": "c"}
+    )
     assert bad.status_code == 400 and "public_key" in bad.json()["fields"]
     assert http.get(f"{API}/chain/verification", headers=as_role["gestor"]).status_code == 403
     chain = http.get(f"{API}/chain/verification", headers=as_role["auditor"]).json()

@@ -1,5 +1,5 @@
-"""End to end through the gateway: a kiosk paired by a gestor opens a session with
-its device key and syncs its community's roster with the enrolled templates."""
+"""End to end through the gateway: a kiosk paired by a coordinator opens a session
+with its device key and syncs its community's roster with the enrolled templates."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def test_a_paired_kiosk_syncs_its_communitys_roster_with_enrolled_templates(
     device_id = f"kiosco-{uuid.uuid4().hex[:6]}"
     paired = http.post(
         f"{API}/devices",
-        headers=gestor,
+        headers=as_role["coordinator"],
         json={"id": device_id, "public_key": public_key_b64(key), "community_id": community["id"]},
     )
     assert paired.status_code == 201, paired.text
@@ -84,7 +84,8 @@ def test_sessions_with_a_foreign_key_an_unknown_device_or_a_stale_clock_are_refu
 ) -> None:
     key = Ed25519PrivateKey.generate()
     device_id = f"kiosco-{uuid.uuid4().hex[:6]}"
-    http.post(f"{API}/devices", headers=as_role["gestor"], json={"id": device_id, "public_key": public_key_b64(key)})
+    device = {"id": device_id, "public_key": public_key_b64(key), "community_id": "com-x"}
+    assert http.post(f"{API}/devices", headers=as_role["coordinator"], json=device).status_code == 201
     assert session(http, device_id, Ed25519PrivateKey.generate()).status_code == 401
     assert session(http, "kiosco-inexistente", key).status_code == 401
     stale = session(http, device_id, key, datetime.now(UTC) - timedelta(minutes=10))

@@ -215,7 +215,7 @@ def test_a_revoked_kiosks_token_is_refused_on_its_next_request(
     device_id = f"kiosco-{uuid.uuid4().hex[:6]}"
     paired = http.post(
         f"{API}/devices",
-        headers=as_role["gestor"],
+        headers=as_role["coordinator"],
         json={"id": device_id, "public_key": public_key_b64(key), "community_id": community["id"]},
     )
     assert paired.status_code == 201, paired.text

@@ -1,7 +1,8 @@
-"""End to end through the gateway with the kiosk's own code: a gestor pairs a kiosk,
-it syncs its community, enrols a fingerprint on the simulated sensor (driven by
-the real pyfingerprint), signs an acta offline with it, forwards it through its
-outbox and RabbitMQ to be sealed on the platform, and is locked out once revoked."""
+"""End to end through the gateway with the kiosk's own code: a coordinator issues a
+one-time pairing code, the kiosk pairs with it, syncs its community, enrols a
+fingerprint on the simulated sensor (driven by the real pyfingerprint), signs an
+acta offline with it, forwards it through its outbox and RabbitMQ to be sealed on
+the platform, and is locked out once revoked."""
 
 from __future__ import annotations
 
@@ -54,26 +55,15 @@ def test_a_kiosk_pairs_syncs_enrols_signs_offline_and_is_locked_out_when_revoked
     person = http.post(f"{API}/beneficiaries", headers=as_role["gestor"], json=new_person(community["id"])).json()
     device_id = f"kiosco-{uuid.uuid4().hex[:6]}"
     url = stack.urls["gateway"]
+    issued = http.post(f"{API}/pairing-codes", headers=as_role["coordinator"], json={"community_id": community["id"]})
+    assert issued.status_code == 201, issued.text
+    code = issued.json()["code"]
     with LocalStore(tmp_path / "kiosk") as store, PlatformClient(url) as client:
-        paired = flows.pair(
-            client,
-            store,
-            platform_url=url,
-            username=gestor,
-            password=PASSWORD,
-            device_id=device_id,
-            community_id=community["id"],
+        paired = flows.pair(client, store, platform_url=url, code=code, device_id=device_id)
+        assert paired.already_registered is False and paired.community_id == community["id"]
+        assert flows.pair(client, store, platform_url=url, code=code, device_id=device_id).already_registered, (
+            "pairing again with the same code and key is harmless"
         )
-        assert paired.already_registered is False
-        assert flows.pair(
-            client,
-            store,
-            platform_url=url,
-            username=gestor,
-            password=PASSWORD,
-            device_id=device_id,
-            community_id=community["id"],
-        ).already_registered, "pairing again with the same key is harmless"
 
         report = flows.sync_down(client, store)
         assert report.templates >= 6 and report.problems == []
@@ -126,12 +116,14 @@ def test_a_kiosk_pairs_syncs_enrols_signs_offline_and_is_locked_out_when_revoked
             assert drained.sent == 1 and outbox.status().sent == 1
 
         def sealed() -> list[dict[str, Any]]:
-            reply = http.get(f"{API}/actas", headers=as_role["auditor"], params={"beneficiary_id": person["id"]})
+            reply = http.get(f"{API}/actas", headers=as_role["admin"], params={"beneficiary_id": person["id"]})
             return [a for a in reply.json()["actas"] if a.get("submission_id") == submission_id]
 
         (acta,) = eventually(sealed, timeout=30)
         assert acta["status"] == "sealed" and acta["source"] == "kiosk" and acta["device_id"] == device_id
-        assert acta["signatures"][0]["fingerprint"]["template_sha256"] == enrolled.template_sha256
+        fingerprint = acta["signatures"][0]["fingerprint"]
+        assert fingerprint["template_sha256"] == enrolled.template_sha256  # an admin sees template hashes
+        assert (fingerprint["verification"], fingerprint["device_id"]) == ("device", device_id)
 
         revoked = http.delete(f"{API}/devices/{device_id}", headers=as_role["coordinator"])
         assert revoked.status_code == 200, revoked.text

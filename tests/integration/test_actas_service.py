@@ -214,7 +214,9 @@ def device(actas) -> tuple[str, Ed25519PrivateKey]:
     key = Ed25519PrivateKey.generate()
     device_id = f"kiosco-{uuid.uuid4().hex[:8]}"
     actas.RegisterDevice(
-        apb.RegisterDeviceRequest(id=device_id, public_key=public_key_b64(key), description="Quiosco de prueba"),
+        apb.RegisterDeviceRequest(
+            id=device_id, public_key=public_key_b64(key), community_id="com-pruebas", description="Quiosco de prueba"
+        ),
         metadata=COORDINATOR,
     )
     return device_id, key
@@ -363,11 +365,14 @@ def test_only_coordinators_revoke_devices_and_bad_keys_are_refused(actas, device
         actas.RevokeDevice(apb.RevokeDeviceRequest(id=device[0]), metadata=GESTOR)
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
     with pytest.raises(grpc.RpcError) as bad:
-        actas.RegisterDevice(apb.RegisterDeviceRequest(id="kiosco-x", public_key="c2hvcnQ="), metadata=COORDINATOR)
+        actas.RegisterDevice(
+            apb.RegisterDeviceRequest(id="kiosco-x", public_key="c2hvcnQ=", community_id="c"), metadata=COORDINATOR
+        )
     assert bad.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "public_key" in field_errors(bad.value)
     with pytest.raises(grpc.RpcError) as twice:
         actas.RegisterDevice(
-            apb.RegisterDeviceRequest(id=device[0], public_key=public_key_b64(device[1])), metadata=COORDINATOR
+            apb.RegisterDeviceRequest(id=device[0], public_key=public_key_b64(device[1]), community_id="c"),
+            metadata=COORDINATOR,
         )
     assert twice.value.code() == grpc.StatusCode.ALREADY_EXISTS
 

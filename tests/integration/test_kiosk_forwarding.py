@@ -68,7 +68,9 @@ def device(actas: apb_grpc.ActasServiceStub) -> tuple[str, Ed25519PrivateKey]:
     key = Ed25519PrivateKey.generate()
     device_id = f"kiosco-{uuid.uuid4().hex[:8]}"
     actas.RegisterDevice(
-        apb.RegisterDeviceRequest(id=device_id, public_key=public_key_b64(key), description="Quiosco de prueba"),
+        apb.RegisterDeviceRequest(
+            id=device_id, public_key=public_key_b64(key), community_id="com-pruebas", description="Quiosco de prueba"
+        ),
         metadata=COORDINATOR,
     )
     return device_id, key

@@ -19,6 +19,7 @@ from datetime import datetime
 from services.actas.domain import chain
 from services.actas.domain.errors import AlreadyExists
 from services.actas.domain.model import Acta, Event, Sealing, Status
+from services.actas.domain.pairing import IssuedCode
 from services.actas.service_layer.ports import (
     ActaFilter,
     CountFilter,
@@ -43,6 +44,7 @@ class FakeActaRepository:
         self.submissions: dict[str, DuplicateSubmission] = {}
         self.entries: list[chain.ChainEntry] = []
         self.devices: dict[str, RegisteredDevice] = {}
+        self.pairing_codes: dict[str, IssuedCode] = {}
         self.rejections: dict[str, Rejection] = {}
         self.folio_counters: Counter[str] = Counter()
         self.staff_profiles: dict[str, StaffProfile] = {}
@@ -165,6 +167,27 @@ class FakeActaRepository:
 
     def list_devices(self) -> list[RegisteredDevice]:
         return [self.devices[k] for k in sorted(self.devices)]
+
+    # -- pairing codes -------------------------------------------------------------
+    def add_pairing_code(self, code: IssuedCode) -> None:
+        self.pairing_codes[code.code_sha256] = code
+
+    def consume_pairing_code(
+        self, code_sha256: str, device_id: str, public_key: str, when: datetime
+    ) -> IssuedCode | None:
+        found = self.pairing_codes.get(code_sha256)
+        if found is None or found.used_at is not None or found.expires_at <= when:
+            return None
+        used = replace(found, used_at=when, used_by_device=device_id, used_with_key=public_key)
+        self.pairing_codes[code_sha256] = used
+        return used
+
+    def pairing_code(self, code_sha256: str) -> IssuedCode | None:
+        return self.pairing_codes.get(code_sha256)
+
+    def release_pairing_code(self, code_sha256: str) -> None:
+        found = self.pairing_codes[code_sha256]
+        self.pairing_codes[code_sha256] = replace(found, used_at=None, used_by_device="", used_with_key="")
 
     # -- rejected submissions ------------------------------------------------------
     def add_rejection(self, rejection: Rejection, events: Sequence[Event]) -> None:

@@ -41,6 +41,7 @@ from services.actas.service_layer.handlers import (
 )
 from services.actas.service_layer.ports import ActaFilter, DuplicateSubmission, Person
 from tests.actas_support import FakeDirectory, person, visit
+from tests.desk_reader import READER, READER_KEY, sign_evidence
 
 from .actas_fakes import FakeActaRepository, OutboxRelay, SettableClock
 
@@ -230,24 +231,35 @@ def test_a_referenced_beneficiary_must_be_registered() -> None:
 # -- desk flow: sign -------------------------------------------------------------------
 
 
+def by_reader(w: World, acta_id: str, given: SignatureInput) -> SignatureInput:
+    """``given`` as the acta community's paired desk reader signs it."""
+    if w.repo.get_device(READER) is None:
+        community = w.handlers.get(acta_id).community_id
+        w.handlers.register_device(READER, public_key_b64(READER_KEY), community, "Lector", COORDINATOR)
+    assert given.fingerprint is not None
+    return replace(given, fingerprint=sign_evidence(given.fingerprint, acta_id, given.signer_id))
+
+
 def test_a_fingerprint_matched_against_the_enrolled_template_is_recorded_with_its_evidence() -> None:
     w = world()
     acta_id = a_draft(w)
+    given = by_reader(w, acta_id, by_fingerprint("p1"))
 
-    w.handlers.sign(acta_id, by_fingerprint("p1"), GESTOR)
+    w.handlers.sign(acta_id, given, GESTOR)
 
     stored = w.repo.get(acta_id)
     assert stored is not None
     [signature] = stored.signatures
     assert (signature.signer_id, signature.method, signature.signed_at) == ("p1", Method.FINGERPRINT, NOW)
-    assert signature.fingerprint == evidence()
+    assert given.fingerprint is not None
+    assert signature.fingerprint == replace(given.fingerprint, verification="device")
     assert stored.pending_signers() == ["p2"]
 
 
 def test_a_fingerprint_scoring_exactly_the_minimum_is_accepted() -> None:
     w = world()
     acta_id = a_draft(w)
-    w.handlers.sign(acta_id, by_fingerprint("p1", score=50), GESTOR)
+    w.handlers.sign(acta_id, by_reader(w, acta_id, by_fingerprint("p1", score=50)), GESTOR)
     assert w.handlers.get(acta_id).pending_signers() == ["p2"]
 
 
@@ -275,6 +287,8 @@ def test_a_participant_signature_without_valid_evidence_is_refused_and_nothing_c
 ) -> None:
     w = world()
     acta_id = a_draft(w)
+    if given.fingerprint is not None:
+        given = by_reader(w, acta_id, given)
     before = w.repo.get(acta_id)
 
     with pytest.raises(FieldsInvalid) as err:
@@ -918,8 +932,8 @@ def test_only_staff_and_auditors_read_rejections() -> None:
 # -- devices -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("actor", [ADMIN, COORDINATOR, GESTOR])
-def test_admins_coordinators_and_gestores_can_pair_a_kiosk(actor: Actor) -> None:
+@pytest.mark.parametrize("actor", [ADMIN, COORDINATOR])
+def test_admins_and_coordinators_can_register_a_kiosk(actor: Actor) -> None:
     w = world()
     device = w.handlers.register_device(DEVICE, public_key_b64(KEY), "com1", "  Salón comunal ", actor)
     assert w.repo.get_device(DEVICE) == device
@@ -927,8 +941,8 @@ def test_admins_coordinators_and_gestores_can_pair_a_kiosk(actor: Actor) -> None
     assert device.device.public_key_b64 == public_key_b64(KEY) and not device.device.revoked
 
 
-@pytest.mark.parametrize("actor", [Actor("u1", "psychosocial"), AUDITOR])
-def test_other_roles_cannot_pair_a_kiosk(actor: Actor) -> None:
+@pytest.mark.parametrize("actor", [Actor("u1", "psychosocial"), AUDITOR, GESTOR])
+def test_other_roles_cannot_register_a_kiosk(actor: Actor) -> None:
     w = world()
     with pytest.raises(PermissionDenied):
         w.handlers.register_device(DEVICE, public_key_b64(KEY), "com1", "", actor)

@@ -47,6 +47,9 @@ class FakeGateway:
 
     users: dict[str, str] = field(default_factory=lambda: {"gestora.maria": "clave-segura"})
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # One-time pairing codes a coordinator issued: code -> community; used codes -> (device, key).
+    codes: dict[str, str] = field(default_factory=lambda: {"ABCD-EFGH": "com-1", "HJKM-NPQR": "com-1"})
+    used: dict[str, tuple[str, str]] = field(default_factory=dict)
     roster: list[dict[str, Any]] = field(default_factory=list)
     templates: list[dict[str, Any]] = field(default_factory=catalogue_json)
     consents: set[str] = field(default_factory=set)
@@ -70,6 +73,8 @@ class FakeGateway:
             return httpx.Response(200, json={"access_token": f"staff:{body['username']}", "role": "gestor"})
         if path == "/kiosk/session":
             return self._session(body)
+        if path == "/kiosk/pairing":
+            return self._pair(body)
         if token.startswith("staff:"):
             return self._staff(request.method, path, body)
         if token.startswith("kiosk:") and self.devices.get(token[6:], {}).get("revoked") is False:
@@ -96,6 +101,23 @@ class FakeGateway:
             self.biometrics[(person, body["finger"])] = template
             return httpx.Response(201, json={"template_sha256": hashlib.sha256(template).hexdigest()})
         return _error(404, "No encontrado")
+
+    def _pair(self, body: dict[str, Any]) -> httpx.Response:
+        code, device_id, key = body["code"], body["device_id"], body["public_key"]
+        if code not in self.codes or self.used.get(code, (device_id, key)) != (device_id, key):
+            return _error(401, "Código de emparejamiento inválido, vencido o ya usado")
+        if code in self.used:
+            return httpx.Response(201, json=self.devices[device_id])
+        if device_id in self.devices:
+            return _error(409, "El quiosco ya está registrado")
+        self.used[code] = (device_id, key)
+        self.devices[device_id] = {
+            "id": device_id,
+            "public_key": key,
+            "community_id": self.codes[code],
+            "revoked": False,
+        }
+        return httpx.Response(201, json=self.devices[device_id])
 
     def _session(self, body: dict[str, Any]) -> httpx.Response:
         device = self.devices.get(body["device_id"])
@@ -180,17 +202,11 @@ def store(tmp_path: Path) -> Iterator[LocalStore]:
         yield opened
 
 
-def paired(gateway: FakeGateway, store: LocalStore, device_id: str = "kiosco-01") -> flows.PairingResult:
+def paired(
+    gateway: FakeGateway, store: LocalStore, device_id: str = "kiosco-01", code: str = "ABCD-EFGH"
+) -> flows.PairingResult:
     with gateway.client() as client:
-        return flows.pair(
-            client,
-            store,
-            platform_url=URL,
-            username="gestora.maria",
-            password="clave-segura",
-            device_id=device_id,
-            community_id="com-1",
-        )
+        return flows.pair(client, store, platform_url=URL, code=code, device_id=device_id)
 
 
 def synced(gateway: FakeGateway, store: LocalStore) -> flows.SyncReport:
@@ -215,7 +231,7 @@ def test_pairing_keeps_the_device_key_owner_only_and_registers_its_raw_public_ke
     assert store.pairing() == Pairing("kiosco-01", "com-1", URL) and result.already_registered is False
 
 
-def test_pairing_again_after_a_lost_reply_proves_the_same_key_and_carries_on(
+def test_pairing_again_with_the_same_code_after_a_lost_reply_carries_on(
     gateway: FakeGateway, store: LocalStore
 ) -> None:
     first = paired(gateway, store)
@@ -229,14 +245,20 @@ def test_pairing_with_an_id_another_kiosk_holds_is_refused_in_spanish(
     with LocalStore(tmp_path / "otro") as other:
         paired(gateway, other)
     with pytest.raises(flows.FlowError, match="Ya existe otro quiosco"):
-        paired(gateway, store)
+        paired(gateway, store, code="HJKM-NPQR")
     assert store.pairing() is None
 
 
-def test_pairing_with_wrong_credentials_or_offline_stores_no_pairing(gateway: FakeGateway, store: LocalStore) -> None:
-    gateway.users["gestora.maria"] = "otra"
-    with pytest.raises(Unauthorized, match="contraseña"):
+def test_pairing_with_a_wrong_or_used_code_or_offline_stores_no_pairing(
+    gateway: FakeGateway, store: LocalStore, tmp_path: Path
+) -> None:
+    with pytest.raises(flows.FlowError, match="Código de emparejamiento inválido"):
+        paired(gateway, store, code="ZZZZ-ZZZZ")
+    with LocalStore(tmp_path / "otro") as other:
+        paired(gateway, other, device_id="kiosco-02")
+    with pytest.raises(flows.FlowError, match="ya usado"):
         paired(gateway, store)
+    assert store.pairing() is None
     gateway.offline = True
     with pytest.raises(flows.NeedsConnection, match="se necesita conexión"):
         paired(gateway, store)
@@ -603,7 +625,7 @@ def test_register_adds_the_commands_beside_crm_kiosks_own_options(tmp_path: Path
     args = parser(common).parse_args(["acta", "--home", str(tmp_path), "--sign", "ana=huella:right_index"])
     assert args.handler is not None and args.db == tmp_path / "outbox.sqlite3" and args.port
     assert parser().parse_args(["sync", "--db", "x.sqlite3"]).db == Path("x.sqlite3")
-    for command in ("pair --device-id k --community-id c", "enrol --beneficiary ana --finger right_index"):
+    for command in ("pair --device-id k --code ABCD-EFGH", "enrol --beneficiary ana --finger right_index"):
         assert parser().parse_args(command.split()).handler is not None
 
 

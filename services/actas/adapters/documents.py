@@ -134,6 +134,21 @@ class DeviceDoc(Document):
     revoked_at = DateTimeField()
 
 
+class PairingCodeDoc(Document):
+    """A one-time pairing code, by its SHA-256 (the code itself is never stored)."""
+
+    meta: dict[str, Any] = {"collection": "pairing_codes", "db_alias": DB_ALIAS}
+    id = StringField(primary_key=True)
+    community_id = StringField(required=True)
+    description = StringField()
+    issued_by = StringField(required=True)
+    issued_at = DateTimeField(required=True)
+    expires_at = DateTimeField(required=True)
+    used_at = DateTimeField()
+    used_by_device = StringField()
+    used_with_key = StringField()
+
+
 class RejectionDoc(Document):
     meta: dict[str, Any] = {
         "collection": "rejections",
@@ -154,4 +169,13 @@ class RejectionDoc(Document):
     outbox = ListField(DictField())
 
 
-ALL_DOCUMENTS = (ActaDoc, ChainEntryDoc, ChainHeadDoc, FolioCounterDoc, StaffProfileDoc, DeviceDoc, RejectionDoc)
+ALL_DOCUMENTS = (
+    ActaDoc,
+    ChainEntryDoc,
+    ChainHeadDoc,
+    FolioCounterDoc,
+    StaffProfileDoc,
+    DeviceDoc,
+    PairingCodeDoc,
+    RejectionDoc,
+)

@@ -28,6 +28,7 @@ from services.actas.domain.model import (
     Source,
     Status,
 )
+from services.actas.domain.pairing import IssuedCode
 from services.actas.domain.submission import Device
 from services.actas.service_layer.ports import RegisteredDevice, Rejection, StaffProfile
 
@@ -148,6 +149,34 @@ def device_doc(device: RegisteredDevice) -> dict[str, Any]:
         "registered_by": device.registered_by,
         "registered_at": device.registered_at,
     }
+
+
+def pairing_code_doc(code: IssuedCode) -> dict[str, Any]:
+    return {
+        "_id": code.code_sha256,
+        "community_id": code.community_id,
+        "description": code.description,
+        "issued_by": code.issued_by,
+        "issued_at": code.issued_at,
+        "expires_at": code.expires_at,
+        "used_at": None,
+        "used_by_device": "",
+        "used_with_key": "",
+    }
+
+
+def pairing_code_from_doc(raw: dict[str, Any]) -> IssuedCode:
+    return IssuedCode(
+        code_sha256=raw["_id"],
+        community_id=raw["community_id"],
+        description=raw.get("description") or "",
+        issued_by=raw["issued_by"],
+        issued_at=raw["issued_at"],
+        expires_at=raw["expires_at"],
+        used_at=raw.get("used_at"),
+        used_by_device=raw.get("used_by_device") or "",
+        used_with_key=raw.get("used_with_key") or "",
+    )
 
 
 def rejection_doc(rejection: Rejection, events: Sequence[Event]) -> dict[str, Any]:

@@ -41,12 +41,14 @@ from services.actas.adapters.documents import (
     ChainHeadDoc,
     DeviceDoc,
     FolioCounterDoc,
+    PairingCodeDoc,
     RejectionDoc,
     StaffProfileDoc,
 )
 from services.actas.domain import chain
 from services.actas.domain.errors import AlreadyExists, ConcurrentUpdate
 from services.actas.domain.model import Acta, Event, Sealing, Status
+from services.actas.domain.pairing import IssuedCode
 from services.actas.service_layer.ports import (
     ActaFilter,
     CountFilter,
@@ -83,6 +85,7 @@ class MongoRepository:
         self.chain_entries: Collection = ChainEntryDoc._get_collection()
         self.head: Collection = ChainHeadDoc._get_collection()
         self.devices: Collection = DeviceDoc._get_collection()
+        self.pairing_codes: Collection = PairingCodeDoc._get_collection()
         self.rejections: Collection = RejectionDoc._get_collection()
         self.folio_counters: Collection = FolioCounterDoc._get_collection()
         self.staff_profiles: Collection = StaffProfileDoc._get_collection()
@@ -293,6 +296,30 @@ class MongoRepository:
     def staff(self, username: str) -> StaffProfile | None:
         raw = self.staff_profiles.find_one({"_id": username})
         return mapping.staff_from_doc(raw) if raw else None
+
+    # -- pairing codes -------------------------------------------------------------
+    def add_pairing_code(self, code: IssuedCode) -> None:
+        self.pairing_codes.insert_one(mapping.pairing_code_doc(code))
+
+    def consume_pairing_code(
+        self, code_sha256: str, device_id: str, public_key: str, when: datetime
+    ) -> IssuedCode | None:
+        # One conditional update: of two devices racing with the same code, one wins.
+        raw = self.pairing_codes.find_one_and_update(
+            {"_id": code_sha256, "used_at": None, "expires_at": {"$gt": when}},
+            {"$set": {"used_at": when, "used_by_device": device_id, "used_with_key": public_key}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return mapping.pairing_code_from_doc(raw) if raw else None
+
+    def pairing_code(self, code_sha256: str) -> IssuedCode | None:
+        raw = self.pairing_codes.find_one({"_id": code_sha256})
+        return mapping.pairing_code_from_doc(raw) if raw else None
+
+    def release_pairing_code(self, code_sha256: str) -> None:
+        self.pairing_codes.update_one(
+            {"_id": code_sha256}, {"$set": {"used_at": None, "used_by_device": "", "used_with_key": ""}}
+        )
 
     # -- rejected submissions ------------------------------------------------------
     def add_rejection(self, rejection: Rejection, events: Sequence[Event]) -> None:

@@ -61,3 +61,12 @@ class PermissionDenied(ActaError, vocabulary.PermissionDenied):
 
 class DependencyUnavailable(ActaError, vocabulary.Unavailable):
     """A service this one depends on (beneficiaries) did not answer; retry later."""
+
+
+class PairingRefused(ActaError, vocabulary.Unauthenticated):
+    """A pairing code that is wrong, expired or already used."""
+
+    def __init__(self) -> None:
+        vocabulary.Unauthenticated.__init__(
+            self, "Código de emparejamiento inválido, vencido o ya usado; pida uno nuevo a su coordinador"
+        )

@@ -9,6 +9,7 @@ sealed one (``amends``).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import uuid
 from dataclasses import dataclass, field, replace
@@ -28,6 +29,12 @@ FINGERS = frozenset(
 )
 MATCH_MODES = frozenset({"verify_1_1", "identify_1_n"})
 MAX_REASON = 1000  # characters of an amendment's reason
+# How a fingerprint match is known (``FingerprintEvidence.verification``): signed by a
+# paired device (a kiosk's submission or a desk reader's signature over the match),
+# or only stated by the gestor at the desk. Records sealed before this distinction
+# have it empty: kiosk ones were device-signed, desk ones declared.
+VERIFIED_BY_DEVICE = "device"
+DECLARED = "declared"
 
 
 class Status(StrEnum):
@@ -94,6 +101,13 @@ class FingerprintEvidence:
     mode: str
     template_sha256: str
     matched_at: datetime
+    verification: str = ""
+    device_id: str = ""  # the paired device that vouched for the match
+    device_signature: bytes = b""  # a desk reader's Ed25519 signature over the match
+
+    @property
+    def declared(self) -> bool:
+        return self.verification == DECLARED
 
     def problems(self) -> list[str]:
         found = []
@@ -101,6 +115,8 @@ class FingerprintEvidence:
             found.append(f"dedo desconocido {self.finger!r}")
         if self.mode not in MATCH_MODES:
             found.append(f"modo de cotejo desconocido {self.mode!r}")
+        if self.declared:
+            return found  # the gestor's statement: nothing a reader measured to check
         if len(self.template_sha256) != 64:
             found.append("falta el hash de la plantilla cotejada")
         if not self.sensor_id:
@@ -135,6 +151,13 @@ class Signature:
                 "template_sha256": fp.template_sha256,
                 "matched_at": _iso(fp.matched_at),
             }
+            # Only when set, so actas sealed before keep their hash.
+            if fp.verification:
+                body["fingerprint"]["verification"] = fp.verification
+            if fp.device_id:
+                body["fingerprint"]["device_id"] = fp.device_id
+            if fp.device_signature:
+                body["fingerprint"]["device_signature"] = base64.b64encode(fp.device_signature).decode()
         if self.handwritten_sha256:
             body["handwritten_sha256"] = self.handwritten_sha256
         if self.refusal_reason:

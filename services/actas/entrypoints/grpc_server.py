@@ -156,6 +156,13 @@ class ActasServicer(pb_grpc.ActasServiceServicer):
     def ListDevices(self, request: pb.ListDevicesRequest, context: grpc.ServicerContext) -> pb.ListDevicesResponse:
         return pb.ListDevicesResponse(devices=[to_pb.device(d) for d in self.h.list_devices(_actor())])
 
+    def IssuePairingCode(self, request: pb.IssuePairingCodeRequest, context: grpc.ServicerContext) -> pb.PairingCode:
+        return to_pb.pairing_code(self.h.issue_pairing_code(request.community_id, request.description, _actor()))
+
+    def PairDevice(self, request: pb.PairDeviceRequest, context: grpc.ServicerContext) -> pb.Device:
+        device = self.h.pair_device(request.code, request.device_id, request.public_key, request.description, _actor())
+        return to_pb.device(device)
+
     def ListRejectedSubmissions(
         self, request: pb.ListRejectedSubmissionsRequest, context: grpc.ServicerContext
     ) -> pb.ListRejectedSubmissionsResponse:

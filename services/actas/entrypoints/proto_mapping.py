@@ -15,6 +15,7 @@ from services.actas.domain.catalogue import option_label
 from services.actas.domain.model import Acta, Actor, FingerprintEvidence, GeoPoint, Method, Role, Signature
 from services.actas.domain.submission import RejectReason, SubmissionRejected
 from services.actas.domain.templates import Template
+from services.actas.service_layer.devices import NewPairingCode
 from services.actas.service_layer.handlers import (
     KioskMessage,
     MalformedSubmission,
@@ -93,6 +94,9 @@ def evidence_to_pb(e: FingerprintEvidence) -> sub_pb.FingerprintEvidence:
         mode=e.mode,
         template_sha256=e.template_sha256,
         matched_at=ts(e.matched_at),
+        device_id=e.device_id,
+        device_signature=e.device_signature,
+        verification=e.verification,
     )
 
 
@@ -104,6 +108,9 @@ def evidence(e: sub_pb.FingerprintEvidence) -> FingerprintEvidence:
         mode=e.mode,
         template_sha256=e.template_sha256,
         matched_at=when(e.matched_at) or datetime.now(UTC),
+        # What the caller claims the device did; the service decides ``verification``.
+        device_id=e.device_id,
+        device_signature=e.device_signature,
     )
 
 
@@ -169,6 +176,17 @@ def actor(subject: str, role: str, profile: pb.StaffProfile) -> Actor:
 
 def problem(p: chain.ChainProblem) -> pb.ChainProblem:
     return pb.ChainProblem(kind=p.kind, seq=p.seq, acta_id=p.acta_id, detail=p.detail)
+
+
+def pairing_code(new: NewPairingCode) -> pb.PairingCode:
+    return pb.PairingCode(
+        code=new.code,
+        community_id=new.issued.community_id,
+        issued_by=new.issued.issued_by,
+        issued_at=ts(new.issued.issued_at),
+        expires_at=ts(new.issued.expires_at),
+        description=new.issued.description,
+    )
 
 
 def device(d: RegisteredDevice) -> pb.Device:

@@ -11,7 +11,7 @@ The use cases themselves live beside it: ``desk`` (create, sign, seal, amend),
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from services.actas.domain import chain
 from services.actas.domain.catalogue import CATALOGUE
 from services.actas.domain.errors import ActaError, FieldsInvalid, NotFound, PermissionDenied
 from services.actas.domain.model import (
+    VERIFIED_BY_DEVICE,
     Acta,
     Actor,
     Event,
@@ -203,7 +204,9 @@ class HandlersBase:
         images: dict[str, bytes],
         now: datetime,
         error: Callable[[str, str], ActaError],
+        verified_by: str = "",
     ) -> Signature:
+        """``verified_by``: the device whose signature covers the whole submission (a kiosk)."""
         handwritten_sha256 = ""
         if given.method == Method.HANDWRITTEN:
             if not given.handwritten_png:
@@ -215,6 +218,9 @@ class HandlersBase:
             images[handwritten_sha256] = given.handwritten_png
         if given.method == Method.ELECTRONIC and given.role != Role.GESTOR:
             raise error("method", "Un participante firma con huella, a mano o deja constancia de que no firma")
+        if given.method == Method.FINGERPRINT and verified_by and given.fingerprint is not None:
+            vouched = replace(given.fingerprint, verification=VERIFIED_BY_DEVICE, device_id=verified_by)
+            given = replace(given, fingerprint=replace(vouched, device_signature=b""))
         if given.method == Method.FINGERPRINT:
             self._check_evidence(given, people, error)
         return Signature(
@@ -230,11 +236,16 @@ class HandlersBase:
     def _check_evidence(
         self, given: SignatureInput, people: dict[str, Person], error: Callable[[str, str], ActaError]
     ) -> None:
-        """A fingerprint counts only if it matched, well enough, the template the
-        person enrolled for that finger."""
+        """A fingerprint a device vouched for counts only if it matched, well enough,
+        the template the person enrolled for that finger. A declared one is the
+        gestor's statement and is recorded as such: no score or template to check."""
         evidence = given.fingerprint
         if evidence is None:
             raise error("fingerprint", "Falta la evidencia de la huella")
+        if evidence.declared:
+            if given.role == Role.PARTICIPANT and given.signer_id not in people:
+                raise error("signer_id", f"{given.signer_id} no está registrado")
+            return
         if evidence.score < self.min_match_score:
             raise error(
                 "fingerprint",

@@ -10,6 +10,7 @@ from services.actas.access import amend_denial
 from services.actas.domain.errors import FieldsInvalid, PermissionDenied
 from services.actas.domain.model import Acta, Actor, Method, Role, Sealing, Signature
 from services.actas.domain.templates import FieldType
+from services.actas.service_layer import desk_evidence
 from services.actas.service_layer.base import (
     ACTAS,
     HandlersBase,
@@ -59,6 +60,7 @@ class DeskFlow(HandlersBase):
         acta = self.get(acta_id)
         if given.role == Role.GESTOR and given.signer_id != actor.subject:
             raise PermissionDenied("El gestor firma con su propia sesión")
+        given = desk_evidence.classify(self.repo, acta, given)  # verified by a reader, or declared
         images: dict[str, bytes] = {}
         people = self.directory.people([given.signer_id], fresh=True) if given.role == Role.PARTICIPANT else {}
         signature = self._signature(given, people, images, self.clock.now(), field_error)

@@ -39,6 +39,10 @@ class KioskFlow(HandlersBase):
                 raise SubmissionRejected(RejectReason.MALFORMED, message.malformed)
             if content.device_id != message.device_id:
                 raise SubmissionRejected(RejectReason.MALFORMED, "el cuerpo nombra otro quiosco que el sobre")
+            paired_for = registered.community_id if registered else ""
+            if paired_for and content.community_id and content.community_id != paired_for:
+                detail = f"el quiosco está emparejado con la comunidad {paired_for}, no con {content.community_id}"
+                raise SubmissionRejected(RejectReason.INVALID_FIELDS, detail, {"community_id": detail})
             acta, images = self._kiosk_acta_resolved(content)
         except SubmissionRejected:
             # A redelivery of exact bytes stored before (the device may have been
@@ -156,7 +160,10 @@ class KioskFlow(HandlersBase):
             if given.role == Role.GESTOR and given.signer_id != content.gestor_id:
                 raise bad_evidence("signatures", f"firma del gestor {given.signer_id!r} en un acta de otro gestor")
             try:
-                acta.add_signature(self._signature(given, people, images, acta.created_at, bad_evidence))
+                signature = self._signature(
+                    given, people, images, acta.created_at, bad_evidence, verified_by=content.device_id
+                )
+                acta.add_signature(signature)
             except (FieldsInvalid, InvalidState, PermissionDenied) as exc:
                 raise SubmissionRejected(RejectReason.BAD_EVIDENCE, str(exc)) from None
         if acta.status != Status.SIGNED:

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from services.actas.domain.chain import ChainEntry
 from services.actas.domain.model import Acta, Event, Sealing
+from services.actas.domain.pairing import IssuedCode
 from services.actas.domain.submission import Device
 
 
@@ -127,6 +128,18 @@ class ActaRepository(Protocol):
 
     def put_staff(self, profile: StaffProfile) -> None: ...
     def staff(self, username: str) -> StaffProfile | None: ...
+    def add_pairing_code(self, code: IssuedCode) -> None: ...
+    def consume_pairing_code(
+        self, code_sha256: str, device_id: str, public_key: str, when: datetime
+    ) -> IssuedCode | None:
+        """Mark an unused, unexpired code used by this device, atomically; None if
+        there is no such code (wrong, expired or used)."""
+        ...
+
+    def pairing_code(self, code_sha256: str) -> IssuedCode | None: ...
+    def release_pairing_code(self, code_sha256: str) -> None:
+        """Make a consumed code usable again (the device could not be registered)."""
+        ...
 
     def add_rejection(self, rejection: Rejection, events: Sequence[Event]) -> None: ...
     def list_rejections(self, include_resolved: bool, limit: int) -> list[Rejection]: ...

@@ -101,8 +101,18 @@ def _signature(s: apb.Signature, people: dict[str, apb.Participant], acta: apb.A
     evidence = None
     if s.HasField("fingerprint"):
         fp = s.fingerprint
+        # Actas sealed before evidence was classified: a kiosk's submission was
+        # device-signed as a whole; a desk match was the gestor's word.
+        kiosk = acta.source == "kiosk"
         evidence = FingerprintEvidence(
-            fp.score, fp.finger, fp.sensor_id, fp.mode, fp.template_sha256, fp.matched_at.ToDatetime().astimezone()
+            fp.score,
+            fp.finger,
+            fp.sensor_id,
+            fp.mode,
+            fp.template_sha256,
+            fp.matched_at.ToDatetime().astimezone(),
+            verification=fp.verification or ("device" if kiosk else "declared"),
+            device_id=fp.device_id or (acta.device_id if kiosk else ""),
         )
     return SignatureView(
         name=person.full_name if person else ((acta.gestor_name or acta.gestor_id) if staff else s.signer_id),

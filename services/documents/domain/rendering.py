@@ -39,6 +39,7 @@ from reportlab.platypus import Flowable, KeepTogether, SimpleDocTemplate, Spacer
 
 from crm_platform.dates import spanish_datetime
 from services.documents.domain.errors import RenderFailed
+from services.documents.domain.fingerprint import fingerprint_label, verified
 from services.documents.domain.typesetting import (
     BODY,
     BOX,
@@ -240,16 +241,16 @@ def _evidence(acta_id: str, signature: SignatureView) -> list[Flowable]:
 
 
 def _fingerprint_lines(evidence: FingerprintEvidence) -> list[Flowable]:
-    template = evidence.template_sha256
-    short = f"{template[:16]}…{template[-8:]}" if len(template) > 24 else template
+    if not verified(evidence):
+        details = f"Dedo: {_finger(evidence.finger)}\nDeclarada el {_when(evidence.matched_at)}"
+        return [Text(fingerprint_label(evidence), LABEL), Text(details, SMALL)]
     details = (
         f"Puntaje: {evidence.score} · Dedo: {_finger(evidence.finger)}\n"
         f"Sensor: {evidence.sensor_id}\n"
         f"Modo: {_MODES.get(evidence.mode, evidence.mode)}\n"
-        f"Coincidencia: {_when(evidence.matched_at)}\n"
-        f"Plantilla (SHA-256): {short}"
+        f"Coincidencia: {_when(evidence.matched_at)}"
     )
-    return [Text("Firma con huella dactilar", LABEL), Text(details, SMALL)]
+    return [Text(fingerprint_label(evidence), LABEL), Text(details, SMALL)]
 
 
 def _verification_block(view: ActaView) -> Table:

@@ -34,6 +34,10 @@ class FingerprintEvidence:
     mode: str  # "verify_1_1" or "identify_1_n"
     template_sha256: str  # hex
     matched_at: datetime
+    # "device" when a paired kiosk or desk reader vouched for the match (device_id
+    # names it); anything else was declared by the gestor (see domain.fingerprint).
+    verification: str = ""
+    device_id: str = ""
 
 
 @dataclass(frozen=True)

@@ -139,6 +139,16 @@ class ActasServiceStub:
                 request_serializer=crm_dot_actas_dot_v1_dot_actas__pb2.PutStaffProfileRequest.SerializeToString,
                 response_deserializer=crm_dot_actas_dot_v1_dot_actas__pb2.StaffProfile.FromString,
                 _registered_method=True)
+        self.IssuePairingCode = channel.unary_unary(
+                '/crm.actas.v1.ActasService/IssuePairingCode',
+                request_serializer=crm_dot_actas_dot_v1_dot_actas__pb2.IssuePairingCodeRequest.SerializeToString,
+                response_deserializer=crm_dot_actas_dot_v1_dot_actas__pb2.PairingCode.FromString,
+                _registered_method=True)
+        self.PairDevice = channel.unary_unary(
+                '/crm.actas.v1.ActasService/PairDevice',
+                request_serializer=crm_dot_actas_dot_v1_dot_actas__pb2.PairDeviceRequest.SerializeToString,
+                response_deserializer=crm_dot_actas_dot_v1_dot_actas__pb2.Device.FromString,
+                _registered_method=True)
 
 
 class ActasServiceServicer:
@@ -282,6 +292,20 @@ class ActasServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def IssuePairingCode(self, request, context):
+        """Pairing: a coordinator issues a one-time code for one community; the kiosk
+        (through the gateway, with no staff session) presents it with its key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PairDevice(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ActasServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -389,6 +413,16 @@ def add_ActasServiceServicer_to_server(servicer, server):
                     servicer.PutStaffProfile,
                     request_deserializer=crm_dot_actas_dot_v1_dot_actas__pb2.PutStaffProfileRequest.FromString,
                     response_serializer=crm_dot_actas_dot_v1_dot_actas__pb2.StaffProfile.SerializeToString,
+            ),
+            'IssuePairingCode': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssuePairingCode,
+                    request_deserializer=crm_dot_actas_dot_v1_dot_actas__pb2.IssuePairingCodeRequest.FromString,
+                    response_serializer=crm_dot_actas_dot_v1_dot_actas__pb2.PairingCode.SerializeToString,
+            ),
+            'PairDevice': grpc.unary_unary_rpc_method_handler(
+                    servicer.PairDevice,
+                    request_deserializer=crm_dot_actas_dot_v1_dot_actas__pb2.PairDeviceRequest.FromString,
+                    response_serializer=crm_dot_actas_dot_v1_dot_actas__pb2.Device.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -958,6 +992,60 @@ class ActasService:
             '/crm.actas.v1.ActasService/PutStaffProfile',
             crm_dot_actas_dot_v1_dot_actas__pb2.PutStaffProfileRequest.SerializeToString,
             crm_dot_actas_dot_v1_dot_actas__pb2.StaffProfile.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssuePairingCode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.actas.v1.ActasService/IssuePairingCode',
+            crm_dot_actas_dot_v1_dot_actas__pb2.IssuePairingCodeRequest.SerializeToString,
+            crm_dot_actas_dot_v1_dot_actas__pb2.PairingCode.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PairDevice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.actas.v1.ActasService/PairDevice',
+            crm_dot_actas_dot_v1_dot_actas__pb2.PairDeviceRequest.SerializeToString,
+            crm_dot_actas_dot_v1_dot_actas__pb2.Device.FromString,
             options,
             channel_credentials,
             insecure,

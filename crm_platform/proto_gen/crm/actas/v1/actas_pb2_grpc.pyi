@@ -76,6 +76,11 @@ class ActasServiceStub:
     """The gateway (as a service) records a staff account's profile when it is
     created, so actas a kiosk captures for that gestor carry their name.
     """
+    IssuePairingCode: _grpc.UnaryUnaryMultiCallable[_actas_pb2.IssuePairingCodeRequest, _actas_pb2.PairingCode]
+    """Pairing: a coordinator issues a one-time code for one community; the kiosk
+    (through the gateway, with no staff session) presents it with its key.
+    """
+    PairDevice: _grpc.UnaryUnaryMultiCallable[_actas_pb2.PairDeviceRequest, _actas_pb2.Device]
 
 @_typing.type_check_only
 class ActasServiceAsyncStub(ActasServiceStub):
@@ -117,6 +122,11 @@ class ActasServiceAsyncStub(ActasServiceStub):
     """The gateway (as a service) records a staff account's profile when it is
     created, so actas a kiosk captures for that gestor carry their name.
     """
+    IssuePairingCode: _aio.UnaryUnaryMultiCallable[_actas_pb2.IssuePairingCodeRequest, _actas_pb2.PairingCode]  # type: ignore[assignment]
+    """Pairing: a coordinator issues a one-time code for one community; the kiosk
+    (through the gateway, with no staff session) presents it with its key.
+    """
+    PairDevice: _aio.UnaryUnaryMultiCallable[_actas_pb2.PairDeviceRequest, _actas_pb2.Device]  # type: ignore[assignment]
 
 class ActasServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -281,5 +291,22 @@ class ActasServiceServicer(metaclass=_abc_1.ABCMeta):
         """The gateway (as a service) records a staff account's profile when it is
         created, so actas a kiosk captures for that gestor carry their name.
         """
+
+    @_abc_1.abstractmethod
+    def IssuePairingCode(
+        self,
+        request: _actas_pb2.IssuePairingCodeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_actas_pb2.PairingCode, _abc.Awaitable[_actas_pb2.PairingCode]]:
+        """Pairing: a coordinator issues a one-time code for one community; the kiosk
+        (through the gateway, with no staff session) presents it with its key.
+        """
+
+    @_abc_1.abstractmethod
+    def PairDevice(
+        self,
+        request: _actas_pb2.PairDeviceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_actas_pb2.Device, _abc.Awaitable[_actas_pb2.Device]]: ...
 
 def add_ActasServiceServicer_to_server(servicer: ActasServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -26,7 +26,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x63rm/actas/v1/submission.proto\x12\x0c\x63rm.actas.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"E\n\x0fKioskSubmission\x12\x11\n\tdevice_id\x18\x01 \x01(\t\x12\x0c\n\x04\x62ody\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"8\n\x08GeoPoint\x12\x0b\n\x03lat\x18\x01 \x01(\x01\x12\x0b\n\x03lon\x18\x02 \x01(\x01\x12\x12\n\naccuracy_m\x18\x03 \x01(\x01\"\x9e\x01\n\x13\x46ingerprintEvidence\x12\r\n\x05score\x18\x01 \x01(\x05\x12\x0e\n\x06\x66inger\x18\x02 \x01(\t\x12\x11\n\tsensor_id\x18\x03 \x01(\t\x12\x0c\n\x04mode\x18\x04 \x01(\t\x12\x17\n\x0ftemplate_sha256\x18\x05 \x01(\t\x12.\n\nmatched_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x1a\n\x0bHandwritten\x12\x0b\n\x03png\x18\x01 \x01(\x0c\"\x19\n\x07Refusal\x12\x0e\n\x06reason\x18\x01 \x01(\t\"\x84\x02\n\x12SubmittedSignature\x12\x11\n\tsigner_id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12-\n\tsigned_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x38\n\x0b\x66ingerprint\x18\x04 \x01(\x0b\x32!.crm.actas.v1.FingerprintEvidenceH\x00\x12\x30\n\x0bhandwritten\x18\x05 \x01(\x0b\x32\x19.crm.actas.v1.HandwrittenH\x00\x12(\n\x07refusal\x18\x06 \x01(\x0b\x32\x15.crm.actas.v1.RefusalH\x00\x42\x08\n\x06method\"\xb3\x02\n\x0eSubmissionBody\x12\x15\n\rsubmission_id\x18\x01 \x01(\t\x12\x11\n\tdevice_id\x18\x02 \x01(\t\x12\x14\n\x0ctemplate_key\x18\x03 \x01(\t\x12\'\n\x06values\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x34\n\nsignatures\x18\x05 \x03(\x0b\x32 .crm.actas.v1.SubmittedSignature\x12/\n\x0b\x63\x61ptured_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tgestor_id\x18\x07 \x01(\t\x12\x14\n\x0c\x63ommunity_id\x18\x08 \x01(\t\x12(\n\x08location\x18\t \x01(\x0b\x32\x16.crm.actas.v1.GeoPointb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x63rm/actas/v1/submission.proto\x12\x0c\x63rm.actas.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"E\n\x0fKioskSubmission\x12\x11\n\tdevice_id\x18\x01 \x01(\t\x12\x0c\n\x04\x62ody\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"8\n\x08GeoPoint\x12\x0b\n\x03lat\x18\x01 \x01(\x01\x12\x0b\n\x03lon\x18\x02 \x01(\x01\x12\x12\n\naccuracy_m\x18\x03 \x01(\x01\"\xe1\x01\n\x13\x46ingerprintEvidence\x12\r\n\x05score\x18\x01 \x01(\x05\x12\x0e\n\x06\x66inger\x18\x02 \x01(\t\x12\x11\n\tsensor_id\x18\x03 \x01(\t\x12\x0c\n\x04mode\x18\x04 \x01(\t\x12\x17\n\x0ftemplate_sha256\x18\x05 \x01(\t\x12.\n\nmatched_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tdevice_id\x18\x07 \x01(\t\x12\x18\n\x10\x64\x65vice_signature\x18\x08 \x01(\x0c\x12\x14\n\x0cverification\x18\t \x01(\t\"\x1a\n\x0bHandwritten\x12\x0b\n\x03png\x18\x01 \x01(\x0c\"\x19\n\x07Refusal\x12\x0e\n\x06reason\x18\x01 \x01(\t\"\x84\x02\n\x12SubmittedSignature\x12\x11\n\tsigner_id\x18\x01 \x01(\t\x12\x0c\n\x04role\x18\x02 \x01(\t\x12-\n\tsigned_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x38\n\x0b\x66ingerprint\x18\x04 \x01(\x0b\x32!.crm.actas.v1.FingerprintEvidenceH\x00\x12\x30\n\x0bhandwritten\x18\x05 \x01(\x0b\x32\x19.crm.actas.v1.HandwrittenH\x00\x12(\n\x07refusal\x18\x06 \x01(\x0b\x32\x15.crm.actas.v1.RefusalH\x00\x42\x08\n\x06method\"\xb3\x02\n\x0eSubmissionBody\x12\x15\n\rsubmission_id\x18\x01 \x01(\t\x12\x11\n\tdevice_id\x18\x02 \x01(\t\x12\x14\n\x0ctemplate_key\x18\x03 \x01(\t\x12\'\n\x06values\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x34\n\nsignatures\x18\x05 \x03(\x0b\x32 .crm.actas.v1.SubmittedSignature\x12/\n\x0b\x63\x61ptured_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tgestor_id\x18\x07 \x01(\t\x12\x14\n\x0c\x63ommunity_id\x18\x08 \x01(\t\x12(\n\x08location\x18\t \x01(\x0b\x32\x16.crm.actas.v1.GeoPointb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,13 +38,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GEOPOINT']._serialized_start=181
   _globals['_GEOPOINT']._serialized_end=237
   _globals['_FINGERPRINTEVIDENCE']._serialized_start=240
-  _globals['_FINGERPRINTEVIDENCE']._serialized_end=398
-  _globals['_HANDWRITTEN']._serialized_start=400
-  _globals['_HANDWRITTEN']._serialized_end=426
-  _globals['_REFUSAL']._serialized_start=428
-  _globals['_REFUSAL']._serialized_end=453
-  _globals['_SUBMITTEDSIGNATURE']._serialized_start=456
-  _globals['_SUBMITTEDSIGNATURE']._serialized_end=716
-  _globals['_SUBMISSIONBODY']._serialized_start=719
-  _globals['_SUBMISSIONBODY']._serialized_end=1026
+  _globals['_FINGERPRINTEVIDENCE']._serialized_end=465
+  _globals['_HANDWRITTEN']._serialized_start=467
+  _globals['_HANDWRITTEN']._serialized_end=493
+  _globals['_REFUSAL']._serialized_start=495
+  _globals['_REFUSAL']._serialized_end=520
+  _globals['_SUBMITTEDSIGNATURE']._serialized_start=523
+  _globals['_SUBMITTEDSIGNATURE']._serialized_end=783
+  _globals['_SUBMISSIONBODY']._serialized_start=786
+  _globals['_SUBMISSIONBODY']._serialized_end=1093
 # @@protoc_insertion_point(module_scope)

@@ -90,6 +90,9 @@ class FingerprintEvidence(_message.Message):
     MODE_FIELD_NUMBER: _builtins.int
     TEMPLATE_SHA256_FIELD_NUMBER: _builtins.int
     MATCHED_AT_FIELD_NUMBER: _builtins.int
+    DEVICE_ID_FIELD_NUMBER: _builtins.int
+    DEVICE_SIGNATURE_FIELD_NUMBER: _builtins.int
+    VERIFICATION_FIELD_NUMBER: _builtins.int
     score: _builtins.int
     """Matcher score reported by the sensor."""
     finger: _builtins.str
@@ -100,6 +103,16 @@ class FingerprintEvidence(_message.Message):
     """verify_1_1 (against the enrolled template) or identify_1_n."""
     template_sha256: _builtins.str
     """SHA-256 (hex) of the enrolled template the capture was matched against."""
+    device_id: _builtins.str
+    """A desk reader's signature over the evidence (crm_platform.fingerprint_evidence):
+    the paired device that signed it, and the Ed25519 signature (64 bytes).
+    Unused in kiosk submissions, whose whole body is signed.
+    """
+    device_signature: _builtins.bytes
+    verification: _builtins.str
+    """In an acta: "device" (signed by a paired kiosk or desk reader) or "declared"
+    (stated by the gestor, not verified by a reader). Set by the actas service.
+    """
     @_builtins.property
     def matched_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -111,10 +124,13 @@ class FingerprintEvidence(_message.Message):
         mode: _builtins.str = ...,
         template_sha256: _builtins.str = ...,
         matched_at: _timestamp_pb2.Timestamp | None = ...,
+        device_id: _builtins.str = ...,
+        device_signature: _builtins.bytes = ...,
+        verification: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["matched_at", b"matched_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["finger", b"finger", "matched_at", b"matched_at", "mode", b"mode", "score", b"score", "sensor_id", b"sensor_id", "template_sha256", b"template_sha256"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["device_id", b"device_id", "device_signature", b"device_signature", "finger", b"finger", "matched_at", b"matched_at", "mode", b"mode", "score", b"score", "sensor_id", b"sensor_id", "template_sha256", b"template_sha256", "verification", b"verification"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
