@@ -130,6 +130,7 @@ def install(app: FastAPI, web: WebApp) -> None:
         admin_pages,
         community_pages,
         dashboard,
+        kiosk_pages,
         notification_pages,
         people_pages,
     )
@@ -185,3 +186,4 @@ def install(app: FastAPI, web: WebApp) -> None:
     admin_pages.register(app, web)
     notification_pages.register(app, web)
     people_pages.register(app, web)
+    kiosk_pages.register(app, web)

@@ -5,6 +5,7 @@ sign-out and the idle timeout."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import uuid
@@ -14,6 +15,8 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from openpyxl import load_workbook
 from playwright.sync_api import Browser, BrowserContext
 
@@ -26,6 +29,18 @@ __all__ = ["browser"]  # the fixture, imported for pytest
 PASSWORD = "web-password-123"
 WEB_ROLES = ("admin", "coordinator", "gestor", "psychosocial", "auditor")
 EVERYONE = ["Inicio", "Actas", "Comunidades"]
+SECTIONS_OF = {  # the menu each role sees, from the services' access tables
+    "admin": [*EVERYONE, "Quioscos", "Notificaciones", "Administración"],
+    "coordinator": [*EVERYONE, "Quioscos", "Notificaciones"],
+    "gestor": [*EVERYONE, "Notificaciones"],
+    "psychosocial": EVERYONE,
+    "auditor": [*EVERYONE, "Quioscos", "Notificaciones"],
+}
+PAGE_OF = {
+    "Quioscos": "/app/quioscos",
+    "Notificaciones": "/app/notificaciones",
+    "Administración": "/app/administracion",
+}
 
 
 @pytest.fixture(scope="module")
@@ -86,13 +101,12 @@ def test_each_role_signs_in_sees_its_sections_and_every_page_passes_axe_on_a_pho
         try:
             sign_in(page, base, accounts[role], PASSWORD)
             nav = [a.inner_text() for a in page.get_by_role("navigation", name="Secciones").get_by_role("link").all()]
-            expected = EVERYONE + (["Notificaciones"] if role != "psychosocial" else [])
-            assert nav == expected + (["Administración"] if role == "admin" else []), nav
+            assert nav == SECTIONS_OF[role], nav
             pages = ["/app/", "/app/actas", f"/app/actas/{records['acta']}", "/app/comunidades"]
             pages += [f"/app/comunidades/{records['community']}", f"/app/hogares/{records['family']}"]
             pages += [f"/app/personas/{records['person']}"]
-            pages += ["/app/notificaciones"] if role != "psychosocial" else []
-            for path in pages + (["/app/administracion"] if role == "admin" else []):
+            pages += [PAGE_OF[name] for name in SECTIONS_OF[role] if name in PAGE_OF]
+            for path in pages:
                 reply = page.goto(f"{base}{path}")
                 assert reply is not None and reply.status == 200, path
                 assert page.locator("html").get_attribute("lang") == "es"
@@ -342,3 +356,52 @@ def test_households_and_people_show_each_role_what_the_api_shows_it_and_link_the
             assert visit_link.count() >= 1, "the sealed visit is on the person's timeline"
         finally:
             ctx.close()
+
+
+def test_a_coordinator_approves_a_kiosk_with_a_one_time_code_and_revokes_it(
+    browser: Browser, base: str, accounts: dict[str, str], http: httpx.Client, community: dict[str, Any]
+) -> None:
+    ctx = browser.new_context(bypass_csp=True)
+    page = ctx.new_page()
+    try:
+        sign_in(page, base, accounts["coordinator"], PASSWORD)
+        page.get_by_role("navigation", name="Secciones").get_by_role("link", name="Quioscos").click()
+        page.get_by_role("button", name="Emitir código").click()
+        assert page.locator("#e-comunidad").inner_text() == "Elija la comunidad del quiosco"
+        page.get_by_label("Comunidad del quiosco").select_option(label=community["name"])
+        page.get_by_label("Descripción").fill("Casa comunal")
+        page.get_by_role("button", name="Emitir código").click()
+        code = page.locator(".code strong").inner_text()
+        assert len(code.replace("-", "")) == 8
+        assert serious_violations(page) == []
+
+        device_id = f"quiosco-web-{uuid.uuid4().hex[:6]}"
+        key = base64.b64encode(
+            Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        ).decode()
+        paired = http.post("/api/v1/kiosk/pairing", json={"code": code, "device_id": device_id, "public_key": key})
+        assert paired.status_code == 201, paired.text
+        again = http.post(
+            "/api/v1/kiosk/pairing", json={"code": code, "device_id": f"{device_id}-2", "public_key": key}
+        )
+        assert again.status_code == 401  # one use only
+
+        page.goto(f"{base}/app/quioscos")
+        row = page.locator("tr", has_text=device_id)
+        assert community["name"] in row.inner_text() and "Activo" in row.inner_text()
+        page.get_by_role("button", name=f"Revocar {device_id}").click()
+        assert "revocado" in page.get_by_role("status").first.inner_text().lower()
+        assert "Revocado" in page.locator("tr", has_text=device_id).inner_text()
+    finally:
+        ctx.close()
+
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    try:
+        sign_in(page, base, accounts["auditor"], PASSWORD)
+        page.goto(f"{base}/app/quioscos")
+        assert page.locator("tr", has_text=device_id).count() == 1
+        assert page.get_by_role("button", name="Emitir código").count() == 0
+        assert page.get_by_role("button", name=f"Revocar {device_id}").count() == 0
+    finally:
+        ctx.close()
