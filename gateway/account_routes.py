@@ -4,14 +4,15 @@ password change, and (admins) deactivation and reactivation of accounts."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import FastAPI, Header, Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_platform.access import KIOSK
 from gateway import auth, errors, schemas
+from gateway import responses as R
 from gateway.deps import User
 from gateway.policy import GATEWAY
 from gateway.throttle import LoginThrottle, Throttled
@@ -50,7 +51,7 @@ def register(
     def session(user: auth.User) -> dict[str, Any]:
         return {"access_token": tokens.issue(user), "token_type": "bearer", "expires_in": tokens.ttl, "role": user.role}
 
-    @app.post(f"{API}/auth/login", tags=["auth"])
+    @app.post(f"{API}/auth/login", tags=["auth"], response_model=R.SessionOut, responses=R.failures(400, 401, 413, 429))
     def login(body: schemas.LoginRequest, request: Request) -> dict[str, Any]:
         """A bearer token. Repeated failures lock the account and the client for a
         while (429 with Retry-After), checked before the password is hashed."""
@@ -64,10 +65,10 @@ def register(
         throttle.success(username, ip)
         return session(user)
 
-    @app.post(f"{API}/auth/logout", status_code=204, tags=["auth"])
-    def logout(user: User, request: Request, authorization: Annotated[str | None, Header()] = None) -> Response:
+    @app.post(f"{API}/auth/logout", status_code=204, tags=["auth"], responses=R.failures(401))
+    def logout(user: User, request: Request) -> Response:
         """Revoke the token of this request; it is refused from the next request on."""
-        claims = tokens.decode(_bearer(authorization))  # verified and live: ``user`` was resolved from it
+        claims = tokens.decode(_bearer(request.headers.get("authorization")))  # verified: ``user`` came from it
         expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
         if user.role == KIOSK:
             revoked.revoke(str(claims["jti"]), expires)
@@ -76,7 +77,12 @@ def register(
         throttle.audit(user.username, client_address(request), "logout")
         return Response(status_code=204)
 
-    @app.post(f"{API}/auth/password", tags=["auth"])
+    @app.post(
+        f"{API}/auth/password",
+        tags=["auth"],
+        response_model=R.SessionOut,
+        responses=R.failures(400, 401, 403, 413, 429),
+    )
     def change_password(body: PasswordChangeRequest, user: User, request: Request) -> dict[str, Any]:
         """Change one's own password: every earlier token (on every device) stops
         working; the answer carries a new token."""
@@ -108,12 +114,16 @@ def register(
         throttle.audit(username, client_address(request), "reactivated" if active else "deactivated", by=user.username)
         return {"username": username, "active": active}
 
-    @app.post(f"{API}/users/{{username}}/deactivation", tags=["auth"])
+    @app.post(
+        f"{API}/users/{{username}}/deactivation", tags=["auth"], response_model=R.AccountStateOut, responses=R.ACTION
+    )
     def deactivate_user(username: str, user: User, request: Request) -> dict[str, Any]:
         """Admins: the account can no longer log in and its tokens are refused at once."""
         return set_active(username, user, request, active=False)
 
-    @app.post(f"{API}/users/{{username}}/reactivation", tags=["auth"])
+    @app.post(
+        f"{API}/users/{{username}}/reactivation", tags=["auth"], response_model=R.AccountStateOut, responses=R.ACTION
+    )
     def reactivate_user(username: str, user: User, request: Request) -> dict[str, Any]:
         """Admins: the account can log in again (tokens from before stay refused)."""
         return set_active(username, user, request, active=True)

@@ -21,7 +21,9 @@ from crm_platform.limits import MAX_ATTACHMENT_BYTES
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
 from crm_platform.proto_gen.crm.actas.v1 import submission_pb2 as sub_pb
 from crm_platform.proto_gen.crm.documents.v1 import documents_pb2 as dpb
-from gateway import auth, chain_routes, errors, schemas
+from gateway import auth, catalogs, chain_routes, errors, schemas
+from gateway import responses as R
+from gateway import responses_actas as RA
 from gateway.deps import Backend, User, to_json
 from gateway.policy import redact_acta
 from services.actas.access import ACCESS as ACTAS
@@ -74,18 +76,18 @@ def register(app: FastAPI, backend: Backend) -> None:
         return redact_acta(to_json(message), user.role)
 
     # -- templates ---------------------------------------------------------------
-    @app.get(f"{API}/acta-templates", tags=["actas"])
+    @app.get(f"{API}/acta-templates", tags=["actas"], response_model=RA.TemplatesOut, responses=R.LIST)
     def list_templates(user: User) -> dict[str, Any]:
         auth.require(user, ACTAS, "ListTemplates")
         return to_json(backend.call(A.ListTemplates, apb.ListTemplatesRequest(), user))
 
-    @app.get(f"{API}/acta-templates/{{key}}", tags=["actas"])
+    @app.get(f"{API}/acta-templates/{{key}}", tags=["actas"], response_model=RA.TemplateOut, responses=R.READ)
     def get_template(key: str, user: User) -> dict[str, Any]:
         auth.require(user, ACTAS, "GetTemplate")
         return to_json(backend.call(A.GetTemplate, apb.GetTemplateRequest(key=key), user))
 
     # -- desk flow ---------------------------------------------------------------
-    @app.post(f"{API}/actas", status_code=201, tags=["actas"])
+    @app.post(f"{API}/actas", status_code=201, tags=["actas"], response_model=RA.ActaOut, responses=R.WRITE)
     def create_acta(body: schemas.ActaIn, user: User) -> dict[str, Any]:
         auth.require(user, ACTAS, "CreateActa")
         request = apb.CreateActaRequest(
@@ -97,7 +99,7 @@ def register(app: FastAPI, backend: Backend) -> None:
         )
         return acta(backend.call(A.CreateActa, request, user), user)
 
-    @app.post(f"{API}/actas/{{acta_id}}/signatures", tags=["actas"])
+    @app.post(f"{API}/actas/{{acta_id}}/signatures", tags=["actas"], response_model=RA.ActaOut, responses=R.WRITE)
     def sign_acta(acta_id: str, body: schemas.SignatureIn, user: User) -> dict[str, Any]:
         auth.require(user, ACTAS, "SignActa")
         request = apb.SignActaRequest(acta_id=acta_id, signer_id=body.signer_id)
@@ -125,12 +127,18 @@ def register(app: FastAPI, backend: Backend) -> None:
             raise errors.ApiError(400, "Solicitud inválida", {"method": "Solo el gestor firma electrónicamente"})
         return acta(backend.call(A.SignActa, request, user), user)
 
-    @app.post(f"{API}/actas/{{acta_id}}/seal", tags=["actas"])
+    @app.post(f"{API}/actas/{{acta_id}}/seal", tags=["actas"], response_model=RA.ActaOut, responses=R.ACTION)
     def seal_acta(acta_id: str, user: User) -> dict[str, Any]:
         auth.require(user, ACTAS, "SealActa")
         return acta(backend.call(A.SealActa, apb.SealActaRequest(acta_id=acta_id), user), user)
 
-    @app.post(f"{API}/actas/{{acta_id}}/amendments", status_code=201, tags=["actas"])
+    @app.post(
+        f"{API}/actas/{{acta_id}}/amendments",
+        status_code=201,
+        tags=["actas"],
+        response_model=RA.ActaOut,
+        responses=R.WRITE,
+    )
     def amend_acta(acta_id: str, body: schemas.AmendmentIn, user: User) -> dict[str, Any]:
         auth.require(user, ACTAS, "AmendActa")
         request = apb.AmendActaRequest(
@@ -139,14 +147,14 @@ def register(app: FastAPI, backend: Backend) -> None:
         return acta(backend.call(A.AmendActa, request, user), user)
 
     # -- queries -----------------------------------------------------------------
-    @app.get(f"{API}/actas", tags=["actas"])
+    @app.get(f"{API}/actas", tags=["actas"], response_model=RA.ActasOut, responses=R.QUERY)
     def list_actas(
         user: User,
         beneficiary_id: str = "",
         family_id: str = "",
         gestor_id: str = "",
         template_code: str = "",
-        status: str = "",
+        status: catalogs.param("estado_acta") = "",  # type: ignore[valid-type]
         captured_from: datetime | None = None,
         captured_to: datetime | None = None,
         limit: schemas.PageLimit = 50,
@@ -164,12 +172,12 @@ def register(app: FastAPI, backend: Backend) -> None:
         )
         return {"actas": [acta(a, user) for a in backend.call(A.ListActas, request, user).actas]}
 
-    @app.get(f"{API}/actas/{{acta_id}}", tags=["actas"])
+    @app.get(f"{API}/actas/{{acta_id}}", tags=["actas"], response_model=RA.ActaOut, responses=R.READ)
     def get_acta(acta_id: str, user: User) -> dict[str, Any]:
         auth.require(user, ACTAS, "GetActa")
         return acta(backend.call(A.GetActa, apb.GetActaRequest(id=acta_id), user), user)
 
-    @app.get(f"{API}/acta-counts", tags=["reports"])
+    @app.get(f"{API}/acta-counts", tags=["reports"], response_model=RA.CountsOut, responses=R.QUERY)
     def count_actas(
         user: User,
         group_by: Literal["template", "gestor", "community", "week"] = "template",
@@ -191,12 +199,19 @@ def register(app: FastAPI, backend: Backend) -> None:
         return to_json(backend.call(A.CountActas, request, user))
 
     # -- verification ------------------------------------------------------------
-    @app.get(f"{API}/actas/{{acta_id}}/verification", tags=["verification"])
+    @app.get(
+        f"{API}/actas/{{acta_id}}/verification",
+        tags=["verification"],
+        response_model=RA.ActaVerificationOut,
+        responses=R.READ,
+    )
     def verify_acta(acta_id: str, user: User) -> dict[str, Any]:
         auth.require(user, ACTAS, "VerifyActa")
         return to_json(backend.call(A.VerifyActa, apb.VerifyActaRequest(acta_id=acta_id), user))
 
-    @app.get(f"{API}/chain/verification", tags=["verification"])
+    @app.get(
+        f"{API}/chain/verification", tags=["verification"], response_model=RA.ChainVerificationOut, responses=R.LIST
+    )
     def verify_chain(user: User) -> dict[str, Any]:
         auth.require(user, ACTAS, "VerifyChain")
         return to_json(backend.call(A.VerifyChain, apb.VerifyChainRequest(), user))
@@ -224,13 +239,17 @@ def register(app: FastAPI, backend: Backend) -> None:
         return HTMLResponse(_page("Acta con problemas", detail + corrections, False), 409)
 
     # -- documents ---------------------------------------------------------------
-    @app.get(f"{API}/actas/{{acta_id}}/document", tags=["documents"])
+    @app.get(
+        f"{API}/actas/{{acta_id}}/document", tags=["documents"], response_model=RA.ActaDocumentOut, responses=R.READ
+    )
     def acta_document(acta_id: str, user: User, ttl_seconds: schemas.LinkTtl = 900) -> dict[str, Any]:
         auth.require(user, DOCUMENTS, "GetActaDocument")
         request = dpb.GetActaDocumentRequest(acta_id=acta_id, link_ttl_seconds=ttl_seconds)
         return to_json(backend.call(D.GetActaDocument, request, user))
 
-    @app.post(f"{API}/attachments", status_code=201, tags=["documents"])
+    @app.post(
+        f"{API}/attachments", status_code=201, tags=["documents"], response_model=RA.AttachmentOut, responses=R.WRITE
+    )
     def put_attachment(body: schemas.AttachmentIn, user: User) -> dict[str, Any]:
         """A photo for an acta's photo field; the field then names it by ``sha256``."""
         auth.require(user, DOCUMENTS, "PutAttachment")
@@ -242,29 +261,19 @@ def register(app: FastAPI, backend: Backend) -> None:
         request = dpb.PutAttachmentRequest(content=content, content_type=body.content_type)
         return to_json(backend.call(D.PutAttachment, request, user))
 
-    @app.get(f"{API}/attachments/{{sha256}}", tags=["documents"])
+    @app.get(f"{API}/attachments/{{sha256}}", tags=["documents"], response_model=RA.AttachmentOut, responses=R.READ)
     def get_attachment(sha256: str, user: User, ttl_seconds: schemas.LinkTtl = 900) -> dict[str, Any]:
         auth.require(user, DOCUMENTS, "GetAttachment")
         request = dpb.GetAttachmentRequest(sha256=sha256, link_ttl_seconds=ttl_seconds)
         return to_json(backend.call(D.GetAttachment, request, user))
 
     # -- kiosk devices and rejected submissions ------------------------------------
-    @app.get(f"{API}/devices", tags=["devices"])
+    @app.get(f"{API}/devices", tags=["devices"], response_model=R.DevicesOut, responses=R.LIST)
     def list_devices(user: User) -> dict[str, Any]:
         auth.require(user, ACTAS, "ListDevices")
         return to_json(backend.call(A.ListDevices, apb.ListDevicesRequest(), user))
 
-    @app.post(
-        f"{API}/devices",
-        status_code=201,
-        tags=["devices"],
-        response_model=schemas.DeviceOut,
-        responses={
-            400: {"description": "Datos inválidos"},
-            403: {"description": "Sin permiso"},
-            409: {"description": "El identificador ya está registrado"},
-        },
-    )
+    @app.post(f"{API}/devices", status_code=201, tags=["devices"], response_model=R.DeviceOut, responses=R.WRITE)
     def register_device(body: schemas.DeviceIn, user: User) -> dict[str, Any]:
         """A coordinator registers a device whose key they hold; usually a device
         pairs itself with a code instead (``POST /pairing-codes``)."""
@@ -276,7 +285,7 @@ def register(app: FastAPI, backend: Backend) -> None:
         status_code=201,
         tags=["devices"],
         response_model=schemas.PairingCodeOut,
-        responses={400: {"description": "Falta la comunidad"}, 403: {"description": "Sin permiso"}},
+        responses=R.WRITE,
     )
     def issue_pairing_code(body: schemas.PairingCodeIn, user: User) -> dict[str, Any]:
         """A one-time code (valid 24 h) that pairs one kiosk or desk reader with one
@@ -285,18 +294,25 @@ def register(app: FastAPI, backend: Backend) -> None:
         request = apb.IssuePairingCodeRequest(community_id=body.community_id, description=body.description)
         return to_json(backend.call(A.IssuePairingCode, request, user))
 
-    @app.delete(f"{API}/devices/{{device_id}}", tags=["devices"])
+    @app.delete(f"{API}/devices/{{device_id}}", tags=["devices"], response_model=R.DeviceOut, responses=R.ACTION)
     def revoke_device(device_id: str, user: User) -> dict[str, Any]:
         auth.require(user, ACTAS, "RevokeDevice")
         return to_json(backend.call(A.RevokeDevice, apb.RevokeDeviceRequest(id=device_id), user))
 
-    @app.get(f"{API}/rejected-submissions", tags=["devices"])
+    @app.get(
+        f"{API}/rejected-submissions", tags=["devices"], response_model=R.RejectedSubmissionsOut, responses=R.QUERY
+    )
     def list_rejections(user: User, include_resolved: bool = False, limit: schemas.PageLimit = 100) -> dict[str, Any]:
         auth.require(user, ACTAS, "ListRejectedSubmissions")
         request = apb.ListRejectedSubmissionsRequest(include_resolved=include_resolved, limit=limit)
         return to_json(backend.call(A.ListRejectedSubmissions, request, user))
 
-    @app.post(f"{API}/rejected-submissions/{{rejection_id}}/resolution", tags=["devices"])
+    @app.post(
+        f"{API}/rejected-submissions/{{rejection_id}}/resolution",
+        tags=["devices"],
+        response_model=R.RejectedSubmissionOut,
+        responses=R.WRITE,
+    )
     def resolve_rejection(rejection_id: str, body: schemas.ResolutionIn, user: User) -> dict[str, Any]:
         auth.require(user, ACTAS, "ResolveRejectedSubmission")
         request = apb.ResolveRejectedSubmissionRequest(id=rejection_id, note=body.note)
@@ -333,8 +349,9 @@ def _page(title: str, detail: str, valid: bool) -> str:
     colour = "#1b7f3b" if valid else "#b3261e"
     return (
         '<!doctype html><html lang="es"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{title} · CRM Social</title></head>"
-        '<body style="font-family:sans-serif;max-width:40em;margin:2em auto">'
-        f'<h1 style="color:{colour}">{title}</h1><p>{detail}</p>'
-        "<p><small>Verificación pública de actas de CRM Social.</small></p></body></html>"
+        '<body style="font-family:sans-serif;max-width:40em;margin:2em auto;padding:0 1em">'
+        f'<main><h1 style="color:{colour}">{title}</h1><div>{detail}</div>'
+        "<p><small>Verificación pública de actas de CRM Social.</small></p></main></body></html>"
     )

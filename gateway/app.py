@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pymongo
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Path, Request
 
 from crm_platform.access import KIOSK
 from crm_platform.mongo import DURABLE_WRITES
@@ -18,7 +18,9 @@ from gateway import (
     account_routes,
     actas_routes,
     auth,
+    catalogs,
     chain_routes,
+    docs,
     errors,
     kiosk_routes,
     notifications_routes,
@@ -26,15 +28,17 @@ from gateway import (
     throttle,
     webhooks_routes,
 )
+from gateway import responses as R
 from gateway.config import GatewaySettings
 from gateway.deps import Backend, User, to_json
 from gateway.kiosk_statements import SeenStatements
-from gateway.middleware import BodySizeLimit
+from gateway.middleware import BodySizeLimit, SecurityHeaders
 from gateway.policy import GATEWAY, redact_beneficiary, redact_enrolment
 from gateway.web import app as web
 from services.beneficiaries.access import ACCESS as BENEFICIARIES
 
 API = "/api/v1"
+ConsentKind = catalogs.param("consentimiento", where=Path, optional=False)
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
@@ -90,16 +94,21 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         version="1.0.0",
         description="API de CRM Social: comunidades, hogares y beneficiarios.",
         lifespan=lifespan,
+        # /docs and /redoc are gateway.docs's: assets served locally, no inline script.
+        docs_url=None,
+        redoc_url=None,
         # FastAPI's native OpenTelemetry spans use the tracer provider that
         # crm_platform.telemetry installed; probes are left out of the traces.
         telemetry={"exclude": lambda scope: scope.get("path") == "/healthz"},
     )
+    docs.install(app)
     errors.install(app)
     # Signature images and photos are larger than any other body.
     # A photo's limit is the attachment limit's base64 text plus room for the JSON.
     uploads = {f"{API}/attachments": schemas.MAX_ATTACHMENT_BASE64 + 4096, f"{API}/actas": 512 * 1024}
     photo = {f"{API}/attachments": schemas.PHOTO_TOO_LARGE}
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, larger=uploads, messages=photo)
+    app.add_middleware(SecurityHeaders)
     app.state.tokens = tokens
     web_app = web.WebApp(backend, users, tokens, logins, settings)
 
@@ -112,10 +121,22 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    @app.get(f"{API}/catalogos", tags=["catalogos"], response_model=R.CatalogsOut)
+    def code_lists() -> dict[str, Any]:
+        """The code lists (sexo, parentesco, dedo...) with the Spanish label of each
+        code; inputs take either. No token needed: nothing personal."""
+        return R.catalogs_body()
+
     # -- authentication (login, logout, password, deactivation: account_routes) ----
     account_routes.register(app, users, tokens, revoked, logins)
 
-    @app.post(f"{API}/users", status_code=201, tags=["auth"])
+    @app.post(
+        f"{API}/users",
+        status_code=201,
+        tags=["auth"],
+        response_model=R.UserOut,
+        responses=R.failures(400, 401, 403, 409, 413),
+    )
     def create_user(body: schemas.CreateUserRequest, user: User) -> dict[str, Any]:
         auth.require(user, GATEWAY, "CreateUser")
         created = users.create(body.username, body.password, body.role, body.full_name, body.document, body.title)
@@ -129,58 +150,75 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         }
 
     # -- communities and families -----------------------------------------------
-    @app.get(f"{API}/communities", tags=["beneficiaries"])
+    @app.get(f"{API}/communities", tags=["beneficiaries"], response_model=R.CommunitiesOut, responses=R.LIST)
     def list_communities(user: User) -> dict[str, Any]:
         auth.require(user, BENEFICIARIES, "ListCommunities")
         return to_json(backend.call(B.ListCommunities, pb.ListCommunitiesRequest(), user))
 
-    @app.post(f"{API}/communities", status_code=201, tags=["beneficiaries"])
+    @app.post(
+        f"{API}/communities", status_code=201, tags=["beneficiaries"], response_model=R.CommunityOut, responses=R.WRITE
+    )
     def register_community(body: schemas.CommunityIn, user: User) -> dict[str, Any]:
         auth.require(user, BENEFICIARIES, "RegisterCommunity")
         return to_json(backend.call(B.RegisterCommunity, pb.RegisterCommunityRequest(**body.model_dump()), user))
 
-    @app.post(f"{API}/families", status_code=201, tags=["beneficiaries"])
+    @app.post(f"{API}/families", status_code=201, tags=["beneficiaries"], response_model=R.FamilyOut, responses=R.WRITE)
     def register_family(body: schemas.FamilyIn, user: User) -> dict[str, Any]:
         auth.require(user, BENEFICIARIES, "RegisterFamily")
         return to_json(backend.call(B.RegisterFamily, pb.RegisterFamilyRequest(**body.model_dump()), user))
 
-    @app.get(f"{API}/families/{{family_id}}", tags=["beneficiaries"])
+    @app.get(f"{API}/families/{{family_id}}", tags=["beneficiaries"], response_model=R.FamilyOut, responses=R.READ)
     def get_family(family_id: str, user: User) -> dict[str, Any]:
         auth.require(user, BENEFICIARIES, "GetFamily")
         return to_json(backend.call(B.GetFamily, pb.GetFamilyRequest(id=family_id), user))
 
-    @app.get(f"{API}/families/{{family_id}}/members", tags=["beneficiaries"])
+    @app.get(
+        f"{API}/families/{{family_id}}/members", tags=["beneficiaries"], response_model=R.MembersOut, responses=R.READ
+    )
     def list_members(family_id: str, user: User) -> dict[str, Any]:
         auth.require(user, BENEFICIARIES, "ListFamilyMembers")
         reply = backend.call(B.ListFamilyMembers, pb.ListFamilyMembersRequest(family_id=family_id), user)
         return {"members": [person(m, user) for m in reply.members]}
 
-    @app.post(f"{API}/families/{{family_id}}/members", tags=["beneficiaries"])
+    @app.post(
+        f"{API}/families/{{family_id}}/members",
+        tags=["beneficiaries"],
+        response_model=R.BeneficiaryOut,
+        responses=R.WRITE,
+    )
     def add_member(family_id: str, body: schemas.MemberIn, user: User) -> dict[str, Any]:
         auth.require(user, BENEFICIARIES, "AddMember")
         request = pb.AddMemberRequest(family_id=family_id, **body.model_dump())
         return person(backend.call(B.AddMember, request, user), user)
 
-    @app.get(f"{API}/families/{{family_id}}/timeline", tags=["timeline"])
+    @app.get(
+        f"{API}/families/{{family_id}}/timeline", tags=["timeline"], response_model=R.TimelineOut, responses=R.READ
+    )
     def family_timeline(family_id: str, user: User, limit: schemas.PageLimit = 100) -> dict[str, Any]:
         auth.require(user, BENEFICIARIES, "GetTimeline")
         request = pb.GetTimelineRequest(subject_type="family", subject_id=family_id, limit=limit)
         return to_json(backend.call(B.GetTimeline, request, user))
 
     # -- beneficiaries ------------------------------------------------------------
-    @app.post(f"{API}/beneficiaries", status_code=201, tags=["beneficiaries"])
+    @app.post(
+        f"{API}/beneficiaries",
+        status_code=201,
+        tags=["beneficiaries"],
+        response_model=R.BeneficiaryOut,
+        responses=R.WRITE,
+    )
     def register_beneficiary(body: schemas.BeneficiaryIn, user: User) -> dict[str, Any]:
         auth.require(user, BENEFICIARIES, "RegisterBeneficiary")
         data = body.model_dump()
         request = pb.RegisterBeneficiaryRequest(**{**data, "national_id": pb.NationalId(**data["national_id"])})
         return person(backend.call(B.RegisterBeneficiary, request, user), user)
 
-    @app.get(f"{API}/beneficiaries", tags=["beneficiaries"])
+    @app.get(f"{API}/beneficiaries", tags=["beneficiaries"], response_model=R.BeneficiariesOut, responses=R.READ)
     def find_beneficiaries(
         user: User,
         q: str = "",
         community_id: str = "",
-        national_id_type: str = "",
+        national_id_type: catalogs.param("tipo_documento") = "",  # type: ignore[valid-type]
         national_id_number: str = "",
         limit: schemas.PageLimit = 20,
     ) -> dict[str, Any]:
@@ -196,12 +234,22 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         reply = backend.call(B.SearchBeneficiaries, search, user)
         return {"beneficiaries": [person(p, user) for p in reply.beneficiaries]}
 
-    @app.get(f"{API}/beneficiaries/{{beneficiary_id}}", tags=["beneficiaries"])
+    @app.get(
+        f"{API}/beneficiaries/{{beneficiary_id}}",
+        tags=["beneficiaries"],
+        response_model=R.BeneficiaryOut,
+        responses=R.READ,
+    )
     def get_beneficiary(beneficiary_id: str, user: User) -> dict[str, Any]:
         auth.require(user, BENEFICIARIES, "GetBeneficiary")
         return person(backend.call(B.GetBeneficiary, pb.GetBeneficiaryRequest(id=beneficiary_id), user), user)
 
-    @app.patch(f"{API}/beneficiaries/{{beneficiary_id}}/contact", tags=["beneficiaries"])
+    @app.patch(
+        f"{API}/beneficiaries/{{beneficiary_id}}/contact",
+        tags=["beneficiaries"],
+        response_model=R.BeneficiaryOut,
+        responses=R.WRITE,
+    )
     def update_contact(beneficiary_id: str, body: schemas.ContactIn, user: User) -> dict[str, Any]:
         auth.require(user, BENEFICIARIES, "UpdateContact")
         fields = {k: v for k, v in body.model_dump().items() if v is not None}
@@ -211,32 +259,58 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
             request.contact_channels.CopyFrom(pb.ContactChannels(channels=channels))
         return person(backend.call(B.UpdateContact, request, user), user)
 
-    @app.post(f"{API}/beneficiaries/{{beneficiary_id}}/move", tags=["beneficiaries"])
+    @app.post(
+        f"{API}/beneficiaries/{{beneficiary_id}}/move",
+        tags=["beneficiaries"],
+        response_model=R.BeneficiaryOut,
+        responses=R.WRITE,
+    )
     def move_member(beneficiary_id: str, body: schemas.MoveIn, user: User) -> dict[str, Any]:
         auth.require(user, BENEFICIARIES, "MoveMember")
         request = pb.MoveMemberRequest(beneficiary_id=beneficiary_id, **body.model_dump())
         return person(backend.call(B.MoveMember, request, user), user)
 
-    @app.post(f"{API}/beneficiaries/{{beneficiary_id}}/consents", tags=["consents"])
+    @app.post(
+        f"{API}/beneficiaries/{{beneficiary_id}}/consents",
+        tags=["consents"],
+        response_model=R.BeneficiaryOut,
+        responses=R.WRITE,
+    )
     def record_consent(beneficiary_id: str, body: schemas.ConsentIn, user: User) -> dict[str, Any]:
         auth.require(user, BENEFICIARIES, "RecordConsent")
         request = pb.RecordConsentRequest(beneficiary_id=beneficiary_id, kind=body.kind)
         return person(backend.call(B.RecordConsent, request, user), user)
 
-    @app.delete(f"{API}/beneficiaries/{{beneficiary_id}}/consents/{{kind}}", tags=["consents"])
-    def withdraw_consent(beneficiary_id: str, kind: str, user: User) -> dict[str, Any]:
+    @app.delete(
+        f"{API}/beneficiaries/{{beneficiary_id}}/consents/{{kind}}",
+        tags=["consents"],
+        response_model=R.BeneficiaryOut,
+        responses=R.ACTION,
+    )
+    def withdraw_consent(beneficiary_id: str, kind: ConsentKind, user: User) -> dict[str, Any]:  # type: ignore[valid-type]
         auth.require(user, BENEFICIARIES, "WithdrawConsent")
         request = pb.WithdrawConsentRequest(beneficiary_id=beneficiary_id, kind=kind)
         return person(backend.call(B.WithdrawConsent, request, user), user)
 
-    @app.post(f"{API}/beneficiaries/{{beneficiary_id}}/biometrics", status_code=201, tags=["biometrics"])
+    @app.post(
+        f"{API}/beneficiaries/{{beneficiary_id}}/biometrics",
+        status_code=201,
+        tags=["biometrics"],
+        response_model=R.BiometricEnrolmentOut,
+        responses=R.WRITE,
+    )
     def store_template(beneficiary_id: str, body: schemas.BiometricIn, user: User) -> dict[str, Any]:
         auth.require(user, BENEFICIARIES, "StoreBiometricTemplate")
         template = schemas.decode_base64(body.template_base64, "template_base64")
         request = pb.StoreBiometricTemplateRequest(beneficiary_id=beneficiary_id, finger=body.finger, template=template)
         return redact_enrolment(to_json(backend.call(B.StoreBiometricTemplate, request, user)), user.role)
 
-    @app.get(f"{API}/beneficiaries/{{beneficiary_id}}/timeline", tags=["timeline"])
+    @app.get(
+        f"{API}/beneficiaries/{{beneficiary_id}}/timeline",
+        tags=["timeline"],
+        response_model=R.TimelineOut,
+        responses=R.READ,
+    )
     def person_timeline(beneficiary_id: str, user: User, limit: schemas.PageLimit = 100) -> dict[str, Any]:
         auth.require(user, BENEFICIARIES, "GetTimeline")
         request = pb.GetTimelineRequest(subject_type="beneficiary", subject_id=beneficiary_id, limit=limit)

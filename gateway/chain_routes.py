@@ -25,16 +25,12 @@ from crm_platform.access import PUBLIC
 from crm_platform.grpc_support import caller_metadata
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
 from gateway import auth
+from gateway import responses as R
 from gateway.deps import Backend, User
 from services.actas.access import ACCESS as ACTAS
 
 API = "/api/v1"
 PUBLIC_CALLER = "verificacion-publica"
-
-
-class ErrorOut(BaseModel):
-    error: str
-    fields: dict[str, str] | None = None
 
 
 class ChainHeadOut(BaseModel):
@@ -77,10 +73,7 @@ def register(app: FastAPI, backend: Backend) -> None:
         response_model=PublishedHeadOut,
         responses={
             200: {"model": PublishedHeadOut, "description": "La cadena no avanzó: la última cabeza publicada"},
-            401: {"model": ErrorOut},
-            403: {"model": ErrorOut},
-            409: {"model": ErrorOut, "description": "Cadena vacía, o reescrita tras la última cabeza"},
-            503: {"model": ErrorOut},
+            **R.failures(401, 403, 409),
         },
     )
     def publish_chain_head(user: User, response: Response) -> dict[str, Any]:
@@ -94,10 +87,7 @@ def register(app: FastAPI, backend: Backend) -> None:
         f"{API}/chain/heads/latest",
         tags=["verification"],
         response_model=ChainHeadOut,
-        responses={
-            404: {"model": ErrorOut, "description": "Aún no se publicó ninguna cabeza"},
-            503: {"model": ErrorOut},
-        },
+        responses=R.failures(404),
     )
     def latest_chain_head() -> dict[str, Any]:
         return _document(_public(backend, A.GetLatestChainHead, apb.GetLatestChainHeadRequest()))
@@ -106,7 +96,7 @@ def register(app: FastAPI, backend: Backend) -> None:
         f"{API}/chain/public-key",
         tags=["verification"],
         response_model=ChainPublicKeyOut,
-        responses={503: {"model": ErrorOut}},
+        responses=R.failures(),
     )
     def chain_public_key() -> dict[str, Any]:
         key = _public(backend, A.GetChainPublicKey, apb.GetChainPublicKeyRequest())

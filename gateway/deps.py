@@ -6,7 +6,9 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import grpc
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 from opentelemetry.instrumentation.grpc import client_interceptor, grpcext
@@ -53,16 +55,64 @@ class Backend:
             channel.close()
 
 
-def current_user(request: Request, authorization: Annotated[str | None, Header()] = None) -> auth.User:
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
+# The OpenAPI's security scheme (the "Authorize" button of /docs); a missing or
+# malformed header is answered here, in Spanish, not by FastAPI.
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="El access_token de POST /api/v1/auth/login (personas) o POST /api/v1/kiosk/session (quioscos).",
+)
+
+
+def current_user(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> auth.User:
+    if credentials is None or not credentials.credentials:
         raise errors.ApiError(401, "Falta el token de acceso (Authorization: Bearer ...)")
     tokens: auth.Tokens = request.app.state.tokens
-    return tokens.verify(token)
+    return tokens.verify(credentials.credentials)
 
 
 User = Annotated[auth.User, Depends(current_user)]
 
 
 def to_json(message: Message) -> dict[str, Any]:
-    return MessageToDict(message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+    """The message as JSON, every field present, numbers as JSON numbers (the
+    protobuf JSON mapping writes 64-bit integers as strings)."""
+    data = MessageToDict(message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
+    _int64_as_numbers(message.DESCRIPTOR, data)
+    return data
+
+
+_INT64 = {
+    FieldDescriptor.TYPE_INT64,
+    FieldDescriptor.TYPE_UINT64,
+    FieldDescriptor.TYPE_SINT64,
+    FieldDescriptor.TYPE_FIXED64,
+    FieldDescriptor.TYPE_SFIXED64,
+}
+
+
+def _int64_as_numbers(descriptor: Any, data: dict[str, Any]) -> None:
+    if descriptor.full_name.startswith("google.protobuf."):
+        return  # well-known types (Timestamp, Struct...) have their own JSON form
+    for field in descriptor.fields:
+        if field.name not in data:
+            continue
+        value = data[field.name]
+        if field.message_type is not None and field.message_type.GetOptions().map_entry:
+            value_field = field.message_type.fields_by_name["value"]
+            for key, item in value.items():
+                value[key] = _convert(value_field, item)
+        elif field.is_repeated:
+            data[field.name] = [_convert(field, item) for item in value]
+        else:
+            data[field.name] = _convert(field, value)
+
+
+def _convert(field: FieldDescriptor, value: Any) -> Any:
+    if field.type in _INT64 and isinstance(value, str):
+        return int(value)
+    if field.message_type is not None and isinstance(value, dict):
+        _int64_as_numbers(field.message_type, value)
+    return value

@@ -47,9 +47,21 @@ def body(message: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
     return out
 
 
-def _field_name(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+def _field_name(error: dict[str, Any]) -> str:
+    if error.get("type") == "json_invalid":
+        return "body"  # its loc ends with the character position, not a field
+    parts = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
+
+
+# What starlette and FastAPI answer on their own (unknown route or method, a body
+# that cannot be read), in the user's words.
+HTTP_MESSAGES = {
+    400: "El cuerpo de la solicitud no se puede leer: envíe JSON válido en UTF-8",
+    404: "Recurso no encontrado",
+    405: "Método no permitido",
+}
+INTERNAL = "Error interno del servidor; intente de nuevo más tarde"
 
 
 _PYDANTIC_ES = {
@@ -63,12 +75,29 @@ _PYDANTIC_ES = {
     "model_attributes_type": "Debe ser un objeto JSON",
     "dict_type": "Debe ser un objeto JSON",
     "extra_forbidden": "Campo no reconocido",
-    "string_too_long": "Texto demasiado largo",
+    "string_too_long": "Texto demasiado largo (máximo {max_length} caracteres)",
+    "string_too_short": "Texto demasiado corto (mínimo {min_length} caracteres)",
+    "too_long": "Demasiados elementos (máximo {max_length})",
+    "too_short": "Muy pocos elementos (mínimo {min_length})",
+    "list_type": "Debe ser una lista",
+    "float_type": "Debe ser un número",
+    "float_parsing": "Debe ser un número",
+    "int_from_float": "Debe ser un número entero",
+    "datetime_type": "Debe ser fecha y hora ISO-8601, p. ej. 2026-11-20T10:00:00-05:00",
+    "datetime_parsing": "Debe ser fecha y hora ISO-8601, p. ej. 2026-11-20T10:00:00-05:00",
+    "datetime_from_date_parsing": "Debe ser fecha y hora ISO-8601, p. ej. 2026-11-20T10:00:00-05:00",
+    "greater_than": "Debe ser mayor que {gt}",
+    "less_than": "Debe ser menor que {lt}",
+    "string_unicode": "Debe ser texto UTF-8",
     "literal_error": "Valor no permitido",
     "greater_than_equal": "Debe ser al menos {ge}",
     "less_than_equal": "Debe ser como máximo {le}",
     "finite_number": "Debe ser un número finito",
 }
+
+
+# Errors the gateway's own validators raise, with a Spanish message (gateway.catalogs).
+_OWN_MESSAGES = {"catalog_code"}
 
 
 def install(app: FastAPI) -> None:
@@ -91,11 +120,23 @@ def install(app: FastAPI) -> None:
         fields: dict[str, str] = {}
         for err in exc.errors():
             spanish = _PYDANTIC_ES.get(err.get("type", ""))
-            message = spanish.format_map(err.get("ctx") or {}) if spanish else err.get("msg", "Valor inválido")
-            fields[_field_name(tuple(err.get("loc", ())))] = message
+            if spanish:
+                message = spanish.format_map(err.get("ctx") or {})
+            elif err.get("type") in _OWN_MESSAGES:
+                message = err.get("msg", "Valor inválido")  # already in Spanish
+            else:
+                message = "Valor inválido"  # pydantic's text is English: never shown
+            fields[_field_name(dict(err))] = message
         return JSONResponse(body("Solicitud inválida", fields), status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        messages = {404: "Recurso no encontrado", 405: "Método no permitido"}
-        return JSONResponse(body(messages.get(exc.status_code, str(exc.detail))), status_code=exc.status_code)
+        message = HTTP_MESSAGES.get(exc.status_code) or ("Solicitud rechazada" if exc.status_code < 500 else INTERNAL)
+        fields = {"body": "No es JSON válido en UTF-8"} if exc.status_code == 400 else None
+        return JSONResponse(body(message, fields), status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # The trace goes to the log, never to the user.
+        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse(body(INTERNAL), status_code=500)

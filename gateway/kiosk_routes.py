@@ -21,6 +21,7 @@ from crm_platform.kiosk_session import session_message
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
 from gateway import auth, errors, schemas
+from gateway import responses as R
 from gateway.account_routes import client_address
 from gateway.deps import Backend, User, to_json
 from gateway.kiosk_statements import SeenStatements, StatementReplayed
@@ -36,7 +37,6 @@ ROSTER_PAGE = 200
 PAIRING_ALL = "emparejamientos"
 PAIRING_THROTTLED = "Demasiados códigos de emparejamiento incorrectos; espere {seconds} segundos e intente de nuevo"
 NOT_PAIRED = "El quiosco no está emparejado con una comunidad; emparéjelo de nuevo con un código del coordinador"
-_REFUSED: dict[int | str, dict[str, Any]] = {401: {"description": "Quiosco no autorizado"}}
 
 
 def register(
@@ -49,13 +49,8 @@ def register(
         f"{API}/kiosk/pairing",
         status_code=201,
         tags=["kiosk"],
-        response_model=schemas.DeviceOut,
-        responses={
-            400: {"description": "Identificador o clave inválidos"},
-            401: {"description": "Código inválido, vencido o ya usado"},
-            409: {"description": "El identificador ya está registrado"},
-            429: {"description": "Demasiados códigos incorrectos (Retry-After)"},
-        },
+        response_model=R.DeviceOut,
+        responses=R.failures(400, 401, 409, 413, 429),
     )
     def kiosk_pairing(body: schemas.KioskPairingIn, request: Request) -> dict[str, Any]:
         """A kiosk or desk reader pairs itself with a one-time code issued by a
@@ -78,10 +73,7 @@ def register(
         return to_json(device)
 
     @app.post(
-        f"{API}/kiosk/session",
-        tags=["kiosk"],
-        response_model=schemas.KioskSessionOut,
-        responses={400: {"description": "Fecha y hora inválidas"}, **_REFUSED},
+        f"{API}/kiosk/session", tags=["kiosk"], response_model=R.KioskSessionOut, responses=R.failures(400, 401, 413)
     )
     def kiosk_session(body: schemas.KioskSessionIn) -> dict[str, Any]:
         """A bearer token for a paired, non-revoked kiosk that signs a fresh
@@ -128,8 +120,8 @@ def register(
     @app.get(
         f"{API}/kiosk/roster",
         tags=["kiosk"],
-        response_model=schemas.RosterOut,
-        responses={**_REFUSED, 403: {"description": "Otra comunidad, o quiosco sin comunidad"}},
+        response_model=R.RosterOut,
+        responses=R.READ,
     )
     def kiosk_roster(user: User, community_id: str = "") -> dict[str, Any]:
         """Everyone in the kiosk's own community, with their enrolled templates

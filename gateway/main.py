@@ -23,6 +23,7 @@ def main() -> None:
         port=int_setting("HTTP_PORT", 8080),
         log_level=os.environ.get("LOG_LEVEL", "info").lower(),
         timeout_graceful_shutdown=5,
+        server_header=False,  # no "server: uvicorn": nothing to tell an attacker
     )
 
 

@@ -1,4 +1,4 @@
-"""ASGI middleware: request body size limit."""
+"""ASGI middleware: request body size limit, security headers."""
 
 from __future__ import annotations
 
@@ -68,3 +68,47 @@ class BodySizeLimit:
 
 class _TooLarge(Exception):
     pass
+
+
+# Pages (/docs, /redoc, /verificar): scripts only from the gateway itself, styles
+# inline too (Swagger UI and ReDoc set them), images and fonts also as data: URIs,
+# ReDoc's search in a blob: worker; never framed. Anything else (JSON) loads nothing.
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
+
+class SecurityHeaders:
+    """Adds to every answer Content-Security-Policy (``PAGE_POLICY`` for HTML),
+    X-Frame-Options, X-Content-Type-Options and Referrer-Policy, and drops any
+    ``server`` header the app set (uvicorn's own is turned off in gateway.main)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def secured_send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"server"]
+                names = {k.lower() for k, _ in headers}
+                content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+                policy = PAGE_POLICY if content_type.startswith(b"text/html") else API_POLICY
+                for name, value in (
+                    (b"content-security-policy", policy.encode()),
+                    (b"x-frame-options", b"DENY"),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                ):
+                    if name not in names:
+                        headers.append((name, value))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, secured_send)

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from crm_platform.proto_gen.crm.notifications.v1 import notifications_pb2 as npb
 from gateway import auth, errors, schemas
+from gateway import responses as R
 from gateway.deps import Backend, User, to_json
 from services.notifications.access import ACCESS as NOTIFICATIONS
 
@@ -17,7 +18,9 @@ API = "/api/v1"
 def register(app: FastAPI, backend: Backend) -> None:
     N = backend.notifications
 
-    @app.post(f"{API}/notifications", status_code=202, tags=["notifications"])
+    @app.post(
+        f"{API}/notifications", status_code=202, tags=["notifications"], response_model=R.SendOut, responses=R.WRITE
+    )
     def send(body: schemas.NotificationIn, user: User) -> dict[str, Any]:
         """Queue one message per person; delivery is asynchronous (see the log)."""
         auth.require(user, NOTIFICATIONS, "Send")
@@ -46,7 +49,7 @@ def register(app: FastAPI, backend: Backend) -> None:
             request.community_id = body.community_id
         return to_json(backend.call(N.Send, request, user))
 
-    @app.get(f"{API}/notifications", tags=["notifications"])
+    @app.get(f"{API}/notifications", tags=["notifications"], response_model=R.NotificationsOut, responses=R.QUERY)
     def deliveries(
         user: User, recipient_id: str = "", trigger: str = "", status: str = "", limit: schemas.PageLimit = 50
     ) -> dict[str, Any]:
@@ -64,7 +67,12 @@ def register(app: FastAPI, backend: Backend) -> None:
             request.status = status
         return to_json(backend.call(N.ListDeliveries, request, user))
 
-    @app.get(f"{API}/notifications/{{message_key}}", tags=["notifications"])
+    @app.get(
+        f"{API}/notifications/{{message_key}}",
+        tags=["notifications"],
+        response_model=R.NotificationOut,
+        responses=R.READ,
+    )
     def notification(message_key: str, user: User) -> dict[str, Any]:
         auth.require(user, NOTIFICATIONS, "GetNotification")
         return to_json(backend.call(N.GetNotification, npb.GetNotificationRequest(message_key=message_key), user))

@@ -1,5 +1,6 @@
-"""Request bodies of the HTTP API (pydantic). Responses are plain JSON built from
-the services' protobuf messages."""
+"""Request bodies of the HTTP API (pydantic); responses are in ``gateway.responses``.
+Fields with a code list (sex, relationship, finger...) take the code or its Spanish
+label (``gateway.catalogs``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm_platform.limits import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_MB, base64_length
+from gateway import catalogs
 from gateway.errors import ApiError
 
 # -- query parameters: every integer bounded to its domain (and so to its int32) ----
@@ -63,7 +65,7 @@ class LoginRequest(_Strict):
 class CreateUserRequest(_Strict):
     username: str = Field(max_length=64)
     password: str = Field(max_length=256)
-    role: str
+    role: catalogs.code("rol")  # type: ignore[valid-type]
     full_name: str = Field(default="", max_length=120)
     # What the actas they sign show of them.
     document: str = Field(default="", max_length=40, description='Documento de identidad, p. ej. "CC 52123456"')
@@ -83,7 +85,7 @@ class FamilyIn(_Strict):
 
 
 class NationalIdIn(_Strict):
-    type: str = Field(max_length=8)
+    type: catalogs.code("tipo_documento")  # type: ignore[valid-type]
     number: str = Field(max_length=32)
 
 
@@ -92,41 +94,41 @@ class BeneficiaryIn(_Strict):
     first_names: str = Field(max_length=200)
     last_names: str = Field(max_length=200)
     birth_date: str = Field(max_length=20)
-    sex: str = Field(max_length=20)
+    sex: catalogs.code("sexo")  # type: ignore[valid-type]
     community_id: str = Field(default="", max_length=64)
     family_id: str = Field(default="", max_length=64)
-    relationship: str = Field(default="", max_length=32)
+    relationship: catalogs.code("parentesco", optional=True) = ""  # type: ignore[valid-type]
     whatsapp_phone: str = Field(default="", max_length=32)
     email: str = Field(default="", max_length=254)
-    education_level: str = Field(default="", max_length=32)
+    education_level: catalogs.code("nivel_educativo", optional=True) = ""  # type: ignore[valid-type]
     can_sign: bool = True
     # e.g. ["sms", "email"]: the channels the person wants messages on, in order
-    contact_channels: list[str] = Field(default_factory=list, max_length=3)
+    contact_channels: catalogs.codes("canal") = Field(default_factory=list, max_length=3)  # type: ignore[valid-type]
 
 
 class MemberIn(_Strict):
     beneficiary_id: str = Field(max_length=64)
-    relationship: str = Field(max_length=32)
+    relationship: catalogs.code("parentesco")  # type: ignore[valid-type]
 
 
 class MoveIn(_Strict):
     to_family_id: str = Field(max_length=64)
-    relationship: str = Field(max_length=32)
+    relationship: catalogs.code("parentesco")  # type: ignore[valid-type]
 
 
 class ContactIn(_Strict):
     whatsapp_phone: str | None = Field(default=None, max_length=32)
     email: str | None = Field(default=None, max_length=254)
     # [] restores the platform's order (WhatsApp, SMS, email)
-    contact_channels: list[str] | None = Field(default=None, max_length=3)
+    contact_channels: catalogs.codes("canal") | None = Field(default=None, max_length=3)  # type: ignore[valid-type]
 
 
 class ConsentIn(_Strict):
-    kind: str = Field(max_length=32)
+    kind: catalogs.code("consentimiento")  # type: ignore[valid-type]
 
 
 class BiometricIn(_Strict):
-    finger: str = Field(max_length=32)
+    finger: catalogs.code("dedo")  # type: ignore[valid-type]
     template_base64: str = Field(max_length=8192)
 
 
@@ -145,9 +147,9 @@ class FingerprintEvidenceIn(_Strict):
     gestor's declaration, and the acta says so."""
 
     score: int = Field(default=0, ge=0, le=65535)
-    finger: str = Field(max_length=20)
+    finger: catalogs.code("dedo")  # type: ignore[valid-type]
     sensor_id: str = Field(default="", max_length=120)
-    mode: Literal["verify_1_1", "identify_1_n"] = "verify_1_1"
+    mode: catalogs.code("modo_huella", strict=True) = "verify_1_1"  # type: ignore[valid-type]
     template_sha256: str = Field(default="", max_length=64)
     matched_at: datetime
     device_id: str = Field(default="", max_length=64)
@@ -158,7 +160,7 @@ class SignatureIn(_Strict):
     """A participant's signature (``signer_id``), or the gestor's own when it is empty."""
 
     signer_id: str = Field(default="", max_length=64)
-    method: Literal["fingerprint", "handwritten", "refused", "electronic"]
+    method: catalogs.code("metodo_firma", strict=True)  # type: ignore[valid-type]
     fingerprint: FingerprintEvidenceIn | None = None
     handwritten_png_base64: str = Field(default="", max_length=360_000)
     refusal_reason: str = Field(default="", max_length=500)
@@ -200,51 +202,6 @@ class KioskPairingIn(_Strict):
     device_id: str = Field(max_length=64)
     public_key: str = Field(max_length=100)
     description: str = Field(default="", max_length=200)
-
-
-class DeviceOut(BaseModel):
-    id: str
-    public_key: str
-    community_id: str
-    description: str = ""
-    revoked: bool = False
-    registered_by: str = ""
-    registered_at: datetime | None = None
-    revoked_at: datetime | None = None
-
-
-class KioskSessionOut(BaseModel):
-    access_token: str
-    token_type: str
-    expires_in: int
-    role: str
-    community_id: str
-
-
-class RosterBiometricOut(BaseModel):
-    finger: str
-    template_sha256: str
-    template_base64: str
-
-
-class NationalIdOut(BaseModel):
-    type: str = ""
-    number: str = ""
-
-
-class RosterEntryOut(BaseModel):
-    id: str
-    first_names: str = ""
-    last_names: str = ""
-    national_id: NationalIdOut = Field(default_factory=NationalIdOut)
-    family_id: str = ""
-    can_sign: bool = False
-    biometrics: list[RosterBiometricOut] = Field(default_factory=list)
-
-
-class RosterOut(BaseModel):
-    community_id: str
-    beneficiaries: list[RosterEntryOut]
 
 
 class ResolutionIn(_Strict):

@@ -58,8 +58,10 @@ def test_a_request_is_one_connected_trace_from_gateway_to_mongodb_and_across_the
     def consumed() -> list[dict[str, Any]]:
         found = spans_of(trace_id, folder)
         # Each process exports its spans in batches of its own: wait for both ends.
-        done = any(x["name"] == "beneficiaries.on_beneficiary_registered" for x in found) and any(
-            x["service"] == "gateway" and x["kind"] == "SERVER" for x in found
+        done = (
+            any(x["name"] == "beneficiaries.on_beneficiary_registered" for x in found)
+            and any(x["service"] == "gateway" and x["kind"] == "SERVER" for x in found)
+            and any(x["service"] == "beneficiaries-grpc" and x["kind"] == "SERVER" for x in found)
         )
         return found if done else []
 
