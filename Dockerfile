@@ -13,6 +13,13 @@
 # No secret is baked in: every secret arrives as an environment variable at run time.
 
 ARG PYTHON_IMAGE=python:3.11-slim
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# The web app's front-end packages, exactly as gateway/web/package-lock.json pins them.
+FROM ${NODE_IMAGE} AS web
+WORKDIR /web
+COPY gateway/web/package.json gateway/web/package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
@@ -27,6 +34,7 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 COPY crm_platform ./crm_platform
 COPY services ./services
 COPY gateway ./gateway
+COPY --from=web /web/node_modules ./gateway/web/node_modules
 COPY edge_agent ./edge_agent
 COPY devstack ./devstack
 RUN pip install . \

@@ -4,6 +4,7 @@ and back. Business rules live in the services."""
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -33,6 +34,7 @@ from gateway.deps import Backend, User, to_json
 from gateway.kiosk_statements import SeenStatements
 from gateway.middleware import BodySizeLimit, SecurityHeaders
 from gateway.policy import GATEWAY, redact_beneficiary, redact_enrolment
+from gateway.web import app as web
 from services.beneficiaries.access import ACCESS as BENEFICIARIES
 
 API = "/api/v1"
@@ -76,6 +78,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         users.ensure_admin(settings.admin_password)
+        threading.Thread(target=web.warm_up, name="web-warm-up", daemon=True).start()
         revoked.ensure_indexes()
         logins.ensure_indexes()
         pairings.ensure_indexes()
@@ -107,6 +110,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, larger=uploads, messages=photo)
     app.add_middleware(SecurityHeaders)
     app.state.tokens = tokens
+    web_app = web.WebApp(backend, users, tokens, logins, settings)
 
     B = backend.beneficiaries
 
@@ -324,4 +328,5 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     kiosk_routes.register(app, backend, tokens, statements, pairings)
     notifications_routes.register(app, backend)
     webhooks_routes.register(app, backend)
+    web.install(app, web_app)  # the staff web app under /app
     return app

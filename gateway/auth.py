@@ -7,7 +7,7 @@ import hmac
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -147,6 +147,17 @@ class UserStore:
         if raw is None:
             raise ApiError(401, REVOKED)
         return _user(raw)
+
+    def full_names(self, usernames: Iterable[str]) -> dict[str, str]:
+        """Display names of these accounts (reports show people, not usernames)."""
+        wanted = sorted(set(usernames))
+        found = self._users.find({"_id": {"$in": wanted}}, {"full_name": 1})
+        return {raw["_id"]: raw.get("full_name") or raw["_id"] for raw in found}
+
+    def accounts(self) -> list[dict[str, Any]]:
+        """Every staff account, for administration (no password hashes)."""
+        fields = {"role": 1, "full_name": 1, "active": 1, "document": 1, "title": 1}
+        return [{**raw, "username": raw["_id"]} for raw in self._users.find({}, fields).sort("_id", 1)]
 
     def set_active(self, username: str, active: bool) -> None:
         """Deactivate (every token refused, no login) or reactivate an account."""

@@ -28,6 +28,11 @@ class GatewaySettings:
     login_lock_seconds: int = 30
     login_max_lock_seconds: int = 900
     login_window_seconds: int = 900
+    # The staff web app (gateway/web): a session idle this long is logged out, and
+    # its cookies carry Secure even over plain HTTP (behind a TLS-terminating proxy
+    # that does not forward the scheme).
+    web_idle_seconds: int = 1800
+    web_secure_cookies: bool = False
 
     @classmethod
     def from_env(cls) -> GatewaySettings:
@@ -53,4 +58,6 @@ class GatewaySettings:
             login_lock_seconds=int_setting("GATEWAY_LOGIN_LOCK_SECONDS", 30),
             login_max_lock_seconds=int_setting("GATEWAY_LOGIN_MAX_LOCK_SECONDS", 900),
             login_window_seconds=int_setting("GATEWAY_LOGIN_WINDOW_SECONDS", 900),
+            web_idle_seconds=int_setting("GATEWAY_WEB_IDLE_SECONDS", 1800),
+            web_secure_cookies=setting("GATEWAY_WEB_SECURE_COOKIES", "0") == "1",
         )

@@ -47,3 +47,17 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install -q -e ".[dev]"
   echo "$want" > "$stamp"
 fi
+
+# The web app's front-end packages, pinned by gateway/web/package-lock.json
+# (with integrity hashes) and served by the gateway: never a CDN at run time.
+command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+web_stamp=gateway/web/node_modules/.installed
+want_web=$(sha256sum gateway/web/package-lock.json | cut -d' ' -f1)
+if [ ! -f "$web_stamp" ] || [ "$(cat "$web_stamp")" != "$want_web" ]; then
+  (cd gateway/web && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$want_web" > "$web_stamp"
+fi
+
+# Debian's Chromium for the browser tests (Playwright drives it by executable_path;
+# no browser is downloaded).
+[ -x /usr/bin/chromium ] || apt_install chromium

@@ -1,0 +1,100 @@
+"""Administración: staff accounts. Create (field errors beside each field),
+deactivate and reactivate, with the same rules, store and audit as the API's
+``POST /users`` and ``/users/{username}/deactivation``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from crm_platform.access import USER_ROLES
+from gateway import actas_routes, auth, errors
+from gateway.account_routes import client_address
+from gateway.web.app import Forbidden, Staff, WebApp
+from gateway.web.nav import ROLE_LABELS, section
+
+PAGE = "/app/administracion"
+FIELDS = ("username", "full_name", "document", "title", "role", "password")
+
+
+def register(app: FastAPI, web: WebApp) -> None:
+    admin = section(PAGE)
+
+    def staff_admin(request: Request) -> Staff:
+        staff = web.staff(request)
+        if not admin.allowed(staff.user.role):
+            raise Forbidden()
+        return staff
+
+    def page(
+        request: Request,
+        staff: Staff,
+        *,
+        status: int = 200,
+        values: dict[str, str] | None = None,
+        problems: dict[str, str] | None = None,
+        notice: str = "",
+    ) -> HTMLResponse:
+        return web.render(
+            request,
+            staff,
+            "administracion.html",
+            status=status,
+            title="Administración",
+            accounts=web.users.accounts(),
+            roles={r: ROLE_LABELS[r] for r in USER_ROLES},
+            values=values or {},
+            problems=problems or {},
+            notice=notice,
+        )
+
+    @app.get(PAGE, response_class=HTMLResponse, include_in_schema=False)
+    def accounts(request: Request) -> HTMLResponse:
+        staff = staff_admin(request)
+        done = {"creada": "Cuenta creada.", "desactivada": "Cuenta desactivada.", "activada": "Cuenta reactivada."}
+        return page(request, staff, notice=done.get(request.query_params.get("hecho", ""), ""))
+
+    @app.post(f"{PAGE}/usuarios", response_class=HTMLResponse, include_in_schema=False)
+    def create(
+        request: Request,
+        csrf: Annotated[str, Form(max_length=128)] = "",
+        username: Annotated[str, Form(max_length=64)] = "",
+        full_name: Annotated[str, Form(max_length=120)] = "",
+        document: Annotated[str, Form(max_length=40)] = "",
+        title: Annotated[str, Form(max_length=80)] = "",
+        role: Annotated[str, Form(max_length=32)] = "",
+        password: Annotated[str, Form(max_length=256)] = "",
+    ) -> Response:
+        staff = staff_admin(request)
+        web.check_csrf(staff, csrf)
+        values = {"username": username, "full_name": full_name, "document": document, "title": title, "role": role}
+        try:
+            created = web.users.create(username, password, role, full_name, document, title)
+        except errors.ApiError as exc:
+            return page(request, staff, status=exc.status, values=values, problems=exc.fields or {"": exc.message})
+        actas_routes.put_staff_profile(web.backend, created)
+        web.throttle.audit(created.username, client_address(request), "created", by=staff.user.username)
+        return RedirectResponse(f"{PAGE}?hecho=creada", status_code=303)
+
+    @app.post(f"{PAGE}/usuarios/{{username}}/estado", include_in_schema=False)
+    def set_active(
+        request: Request,
+        username: str,
+        csrf: Annotated[str, Form(max_length=128)] = "",
+        activa: Annotated[str, Form(max_length=2)] = "",
+    ) -> Response:
+        staff = staff_admin(request)
+        web.check_csrf(staff, csrf)
+        active = activa == "1"
+        target = auth.normalise(username)
+        if target == staff.user.username and not active:
+            return page(request, staff, status=409, problems={"": "No puede desactivar su propia cuenta."})
+        try:
+            web.users.set_active(target, active)
+        except errors.ApiError as exc:
+            return page(request, staff, status=exc.status, problems={"": exc.message})
+        outcome = "reactivated" if active else "deactivated"
+        web.throttle.audit(target, client_address(request), outcome, by=staff.user.username)
+        return RedirectResponse(f"{PAGE}?hecho={'activada' if active else 'desactivada'}", status_code=303)

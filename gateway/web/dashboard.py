@@ -1,0 +1,179 @@
+"""Inicio: what a coordinator steers by, per role. Actas sealed per week, by
+template, by gestor and by community (sealed originals, from the actas service's
+counts); the kiosk fleet and the messages that did not arrive, for the roles that
+may see them. Every chart has its table and CSV/XLSX/Vega-Lite downloads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from crm_platform.access import allows
+from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
+from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as bpb
+from crm_platform.proto_gen.crm.notifications.v1 import notifications_pb2 as npb
+from gateway import auth
+from gateway.web import charts
+from gateway.web.app import Forbidden, WebApp
+from gateway.web.nav import section
+from services.actas.access import ACCESS as ACTAS
+from services.notifications.access import ACCESS as NOTIFICATIONS
+
+WEEKS = 12
+DOWNLOADS = {
+    "csv": ("text/csv; charset=utf-8", charts.to_csv),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", charts.to_xlsx),
+}
+
+
+def _since(weeks: int) -> datetime:
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today - timedelta(days=today.weekday(), weeks=weeks - 1)  # Monday, ``weeks`` ISO weeks back
+
+
+def _ts(when: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(when)
+    return stamp
+
+
+class Figures:
+    """The dashboard's tables for one user (each call asks the services afresh)."""
+
+    def __init__(self, web: WebApp, user: auth.User) -> None:
+        self.web, self.user = web, user
+        self.since = _since(WEEKS)
+
+    def _counts(self, group_by: str) -> dict[str, int]:
+        request = apb.CountActasRequest(group_by=group_by, captured_from=_ts(self.since))
+        reply = self.web.backend.call(self.web.backend.actas.CountActas, request, self.user)
+        return {c.key: int(c.count) for c in reply.counts}
+
+    def weekly(self) -> charts.Table:
+        counts = self._counts("week")
+        weeks = []
+        for n in range(WEEKS):
+            year, week, _ = (self.since + timedelta(weeks=n)).isocalendar()
+            key = f"{year}-W{week:02d}"
+            weeks.append({"semana": key, "actas": counts.get(key, 0)})
+        return charts.Table(
+            "Actas selladas por semana", (("semana", "Semana (ISO)"), ("actas", "Actas selladas")), weeks
+        )
+
+    def by_template(self) -> charts.Table:
+        counts = self._counts("template")
+        templates = self.web.backend.call(self.web.backend.actas.ListTemplates, apb.ListTemplatesRequest(), self.user)
+        titles = {t.key: t.title for t in templates.templates}
+        rows = [{"plantilla": titles.get(k, k), "actas": n} for k, n in sorted(counts.items(), key=lambda i: -i[1])]
+        return charts.Table("Actas selladas por tipo", (("plantilla", "Tipo de acta"), ("actas", "Actas")), rows)
+
+    def by_gestor(self) -> charts.Table:
+        counts = self._counts("gestor")
+        names = self.web.users.full_names(counts)
+        rows = [{"gestor": names.get(k, k), "actas": n} for k, n in sorted(counts.items(), key=lambda i: -i[1])]
+        return charts.Table("Actas selladas por gestor", (("gestor", "Gestor"), ("actas", "Actas")), rows)
+
+    def by_community(self) -> charts.Table:
+        counts = self._counts("community")
+        reply = self.web.backend.call(
+            self.web.backend.beneficiaries.ListCommunities, bpb.ListCommunitiesRequest(), self.user
+        )
+        names = {c.id: c.name for c in reply.communities}
+        rows = [
+            {"comunidad": names.get(k, k or "Sin comunidad"), "actas": n}
+            for k, n in sorted(counts.items(), key=lambda i: -i[1])
+        ]
+        return charts.Table("Actas selladas por comunidad", (("comunidad", "Comunidad"), ("actas", "Actas")), rows)
+
+    def kiosks(self) -> dict[str, int] | None:
+        role = self.user.role
+        if not (allows(ACTAS, role, "ListDevices") and allows(ACTAS, role, "ListRejectedSubmissions")):
+            return None
+        actas = self.web.backend.actas
+        devices = self.web.backend.call(actas.ListDevices, apb.ListDevicesRequest(), self.user).devices
+        pending = self.web.backend.call(
+            actas.ListRejectedSubmissions, apb.ListRejectedSubmissionsRequest(limit=500), self.user
+        ).rejected
+        return {
+            "activos": sum(not d.revoked for d in devices),
+            "revocados": sum(d.revoked for d in devices),
+            "pendientes": len(pending),
+        }
+
+    def undelivered(self) -> dict[str, int] | None:
+        if not allows(NOTIFICATIONS, self.user.role, "ListDeliveries"):
+            return None
+        out = {}
+        for status in ("failed", "skipped"):
+            request = npb.ListDeliveriesRequest(status=status, limit=500)
+            found = self.web.backend.call(self.web.backend.notifications.ListDeliveries, request, self.user)
+            out[status] = len(found.notifications)
+        return out
+
+    def table(self, name: str) -> charts.Table | None:
+        builders: dict[str, Callable[[], charts.Table]] = {
+            "actas-por-semana": self.weekly,
+            "actas-por-tipo": self.by_template,
+            "actas-por-gestor": self.by_gestor,
+            "actas-por-comunidad": self.by_community,
+        }
+        build = builders.get(name)
+        return build() if build else None
+
+
+CHARTS = {  # name: (x, y) of its bar chart
+    "actas-por-semana": ("semana", "actas"),
+    "actas-por-tipo": ("plantilla", "actas"),
+    "actas-por-gestor": ("gestor", "actas"),
+    "actas-por-comunidad": ("comunidad", "actas"),
+}
+
+
+def register(app: FastAPI, web: WebApp) -> None:
+    home = section("/app/")
+
+    def figures(request: Request) -> tuple[Any, Figures]:
+        staff = web.staff(request)
+        if not home.allowed(staff.user.role):
+            raise Forbidden()
+        return staff, Figures(web, staff.user)
+
+    @app.get("/app/", response_class=HTMLResponse, include_in_schema=False)
+    def dashboard(request: Request) -> HTMLResponse:
+        staff, f = figures(request)
+        tables = {name: f.table(name) for name in CHARTS}
+        return web.render(
+            request,
+            staff,
+            "home.html",
+            title="Inicio",
+            tables=tables,
+            since=f.since,
+            kiosks=f.kiosks(),
+            undelivered=f.undelivered(),
+        )
+
+    @app.get("/app/graficas/{name}.{fmt}", include_in_schema=False)
+    def chart(request: Request, name: str, fmt: str) -> Response:
+        staff, f = figures(request)
+        table = f.table(name)
+        if table is None or fmt not in ("svg", "json", *DOWNLOADS):
+            return web.render(
+                request, staff, "error.html", status=404, title="No encontrado", message="Ese gráfico no existe."
+            )
+        headers = {"Cache-Control": "no-store"}
+        if fmt in DOWNLOADS:
+            media, convert = DOWNLOADS[fmt]
+            headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+            return Response(convert(table), media_type=media, headers=headers)
+        spec = charts.bar_spec(table, *CHARTS[name])
+        if fmt == "json":
+            headers["Content-Disposition"] = f'attachment; filename="{name}.vl.json"'
+            return Response(json.dumps(spec, ensure_ascii=False), media_type="application/json", headers=headers)
+        return Response(charts.svg(spec), media_type="image/svg+xml", headers=headers)

@@ -1,0 +1,51 @@
+"""What the navigation shows each role: a section appears only if the role may
+call what its page needs, read from the owning services' access tables, so the
+web app and the API can never disagree."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crm_platform.access import ADMIN, AUDITOR, COORDINATOR, GESTOR, PSYCHOSOCIAL, AccessTable, allows
+from gateway.policy import GATEWAY
+from services.actas.access import ACCESS as ACTAS
+from services.beneficiaries.access import ACCESS as BENEFICIARIES
+from services.notifications.access import ACCESS as NOTIFICATIONS
+
+ROLE_LABELS = {
+    ADMIN: "Administración",
+    COORDINATOR: "Coordinación",
+    GESTOR: "Gestión social",
+    PSYCHOSOCIAL: "Acompañamiento psicosocial",
+    AUDITOR: "Auditoría",
+}
+
+
+@dataclass(frozen=True)
+class Section:
+    label: str
+    path: str
+    needs: tuple[tuple[AccessTable, str], ...]
+
+    def allowed(self, role: str) -> bool:
+        return all(allows(table, role, operation) for table, operation in self.needs)
+
+
+SECTIONS = (
+    Section("Inicio", "/app/", ((ACTAS, "CountActas"),)),
+    Section("Actas", "/app/actas", ((ACTAS, "ListActas"),)),
+    Section("Comunidades", "/app/comunidades", ((BENEFICIARIES, "ListCommunities"),)),
+    Section("Quioscos", "/app/quioscos", ((ACTAS, "ListDevices"), (ACTAS, "ListRejectedSubmissions"))),
+    Section("Notificaciones", "/app/notificaciones", ((NOTIFICATIONS, "ListDeliveries"),)),
+    Section("Administración", "/app/administracion", ((GATEWAY, "CreateUser"),)),
+)
+# Pages that exist (every section today); a later module's section joins when its page lands.
+BUILT = {s.path for s in SECTIONS}
+
+
+def section(path: str) -> Section:
+    return next(s for s in SECTIONS if s.path == path)
+
+
+def visible_sections(role: str) -> list[Section]:
+    return [s for s in SECTIONS if s.path in BUILT and s.allowed(role)]
