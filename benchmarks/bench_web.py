@@ -167,7 +167,9 @@ def _pages(stack: Any, mongo: pymongo.MongoClient[dict[str, Any]], newest: dict[
 
     def grpc_list(**filters: str) -> Callable[[], Any]:
         def call() -> Any:
-            request = apb.ListActasRequest(limit=PAGE_LIMIT, **filters)
+            request = apb.ListActasRequest(
+                limit=PAGE_LIMIT, template_code=filters.get("template_code", ""), status=filters.get("status", "")
+            )
             reply = actas_stub.ListActas(request, metadata=metadata(), timeout=60)
             assert len(reply.actas) == PAGE_LIMIT
             return reply
@@ -213,6 +215,7 @@ class Samples:
     page: list[float]
     grpc: list[float]
     raw: list[float]
+    errors: list[int]  # HTTP statuses other than 200 among the measured requests
 
 
 def measure(http: httpx.Client, page: Page, requests: int, warmup: int, phase_seconds: float) -> Samples:
@@ -225,14 +228,21 @@ def measure(http: httpx.Client, page: Page, requests: int, warmup: int, phase_se
 
     def get() -> None:
         r = http.get(page.path)
-        assert r.status_code == 200, (page.path, r.status_code, r.text[:300])
+        if r.status_code != 200:  # e.g. a gRPC call past the gateway's deadline: counted, shown
+            out.errors.append(r.status_code)
+            print(f"  {page.path}: HTTP {r.status_code}", flush=True)
+            return
         assert page.expect in r.text, (page.path, page.expect)
 
+    out = Samples([], [], [], [])
+    deadline = time.monotonic() + phase_seconds / 4  # a slow page gets fewer warm-up rounds
     for _ in range(warmup):
         get()
         page.grpc()
         page.raw()
-    out = Samples([], [], [])
+        if time.monotonic() > deadline:
+            break
+    out.errors.clear()
     deadline = time.monotonic() + phase_seconds
     while len(out.page) < requests and time.monotonic() < deadline:
         out.page.append(timed(get))
@@ -252,7 +262,7 @@ def run(
     actas: int = 50_000,
     requests: int = 50,
     warmup: int = 5,
-    phase_seconds: float = 240.0,
+    phase_seconds: float = 150.0,
     rng_seed: int = 20261206,
 ) -> list[Row]:
     results: dict[str, Samples] = {}
@@ -291,13 +301,13 @@ def run(
             Row(NAME, f"{label} p50", "ms", 1000 * _p50(s.page), 1000 * _p50(s.raw), "raw query"),
             Row(
                 NAME,
-                f"{label} p95 ({len(s.page)} requests)",
+                f"{label} p95 ({len(s.page)} requests{_errors(s.errors)})",
                 "ms",
                 1000 * _p95(s.page),
                 1000 * _p95(s.raw),
                 "raw query",
                 f"p95 < {TARGET_P95_MS:g} ms",
-                1000 * _p95(s.page) < TARGET_P95_MS,
+                1000 * _p95(s.page) < TARGET_P95_MS and not s.errors,
             ),
             Row(
                 NAME,
@@ -311,13 +321,17 @@ def run(
     return rows
 
 
+def _errors(statuses: list[int]) -> str:
+    return f"; {len(statuses)} failed: HTTP {', '.join(map(str, sorted(set(statuses))))}" if statuses else ""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bench_web", description=__doc__)
     parser.add_argument("--beneficiaries", type=int, default=100_000, help="beneficiaries to seed (default 100000)")
     parser.add_argument("--actas", type=int, default=50_000, help="sealed actas to seed (default 50000)")
     parser.add_argument("--requests", type=int, default=50, help="measured requests per page (default 50)")
     parser.add_argument("--warmup", type=int, default=5, help="unmeasured requests per page first (default 5)")
-    parser.add_argument("--phase-seconds", type=float, default=240.0, help="time bound of each page (default 240)")
+    parser.add_argument("--phase-seconds", type=float, default=150.0, help="time bound of each page (default 150)")
     parser.add_argument("--quick", action="store_true", help="10,000 beneficiaries, 5,000 actas, 20 requests")
     args = parser.parse_args(argv)
     if args.quick:
