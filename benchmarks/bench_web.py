@@ -118,12 +118,14 @@ def _setup_people(http: httpx.Client, beneficiaries_grpc: str) -> tuple[list[see
     return gestors, communities
 
 
-def _register_devices(actas_grpc: str) -> None:
+def _register_devices(actas_grpc: str, community_ids: Sequence[str]) -> None:
     with grpc.insecure_channel(actas_grpc) as channel:
         stub = apb_grpc.ActasServiceStub(channel)
         for n in range(DEVICES):
             key = public_key_b64(Ed25519PrivateKey.generate())
-            request = apb.RegisterDeviceRequest(id=f"kiosco-{n:02d}", public_key=key, description=f"Quiosco {n}")
+            request = apb.RegisterDeviceRequest(
+                id=f"kiosco-{n:02d}", public_key=key, community_id=community_ids[n], description=f"Quiosco {n}"
+            )
             stub.RegisterDevice(request, metadata=caller_metadata(SUBJECT, "coordinator"), timeout=30)
 
 
@@ -271,7 +273,7 @@ def run(
         http = httpx.Client(base_url=stack.urls["gateway"], timeout=120)
         try:
             gestors, communities = _setup_people(http, stack.env["BENEFICIARIES_GRPC"])
-            _register_devices(stack.env["ACTAS_GRPC"])
+            _register_devices(stack.env["ACTAS_GRPC"], sorted(communities))
             started = time.perf_counter()
             print(f"[{NAME}] seeding {beneficiaries:,} beneficiaries and {actas:,} sealed actas", flush=True)
             people = seeding.seed_beneficiaries(
