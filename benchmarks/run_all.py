@@ -3,7 +3,7 @@
 
     python -m benchmarks.run_all [--quick] [--strict]
 
-``--quick`` shrinks every benchmark (shorter rounds, 20,000 seeded beneficiaries)
+``--quick`` shrinks every benchmark (shorter rounds, 10,000-20,000 seeded beneficiaries)
 for a smoke run; ``--strict`` exits 1 when a target is missed or a benchmark fails.
 """
 
@@ -24,6 +24,7 @@ from benchmarks import (
     bench_notifications,
     bench_pdf,
     bench_register,
+    bench_web,
 )
 from benchmarks._common import RESULTS_PATH, Row, environment_note, markdown_table
 
@@ -38,6 +39,7 @@ def _benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
             (bench_actas.NAME, lambda: bench_actas.run(count=300, chain_size=1000)),
             (bench_kiosk.NAME, lambda: bench_kiosk.run(count=1000, idle_seconds=3.0)),
             (bench_notifications.NAME, lambda: bench_notifications.run(count=1000)),
+            (bench_web.NAME, lambda: bench_web.run(beneficiaries=10_000, actas=5000, requests=20)),
         ]
     return [
         (bench_grpc_reads.NAME, bench_grpc_reads.run),
@@ -47,6 +49,7 @@ def _benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         (bench_actas.NAME, bench_actas.run),
         (bench_kiosk.NAME, bench_kiosk.run),
         (bench_notifications.NAME, bench_notifications.run),
+        (bench_web.NAME, bench_web.run),
     ]
 
 

@@ -38,6 +38,10 @@ class ActaDoc(Document):
             "family_ids",
             ("gestor_id", "-captured_at"),
             ("template_code", "-captured_at"),
+            # The web app's list by state, and by state and type (see
+            # MongoRepository.query: a range on captured_at after the equalities).
+            ("status", "-captured_at"),
+            ("status", "template_code", "-captured_at"),
             "-captured_at",
             "amends",
             "status",

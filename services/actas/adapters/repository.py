@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import mongoengine
@@ -61,6 +61,14 @@ from services.actas.service_layer.ports import (
 DEFAULT_DB = "crm_actas"
 HEAD = "head"
 NO_IMAGES = {"images": 0, "outbox": 0, "body_sha256": 0}
+# Lists read newest first in widening time windows (see ``query``) when their
+# filter is one of these: each has an index ending in captured_at
+# (``services.actas.adapters.documents``), so a window is an index range.
+WINDOWED = frozenset(
+    frozenset(fields) for fields in ((), ("gestor_id",), ("template_code",), ("status",), ("status", "template_code"))
+)
+FIRST_WINDOW = timedelta(days=1)
+MAX_WINDOWS = 12  # 1 + 2 + ... + 2048 days; whatever is older, in one last query
 # benchmarks/bench_actas.py builds stored actas with it.
 _acta_doc = mapping.acta_doc
 
@@ -184,8 +192,31 @@ class MongoRepository:
             selector["template_code"] = query.template_code
         if query.status:
             selector["status"] = query.status
-        selector.update(_captured_range(query.captured_from, query.captured_to))
-        cursor = self.actas.find(selector, NO_IMAGES).sort("captured_at", -1).limit(query.limit)
+        if frozenset(selector) not in WINDOWED:
+            return self._newest(selector, query.captured_from, query.captured_to, query.limit)
+        # SecantusDB reads every document an index range matches before it applies
+        # ``limit``: the 26 newest of 50,000 actas cost all 50,000. So the newest are
+        # read in time windows, each twice as wide as the one before, until
+        # ``limit`` are found; the windows partition the range, so the answer is
+        # the same. Only for filters an index serves with a captured_at range
+        # (WINDOWED): for others every window would be a collection scan.
+        found: list[Acta] = []
+        upper, width = query.captured_to, FIRST_WINDOW
+        start = (upper or datetime.now(UTC)) - width
+        for _ in range(MAX_WINDOWS):
+            if query.captured_from and start <= query.captured_from:
+                break
+            found += self._newest(selector, start, upper, query.limit - len(found))
+            if len(found) >= query.limit:
+                return found
+            upper, width = start, width * 2
+            start = upper - width
+        return found + self._newest(selector, query.captured_from, upper, query.limit - len(found))
+
+    def _newest(self, selector: dict[str, Any], start: datetime | None, end: datetime | None, limit: int) -> list[Acta]:
+        """The ``limit`` newest actas matching ``selector`` captured in [start, end)."""
+        found = {**selector, **_captured_range(start, end)}
+        cursor = self.actas.find(found, NO_IMAGES).sort("captured_at", -1).limit(limit)
         return [mapping.acta_from_doc(raw) for raw in cursor]
 
     def count(self, what: CountFilter) -> dict[str, int]:
