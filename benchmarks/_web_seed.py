@@ -31,7 +31,8 @@ from pymongo.database import Database
 from benchmarks._people import PeopleFactory
 from services.actas.adapters import mapping
 from services.actas.domain import catalogue, chain, folio
-from services.actas.domain.model import Acta, GeoPoint, Method, Participant, Role, Sealing, Signature, Source, Status
+from services.actas.domain.model import Acta, GeoPoint, Method, Participant, Role, Signature, Source, Status
+from services.actas.domain.sealing import Sealing
 from services.beneficiaries.adapters import repository as beneficiaries_repo
 
 BATCH = 1000

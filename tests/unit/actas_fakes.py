@@ -18,8 +18,9 @@ from datetime import datetime
 
 from services.actas.domain import chain
 from services.actas.domain.errors import AlreadyExists
-from services.actas.domain.model import Acta, Event, Sealing, Status
+from services.actas.domain.model import Acta, Event, Status
 from services.actas.domain.pairing import IssuedCode
+from services.actas.domain.sealing import Sealing
 from services.actas.service_layer.ports import (
     ActaFilter,
     CountFilter,

@@ -47,8 +47,9 @@ from services.actas.adapters.documents import (
 )
 from services.actas.domain import chain
 from services.actas.domain.errors import AlreadyExists, ConcurrentUpdate
-from services.actas.domain.model import Acta, Event, Sealing, Status
+from services.actas.domain.model import Acta, Event, Status
 from services.actas.domain.pairing import IssuedCode
+from services.actas.domain.sealing import Sealing
 from services.actas.service_layer.ports import (
     ActaFilter,
     CountFilter,

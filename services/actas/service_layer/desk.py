@@ -8,7 +8,8 @@ from typing import Any
 
 from services.actas.access import amend_denial
 from services.actas.domain.errors import FieldsInvalid, PermissionDenied
-from services.actas.domain.model import Acta, Actor, Method, Role, Sealing, Signature
+from services.actas.domain.model import Acta, Actor, Method, Role, Signature
+from services.actas.domain.sealing import Sealing
 from services.actas.domain.templates import FieldType
 from services.actas.service_layer import desk_evidence
 from services.actas.service_layer.base import (

@@ -8,7 +8,8 @@ import uuid
 
 from services.actas.domain import submission
 from services.actas.domain.errors import ActaError, FieldsInvalid, PermissionDenied
-from services.actas.domain.model import Acta, Event, InvalidState, Role, Sealing, Source, Status
+from services.actas.domain.model import Acta, Event, InvalidState, Role, Source, Status
+from services.actas.domain.sealing import Sealing
 from services.actas.domain.submission import RejectReason, SubmissionRejected
 from services.actas.service_layer.base import (
     ACTAS,

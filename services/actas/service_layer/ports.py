@@ -8,8 +8,9 @@ from datetime import datetime
 from typing import Protocol
 
 from services.actas.domain.chain import ChainEntry
-from services.actas.domain.model import Acta, Event, Sealing
+from services.actas.domain.model import Acta, Event
 from services.actas.domain.pairing import IssuedCode
+from services.actas.domain.sealing import Sealing
 from services.actas.domain.submission import Device
 
 
