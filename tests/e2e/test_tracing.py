@@ -135,12 +135,16 @@ def spans_with_hop(
     stack: Stack, trace_id: str, caller: str, callee: str, method: str, count: int = 1, within: str = ""
 ) -> list[dict[str, Any]]:
     """The spans of the trace, once ``count`` calls ``caller`` → ``callee`` are written
-    (and the span named ``within``, which ends after them)."""
+    (and the span named ``within``, which ends after them), and the gateway's own:
+    each process exports its batches on its own, and the gateway's server span,
+    which ends last, can come after the others."""
 
     def found() -> list[dict[str, Any]]:
         spans = spans_of(trace_id, traces_dir(stack))
-        done = len(hop(spans, caller, callee, method)) >= count and (
-            not within or any(s["name"] == within for s in spans)
+        done = (
+            len(hop(spans, caller, callee, method)) >= count
+            and (not within or any(s["name"] == within for s in spans))
+            and any(s["service"] == "gateway" and s["kind"] == "SERVER" for s in spans)
         )
         return spans if done else []
 
