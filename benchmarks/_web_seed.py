@@ -19,7 +19,7 @@ import io
 import random
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +30,7 @@ from pymongo.database import Database
 
 from benchmarks._people import PeopleFactory
 from services.actas.adapters import mapping
+from services.actas.adapters.day_counts import DayCounts, day_of
 from services.actas.domain import catalogue, chain, folio
 from services.actas.domain.model import Acta, GeoPoint, Method, Participant, Role, Signature, Source, Status
 from services.actas.domain.sealing import Sealing
@@ -214,6 +215,7 @@ def store_actas(db: Database[dict[str, Any]], actas: list[Acta], digest: str) ->
     png = signature_png()
     entries = chain.build((a.id, a.content_hash) for a in actas)
     counters: dict[str, int] = {}
+    day_counts: Counter[tuple[str, str, str]] = Counter()  # what the seals would have counted
     started = time.perf_counter()
     for start in range(0, len(actas), BATCH):
         docs = []
@@ -223,6 +225,10 @@ def store_actas(db: Database[dict[str, Any]], actas: list[Acta], digest: str) ->
             doc = mapping.acta_doc(acta, [], images)
             if acta.submission_id:
                 doc["body_sha256"] = hashlib.sha256(acta.submission_id.encode()).hexdigest()
+            doc["counted"] = DayCounts.counts(doc)
+            if doc["counted"]:
+                for dim, value in DayCounts.keys(doc).items():
+                    day_counts[(day_of(acta.captured_at), dim, value)] += 1
             docs.append(doc)
             prefix, year, number = acta.folio.rsplit("-", 2)
             counters[f"{prefix}-{year}"] = int(number)
@@ -248,3 +254,12 @@ def store_actas(db: Database[dict[str, Any]], actas: list[Acta], digest: str) ->
         db.chain_head.insert_one({"_id": "head", "seq": entries[-1].seq, "entry_hash": entries[-1].entry_hash})
     for counter, last in counters.items():
         db.folio_counters.update_one({"_id": counter}, {"$max": {"last": last}}, upsert=True)
+    # The day counts CountActas reads (services/actas/adapters/day_counts.py), as
+    # the seals would have kept them; the service's backfill finds nothing to add.
+    rows = [
+        {"_id": f"{day}|{dim}|{key}", "day": day, "dim": dim, "key": key, "n": n}
+        for (day, dim, key), n in day_counts.items()
+    ]
+    if rows:
+        db.acta_day_counts.delete_many({"_id": {"$in": [r["_id"] for r in rows]}})
+        db.acta_day_counts.insert_many(rows, ordered=False)

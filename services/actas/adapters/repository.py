@@ -33,6 +33,7 @@ from pymongo.write_concern import WriteConcern
 
 from crm_platform.mongo import DURABLE_WRITES
 from services.actas.adapters import mapping
+from services.actas.adapters.day_counts import DayCounts
 from services.actas.adapters.documents import (
     ALL_DOCUMENTS,
     DB_ALIAS,
@@ -99,6 +100,8 @@ class MongoRepository:
         self.folio_counters: Collection = FolioCounterDoc._get_collection()
         self.staff_profiles: Collection = StaffProfileDoc._get_collection()
         self._client = self.actas.database.client
+        self.day_counts = DayCounts(self.actas.database["acta_day_counts"], self.actas)
+        self.day_counts.ensure_indexes()
 
     # -- actas ---------------------------------------------------------------------
     def add(self, acta: Acta, events: Sequence[Event], images: dict[str, bytes]) -> None:
@@ -139,6 +142,7 @@ class MongoRepository:
                 doc.pop(key, None)
             entry = self._next_entry(session, acta.id, acta.content_hash)
             doc.update(chain_seq=entry.seq, version=expected + 1)
+            doc["counted"] = DayCounts.counts(doc)  # a sealed original: in the day counts
             result = self.actas.update_one(
                 {"_id": acta.id, "version": expected, "status": {"$ne": str(Status.SEALED)}},
                 {
@@ -149,6 +153,8 @@ class MongoRepository:
             )
             if result.matched_count != 1:
                 raise ConcurrentUpdate(acta.id)
+            if doc["counted"]:
+                self.day_counts.add(session, doc)
             self._link(session, entry)
             return entry
 
@@ -165,7 +171,10 @@ class MongoRepository:
             acta.chain_seq = entry.seq
             doc = mapping.acta_doc(acta, events, images)
             doc["body_sha256"] = body_sha256
+            doc["counted"] = DayCounts.counts(doc)  # a sealed original: in the day counts
             self.actas.insert_one(doc, session=session)
+            if doc["counted"]:
+                self.day_counts.add(session, doc)
             self._link(session, entry)
             return entry
 
@@ -221,6 +230,10 @@ class MongoRepository:
         return [mapping.acta_from_doc(raw) for raw in cursor]
 
     def count(self, what: CountFilter) -> dict[str, int]:
+        if what.status == "sealed" and not what.include_corrections:
+            projected = self.day_counts.count(what.group_by, what.captured_from, what.captured_to)
+            if projected is not None:
+                return projected
         selector = _captured_range(what.captured_from, what.captured_to)
         if what.status:
             selector["status"] = what.status
@@ -283,6 +296,10 @@ class MongoRepository:
         self.head.update_one(
             {"_id": HEAD}, {"$set": {"seq": entry.seq, "entry_hash": entry.entry_hash}}, upsert=True, session=session
         )
+
+    def backfill_day_counts(self) -> None:
+        """Count what was sealed before the day counts existed (``day_counts``)."""
+        self.day_counts.backfill_if_needed(self._transaction)
 
     def _transaction(self, write: Any) -> Any:
         with self._client.start_session() as session:

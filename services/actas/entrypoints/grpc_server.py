@@ -217,7 +217,13 @@ def main() -> None:
         f"{SERVICE_NAME}-grpc",
         lambda: bootstrap(chain_heads=True),
         grpc=endpoint,
-        background=lambda app: [OutboxSweeper(app.relay), *head_publication(app)],
+        background=lambda app: [
+            OutboxSweeper(app.relay),
+            *head_publication(app),
+            # Counts what was sealed before the day counts existed, then only checks
+            # its marker (services/actas/adapters/day_counts.py).
+            Periodic("acta-day-counts", app.repo.backfill_day_counts, 5),
+        ],
     )
 
 
