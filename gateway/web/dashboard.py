@@ -6,9 +6,12 @@ may see them. Every chart has its table and CSV/XLSX/Vega-Lite downloads."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
@@ -26,10 +29,20 @@ from services.actas.access import ACCESS as ACTAS
 from services.notifications.access import ACCESS as NOTIFICATIONS
 
 WEEKS = 12
+# The counts behind the charts are the same for every role (CountActas is not
+# redacted), so one gateway process reuses them for this long; the page says when
+# they were computed. A projection (acta_day_counts) makes each computation cheap,
+# this makes a busy morning of coordinators opening Inicio cost one.
+FRESH_FOR_SECONDS = 60.0
+COLOMBIA = ZoneInfo("America/Bogota")
 DOWNLOADS = {
     "csv": ("text/csv; charset=utf-8", charts.to_csv),
     "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", charts.to_xlsx),
 }
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _since(weeks: int) -> datetime:
@@ -43,17 +56,49 @@ def _ts(when: datetime) -> Timestamp:
     return stamp
 
 
-class Figures:
-    """The dashboard's tables for one user (each call asks the services afresh)."""
+class FreshFor:
+    """Values computed at most ``seconds`` ago, per key (thread-safe: FastAPI runs
+    these routes in a thread pool). ``clock`` is monotonic; ``wall`` stamps them."""
 
-    def __init__(self, web: WebApp, user: auth.User) -> None:
-        self.web, self.user = web, user
+    def __init__(
+        self, seconds: float, clock: Callable[[], float] = time.monotonic, wall: Callable[[], datetime] = _now
+    ) -> None:
+        self.seconds, self.clock, self.wall = seconds, clock, wall
+        self._values: dict[Any, tuple[float, datetime, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, compute: Callable[[], Any]) -> tuple[Any, datetime]:
+        with self._lock:
+            found = self._values.get(key)
+        if found is not None and self.clock() - found[0] < self.seconds:
+            return found[2], found[1]
+        value, at = compute(), self.wall()
+        with self._lock:
+            self._values[key] = (self.clock(), at, value)
+        return value, at
+
+
+COUNTS = FreshFor(FRESH_FOR_SECONDS)
+
+
+class Figures:
+    """The dashboard's tables for one user; the acta counts are at most
+    ``FRESH_FOR_SECONDS`` old (``computed_at`` says when they were computed)."""
+
+    def __init__(self, web: WebApp, user: auth.User, counts: FreshFor = COUNTS) -> None:
+        self.web, self.user, self.cache = web, user, counts
         self.since = _since(WEEKS)
+        self.computed_at: datetime | None = None
 
     def _counts(self, group_by: str) -> dict[str, int]:
-        request = apb.CountActasRequest(group_by=group_by, captured_from=_ts(self.since))
-        reply = self.web.backend.call(self.web.backend.actas.CountActas, request, self.user)
-        return {c.key: int(c.count) for c in reply.counts}
+        def compute() -> dict[str, int]:
+            request = apb.CountActasRequest(group_by=group_by, captured_from=_ts(self.since))
+            reply = self.web.backend.call(self.web.backend.actas.CountActas, request, self.user)
+            return {c.key: int(c.count) for c in reply.counts}
+
+        counts, at = self.cache.get((group_by, self.since), compute)
+        self.computed_at = min(at, self.computed_at or at)
+        return dict(counts)
 
     def weekly(self) -> charts.Table:
         counts = self._counts("week")
@@ -157,6 +202,8 @@ def register(app: FastAPI, web: WebApp) -> None:
             since=f.since,
             kiosks=f.kiosks(),
             undelivered=f.undelivered(),
+            computed_at=f.computed_at.astimezone(COLOMBIA) if f.computed_at else None,
+            fresh_for=int(FRESH_FOR_SECONDS),
         )
 
     @app.get("/app/graficas/{name}.{fmt}", include_in_schema=False)

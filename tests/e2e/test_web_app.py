@@ -124,6 +124,7 @@ def test_the_dashboard_shows_sealed_actas_with_a_chart_its_table_and_downloads(
 ) -> None:
     page = context.new_page()
     sign_in(page, base, accounts["coordinator"], PASSWORD)
+    assert "se actualizan cada 60 segundos" in page.locator("main").inner_text()  # how fresh the counts are
     chart = page.get_by_role("img", name="Gráfico de barras: Actas selladas por semana", exact=False)
     assert chart.count() == 1
     for image in page.locator("figure img").all():  # lazy: each loads when scrolled to

@@ -82,3 +82,25 @@ def test_navigation_follows_the_access_tables() -> None:
     kiosks = next(s for s in SECTIONS if s.path == "/app/quioscos")
     assert kiosks.allowed("auditor") and not kiosks.allowed("gestor")
     assert [s.label for s in visible_sections("kiosk")] == []
+
+
+def test_dashboard_counts_are_reused_for_their_stated_freshness_and_then_recomputed() -> None:
+    from datetime import UTC, datetime
+
+    from gateway.web.dashboard import FreshFor
+
+    now = [0.0]
+    calls: list[str] = []
+    cache = FreshFor(60, clock=lambda: now[0], wall=lambda: datetime(2026, 12, 6, 15, 0, tzinfo=UTC))
+
+    def compute(key: str) -> dict[str, int]:
+        calls.append(key)
+        return {key: len(calls)}
+
+    assert cache.get("week", lambda: compute("week"))[0] == {"week": 1}
+    now[0] = 59.0
+    assert cache.get("week", lambda: compute("week"))[0] == {"week": 1}  # fresh: not asked again
+    assert cache.get("gestor", lambda: compute("gestor"))[0] == {"gestor": 2}  # another key
+    now[0] = 60.5
+    assert cache.get("week", lambda: compute("week"))[0] == {"week": 3}  # stale: recomputed
+    assert calls == ["week", "gestor", "week"]
