@@ -19,9 +19,7 @@ from gateway import auth
 from gateway.deps import to_json
 from gateway.policy import redact_acta
 from gateway.web import charts
-from gateway.web.app import Forbidden, WebApp
-from gateway.web.dashboard import DOWNLOADS
-from gateway.web.nav import section
+from gateway.web.app import Staff, WebApp
 
 COLOMBIA = ZoneInfo("America/Bogota")
 PAGE = 25
@@ -150,13 +148,8 @@ class ActaRows:
 
 
 def register(app: FastAPI, web: WebApp) -> None:
-    actas_section = section("/app/actas")
-
-    def allowed(request: Request) -> Any:
-        staff = web.staff(request)
-        if not actas_section.allowed(staff.user.role):
-            raise Forbidden()
-        return staff
+    def allowed(request: Request) -> Staff:
+        return web.member(request, "/app/actas")
 
     @app.get("/app/actas", response_class=HTMLResponse, include_in_schema=False)
     def list_page(request: Request) -> HTMLResponse:
@@ -185,7 +178,7 @@ def register(app: FastAPI, web: WebApp) -> None:
     def export(request: Request, fmt: str) -> Response:
         staff = allowed(request)
         filters = Filters.read(request)
-        if fmt not in DOWNLOADS or filters.errors:
+        if fmt not in charts.DOWNLOADS or filters.errors:
             return web.render(
                 request,
                 staff,
@@ -202,10 +195,7 @@ def register(app: FastAPI, web: WebApp) -> None:
             if len(batch) < 500:
                 break
             filters.antes = batch[-1]["captured_at"]
-        media, convert = DOWNLOADS[fmt]
-        table = charts.Table("Actas", COLUMNS, rows[:EXPORT_MAX])
-        headers = {"Content-Disposition": f'attachment; filename="actas.{fmt}"', "Cache-Control": "no-store"}
-        return Response(convert(table), media_type=media, headers=headers)
+        return charts.download(charts.Table("Actas", COLUMNS, rows[:EXPORT_MAX]), fmt, "actas")
 
     @app.get("/app/actas/{acta_id}", response_class=HTMLResponse, include_in_schema=False)
     def detail(request: Request, acta_id: str) -> HTMLResponse:

@@ -12,21 +12,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from crm_platform.access import USER_ROLES
 from gateway import actas_routes, auth, errors
 from gateway.account_routes import client_address
-from gateway.web.app import Forbidden, Staff, WebApp
-from gateway.web.nav import ROLE_LABELS, section
+from gateway.web.app import Staff, WebApp
+from gateway.web.nav import ROLE_LABELS
 
 PAGE = "/app/administracion"
 FIELDS = ("username", "full_name", "document", "title", "role", "password")
 
 
 def register(app: FastAPI, web: WebApp) -> None:
-    admin = section(PAGE)
-
     def staff_admin(request: Request) -> Staff:
-        staff = web.staff(request)
-        if not admin.allowed(staff.user.role):
-            raise Forbidden()
-        return staff
+        return web.member(request, PAGE)
 
     def page(
         request: Request,

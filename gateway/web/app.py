@@ -25,7 +25,7 @@ from gateway.config import GatewaySettings
 from gateway.deps import Backend
 from gateway.throttle import LoginThrottle
 from gateway.web import session
-from gateway.web.nav import ROLE_LABELS, visible_sections
+from gateway.web.nav import ROLE_LABELS, section, visible_sections
 
 HERE = Path(__file__).parent
 # Front-end packages pinned by gateway/web/package-lock.json, installed by
@@ -88,6 +88,14 @@ class WebApp:
             self._revoke(user, claims)
             raise SignInRequired(target, "inactividad")
         return Staff(user, jti, session.csrf_token(self.keys, jti))
+
+    def member(self, request: Request, path: str) -> Staff:
+        """The signed-in user, if their role may see the section at ``path``
+        (``nav.SECTIONS``); otherwise Forbidden, a 403 page."""
+        staff = self.staff(request)
+        if not section(path).allowed(staff.user.role):
+            raise Forbidden()
+        return staff
 
     def _revoke(self, user: auth.User, claims: dict[str, Any]) -> None:
         from datetime import UTC, datetime

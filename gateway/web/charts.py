@@ -13,6 +13,7 @@ from typing import Any
 
 import altair as alt
 import vl_convert as vlc
+from fastapi.responses import Response
 from openpyxl import Workbook
 
 WIDTH, HEIGHT = 560, 220
@@ -94,3 +95,16 @@ def to_xlsx(table: Table) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+DOWNLOADS = {
+    "csv": ("text/csv; charset=utf-8", to_csv),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", to_xlsx),
+}
+
+
+def download(table: Table, fmt: str, name: str) -> Response:
+    """``table`` as a CSV or XLSX attachment named ``name.fmt`` (``fmt`` in DOWNLOADS)."""
+    media, convert = DOWNLOADS[fmt]
+    headers = {"Content-Disposition": f'attachment; filename="{name}.{fmt}"', "Cache-Control": "no-store"}
+    return Response(convert(table), media_type=media, headers=headers)

@@ -10,9 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as bpb
 from gateway.web import charts
-from gateway.web.app import Forbidden, Staff, WebApp
-from gateway.web.dashboard import DOWNLOADS
-from gateway.web.nav import section
+from gateway.web.app import Staff, WebApp
 
 COLUMNS = (("nombre", "Comunidad"), ("municipio", "Municipio"), ("departamento", "Departamento"))
 
@@ -24,12 +22,8 @@ def fold(text: str) -> str:
 
 
 def register(app: FastAPI, web: WebApp) -> None:
-    communities_section = section("/app/comunidades")
-
     def rows(request: Request) -> tuple[Staff, str, list[dict[str, str]]]:
-        staff = web.staff(request)
-        if not communities_section.allowed(staff.user.role):
-            raise Forbidden()
+        staff = web.member(request, "/app/comunidades")
         wanted = request.query_params.get("q", "").strip()[:80]
         reply = web.backend.call(web.backend.beneficiaries.ListCommunities, bpb.ListCommunitiesRequest(), staff.user)
         found = [
@@ -47,7 +41,7 @@ def register(app: FastAPI, web: WebApp) -> None:
     @app.get("/app/comunidades.{fmt}", include_in_schema=False)
     def export(request: Request, fmt: str) -> Response:
         staff, _, found = rows(request)
-        if fmt not in DOWNLOADS:
+        if fmt not in charts.DOWNLOADS:
             return web.render(
                 request,
                 staff,
@@ -56,6 +50,4 @@ def register(app: FastAPI, web: WebApp) -> None:
                 title="No encontrado",
                 message="Formato desconocido (use CSV o XLSX).",
             )
-        media, convert = DOWNLOADS[fmt]
-        headers = {"Content-Disposition": f'attachment; filename="comunidades.{fmt}"', "Cache-Control": "no-store"}
-        return Response(convert(charts.Table("Comunidades", COLUMNS, found)), media_type=media, headers=headers)
+        return charts.download(charts.Table("Comunidades", COLUMNS, found), fmt, "comunidades")

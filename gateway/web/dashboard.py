@@ -23,8 +23,7 @@ from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as bpb
 from crm_platform.proto_gen.crm.notifications.v1 import notifications_pb2 as npb
 from gateway import auth
 from gateway.web import charts
-from gateway.web.app import Forbidden, WebApp
-from gateway.web.nav import section
+from gateway.web.app import Staff, WebApp
 from services.actas.access import ACCESS as ACTAS
 from services.notifications.access import ACCESS as NOTIFICATIONS
 
@@ -35,10 +34,6 @@ WEEKS = 12
 # this makes a busy morning of coordinators opening Inicio cost one.
 FRESH_FOR_SECONDS = 60.0
 COLOMBIA = ZoneInfo("America/Bogota")
-DOWNLOADS = {
-    "csv": ("text/csv; charset=utf-8", charts.to_csv),
-    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", charts.to_xlsx),
-}
 
 
 def _now() -> datetime:
@@ -181,12 +176,8 @@ CHARTS = {  # name: (x, y) of its bar chart
 
 
 def register(app: FastAPI, web: WebApp) -> None:
-    home = section("/app/")
-
-    def figures(request: Request) -> tuple[Any, Figures]:
-        staff = web.staff(request)
-        if not home.allowed(staff.user.role):
-            raise Forbidden()
+    def figures(request: Request) -> tuple[Staff, Figures]:
+        staff = web.member(request, "/app/")
         return staff, Figures(web, staff.user)
 
     @app.get("/app/", response_class=HTMLResponse, include_in_schema=False)
@@ -210,15 +201,13 @@ def register(app: FastAPI, web: WebApp) -> None:
     def chart(request: Request, name: str, fmt: str) -> Response:
         staff, f = figures(request)
         table = f.table(name)
-        if table is None or fmt not in ("svg", "json", *DOWNLOADS):
+        if table is None or fmt not in ("svg", "json", *charts.DOWNLOADS):
             return web.render(
                 request, staff, "error.html", status=404, title="No encontrado", message="Ese gráfico no existe."
             )
+        if fmt in charts.DOWNLOADS:
+            return charts.download(table, fmt, name)
         headers = {"Cache-Control": "no-store"}
-        if fmt in DOWNLOADS:
-            media, convert = DOWNLOADS[fmt]
-            headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
-            return Response(convert(table), media_type=media, headers=headers)
         spec = charts.bar_spec(table, *CHARTS[name])
         if fmt == "json":
             headers["Content-Disposition"] = f'attachment; filename="{name}.vl.json"'

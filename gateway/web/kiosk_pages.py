@@ -17,7 +17,6 @@ from crm_platform.grpc_support import field_errors
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as bpb
 from gateway.web.app import Forbidden, Staff, WebApp
-from gateway.web.nav import section
 from services.actas.access import ACCESS as ACTAS
 
 PAGE = "/app/quioscos"
@@ -39,13 +38,8 @@ def _when(stamp: Any) -> str:
 
 
 def register(app: FastAPI, web: WebApp) -> None:
-    kiosks = section(PAGE)
-
     def allowed(request: Request) -> Staff:
-        staff = web.staff(request)
-        if not kiosks.allowed(staff.user.role):
-            raise Forbidden()
-        return staff
+        return web.member(request, PAGE)
 
     def may(staff: Staff, operation: str) -> bool:
         return allows(ACTAS, staff.user.role, operation)

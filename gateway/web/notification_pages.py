@@ -20,7 +20,6 @@ from crm_platform.grpc_support import field_errors
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as bpb
 from crm_platform.proto_gen.crm.notifications.v1 import notifications_pb2 as npb
 from gateway.web.app import Forbidden, Staff, WebApp
-from gateway.web.nav import section
 from services.notifications.access import ACCESS as NOTIFICATIONS
 
 PAGE = "/app/notificaciones"
@@ -43,13 +42,8 @@ CHANNELS = {"whatsapp": "WhatsApp", "sms": "SMS", "email": "Correo"}
 
 
 def register(app: FastAPI, web: WebApp) -> None:
-    notifications = section(PAGE)
-
     def allowed(request: Request) -> Staff:
-        staff = web.staff(request)
-        if not notifications.allowed(staff.user.role):
-            raise Forbidden()
-        return staff
+        return web.member(request, PAGE)
 
     def names(staff: Staff, ids: set[str]) -> dict[str, str]:
         found = {}

@@ -18,8 +18,7 @@ from fastapi.responses import HTMLResponse
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as bpb
 from gateway.deps import to_json
 from gateway.policy import redact_beneficiary
-from gateway.web.app import Forbidden, Staff, WebApp
-from gateway.web.nav import section
+from gateway.web.app import Staff, WebApp
 
 COLOMBIA = ZoneInfo("America/Bogota")
 MEMBERS_PAGE = 500
@@ -77,13 +76,8 @@ def person_row(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def register(app: FastAPI, web: WebApp) -> None:
-    communities = section("/app/comunidades")
-
     def allowed(request: Request) -> Staff:
-        staff = web.staff(request)
-        if not communities.allowed(staff.user.role):
-            raise Forbidden()
-        return staff
+        return web.member(request, "/app/comunidades")
 
     def call(staff: Staff, method: Any, request: Any) -> Any:
         return web.backend.call(method, request, staff.user)
