@@ -4,7 +4,8 @@ Prints the settings the notifications service needs, one ``NAME=value`` line
 each (WhatsApp's webhook secrets included), then ``ready``; logs every message
 the stand-ins accept. Ports default to 0 (the OS picks); devstack reads the
 printed lines. With ``--whatsapp-webhook-url`` the WhatsApp stand-in reports
-each message's status there as Meta does; the SMS stand-in calls back whatever
+each message's status there as Meta does, retrying one our side does not accept
+for ``--whatsapp-webhook-retry-seconds`` (120; Meta retries for days); the SMS stand-in calls back whatever
 ``StatusCallback`` a send carries.
 
     python -m devstack.providers [--whatsapp-port N] [--sms-port N] [--smtp-port N]
@@ -34,6 +35,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--phone-number-id", default=whatsapp.DEV_PHONE_NUMBER_ID)
     parser.add_argument("--whatsapp-token", default=whatsapp.DEV_ACCESS_TOKEN)
     parser.add_argument("--whatsapp-webhook-url", default=None, help="where to POST WhatsApp status notifications")
+    parser.add_argument(
+        "--whatsapp-webhook-retry-seconds", type=float, default=120.0,
+        help="how long a status notification our side does not accept is retried (Meta: days)",
+    )  # fmt: skip
     parser.add_argument("--whatsapp-app-secret", default=whatsapp.DEV_APP_SECRET)
     parser.add_argument("--whatsapp-verify-token", default=whatsapp.DEV_VERIFY_TOKEN)
     parser.add_argument("--account-sid", default=sms.DEV_ACCOUNT_SID)
@@ -69,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         verify_token=args.whatsapp_verify_token,
         port=args.whatsapp_port,
     )
+    wa.webhook_retry_for = args.whatsapp_webhook_retry_seconds
     text = SmsStandIn(
         account_sid=args.account_sid,
         auth_token=args.sms_token,

@@ -170,6 +170,16 @@ class StandIn(ABC):
         """Send a webhook in the background, ``delay`` seconds after the one queued before it."""
         self._webhooks.post(url, body, headers, delay)
 
+    @property
+    def webhook_retry_for(self) -> float:
+        """Seconds a webhook our side does not accept is retried for (besides the
+        first few quick tries); 0 by default, so a test sees a give-up at once."""
+        return self._webhooks.retry_for
+
+    @webhook_retry_for.setter
+    def webhook_retry_for(self, seconds: float) -> None:
+        self._webhooks.retry_for = seconds
+
     def wait_for_webhooks(self, timeout: float = 5.0) -> bool:
         """Wait until every queued webhook has been sent or given up on."""
         return self._webhooks.wait_idle(timeout)

@@ -2,8 +2,10 @@
 delivery-status callbacks.
 
 ``WebhookPoster`` queues signed requests and sends them from one background thread,
-in order, retrying a few times with a short backoff when our side answers other
-than 2xx or cannot be reached. Every webhook and each answer to it is recorded
+in order, retrying with a backoff when our side answers other than 2xx or cannot be
+reached: a few times by default, or for as long as ``retry_for`` says (Meta retries
+a WhatsApp status notification with growing delays for days, so a report sent while
+our side was down arrives once it is back). Every webhook and each answer to it is recorded
 (``SentWebhook``); nothing our side does can block or crash the stand-in.
 """
 
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,15 +49,29 @@ class _Webhook:
 class WebhookPoster:
     """Sends queued webhooks from one thread, in order, each after its delay.
 
-    A try is bounded by ``timeout``; a webhook is tried at most ``tries`` times,
-    ``backoff`` seconds apart and doubling. ``stop`` drops what is still queued.
+    A try is bounded by ``timeout``; tries are ``backoff`` seconds apart, doubling up
+    to ``max_backoff``. A webhook is given up on once it has been tried ``tries``
+    times and ``retry_for`` seconds have passed since its first try (the queue
+    behind it waits meanwhile, as it would behind a slow provider). ``stop`` drops
+    what is still queued.
     """
 
-    def __init__(self, name: str, *, timeout: float = 2.0, tries: int = 4, backoff: float = 0.05) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        timeout: float = 2.0,
+        tries: int = 4,
+        backoff: float = 0.05,
+        max_backoff: float = 1.0,
+        retry_for: float = 0.0,
+    ) -> None:
         self.name = name
         self.timeout = timeout
         self.tries = tries
         self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.retry_for = retry_for
         self.sent: list[SentWebhook] = []
         self._queue: deque[_Webhook] = deque()
         self._busy = 0  # queued plus the one being sent
@@ -113,11 +130,12 @@ class WebhookPoster:
     def _deliver(self, client: httpx.Client, webhook: _Webhook) -> None:
         answers: list[int | str] = []
         pause = self.backoff
-        for attempt in range(self.tries):
-            if attempt:
+        give_up_at = time.monotonic() + self.retry_for
+        while len(answers) < self.tries or time.monotonic() < give_up_at:
+            if answers:
                 if self._stopping.wait(pause):
                     break
-                pause *= 2
+                pause = min(pause * 2, self.max_backoff)
             try:
                 answer: int | str = client.post(webhook.url, content=webhook.body, headers=webhook.headers).status_code
             except httpx.HTTPError as exc:

@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -517,14 +518,14 @@ class Receiver:
     ``webhook`` and answers 200 (with the reply's text), 403 or 400 from the outcome,
     as the gateway does. ``fail_next`` answers 500 without looking at the request."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, port: int = 0) -> None:
         self.path = path
         self.channel: ReportingChannel | None = None
         self.reports: list[StatusReport] = []
         self.answers: list[int] = []
         self._failures = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
@@ -729,6 +730,45 @@ def test_a_stand_in_whose_webhook_endpoint_is_down_gives_up_and_keeps_serving() 
         assert len(stand_in.accepted) == 2
         first, second = stand_in.webhooks[:2]
         assert first.answers == second.answers == ("ConnectError",) * 4
+
+
+def test_a_report_sent_while_our_side_was_down_arrives_once_it_is_back() -> None:
+    # Meta retries a status notification for days; the devstack stand-in for
+    # ``webhook_retry_for`` seconds. Without it a dispatcher killed mid-send finds
+    # no report and sends the message again (``service_layer.recovery``).
+    port = free_port()
+    receiver: Receiver | None = None
+    with WhatsAppStandIn(webhook_url=f"http://127.0.0.1:{port}/webhooks/whatsapp") as stand_in:
+        stand_in.webhook_retry_for = 30.0
+        channel = WhatsAppCloudChannel(
+            WhatsAppSettings(
+                base_url=stand_in.url,
+                phone_number_id=stand_in.phone_number_id,
+                access_token=stand_in.access_token,
+                app_secret=stand_in.app_secret,
+                timeout=TIMEOUT,
+            )
+        )
+        try:
+            sent = channel.send(replace(message(ChannelName.WHATSAPP, MOBILE), reference="intento-1"))
+            time.sleep(1.0)  # our side is down: every try so far was refused
+            assert stand_in.webhooks == []
+            receiver = Receiver("/webhooks/whatsapp", port=port)
+            receiver.channel = channel
+            receiver.start()
+            reports = receiver.wait_for(2)
+            assert stand_in.wait_for_webhooks(WEBHOOK_WAIT)
+        finally:
+            channel.close()
+            if receiver is not None:
+                receiver.stop()
+    assert [r.provider_message_id for r in reports] == [sent.provider_message_id] * 2
+    assert [(r.state, r.reference) for r in reports] == [
+        (ReportedState.ACCEPTED, "intento-1"),
+        (ReportedState.DELIVERED, "intento-1"),
+    ]
+    first = stand_in.webhooks[0]
+    assert first.accepted and "ConnectError" in first.answers and len(first.answers) > 4
 
 
 @pytest.fixture

@@ -26,8 +26,9 @@ cannot be asked (WhatsApp); and no status report naming A reached the service
 before a later holder judged it, ``unknown_outcome_wait`` after A began. For a
 killed dispatcher that is, per message in flight, the span from the provider's
 acceptance to the commit of one store write, and only when the provider's
-reports are lost as well: Meta retries a webhook for days, the local stand-in
-for well under a second (so with the service down its reports are lost).
+reports are lost as well: Meta retries a webhook for days, the devstack stand-in
+for two minutes (``--whatsapp-webhook-retry-seconds``), so a report sent while
+the service was down still lands once it is back, before the intent is judged.
 The SMS lookup can mistake another message for this one: same number and text,
 created at most ``channels.sms.LOOKUP_SLACK`` (60 s) before A began; that one
 then counts as this message's send (a loss, not a duplicate).
