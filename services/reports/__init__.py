@@ -1,0 +1,1 @@
+"""The reports service: KPI definitions as data, valued from event-fed projections."""

@@ -1,0 +1,138 @@
+"""Reading KPI values: from a snapshot computed at most ``fresh_for`` ago.
+
+The values are a **periodic snapshot**: a background worker (``refresh``) values
+every KPI, overall and by each of its disaggregations, as of today, every
+``REPORTS_REFRESH_SECONDS``, and stores the results. A request reads a stored
+value (one document); only a value that is missing or older than ``fresh_for``
+(another date, a new definition) is computed on the spot, once, and stored for the
+next reader. Pages show ``computed_at``. Computing reads the projection's indexed
+collections, never the services' records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from crm_platform.errors import InvalidArgument, NotFound
+from services.reports.domain import values as V
+from services.reports.domain.definitions import KpiDefinition
+from services.reports.domain.sources import COMMUNITY, SEX, SOURCES
+from services.reports.service_layer.ports import Evaluator, Snapshots
+
+MAX_PAGE = 200
+PARTS = ("numerator", "denominator")
+
+
+@dataclass(frozen=True)
+class KpiResult:
+    kpi: KpiDefinition
+    as_of: date
+    by: str
+    total: V.GroupValue
+    groups: list[V.GroupValue]
+    computed_at: datetime
+
+
+@dataclass
+class KpiQueries:
+    catalog: Mapping[str, KpiDefinition]
+    evaluator: Evaluator
+    snapshots: Snapshots
+    today: Callable[[], date]
+    fresh_for: timedelta = timedelta(seconds=120)
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def definition(self, code: str) -> KpiDefinition:
+        found = self.catalog.get(code)
+        if found is None:
+            raise NotFound(f"No existe el indicador {code!r}")
+        return found
+
+    def value(self, code: str, as_of: str = "", by: str = "") -> KpiResult:
+        kpi = self.definition(code)
+        day = self._as_of(as_of)
+        if by and by not in kpi.disaggregations:
+            options = ", ".join(kpi.disaggregations) or "ninguna"
+            raise InvalidArgument({"by": f"Este indicador no se desagrega por {by!r} (opciones: {options})"})
+        key = f"{kpi.code}|{day.isoformat()}|{by}"
+        found = self.snapshots.get(key)
+        if found is not None and self.now() - found[1] < self.fresh_for:
+            return self._result(kpi, day, by, found[0], found[1])
+        return self._compute(kpi, day, by, key)
+
+    def refresh(self) -> int:
+        """Value every KPI as of today, overall and by each disaggregation."""
+        day, done = self.today(), 0
+        for kpi in self.catalog.values():
+            for by in ("", *kpi.disaggregations):
+                self._compute(kpi, day, by, f"{kpi.code}|{day.isoformat()}|{by}")
+                done += 1
+        return done
+
+    def drill_down(
+        self, code: str, as_of: str, by: str, key: str, part: str, after: str, limit: int
+    ) -> tuple[str, list[dict[str, str]], str]:
+        """(source, a page of records, the id to continue after or "")."""
+        kpi = self.definition(code)
+        day = self._as_of(as_of)
+        part = part or "numerator"
+        if part not in PARTS:
+            raise InvalidArgument({"part": "Use numerator o denominator"})
+        chosen = kpi.part(part)
+        if chosen is None:
+            raise InvalidArgument({"part": "Este indicador no tiene denominador"})
+        if by and by not in kpi.disaggregations:
+            raise InvalidArgument({"by": f"Este indicador no se desagrega por {by!r}"})
+        limit = max(1, min(limit or 50, MAX_PAGE))
+        rows = self.evaluator.records(chosen.source, chosen.where, day, by, key if by else "", after, limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return chosen.source, rows, rows[-1]["id"] if more and rows else ""
+
+    # -- helpers ----------------------------------------------------------------------
+    def _as_of(self, raw: str) -> date:
+        if not raw:
+            return self.today()
+        try:
+            day = date.fromisoformat(raw)
+        except ValueError:
+            raise InvalidArgument({"as_of": "Escriba la fecha de corte como AAAA-MM-DD"}) from None
+        if day > self.today():
+            raise InvalidArgument({"as_of": "La fecha de corte no puede ser posterior a hoy"})
+        if day.year < 2000:
+            raise InvalidArgument({"as_of": "La fecha de corte debe ser del año 2000 en adelante"})
+        return day
+
+    def _compute(self, kpi: KpiDefinition, day: date, by: str, key: str) -> KpiResult:
+        computed_at = self.now()
+        num = self.evaluator.count(kpi.numerator.source, kpi.numerator.where, day, by)
+        den = None
+        if kpi.denominator is not None:
+            den = self.evaluator.count(kpi.denominator.source, kpi.denominator.where, day, by)
+        # Lists, not maps: a group key (a username such as "gestora.ana") may not be a field name.
+        stored = {"numerators": sorted(num.items()), "denominators": sorted(den.items()) if den is not None else None}
+        self.snapshots.put(key, stored, computed_at)
+        return self._result(kpi, day, by, stored, computed_at)
+
+    def _result(self, kpi: KpiDefinition, day: date, by: str, stored: dict[str, Any], at: datetime) -> KpiResult:
+        num = {str(k): int(n) for k, n in stored["numerators"]}
+        raw = stored.get("denominators")
+        den = {str(k): int(n) for k, n in raw} if raw is not None else None
+        labels: dict[str, str] = {}
+        if by == COMMUNITY:
+            labels = self.evaluator.community_names()
+        elif by == SEX:
+            labels = V.SEX_LABELS
+        groups = V.groups(kpi.unit, num, den, labels) if by else []
+        return KpiResult(kpi, day, by, V.total(kpi.unit, num, den), groups, at)
+
+
+def columns_of(source: str) -> tuple[str, ...]:
+    return ("id", *SOURCES[source].columns)
+
+
+def as_dict(group: V.GroupValue) -> dict[str, Any]:
+    return asdict(group)
