@@ -72,6 +72,18 @@ def start_services(stack: Stack, gateway_port: int | None = None, grpc_port: int
         },
     )
     notifications = start_notifications(stack, f"http://{LOOPBACK}:{gateway_port}/webhooks")
+    stack.env["REPORTS_GRPC"] = f"{LOOPBACK}:{free_port()}"
+    reports = stack.spawn(
+        "reports",
+        [str(VENV_BIN / "crm-reports")],
+        {
+            "REPORTS_GRPC_PORT": stack.env["REPORTS_GRPC"].rsplit(":", 1)[1],
+            # Small data here: refresh the KPI snapshots often, so a page shows a
+            # seal within seconds (production: 60).
+            "REPORTS_REFRESH_SECONDS": os.environ.get("REPORTS_REFRESH_SECONDS", "2"),
+            "OTEL_SERVICE_NAME": "reports",
+        },
+    )
     gateway = stack.spawn(
         "gateway",
         [str(VENV_BIN / "crm-gateway")],
@@ -115,6 +127,15 @@ def start_services(stack: Stack, gateway_port: int | None = None, grpc_port: int
         notifications.log,
         notifications.proc,
     )
+    wait_for("reports service", lambda: grpc_serving(stack.env["REPORTS_GRPC"]), 60, reports.log, reports.proc)
+    # Bound before anything is registered or sealed, or those events find no queue.
+    wait_for(
+        "reports consumer",
+        lambda: rpc_consumed(stack.env["AMQP_URI"], "reports.events"),
+        60,
+        reports.log,
+        reports.proc,
+    )
     wait_for(
         "gateway",
         lambda: http_ok(f"http://{LOOPBACK}:{gateway_port}/healthz"),
@@ -129,6 +150,7 @@ def start_services(stack: Stack, gateway_port: int | None = None, grpc_port: int
         "actas_grpc": stack.env["ACTAS_GRPC"],
         "documents_grpc": stack.env["DOCUMENTS_GRPC"],
         "notifications_grpc": stack.env["NOTIFICATIONS_GRPC"],
+        "reports_grpc": stack.env["REPORTS_GRPC"],
     }
     env_file.write(stack.var_dir, {**stack.env, "GATEWAY_URL": stack.urls["gateway"]})
 

@@ -24,6 +24,7 @@ from gateway import (
     errors,
     kiosk_routes,
     notifications_routes,
+    reports_routes,
     schemas,
     throttle,
     webhooks_routes,
@@ -327,6 +328,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     chain_routes.register(app, backend)
     kiosk_routes.register(app, backend, tokens, statements, pairings)
     notifications_routes.register(app, backend)
+    reports_routes.register(app, backend)
     webhooks_routes.register(app, backend)
     web.install(app, web_app)  # the staff web app under /app
     return app

@@ -33,6 +33,7 @@ class GatewaySettings:
     # that does not forward the scheme).
     web_idle_seconds: int = 1800
     web_secure_cookies: bool = False
+    reports_grpc: str = "127.0.0.1:50055"
 
     @classmethod
     def from_env(cls) -> GatewaySettings:
@@ -60,4 +61,5 @@ class GatewaySettings:
             login_window_seconds=int_setting("GATEWAY_LOGIN_WINDOW_SECONDS", 900),
             web_idle_seconds=int_setting("GATEWAY_WEB_IDLE_SECONDS", 1800),
             web_secure_cookies=setting("GATEWAY_WEB_SECURE_COOKIES", "0") == "1",
+            reports_grpc=setting("REPORTS_GRPC", "127.0.0.1:50055"),
         )
