@@ -139,6 +139,7 @@ def install(app: FastAPI, web: WebApp) -> None:
         community_pages,
         dashboard,
         kiosk_pages,
+        kpi_pages,
         notification_pages,
         people_pages,
     )
@@ -195,3 +196,4 @@ def install(app: FastAPI, web: WebApp) -> None:
     notification_pages.register(app, web)
     people_pages.register(app, web)
     kiosk_pages.register(app, web)
+    kpi_pages.register(app, web)

@@ -22,7 +22,7 @@ from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as bpb
 from crm_platform.proto_gen.crm.notifications.v1 import notifications_pb2 as npb
 from gateway import auth
-from gateway.web import charts
+from gateway.web import charts, kpi_pages
 from gateway.web.app import Staff, WebApp
 from services.actas.access import ACCESS as ACTAS
 from services.notifications.access import ACCESS as NOTIFICATIONS
@@ -193,6 +193,7 @@ def register(app: FastAPI, web: WebApp) -> None:
             since=f.since,
             kiosks=f.kiosks(),
             undelivered=f.undelivered(),
+            cards=kpi_pages.cards(web, staff.user),  # coverage and data-quality alerts
             computed_at=f.computed_at.astimezone(COLOMBIA) if f.computed_at else None,
             fresh_for=int(FRESH_FOR_SECONDS),
         )

@@ -11,6 +11,7 @@ from gateway.policy import GATEWAY
 from services.actas.access import ACCESS as ACTAS
 from services.beneficiaries.access import ACCESS as BENEFICIARIES
 from services.notifications.access import ACCESS as NOTIFICATIONS
+from services.reports.access import ACCESS as REPORTS
 
 ROLE_LABELS = {
     ADMIN: "Administración",
@@ -35,6 +36,7 @@ SECTIONS = (
     Section("Inicio", "/app/", ((ACTAS, "CountActas"),)),
     Section("Actas", "/app/actas", ((ACTAS, "ListActas"),)),
     Section("Comunidades", "/app/comunidades", ((BENEFICIARIES, "ListCommunities"),)),
+    Section("Indicadores", "/app/indicadores", ((REPORTS, "ListKpis"), (REPORTS, "GetKpiValue"))),
     Section("Quioscos", "/app/quioscos", ((ACTAS, "ListDevices"), (ACTAS, "ListRejectedSubmissions"))),
     Section("Notificaciones", "/app/notificaciones", ((NOTIFICATIONS, "ListDeliveries"),)),
     Section("Administración", "/app/administracion", ((GATEWAY, "CreateUser"),)),
