@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import grpc
 from fastapi import FastAPI, Query
 
+from crm_platform.grpc_support import field_errors
 from crm_platform.proto_gen.crm.reports.v1 import reports_pb2 as rpb
-from gateway import auth
+from gateway import auth, errors
 from gateway import responses as R
 from gateway import responses_reports as RR
 from gateway.deps import Backend, User, to_json
@@ -15,6 +17,18 @@ from services.reports.access import ACCESS as REPORTS
 
 API = "/api/v1"
 TAG = "indicadores"
+# The service's field names -> this API's query parameters, for field errors.
+PARAMETERS = {"as_of": "fecha", "by": "por", "part": "parte", "key": "clave"}
+
+
+def _call(backend: Backend, method: Any, request: Any, user: auth.User) -> dict[str, Any]:
+    try:
+        return to_json(backend.call(method, request, user))
+    except grpc.RpcError as exc:
+        if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
+            raise
+        fields = {PARAMETERS.get(k, k): v for k, v in field_errors(exc).items()}
+        raise errors.ApiError(400, "Solicitud inválida", fields or None) from None
 
 
 def register(app: FastAPI, backend: Backend) -> None:
@@ -35,7 +49,7 @@ def register(app: FastAPI, backend: Backend) -> None:
     ) -> dict[str, Any]:
         """One KPI at a date, overall and per group of one disaggregation."""
         auth.require(user, REPORTS, "GetKpiValue")
-        return to_json(backend.call(S.GetKpiValue, rpb.GetKpiValueRequest(code=code, as_of=fecha, by=por), user))
+        return _call(backend, S.GetKpiValue, rpb.GetKpiValueRequest(code=code, as_of=fecha, by=por), user)
 
     @app.get(f"{API}/indicadores/{{code}}/registros", tags=[TAG], response_model=RR.DrillDownOut, responses=R.READ)
     def kpi_records(
@@ -53,4 +67,4 @@ def register(app: FastAPI, backend: Backend) -> None:
         request = rpb.DrillDownRequest(
             code=code, as_of=fecha, by=por, key=clave, part=parte, after=despues, limit=limite
         )
-        return to_json(backend.call(S.DrillDown, request, user))
+        return _call(backend, S.DrillDown, request, user)

@@ -29,6 +29,7 @@ from crm_platform.proto_gen.crm.actas.v1 import actas_pb2
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2
 from crm_platform.proto_gen.crm.documents.v1 import documents_pb2
 from crm_platform.proto_gen.crm.notifications.v1 import notifications_pb2
+from crm_platform.proto_gen.crm.reports.v1 import reports_pb2
 from devstack.infra import Stack
 from gateway.kiosk_routes import session_message
 from services.actas import access as actas_access
@@ -36,6 +37,7 @@ from services.actas.domain.submission import public_key_b64
 from services.beneficiaries import access as beneficiaries_access
 from services.documents import access as documents_access
 from services.notifications import access as notifications_access
+from services.reports import access as reports_access
 
 API = "/api/v1"
 NOPE = "no-existe"
@@ -77,6 +79,7 @@ SERVICES = {
             "NOTIFICATIONS_GRPC",
             notifications_access.ACCESS,
         ),
+        Service("reports", reports_pb2, "ReportsService", "REPORTS_GRPC", reports_access.ACCESS),
     )
 }
 
@@ -179,6 +182,10 @@ def _routes(community_id: str) -> list[Route]:
         Route("POST", "/notifications", ((n, "Send"),), {"template": NOPE, "key": "acceso", "recipient_ids": [NOPE]}),
         Route("GET", "/notifications", ((n, "ListDeliveries"),), params={"recipient_id": NOPE}),
         Route("GET", f"/notifications/{NOPE}", ((n, "GetNotification"),)),
+        # reports
+        Route("GET", "/indicadores", (("reports", "ListKpis"),)),
+        Route("GET", f"/indicadores/{NOPE}", (("reports", "GetKpiValue"),)),
+        Route("GET", f"/indicadores/{NOPE}/registros", (("reports", "DrillDown"),)),
     ]
 
 

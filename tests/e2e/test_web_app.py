@@ -30,13 +30,14 @@ PASSWORD = "web-password-123"
 WEB_ROLES = ("admin", "coordinator", "gestor", "psychosocial", "auditor")
 EVERYONE = ["Inicio", "Actas", "Comunidades"]
 SECTIONS_OF = {  # the menu each role sees, from the services' access tables
-    "admin": [*EVERYONE, "Quioscos", "Notificaciones", "Administración"],
-    "coordinator": [*EVERYONE, "Quioscos", "Notificaciones"],
-    "gestor": [*EVERYONE, "Notificaciones"],
+    "admin": [*EVERYONE, "Indicadores", "Quioscos", "Notificaciones", "Administración"],
+    "coordinator": [*EVERYONE, "Indicadores", "Quioscos", "Notificaciones"],
+    "gestor": [*EVERYONE, "Indicadores", "Notificaciones"],
     "psychosocial": EVERYONE,
-    "auditor": [*EVERYONE, "Quioscos", "Notificaciones"],
+    "auditor": [*EVERYONE, "Indicadores", "Quioscos", "Notificaciones"],
 }
 PAGE_OF = {
+    "Indicadores": "/app/indicadores",
     "Quioscos": "/app/quioscos",
     "Notificaciones": "/app/notificaciones",
     "Administración": "/app/administracion",
