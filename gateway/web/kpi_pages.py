@@ -204,6 +204,8 @@ def register(app: FastAPI, web: WebApp) -> None:
         rows = []
         for r in reply.records:
             cells = {f: r.fields.get(f, "") for f in fields}
+            if "head_id" in cells:
+                cells["head_id"] = "Sí" if cells["head_id"] else "No"
             if "sex" in cells:
                 cells["sex"] = SEXES.get(cells["sex"], cells["sex"])
             if "community_id" in cells:

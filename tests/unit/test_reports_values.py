@@ -1,0 +1,136 @@
+"""KPI values: percent arithmetic, groups, snapshots served while fresh, drill-down
+pages and the Spanish field errors of bad requests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from crm_platform.errors import InvalidArgument, NotFound
+from services.reports.adapters.evaluate import query
+from services.reports.domain import values as V
+from services.reports.domain.definitions import load_dir
+from services.reports.service_layer.kpis import KpiQueries
+from tests.unit.reports_fakes import FakeSnapshots
+
+TODAY = date(2026, 12, 6)
+
+
+class FakeEvaluator:
+    def __init__(self) -> None:
+        self.counts: dict[tuple[str, str], dict[str, int]] = {
+            ("households", ""): {"": 4},
+            ("households", "comunidad"): {"c1": 3, "c2": 1},
+        }
+        self.visited = {"": 1, "c1": 1}
+        self.calls = 0
+        self.rows = [{"id": f"h{i:02d}"} for i in range(7)]
+
+    def count(self, source: str, where: Mapping[str, Any], as_of: date, by: str) -> dict[str, int]:
+        self.calls += 1
+        if where.get("visited_within_days"):
+            return {k: v for k, v in self.visited.items() if (k == "") == (by == "")}
+        return dict(self.counts.get((source, by), {}))
+
+    def records(
+        self, source: str, where: Mapping[str, Any], as_of: date, by: str, key: str, after: str, limit: int
+    ) -> list[dict[str, str]]:
+        return [r for r in self.rows if r["id"] > after][:limit]
+
+    def community_names(self) -> dict[str, str]:
+        return {"c1": "Roche", "c2": "Tabaco"}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = datetime(2026, 12, 6, 15, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@pytest.fixture
+def kpis() -> tuple[KpiQueries, FakeEvaluator, Clock]:
+    evaluator, clock = FakeEvaluator(), Clock()
+    return (
+        KpiQueries(load_dir(), evaluator, FakeSnapshots(), lambda: TODAY, timedelta(seconds=120), clock),
+        evaluator,
+        clock,
+    )
+
+
+def test_coverage_is_visited_over_registered_per_community_with_unvisited_communities_listed(
+    kpis: tuple[KpiQueries, FakeEvaluator, Clock],
+) -> None:
+    queries, _, _ = kpis
+    result = queries.value("cobertura_30d", by="comunidad")
+    assert [(g.label, g.numerator, g.denominator, g.value) for g in result.groups] == [
+        ("Roche", 1, 3, 33.3),
+        ("Tabaco", 0, 1, 0.0),
+    ]
+    assert (result.total.numerator, result.total.denominator, result.total.value) == (1, 4, 25.0)
+    assert V.value_of("percent", 3, 0) == 0.0 and V.value_of("count", 7, 0) == 7.0
+
+
+def test_a_value_is_served_from_its_snapshot_until_it_is_older_than_fresh_for(
+    kpis: tuple[KpiQueries, FakeEvaluator, Clock],
+) -> None:
+    queries, evaluator, clock = kpis
+    first = queries.value("cobertura_30d")
+    calls = evaluator.calls
+    clock.at += timedelta(seconds=119)
+    assert queries.value("cobertura_30d").computed_at == first.computed_at and evaluator.calls == calls
+    clock.at += timedelta(seconds=2)
+    assert queries.value("cobertura_30d").computed_at == clock.at and evaluator.calls > calls
+
+
+def test_refresh_values_every_kpi_overall_and_by_each_disaggregation(
+    kpis: tuple[KpiQueries, FakeEvaluator, Clock],
+) -> None:
+    queries, _, _ = kpis
+    expected = sum(1 + len(k.disaggregations) for k in queries.catalog.values())
+    assert queries.refresh() == expected
+    assert isinstance(queries.snapshots, FakeSnapshots)
+    assert "participaciones|2026-12-06|gestor" in queries.snapshots.stored
+
+
+def test_a_drill_down_pages_by_id(kpis: tuple[KpiQueries, FakeEvaluator, Clock]) -> None:
+    queries, _, _ = kpis
+    source, rows, after = queries.drill_down("cobertura_30d", "", "", "", "", "", 5)
+    assert source == "households" and [r["id"] for r in rows] == ["h00", "h01", "h02", "h03", "h04"] and after == "h04"
+    _, rows, after = queries.drill_down("cobertura_30d", "", "", "", "denominator", after, 5)
+    assert [r["id"] for r in rows] == ["h05", "h06"] and after == ""
+
+
+@pytest.mark.parametrize(
+    ("call", "field_name"),
+    [
+        (lambda q: q.value("cobertura_30d", as_of="06/12/2026"), "as_of"),
+        (lambda q: q.value("cobertura_30d", as_of="2026-12-07"), "as_of"),
+        (lambda q: q.value("cobertura_30d", by="sexo"), "by"),
+        (lambda q: q.drill_down("hogares_sin_jefe", "", "", "", "denominator", "", 5), "part"),
+        (lambda q: q.drill_down("cobertura_30d", "", "", "", "todo", "", 5), "part"),
+    ],
+)
+def test_bad_requests_are_spanish_field_errors(
+    kpis: tuple[KpiQueries, FakeEvaluator, Clock], call: Any, field_name: str
+) -> None:
+    with pytest.raises(InvalidArgument) as error:
+        call(kpis[0])
+    assert set(error.value.fields) == {field_name}
+
+
+def test_an_unknown_kpi_is_not_found(kpis: tuple[KpiQueries, FakeEvaluator, Clock]) -> None:
+    with pytest.raises(NotFound, match="no_existe"):
+        kpis[0].value("no_existe")
+
+
+def test_windows_end_on_the_cut_off_date_and_include_it() -> None:
+    built = query("households", {"visited_within_days": 30}, TODAY)
+    assert {"visit_days": {"$elemMatch": {"$gte": "2026-11-07", "$lte": "2026-12-06"}}} in built["$and"]
+    assert {"registered_on": {"$lte": "2026-12-06"}} in built["$and"]
+    never = query("households", {"never_visited": True}, TODAY)
+    assert {"$or": [{"first_visit": None}, {"first_visit": {"$gt": "2026-12-06"}}]} in never["$and"]
