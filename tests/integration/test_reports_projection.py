@@ -71,7 +71,9 @@ def wait_for(reports: rpb_grpc.ReportsServiceStub, code: str, key: str, expected
         found = group(reports, code, "comunidad", key)
         return found if found and (found.numerator, found.denominator) == expected else None
 
-    return eventually(matches, timeout=30, interval=0.5)
+    found = eventually(matches, timeout=30, interval=0.5)
+    assert found is not None
+    return found
 
 
 def test_registrations_and_a_sealed_visit_become_coverage_alerts_and_participations(
