@@ -15,6 +15,7 @@ class KpiOut(Out):
     numerator_label: str
     denominator_label: str = Field(description="Vacío en un conteo")
     disaggregations: list[str] = Field(description="comunidad, gestor, sexo, edad")
+    alert: bool = Field(description="Alerta de calidad de datos: un valor mayor que cero requiere atención")
 
 
 class GroupOut(Out):

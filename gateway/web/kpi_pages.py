@@ -11,6 +11,7 @@ from the service's snapshots; the page says when they were computed.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
@@ -29,6 +30,7 @@ from gateway.web import charts
 from gateway.web.app import Staff, WebApp
 from services.reports.access import ACCESS as REPORTS
 
+log = logging.getLogger(__name__)
 COLOMBIA = ZoneInfo("America/Bogota")
 PATH = "/app/indicadores"
 PAGE = 25
@@ -81,15 +83,22 @@ class Card:
 
 
 def cards(web: WebApp, user: auth.User) -> list[Card] | None:
-    """Inicio's KPI cards (every KPI's value today), or None when the role may not read them."""
+    """Inicio's KPI cards (every KPI's value today); None when the role may not read
+    them, [] when the reports service does not answer."""
     if not allows(REPORTS, user.role, "ListKpis"):
         return None
-    reply = web.backend.call(web.backend.reports.ListKpis, rpb.ListKpisRequest(), user)
+    try:
+        reply = web.backend.call(web.backend.reports.ListKpis, rpb.ListKpisRequest(), user)
+    except grpc.RpcError as exc:
+        if exc.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+            raise
+        log.warning("reports service unavailable: Inicio shows no KPI cards (%s)", exc.code())
+        return []  # Inicio still opens; the section says the figures are unavailable
     out = []
     for kpi, value in zip(reply.kpis, reply.values, strict=True):
         total = value.total
-        detail = f"{total.numerator} de {total.denominator}" if kpi.unit == "percent" else kpi.numerator_label
-        # A count on Inicio is an alert (people without consent, households without a head).
+        of = f"{shown(total.numerator, 'count')} de {shown(total.denominator, 'count')}"
+        detail = of if kpi.unit == "percent" else kpi.numerator_label
         out.append(
             Card(
                 kpi.code,
@@ -98,7 +107,7 @@ def cards(web: WebApp, user: auth.User) -> list[Card] | None:
                 detail,
                 local_day(value.as_of),
                 computed_label(value),
-                kpi.unit == "count" and total.value > 0 and "sin" in kpi.code,
+                kpi.alert and total.value > 0,
             )
         )
     return out

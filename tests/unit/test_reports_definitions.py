@@ -38,6 +38,8 @@ def test_the_shipped_definitions_load_in_display_order_with_the_kpis_the_dashboa
     assert catalog["participaciones"].disaggregations == ("comunidad", "gestor", "sexo", "edad")
     assert catalog["personas_sin_consentimiento"].numerator.where == {"without_consent": "data_processing"}
     assert catalog["hogares_sin_visita"].denominator is None
+    # Inicio's data-quality alerts, marked in their files.
+    assert {c for c, k in catalog.items() if k.alert} == {"personas_sin_consentimiento", "hogares_sin_jefe"}
 
 
 @pytest.mark.parametrize(
@@ -67,6 +69,7 @@ def test_the_shipped_definitions_load_in_display_order_with_the_kpis_the_dashboa
         (with_(disaggregations=["color"]), "disaggregations", "'color' is not one of"),
         (with_(colour="azul"), "colour", "unknown field"),
         (with_(name=" "), "name", "required text"),
+        (with_(alert="si"), "alert", "true or false"),
     ],
 )
 def test_a_bad_definition_names_its_file_and_field(data: dict[str, Any], field_name: str, problem: str) -> None:

@@ -18,6 +18,7 @@ The format::
       source: households
     disaggregations: [comunidad]        # each one offered by both sources
     order: 10                           # optional: where the card goes on Inicio
+    alert: false                        # optional: a count above zero needs attention
 
 Every value is "as of" a date: a record counts only if it existed by then, and
 windows (``visited_within_days``) end on it.
@@ -67,6 +68,7 @@ class KpiDefinition:
     disaggregations: tuple[str, ...]
     description: str = ""
     order: int = 100
+    alert: bool = False
 
     def part(self, which: str) -> Part | None:
         return self.numerator if which == "numerator" else self.denominator
@@ -85,6 +87,7 @@ def parse(data: Any, where: str) -> KpiDefinition:
         "denominator",
         "disaggregations",
         "order",
+        "alert",
     }
     if unknown:
         raise DefinitionError(where, sorted(unknown)[0], "unknown field")
@@ -115,8 +118,19 @@ def parse(data: Any, where: str) -> KpiDefinition:
     description = data.get("description") or ""
     if not isinstance(description, str):
         raise DefinitionError(where, "description", "expected text")
+    alert = data.get("alert", False)
+    if not isinstance(alert, bool):
+        raise DefinitionError(where, "alert", "expected true or false")
     return KpiDefinition(
-        code, _text(data, "name", where), unit, numerator, denominator, tuple(raw_dims), description.strip(), order
+        code,
+        _text(data, "name", where),
+        unit,
+        numerator,
+        denominator,
+        tuple(raw_dims),
+        description.strip(),
+        order,
+        alert,
     )
 
 

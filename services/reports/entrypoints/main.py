@@ -35,6 +35,7 @@ def kpi_message(kpi: KpiDefinition) -> pb.Kpi:
         numerator_label=kpi.numerator.label,
         denominator_label=kpi.denominator.label if kpi.denominator else "",
         disaggregations=list(kpi.disaggregations),
+        alert=kpi.alert,
     )
 
 

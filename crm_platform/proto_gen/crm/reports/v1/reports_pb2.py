@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x63rm/reports/v1/reports.proto\x12\x0e\x63rm.reports.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x91\x01\n\x03Kpi\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x0c\n\x04unit\x18\x04 \x01(\t\x12\x17\n\x0fnumerator_label\x18\x05 \x01(\t\x12\x19\n\x11\x64\x65nominator_label\x18\x06 \x01(\t\x12\x17\n\x0f\x64isaggregations\x18\x07 \x03(\t\"\x11\n\x0fListKpisRequest\"\\\n\rListKpisReply\x12!\n\x04kpis\x18\x01 \x03(\x0b\x32\x13.crm.reports.v1.Kpi\x12(\n\x06values\x18\x02 \x03(\x0b\x32\x18.crm.reports.v1.KpiValue\"=\n\x12GetKpiValueRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\x12\n\n\x02\x62y\x18\x03 \x01(\t\"Z\n\x05Group\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x11\n\tnumerator\x18\x03 \x01(\x03\x12\x13\n\x0b\x64\x65nominator\x18\x04 \x01(\x03\x12\r\n\x05value\x18\x05 \x01(\x01\"\xe0\x01\n\x08KpiValue\x12 \n\x03kpi\x18\x01 \x01(\x0b\x32\x13.crm.reports.v1.Kpi\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\x12\n\n\x02\x62y\x18\x03 \x01(\t\x12$\n\x05total\x18\x04 \x01(\x0b\x32\x15.crm.reports.v1.Group\x12%\n\x06groups\x18\x05 \x03(\x0b\x32\x15.crm.reports.v1.Group\x12/\n\x0b\x63omputed_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11\x66resh_for_seconds\x18\x07 \x01(\x05\"t\n\x10\x44rillDownRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\x12\n\n\x02\x62y\x18\x03 \x01(\t\x12\x0b\n\x03key\x18\x04 \x01(\t\x12\x0c\n\x04part\x18\x05 \x01(\t\x12\r\n\x05\x61\x66ter\x18\x06 \x01(\t\x12\r\n\x05limit\x18\x07 \x01(\x05\"w\n\x06Record\x12\n\n\x02id\x18\x01 \x01(\t\x12\x32\n\x06\x66ields\x18\x02 \x03(\x0b\x32\".crm.reports.v1.Record.FieldsEntry\x1a-\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"]\n\x0e\x44rillDownReply\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\'\n\x07records\x18\x02 \x03(\x0b\x32\x16.crm.reports.v1.Record\x12\x12\n\nnext_after\x18\x03 \x01(\t2\xf8\x01\n\x0eReportsService\x12J\n\x08ListKpis\x12\x1f.crm.reports.v1.ListKpisRequest\x1a\x1d.crm.reports.v1.ListKpisReply\x12K\n\x0bGetKpiValue\x12\".crm.reports.v1.GetKpiValueRequest\x1a\x18.crm.reports.v1.KpiValue\x12M\n\tDrillDown\x12 .crm.reports.v1.DrillDownRequest\x1a\x1e.crm.reports.v1.DrillDownReplyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x63rm/reports/v1/reports.proto\x12\x0e\x63rm.reports.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa0\x01\n\x03Kpi\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x0c\n\x04unit\x18\x04 \x01(\t\x12\x17\n\x0fnumerator_label\x18\x05 \x01(\t\x12\x19\n\x11\x64\x65nominator_label\x18\x06 \x01(\t\x12\x17\n\x0f\x64isaggregations\x18\x07 \x03(\t\x12\r\n\x05\x61lert\x18\x08 \x01(\x08\"\x11\n\x0fListKpisRequest\"\\\n\rListKpisReply\x12!\n\x04kpis\x18\x01 \x03(\x0b\x32\x13.crm.reports.v1.Kpi\x12(\n\x06values\x18\x02 \x03(\x0b\x32\x18.crm.reports.v1.KpiValue\"=\n\x12GetKpiValueRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\x12\n\n\x02\x62y\x18\x03 \x01(\t\"Z\n\x05Group\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x11\n\tnumerator\x18\x03 \x01(\x03\x12\x13\n\x0b\x64\x65nominator\x18\x04 \x01(\x03\x12\r\n\x05value\x18\x05 \x01(\x01\"\xe0\x01\n\x08KpiValue\x12 \n\x03kpi\x18\x01 \x01(\x0b\x32\x13.crm.reports.v1.Kpi\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\x12\n\n\x02\x62y\x18\x03 \x01(\t\x12$\n\x05total\x18\x04 \x01(\x0b\x32\x15.crm.reports.v1.Group\x12%\n\x06groups\x18\x05 \x03(\x0b\x32\x15.crm.reports.v1.Group\x12/\n\x0b\x63omputed_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11\x66resh_for_seconds\x18\x07 \x01(\x05\"t\n\x10\x44rillDownRequest\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\r\n\x05\x61s_of\x18\x02 \x01(\t\x12\n\n\x02\x62y\x18\x03 \x01(\t\x12\x0b\n\x03key\x18\x04 \x01(\t\x12\x0c\n\x04part\x18\x05 \x01(\t\x12\r\n\x05\x61\x66ter\x18\x06 \x01(\t\x12\r\n\x05limit\x18\x07 \x01(\x05\"w\n\x06Record\x12\n\n\x02id\x18\x01 \x01(\t\x12\x32\n\x06\x66ields\x18\x02 \x03(\x0b\x32\".crm.reports.v1.Record.FieldsEntry\x1a-\n\x0b\x46ieldsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"]\n\x0e\x44rillDownReply\x12\x0e\n\x06source\x18\x01 \x01(\t\x12\'\n\x07records\x18\x02 \x03(\x0b\x32\x16.crm.reports.v1.Record\x12\x12\n\nnext_after\x18\x03 \x01(\t2\xf8\x01\n\x0eReportsService\x12J\n\x08ListKpis\x12\x1f.crm.reports.v1.ListKpisRequest\x1a\x1d.crm.reports.v1.ListKpisReply\x12K\n\x0bGetKpiValue\x12\".crm.reports.v1.GetKpiValueRequest\x1a\x18.crm.reports.v1.KpiValue\x12M\n\tDrillDown\x12 .crm.reports.v1.DrillDownRequest\x1a\x1e.crm.reports.v1.DrillDownReplyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,25 +35,25 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RECORD_FIELDSENTRY']._loaded_options = None
   _globals['_RECORD_FIELDSENTRY']._serialized_options = b'8\001'
   _globals['_KPI']._serialized_start=82
-  _globals['_KPI']._serialized_end=227
-  _globals['_LISTKPISREQUEST']._serialized_start=229
-  _globals['_LISTKPISREQUEST']._serialized_end=246
-  _globals['_LISTKPISREPLY']._serialized_start=248
-  _globals['_LISTKPISREPLY']._serialized_end=340
-  _globals['_GETKPIVALUEREQUEST']._serialized_start=342
-  _globals['_GETKPIVALUEREQUEST']._serialized_end=403
-  _globals['_GROUP']._serialized_start=405
-  _globals['_GROUP']._serialized_end=495
-  _globals['_KPIVALUE']._serialized_start=498
-  _globals['_KPIVALUE']._serialized_end=722
-  _globals['_DRILLDOWNREQUEST']._serialized_start=724
-  _globals['_DRILLDOWNREQUEST']._serialized_end=840
-  _globals['_RECORD']._serialized_start=842
-  _globals['_RECORD']._serialized_end=961
-  _globals['_RECORD_FIELDSENTRY']._serialized_start=916
-  _globals['_RECORD_FIELDSENTRY']._serialized_end=961
-  _globals['_DRILLDOWNREPLY']._serialized_start=963
-  _globals['_DRILLDOWNREPLY']._serialized_end=1056
-  _globals['_REPORTSSERVICE']._serialized_start=1059
-  _globals['_REPORTSSERVICE']._serialized_end=1307
+  _globals['_KPI']._serialized_end=242
+  _globals['_LISTKPISREQUEST']._serialized_start=244
+  _globals['_LISTKPISREQUEST']._serialized_end=261
+  _globals['_LISTKPISREPLY']._serialized_start=263
+  _globals['_LISTKPISREPLY']._serialized_end=355
+  _globals['_GETKPIVALUEREQUEST']._serialized_start=357
+  _globals['_GETKPIVALUEREQUEST']._serialized_end=418
+  _globals['_GROUP']._serialized_start=420
+  _globals['_GROUP']._serialized_end=510
+  _globals['_KPIVALUE']._serialized_start=513
+  _globals['_KPIVALUE']._serialized_end=737
+  _globals['_DRILLDOWNREQUEST']._serialized_start=739
+  _globals['_DRILLDOWNREQUEST']._serialized_end=855
+  _globals['_RECORD']._serialized_start=857
+  _globals['_RECORD']._serialized_end=976
+  _globals['_RECORD_FIELDSENTRY']._serialized_start=931
+  _globals['_RECORD_FIELDSENTRY']._serialized_end=976
+  _globals['_DRILLDOWNREPLY']._serialized_start=978
+  _globals['_DRILLDOWNREPLY']._serialized_end=1071
+  _globals['_REPORTSSERVICE']._serialized_start=1074
+  _globals['_REPORTSSERVICE']._serialized_end=1322
 # @@protoc_insertion_point(module_scope)

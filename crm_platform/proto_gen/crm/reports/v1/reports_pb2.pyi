@@ -35,6 +35,7 @@ class Kpi(_message.Message):
     NUMERATOR_LABEL_FIELD_NUMBER: _builtins.int
     DENOMINATOR_LABEL_FIELD_NUMBER: _builtins.int
     DISAGGREGATIONS_FIELD_NUMBER: _builtins.int
+    ALERT_FIELD_NUMBER: _builtins.int
     code: _builtins.str
     name: _builtins.str
     description: _builtins.str
@@ -43,6 +44,8 @@ class Kpi(_message.Message):
     numerator_label: _builtins.str
     denominator_label: _builtins.str
     """Empty for a count."""
+    alert: _builtins.bool
+    """A data-quality alert: a value above zero needs someone's attention."""
     @_builtins.property
     def disaggregations(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """comunidad, gestor, sexo, edad: the groupings this KPI may be broken down by."""
@@ -57,10 +60,11 @@ class Kpi(_message.Message):
         numerator_label: _builtins.str = ...,
         denominator_label: _builtins.str = ...,
         disaggregations: _abc.Iterable[_builtins.str] | None = ...,
+        alert: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "denominator_label", b"denominator_label", "description", b"description", "disaggregations", b"disaggregations", "name", b"name", "numerator_label", b"numerator_label", "unit", b"unit"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alert", b"alert", "code", b"code", "denominator_label", b"denominator_label", "description", b"description", "disaggregations", b"disaggregations", "name", b"name", "numerator_label", b"numerator_label", "unit", b"unit"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
