@@ -87,14 +87,28 @@ def test_a_value_is_served_from_its_snapshot_until_it_is_older_than_fresh_for(
     assert queries.value("cobertura_30d").computed_at == clock.at and evaluator.calls > calls
 
 
-def test_refresh_values_every_kpi_overall_and_by_each_disaggregation(
+def test_refresh_values_every_kpi_overall_and_by_each_disaggregation_reading_each_count_once(
     kpis: tuple[KpiQueries, FakeEvaluator, Clock],
 ) -> None:
-    queries, _, _ = kpis
+    queries, evaluator, _ = kpis
     expected = sum(1 + len(k.disaggregations) for k in queries.catalog.values())
     assert queries.refresh() == expected
+    # One read per distinct (source, filters, grouping): both coverages share the
+    # households registered, and totals are sums of groups, not reads.
+    distinct = {
+        (k.numerator.source, str(k.numerator.where), d) for k in queries.catalog.values() for d in k.disaggregations
+    }
+    distinct |= {
+        (k.denominator.source, str(k.denominator.where), d)
+        for k in queries.catalog.values()
+        if k.denominator
+        for d in k.disaggregations
+    }
+    assert evaluator.calls == len(distinct)
     assert isinstance(queries.snapshots, FakeSnapshots)
     assert "participaciones|2026-12-06|gestor" in queries.snapshots.stored
+    total = queries.value("cobertura_30d")
+    assert (total.total.numerator, total.total.denominator) == (1, 4) and evaluator.calls == len(distinct)
 
 
 def test_a_drill_down_pages_by_id(kpis: tuple[KpiQueries, FakeEvaluator, Clock]) -> None:

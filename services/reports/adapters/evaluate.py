@@ -80,6 +80,17 @@ def group_match(source: str, by: str, key: str, as_of: date) -> dict[str, Any]:
     return {"birth_date": match}
 
 
+def drill_index(source: str, by: str, key: str) -> list[tuple[str, int]] | None:
+    """The index a drill-down's page walks (``store.INDEXES``): the group's field then
+    the id, so a page reads its group only. None: the planner chooses (the total, or
+    records without the field)."""
+    if not by or key in (UNKNOWN, ages.UNKNOWN):
+        return None
+    if by == AGE and source == PEOPLE:
+        return [("birth_date", 1)]
+    return [(FIELDS.get(by, "age_band"), 1), ("_id", 1)]
+
+
 COLLECTIONS = {HOUSEHOLDS: "households", PEOPLE: "people", PARTICIPATIONS: "participations"}
 
 
@@ -104,6 +115,9 @@ class MongoEvaluator:
         if after:
             clauses.append({"_id": {"$gt": after}})
         found = self.db[COLLECTIONS[source]].find({"$and": clauses}).sort("_id", 1).limit(limit)
+        index = drill_index(source, by, key)
+        if index is not None:
+            found = found.hint(index)
         columns = SOURCES[source].columns
         return [{"id": str(d["_id"]), **{c: _text(d.get(c)) for c in columns}} for d in found]
 

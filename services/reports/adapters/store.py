@@ -29,9 +29,10 @@ from crm_platform.mongo import DURABLE_WRITES
 from services.reports.domain.facts import HEAD, Person, Visit
 
 DEFAULT_DB = "crm_reports"
+# (group field, _id): a drill-down's page of one group walks its group in id order.
 INDEXES: dict[str, list[list[tuple[str, int]]]] = {
     "households": [
-        [("community_id", ASCENDING)],
+        [("community_id", ASCENDING), ("_id", ASCENDING)],
         [("registered_on", ASCENDING)],
         [("visit_days", ASCENDING)],
         [("first_visit", ASCENDING)],
@@ -39,14 +40,18 @@ INDEXES: dict[str, list[list[tuple[str, int]]]] = {
     ],
     "people": [
         [("family_id", ASCENDING), ("relationship", ASCENDING)],
-        [("community_id", ASCENDING)],
+        [("community_id", ASCENDING), ("_id", ASCENDING)],
+        [("sex", ASCENDING), ("_id", ASCENDING)],
+        [("birth_date", ASCENDING)],
         [("registered_on", ASCENDING)],
     ],
     "participations": [
         [("beneficiary_id", ASCENDING)],
         [("day", ASCENDING)],
-        [("community_id", ASCENDING), ("day", ASCENDING)],
-        [("gestor_id", ASCENDING), ("day", ASCENDING)],
+        [("community_id", ASCENDING), ("_id", ASCENDING)],
+        [("gestor_id", ASCENDING), ("_id", ASCENDING)],
+        [("sex", ASCENDING), ("_id", ASCENDING)],
+        [("age_band", ASCENDING), ("_id", ASCENDING)],
     ],
 }
 

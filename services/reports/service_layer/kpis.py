@@ -18,9 +18,9 @@ from typing import Any
 
 from crm_platform.errors import InvalidArgument, NotFound
 from services.reports.domain import values as V
-from services.reports.domain.definitions import KpiDefinition
+from services.reports.domain.definitions import KpiDefinition, Part
 from services.reports.domain.sources import COMMUNITY, SEX, SOURCES
-from services.reports.service_layer.ports import Evaluator, Snapshots
+from services.reports.service_layer.ports import Counts, Evaluator, Snapshots
 
 MAX_PAGE = 200
 PARTS = ("numerator", "denominator")
@@ -57,18 +57,35 @@ class KpiQueries:
         if by and by not in kpi.disaggregations:
             options = ", ".join(kpi.disaggregations) or "ninguna"
             raise InvalidArgument({"by": f"Este indicador no se desagrega por {by!r} (opciones: {options})"})
-        key = f"{kpi.code}|{day.isoformat()}|{by}"
-        found = self.snapshots.get(key)
+        found = self.snapshots.get(f"{kpi.code}|{day.isoformat()}|{by}")
         if found is not None and self.now() - found[1] < self.fresh_for:
             return self._result(kpi, day, by, found[0], found[1])
-        return self._compute(kpi, day, by, key)
+        return self._compute(kpi, day, by)
 
     def refresh(self) -> int:
-        """Value every KPI as of today, overall and by each disaggregation."""
+        """Value every KPI as of today, overall and by each disaggregation. A count
+        two KPIs share (the households registered, for both coverages) is read once,
+        and a total is the sum of a disaggregation's groups (each record is in
+        exactly one group), so the projection is read as few times as possible."""
         day, done = self.today(), 0
+        counted: dict[tuple[str, str, str], Counts] = {}
+
+        def count(part: Part, by: str) -> Counts:
+            key = (part.source, repr(sorted(part.where.items())), by)
+            if key not in counted:
+                counted[key] = self.evaluator.count(part.source, part.where, day, by)
+            return counted[key]
+
         for kpi in self.catalog.values():
-            for by in ("", *kpi.disaggregations):
-                self._compute(kpi, day, by, f"{kpi.code}|{day.isoformat()}|{by}")
+            for by in (*kpi.disaggregations, ""):
+                if by:
+                    num = count(kpi.numerator, by)
+                    den = count(kpi.denominator, by) if kpi.denominator else None
+                else:
+                    first = kpi.disaggregations[0] if kpi.disaggregations else ""
+                    num = _summed(count(kpi.numerator, first))
+                    den = _summed(count(kpi.denominator, first)) if kpi.denominator else None
+                self._store(kpi, day, by, num, den)
                 done += 1
         return done
 
@@ -106,15 +123,18 @@ class KpiQueries:
             raise InvalidArgument({"as_of": "La fecha de corte debe ser del año 2000 en adelante"})
         return day
 
-    def _compute(self, kpi: KpiDefinition, day: date, by: str, key: str) -> KpiResult:
-        computed_at = self.now()
+    def _compute(self, kpi: KpiDefinition, day: date, by: str) -> KpiResult:
         num = self.evaluator.count(kpi.numerator.source, kpi.numerator.where, day, by)
         den = None
         if kpi.denominator is not None:
             den = self.evaluator.count(kpi.denominator.source, kpi.denominator.where, day, by)
+        return self._store(kpi, day, by, num, den)
+
+    def _store(self, kpi: KpiDefinition, day: date, by: str, num: Counts, den: Counts | None) -> KpiResult:
+        computed_at = self.now()
         # Lists, not maps: a group key (a username such as "gestora.ana") may not be a field name.
         stored = {"numerators": sorted(num.items()), "denominators": sorted(den.items()) if den is not None else None}
-        self.snapshots.put(key, stored, computed_at)
+        self.snapshots.put(f"{kpi.code}|{day.isoformat()}|{by}", stored, computed_at)
         return self._result(kpi, day, by, stored, computed_at)
 
     def _result(self, kpi: KpiDefinition, day: date, by: str, stored: dict[str, Any], at: datetime) -> KpiResult:
@@ -128,6 +148,10 @@ class KpiQueries:
             labels = V.SEX_LABELS
         groups = V.groups(kpi.unit, num, den, labels) if by else []
         return KpiResult(kpi, day, by, V.total(kpi.unit, num, den), groups, at)
+
+
+def _summed(counts: Counts) -> Counts:
+    return {"": sum(counts.values())}
 
 
 def columns_of(source: str) -> tuple[str, ...]:
