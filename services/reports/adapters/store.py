@@ -29,7 +29,7 @@ from crm_platform.mongo import DURABLE_WRITES
 from services.reports.domain.facts import HEAD, Person, Visit
 
 DEFAULT_DB = "crm_reports"
-# (group field, _id): a drill-down's page of one group walks its group in id order.
+# (group field, _id): a drill-down page of one group reads that group only, in id order.
 INDEXES: dict[str, list[list[tuple[str, int]]]] = {
     "households": [
         [("community_id", ASCENDING), ("_id", ASCENDING)],
