@@ -33,17 +33,17 @@ DEFAULT_DB = "crm_reports"
 INDEXES: dict[str, list[list[tuple[str, int]]]] = {
     "households": [
         [("community_id", ASCENDING), ("_id", ASCENDING)],
-        [("registered_on", ASCENDING)],
         [("visit_days", ASCENDING)],
         [("first_visit", ASCENDING)],
         [("head_id", ASCENDING)],
+        # No index on registered_on: "registered by the cut-off date" matches nearly
+        # every record, and a planner that chose it would read them all.
     ],
     "people": [
         [("family_id", ASCENDING), ("relationship", ASCENDING)],
         [("community_id", ASCENDING), ("_id", ASCENDING)],
         [("sex", ASCENDING), ("_id", ASCENDING)],
         [("birth_date", ASCENDING)],
-        [("registered_on", ASCENDING)],
     ],
     "participations": [
         [("beneficiary_id", ASCENDING)],
