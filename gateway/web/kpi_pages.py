@@ -37,7 +37,7 @@ PAGE = 25
 DIMENSIONS = {"": "Sin desagregar", "comunidad": "Comunidad", "gestor": "Gestor", "sexo": "Sexo", "edad": "Edad"}
 FIELD_LABELS = {
     "name": "Nombre",
-    "community_id": "Comunidad",
+    "community": "Comunidad",
     "registered_on": "Registrado el",
     "last_visit": "Última visita",
     "head_id": "Jefe de hogar",
@@ -191,10 +191,10 @@ def register(app: FastAPI, web: WebApp) -> None:
         query = Query.read(request)
         try:
             value = fetch(staff, code, query)
-            records = drill(staff, code, query, value) if query.clave or not query.por else None
+            names = gestor_names(staff, value)
+            records = drill(staff, code, query, value, names) if query.clave or not query.por else None
         except grpc.RpcError as exc:
             return refused(request, staff, exc, code)
-        names = gestor_names(staff, value)
         dims = {k: v for k, v in DIMENSIONS.items() if not k or k in value.kpi.disaggregations}
         return web.render(
             request, staff, "indicador.html", title=value.kpi.name, code=code, value=value, query=query,
@@ -202,14 +202,14 @@ def register(app: FastAPI, web: WebApp) -> None:
             shown=shown, as_of=local_day(value.as_of), computed_at=computed_label(value),
         )  # fmt: skip
 
-    def drill(staff: Staff, code: str, query: Query, value: rpb.KpiValue) -> dict[str, Any]:
+    def drill(staff: Staff, code: str, query: Query, value: rpb.KpiValue, names: dict[str, str]) -> dict[str, Any]:
         request = rpb.DrillDownRequest(
             code=code, as_of=query.fecha, by=query.por, key=query.clave, part=query.parte,
             after=query.despues, limit=PAGE,
         )  # fmt: skip
         reply = web.backend.call(web.backend.reports.DrillDown, request, staff.user)
         fields = [f for f in FIELD_LABELS if any(f in r.fields for r in reply.records)]
-        communities = {g.key: g.label for g in value.groups} if value.by == "comunidad" else {}
+        gestores = web.users.full_names([r.fields["gestor_id"] for r in reply.records if "gestor_id" in r.fields])
         rows = []
         for r in reply.records:
             cells = {f: r.fields.get(f, "") for f in fields}
@@ -217,14 +217,13 @@ def register(app: FastAPI, web: WebApp) -> None:
                 cells["head_id"] = "Sí" if cells["head_id"] else "No"
             if "sex" in cells:
                 cells["sex"] = SEXES.get(cells["sex"], cells["sex"])
-            if "community_id" in cells:
-                cells["community_id"] = communities.get(cells["community_id"], cells["community_id"])
+            if "gestor_id" in cells:
+                cells["gestor_id"] = gestores.get(cells["gestor_id"]) or cells["gestor_id"]
             for f in ("registered_on", "last_visit", "birth_date", "day"):
                 if cells.get(f):
                     cells[f] = local_day(cells[f])
             rows.append({"id": r.id, "href": LINKS[reply.source] + _target(reply.source, r), "cells": cells})
-        group = names.get(query.clave) if (names := gestor_names(staff, value)) else None
-        label = group or next((g.label for g in value.groups if g.key == query.clave), query.clave)
+        label = names.get(query.clave) or next((g.label for g in value.groups if g.key == query.clave), query.clave)
         more = query.link(clave=query.clave, parte=query.parte, despues=reply.next_after) if reply.next_after else ""
         return {
             "columns": [(f, FIELD_LABELS[f]) for f in fields],

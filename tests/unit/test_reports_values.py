@@ -27,7 +27,7 @@ class FakeEvaluator:
         }
         self.visited = {"": 1, "c1": 1}
         self.calls = 0
-        self.rows = [{"id": f"h{i:02d}"} for i in range(7)]
+        self.rows = [{"id": f"h{i:02d}", "community_id": "c1"} for i in range(7)]
 
     def count(self, source: str, where: Mapping[str, Any], as_of: date, by: str) -> dict[str, int]:
         self.calls += 1
@@ -115,6 +115,7 @@ def test_a_drill_down_pages_by_id(kpis: tuple[KpiQueries, FakeEvaluator, Clock])
     queries, _, _ = kpis
     source, rows, after = queries.drill_down("cobertura_30d", "", "", "", "", "", 5)
     assert source == "households" and [r["id"] for r in rows] == ["h00", "h01", "h02", "h03", "h04"] and after == "h04"
+    assert rows[0]["community"] == "Roche"  # the community's name beside its id
     _, rows, after = queries.drill_down("cobertura_30d", "", "", "", "denominator", after, 5)
     assert [r["id"] for r in rows] == ["h05", "h06"] and after == ""
 

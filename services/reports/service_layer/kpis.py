@@ -12,14 +12,14 @@ collections, never the services' records.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from crm_platform.errors import InvalidArgument, NotFound
 from services.reports.domain import values as V
 from services.reports.domain.definitions import KpiDefinition, Part
-from services.reports.domain.sources import COMMUNITY, SEX, SOURCES
+from services.reports.domain.sources import COMMUNITY, SEX
 from services.reports.service_layer.ports import Counts, Evaluator, Snapshots
 
 MAX_PAGE = 200
@@ -107,6 +107,9 @@ class KpiQueries:
         rows = self.evaluator.records(chosen.source, chosen.where, day, by, key if by else "", after, limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
+        if any("community_id" in r for r in rows):
+            communities = self.evaluator.community_names()
+            rows = [{**r, "community": communities.get(r.get("community_id", ""), "")} for r in rows]
         return chosen.source, rows, rows[-1]["id"] if more and rows else ""
 
     # -- helpers ----------------------------------------------------------------------
@@ -152,11 +155,3 @@ class KpiQueries:
 
 def _summed(counts: Counts) -> Counts:
     return {"": sum(counts.values())}
-
-
-def columns_of(source: str) -> tuple[str, ...]:
-    return ("id", *SOURCES[source].columns)
-
-
-def as_dict(group: V.GroupValue) -> dict[str, Any]:
-    return asdict(group)

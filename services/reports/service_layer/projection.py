@@ -16,7 +16,7 @@ Each step is idempotent, so a redelivered event changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from services.reports.domain import facts
@@ -65,6 +65,4 @@ class ProjectionHandlers:
 
 
 def today_in_colombia() -> date:
-    from datetime import datetime
-
     return datetime.now(facts.COLOMBIA).date()

@@ -285,7 +285,9 @@ class Record(_message.Message):
     id: _builtins.str
     @_builtins.property
     def fields(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
-        """The record's fields (names in the source's vocabulary: community_id, family_id...)."""
+        """The record's fields (names in the source's vocabulary: community_id, family_id...;
+        community is the community's name).
+        """
 
     def __init__(
         self,
