@@ -57,7 +57,7 @@ SEXES = {"female": "Mujer", "male": "Hombre", "intersex": "Intersexual", "sin_da
 def shown(value: float, unit: str) -> str:
     """A value as Colombians write it: ``45,5 %`` or ``1.234``."""
     if unit == "percent":
-        return f"{value:.1f}".replace(".", ",") + " %"
+        return f"{value:.1f}".replace(".", ",") + "\u00a0%"  # no line break before the sign
     return f"{int(value):,}".replace(",", ".")
 
 

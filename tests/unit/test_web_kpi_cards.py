@@ -58,7 +58,7 @@ def test_cards_show_colombian_numbers_and_alerts_only_where_the_definition_says(
     cards = kpi_pages.cards(FakeWeb(reply()), user("coordinator"))  # type: ignore[arg-type]
     assert cards is not None
     assert [(c.value, c.detail, c.alert, c.as_of) for c in cards] == [
-        ("61,7 %", "1.234 de 2.000", False, "06/12/2026"),
+        ("61,7\u00a0%", "1.234 de 2.000", False, "06/12/2026"),
         ("3", "Hogares", True, "06/12/2026"),
         ("1.500", "Personas", False, "06/12/2026"),  # a count above zero, but no alert
     ]
