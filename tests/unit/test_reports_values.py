@@ -128,6 +128,7 @@ def test_a_drill_down_pages_by_id(kpis: tuple[KpiQueries, FakeEvaluator, Clock])
         (lambda q: q.value("cobertura_30d", by="sexo"), "by"),
         (lambda q: q.drill_down("hogares_sin_jefe", "", "", "", "denominator", "", 5), "part"),
         (lambda q: q.drill_down("cobertura_30d", "", "", "", "todo", "", 5), "part"),
+        (lambda q: q.drill_down("cobertura_30d", "", "comunidad", "", "", "", 5), "key"),
     ],
 )
 def test_bad_requests_are_spanish_field_errors(

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC
 
 import grpc
@@ -23,6 +24,7 @@ from services.reports.domain.values import GroupValue
 from services.reports.entrypoints.consumer import ProjectionConsumer
 from services.reports.service_layer.kpis import KpiResult
 
+log = logging.getLogger(__name__)
 SERVICE_FULL_NAME = pb.DESCRIPTOR.services_by_name["ReportsService"].full_name
 
 
@@ -54,6 +56,21 @@ def value_message(result: KpiResult, fresh_for: int) -> pb.KpiValue:
     )
     message.computed_at.FromDatetime(result.computed_at.astimezone(UTC))
     return message
+
+
+class RefreshLoop(Periodic):
+    """Refreshes every KPI's snapshot at start, then every ``interval`` seconds after
+    the previous refresh ends (a slow one is never run twice at once)."""
+
+    def __init__(self, app: App) -> None:
+        super().__init__("reports-refresh", app.kpis.refresh, app.refresh_seconds)
+
+    def run(self) -> None:
+        try:
+            self.step()
+        except Exception:
+            log.exception("the first KPI refresh failed; again in %.1f s", self.interval)
+        super().run()
 
 
 class ReportsServicer(pb_grpc.ReportsServiceServicer):
@@ -89,7 +106,7 @@ def main() -> None:
         SERVICE_NAME,
         bootstrap,
         grpc=endpoint,
-        background=lambda app: [Periodic("reports-refresh", app.kpis.refresh, app.refresh_seconds)],
+        background=lambda app: [RefreshLoop(app)],
         consumer=lambda app, connection: ProjectionConsumer(connection, app.projection),
     )
 

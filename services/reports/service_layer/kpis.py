@@ -103,6 +103,8 @@ class KpiQueries:
             raise InvalidArgument({"part": "Este indicador no tiene denominador"})
         if by and by not in kpi.disaggregations:
             raise InvalidArgument({"by": f"Este indicador no se desagrega por {by!r}"})
+        if by and not key:
+            raise InvalidArgument({"key": "Indique el grupo cuyos registros quiere ver"})
         limit = max(1, min(limit or 50, MAX_PAGE))
         rows = self.evaluator.records(chosen.source, chosen.where, day, by, key if by else "", after, limit + 1)
         more = len(rows) > limit
