@@ -184,6 +184,8 @@ class DeviceOut(Out):
     registered_by: str
     registered_at: Timestamp | None = None
     revoked_at: Timestamp | None = None
+    last_submission_at: Timestamp | None = None
+    submissions: int = 0
 
 
 class DevicesOut(Out):

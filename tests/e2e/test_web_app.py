@@ -390,6 +390,7 @@ def test_a_coordinator_approves_a_kiosk_with_a_one_time_code_and_revokes_it(
         page.goto(f"{base}/app/quioscos")
         row = page.locator("tr", has_text=device_id)
         assert community["name"] in row.inner_text() and "Activo" in row.inner_text()
+        assert "Nunca ha enviado actas" in row.inner_text()
         page.get_by_role("button", name=f"Revocar {device_id}").click()
         assert "revocado" in page.get_by_role("status").first.inner_text().lower()
         assert "Revocado" in page.locator("tr", has_text=device_id).inner_text()

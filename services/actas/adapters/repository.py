@@ -175,6 +175,12 @@ class MongoRepository:
             self.actas.insert_one(doc, session=session)
             if doc["counted"]:
                 self.day_counts.add(session, doc)
+            if acta.device_id:  # the kiosk's last sync, for the fleet page
+                self.devices.update_one(
+                    {"_id": acta.device_id},
+                    {"$max": {"last_submission_at": acta.sealed_at}, "$inc": {"submissions": 1}},
+                    session=session,
+                )
             self._link(session, entry)
             return entry
 
