@@ -19,7 +19,9 @@ def _ts(when: datetime) -> Timestamp:
     return stamp
 
 
-def device(registered_days_ago: float, last_days_ago: float | None = None, sent: int = 0, revoked: bool = False):  # type: ignore[no-untyped-def]
+def device(
+    registered_days_ago: float, last_days_ago: float | None = None, sent: int = 0, revoked: bool = False
+) -> apb.Device:
     d = apb.Device(id="q1", registered_at=_ts(NOW - timedelta(days=registered_days_ago)), revoked=revoked)
     if last_days_ago is not None:
         d.last_submission_at.CopyFrom(_ts(NOW - timedelta(days=last_days_ago)))
