@@ -100,7 +100,8 @@ class MongoRepository:
         self.folio_counters: Collection = FolioCounterDoc._get_collection()
         self.staff_profiles: Collection = StaffProfileDoc._get_collection()
         self._client = self.actas.database.client
-        self.day_counts = DayCounts(self.actas.database["acta_day_counts"], self.actas)
+        database = self.actas.database
+        self.day_counts = DayCounts(database["acta_day_counts"], self.actas, database["acta_week_counts"])
         self.day_counts.ensure_indexes()
 
     # -- actas ---------------------------------------------------------------------
