@@ -261,6 +261,19 @@ class NotificationsOut(Out):
     notifications: list[NotificationOut]
 
 
+class MessageTemplateOut(Out):
+    name: str
+    variables: list[str] = Field(default_factory=list, description="Las que usa el texto, en orden")
+    per_recipient: list[str] = Field(default_factory=list, description="Las que se llenan para cada persona")
+    subject: str = ""
+    body: str = Field("", description="El texto en español (fuente Jinja2)")
+    whatsapp_template: str = ""
+
+
+class MessageTemplatesOut(Out):
+    templates: list[MessageTemplateOut]
+
+
 # -- code lists -----------------------------------------------------------------------------
 class CatalogEntryOut(Out):
     codigo: str = Field(description="El código que usa la API")

@@ -329,6 +329,10 @@ def test_a_coordinator_sends_a_reminder_to_a_community_once_and_an_auditor_only_
         page.goto(f"{base}/app/notificaciones?estado=skipped")
         assert page.get_by_role("button", name="Enviar recordatorio").count() == 0
         assert page.get_by_role("heading", name="Mensajes que no llegaron").count() == 1
+        # The templates, with what a sender must give and what is filled per person.
+        reminder = page.locator("tr", has_text="recordatorio_reunion").inner_text()
+        assert "fecha, hora, lugar, tema" in reminder and "nombre" in reminder
+        assert "[tema] el [fecha]" in reminder and "{{" not in reminder
     finally:
         ctx.close()
 
