@@ -32,7 +32,7 @@ ADMIN_PASSWORD = "admin-dev-password"
 
 
 def _save(page: Page, name: str, scale: float) -> None:
-    shot = Image.open(io.BytesIO(page.screenshot(full_page=False)))
+    shot: Image.Image = Image.open(io.BytesIO(page.screenshot(full_page=False)))
     if scale != 1:
         shot = shot.resize((int(shot.width * scale), int(shot.height * scale)), Image.Resampling.LANCZOS)
     shot = shot.convert("P", palette=Image.Palette.ADAPTIVE, colors=128)  # small files, still legible

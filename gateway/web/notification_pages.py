@@ -52,16 +52,8 @@ def register(app: FastAPI, web: WebApp) -> None:
         return web.member(request, PAGE)
 
     def names(staff: Staff, ids: set[str]) -> dict[str, str]:
-        found = {}
-        for person_id in sorted(ids)[:100]:
-            try:
-                person = web.backend.call(
-                    web.backend.beneficiaries.GetBeneficiary, bpb.GetBeneficiaryRequest(id=person_id), staff.user
-                )
-            except grpc.RpcError:
-                continue
-            found[person_id] = f"{person.first_names} {person.last_names}".strip()
-        return found
+        request = bpb.LookupNamesRequest(beneficiary_ids=sorted(ids))
+        return dict(web.backend.call(web.backend.beneficiaries.LookupNames, request, staff.user).beneficiaries)
 
     def page(
         request: Request,

@@ -91,6 +91,7 @@ NOT_USER_ROUTES = {
     ("notifications", "ReceiveWebhook"),
     ("actas", "GetLatestChainHead"),
     ("actas", "GetChainPublicKey"),
+    ("beneficiaries", "LookupNames"),  # names for the web app's lists; no JSON route of its own
 }
 
 
