@@ -111,8 +111,8 @@ def test_a_gestor_creates_signs_and_seals_an_acta_at_the_desk(
     sign_in(page, base, accounts["gestor"], PASSWORD)
     page.goto(f"{base}/app/actas")
     page.get_by_role("link", name="Nueva acta").click()
-    page.get_by_label("Tipo de acta").select_option(VISIT)
-    page.get_by_label("Comunidad").select_option(community["id"])
+    page.get_by_label("Tipo de acta", exact=True).select_option(VISIT)
+    page.get_by_label("Comunidad", exact=True).select_option(community["id"])
     page.get_by_role("button", name="Continuar").click()
 
     # Participants: found by name in the community, accents or not.
@@ -133,7 +133,7 @@ def test_a_gestor_creates_signs_and_seals_an_acta_at_the_desk(
     page.get_by_label("Fecha de la actividad").fill("2026-12-05")
     page.get_by_label("Lugar", exact=True).fill("Nuevo Roche")
     page.get_by_role("button", name="Usar mi ubicación").click()
-    assert page.get_by_text("Ubicación tomada del equipo").count() == 1
+    page.get_by_text("Ubicación tomada del equipo").wait_for()  # the browser answers asynchronously
     assert page.get_by_label("Latitud").input_value() == "11.544400"
     assert page.get_by_label("Longitud").input_value() == "-72.907200"
     page.get_by_label("Hogar visitado").select_option(people["family"])
@@ -176,11 +176,11 @@ def test_a_gestor_creates_signs_and_seals_an_acta_at_the_desk(
     # An empty pad is not sent; a refusal needs its reason (the service's message).
     page.get_by_role("button", name="Guardar la firma de Wilmer Pushaina").click()
     assert "Dibuje la firma" in page.locator(f"#f-{people['Wilmer Pushaina']}").inner_text()
-    page.get_by_text("Rosa Epiayú no firma").click()
+    page.get_by_text("Rosa Epiayú no firma", exact=True).click()
     with page.expect_navigation():
         page.get_by_role("button", name="Registrar que Rosa Epiayú no firma").click()
     assert "Indique el motivo" in page.locator(f"#r-{people['Rosa Epiayú']}").inner_text()
-    reason = page.get_by_label("Motivo por el que no firma")
+    reason = page.get_by_label("Motivo por el que Rosa Epiayú no firma")
     assert reason.get_attribute("aria-invalid") == "true"
     reason.fill("Prefiere no firmar hasta hablar con su familia")
     with page.expect_navigation():
@@ -281,7 +281,7 @@ def test_only_roles_that_write_actas_create_them_and_restricted_templates_follow
             reply = page.goto(f"{base}/app/actas/nueva")
             assert reply is not None and reply.status == (200 if writes else 403), role
             if writes:
-                options = page.get_by_label("Tipo de acta").locator("option").all_inner_texts()
+                options = page.get_by_label("Tipo de acta", exact=True).locator("option").all_inner_texts()
                 assert ("Acta de intervención psicosocial" in options) is psychosocial, (role, options)
                 assert "Acta de visita domiciliaria" in options
             csrf = page.locator("input[name=csrf]").first.get_attribute("value") or ""
