@@ -138,6 +138,8 @@ def register(app: FastAPI, web: WebApp) -> None:
         problems: dict[str, str] | None = None,
         photos: dict[str, dict[str, str]] | None = None,
     ) -> HTMLResponse:
+        specs = acta_form.fields(found.template) if found.ready and found.template else []
+        problems = problems or {}
         return web.render(
             request,
             staff,
@@ -145,9 +147,10 @@ def register(app: FastAPI, web: WebApp) -> None:
             status=status if not found.errors else 400,
             title="Nueva acta",
             draft=found,
-            specs=acta_form.fields(found.template) if found.ready and found.template else [],
+            specs=specs,
             typed=typed or {},
-            problems=problems or {},
+            problems=problems,
+            first_error=next((f.code for f in specs if f.code in problems), ""),
             photos=photos or {},
             max_photo_mb=MAX_ATTACHMENT_MB,
         )

@@ -159,6 +159,7 @@ def test_a_gestor_creates_signs_and_seals_an_acta_at_the_desk(
     assert number.get_attribute("aria-invalid") == "true"
     assert "Personas presentes: debe ser como máximo 30" in page.locator("#e-personas_presentes").inner_text()
     assert "e-personas_presentes" in (number.get_attribute("aria-describedby") or "")
+    assert page.evaluate("document.activeElement.id") == "v_personas_presentes"  # focus on what to fix
     assert page.get_by_label("Situación encontrada").input_value() == "Huerta activa; el pozo necesita arreglo"
     assert page.get_by_label("Latitud").input_value() == "11.544400"
     assert page.get_by_text("Foto ya cargada").count() == 1
