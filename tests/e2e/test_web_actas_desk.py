@@ -289,7 +289,12 @@ def test_only_roles_that_write_actas_create_them_and_restricted_templates_follow
             form = {"csrf": csrf, "plantilla": "intervencion_psicosocial@1", "comunidad": community["id"]}
             forged = page.request.post(f"{base}/app/actas/nueva", multipart=form, max_redirects=0)
             assert forged.status == (400 if psychosocial else 403), (role, forged.status)
-            if not writes:
+            if writes:  # a form without this session's CSRF token is refused before anything is written
+                forged_csrf = page.request.post(
+                    f"{base}/app/actas/nueva", multipart={**form, "csrf": "x" * 64}, max_redirects=0
+                )
+                assert forged_csrf.status == 403
+            else:
                 signing = page.goto(f"{base}/app/actas/{uuid.uuid4().hex}/firmas")
                 assert signing is not None and signing.status == 403
         finally:
