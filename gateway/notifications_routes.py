@@ -68,6 +68,17 @@ def register(app: FastAPI, backend: Backend) -> None:
         return to_json(backend.call(N.ListDeliveries, request, user))
 
     @app.get(
+        f"{API}/notification-templates",
+        tags=["notifications"],
+        response_model=R.MessageTemplatesOut,
+        responses=R.READ,
+    )
+    def message_templates(user: User) -> dict[str, Any]:
+        """The templates a send may name, with the variables it must give."""
+        auth.require(user, NOTIFICATIONS, "ListMessageTemplates")
+        return to_json(backend.call(N.ListMessageTemplates, npb.ListMessageTemplatesRequest(), user))
+
+    @app.get(
         f"{API}/notifications/{{message_key}}",
         tags=["notifications"],
         response_model=R.NotificationOut,

@@ -22,7 +22,7 @@ from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as bpb
 from crm_platform.proto_gen.crm.notifications.v1 import notifications_pb2 as npb
 from gateway import auth
-from gateway.web import charts
+from gateway.web import charts, kiosk_pages
 from gateway.web.app import Staff, WebApp
 from services.actas.access import ACCESS as ACTAS
 from services.notifications.access import ACCESS as NOTIFICATIONS
@@ -143,6 +143,7 @@ class Figures:
         return {
             "activos": sum(not d.revoked for d in devices),
             "revocados": sum(d.revoked for d in devices),
+            "sin_envios": sum(kiosk_pages.silent(d) for d in devices),
             "pendientes": len(pending),
         }
 

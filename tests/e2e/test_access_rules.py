@@ -178,6 +178,7 @@ def _routes(community_id: str) -> list[Route]:
         # notifications
         Route("POST", "/notifications", ((n, "Send"),), {"template": NOPE, "key": "acceso", "recipient_ids": [NOPE]}),
         Route("GET", "/notifications", ((n, "ListDeliveries"),), params={"recipient_id": NOPE}),
+        Route("GET", "/notification-templates", ((n, "ListMessageTemplates"),)),
         Route("GET", f"/notifications/{NOPE}", ((n, "GetNotification"),)),
     ]
 

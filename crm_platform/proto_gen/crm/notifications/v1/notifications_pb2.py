@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(crm/notifications/v1/notifications.proto\x12\x14\x63rm.notifications.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x1b\n\x0cRecipientIds\x12\x0b\n\x03ids\x18\x01 \x03(\t\"\xb4\x02\n\x0bSendRequest\x12\x38\n\nrecipients\x18\x01 \x01(\x0b\x32\".crm.notifications.v1.RecipientIdsH\x00\x12\x13\n\tfamily_id\x18\x02 \x01(\tH\x00\x12\x16\n\x0c\x63ommunity_id\x18\x03 \x01(\tH\x00\x12\x10\n\x08template\x18\x04 \x01(\t\x12\x43\n\tvariables\x18\x05 \x03(\x0b\x32\x30.crm.notifications.v1.SendRequest.VariablesEntry\x12\x1a\n\x12message_key_prefix\x18\x06 \x01(\t\x1a\x30\n\x0eVariablesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\n\n\x08\x61udienceJ\x04\x08\x07\x10\x08R\x07trigger\"E\n\x0cSendResponse\x12\x14\n\x0cmessage_keys\x18\x01 \x03(\t\x12\x0e\n\x06queued\x18\x02 \x01(\x05\x12\x0f\n\x07trigger\x18\x03 \x01(\t\"-\n\x16GetNotificationRequest\x12\x13\n\x0bmessage_key\x18\x01 \x01(\t\"\x80\x01\n\x07\x41ttempt\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07outcome\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\x12\x1b\n\x13provider_message_id\x18\x05 \x01(\t\"\x92\x02\n\x0cNotification\x12\x13\n\x0bmessage_key\x18\x01 \x01(\t\x12\x14\n\x0crecipient_id\x18\x02 \x01(\t\x12\x10\n\x08template\x18\x03 \x01(\t\x12\x0f\n\x07trigger\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12/\n\x08\x61ttempts\x18\x07 \x03(\x0b\x32\x1d.crm.notifications.v1.Attempt\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0fnext_attempt_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"m\n\x15ListDeliveriesRequest\x12\x16\n\x0crecipient_id\x18\x01 \x01(\tH\x00\x12\x11\n\x07trigger\x18\x02 \x01(\tH\x00\x12\x10\n\x06status\x18\x04 \x01(\tH\x00\x12\r\n\x05limit\x18\x03 \x01(\x05\x42\x08\n\x06\x66ilter\"S\n\x16ListDeliveriesResponse\x12\x39\n\rnotifications\x18\x01 \x03(\x0b\x32\".crm.notifications.v1.Notification\"\xae\x02\n\x0eWebhookRequest\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x0e\n\x06method\x18\x02 \x01(\t\x12\x0b\n\x03url\x18\x03 \x01(\t\x12\x42\n\x07headers\x18\x04 \x03(\x0b\x32\x31.crm.notifications.v1.WebhookRequest.HeadersEntry\x12>\n\x05query\x18\x05 \x03(\x0b\x32/.crm.notifications.v1.WebhookRequest.QueryEntry\x12\x0c\n\x04\x62ody\x18\x06 \x01(\x0c\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a,\n\nQueryEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"@\n\x0fWebhookResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0f\n\x07\x61pplied\x18\x02 \x01(\x05\x12\x0e\n\x06parked\x18\x03 \x01(\x05\x32\x96\x03\n\x14NotificationsService\x12M\n\x04Send\x12!.crm.notifications.v1.SendRequest\x1a\".crm.notifications.v1.SendResponse\x12\x63\n\x0fGetNotification\x12,.crm.notifications.v1.GetNotificationRequest\x1a\".crm.notifications.v1.Notification\x12k\n\x0eListDeliveries\x12+.crm.notifications.v1.ListDeliveriesRequest\x1a,.crm.notifications.v1.ListDeliveriesResponse\x12]\n\x0eReceiveWebhook\x12$.crm.notifications.v1.WebhookRequest\x1a%.crm.notifications.v1.WebhookResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(crm/notifications/v1/notifications.proto\x12\x14\x63rm.notifications.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x1d\n\x1bListMessageTemplatesRequest\"\x83\x01\n\x0fMessageTemplate\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\tvariables\x18\x02 \x03(\t\x12\x15\n\rper_recipient\x18\x03 \x03(\t\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12\x0c\n\x04\x62ody\x18\x05 \x01(\t\x12\x19\n\x11whatsapp_template\x18\x06 \x01(\t\"X\n\x1cListMessageTemplatesResponse\x12\x38\n\ttemplates\x18\x01 \x03(\x0b\x32%.crm.notifications.v1.MessageTemplate\"\x1b\n\x0cRecipientIds\x12\x0b\n\x03ids\x18\x01 \x03(\t\"\xb4\x02\n\x0bSendRequest\x12\x38\n\nrecipients\x18\x01 \x01(\x0b\x32\".crm.notifications.v1.RecipientIdsH\x00\x12\x13\n\tfamily_id\x18\x02 \x01(\tH\x00\x12\x16\n\x0c\x63ommunity_id\x18\x03 \x01(\tH\x00\x12\x10\n\x08template\x18\x04 \x01(\t\x12\x43\n\tvariables\x18\x05 \x03(\x0b\x32\x30.crm.notifications.v1.SendRequest.VariablesEntry\x12\x1a\n\x12message_key_prefix\x18\x06 \x01(\t\x1a\x30\n\x0eVariablesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\n\n\x08\x61udienceJ\x04\x08\x07\x10\x08R\x07trigger\"E\n\x0cSendResponse\x12\x14\n\x0cmessage_keys\x18\x01 \x03(\t\x12\x0e\n\x06queued\x18\x02 \x01(\x05\x12\x0f\n\x07trigger\x18\x03 \x01(\t\"-\n\x16GetNotificationRequest\x12\x13\n\x0bmessage_key\x18\x01 \x01(\t\"\x80\x01\n\x07\x41ttempt\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12&\n\x02\x61t\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07outcome\x18\x03 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\x12\x1b\n\x13provider_message_id\x18\x05 \x01(\t\"\x92\x02\n\x0cNotification\x12\x13\n\x0bmessage_key\x18\x01 \x01(\t\x12\x14\n\x0crecipient_id\x18\x02 \x01(\t\x12\x10\n\x08template\x18\x03 \x01(\t\x12\x0f\n\x07trigger\x18\x04 \x01(\t\x12\x0e\n\x06status\x18\x05 \x01(\t\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12/\n\x08\x61ttempts\x18\x07 \x03(\x0b\x32\x1d.crm.notifications.v1.Attempt\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0fnext_attempt_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"m\n\x15ListDeliveriesRequest\x12\x16\n\x0crecipient_id\x18\x01 \x01(\tH\x00\x12\x11\n\x07trigger\x18\x02 \x01(\tH\x00\x12\x10\n\x06status\x18\x04 \x01(\tH\x00\x12\r\n\x05limit\x18\x03 \x01(\x05\x42\x08\n\x06\x66ilter\"S\n\x16ListDeliveriesResponse\x12\x39\n\rnotifications\x18\x01 \x03(\x0b\x32\".crm.notifications.v1.Notification\"\xae\x02\n\x0eWebhookRequest\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x0e\n\x06method\x18\x02 \x01(\t\x12\x0b\n\x03url\x18\x03 \x01(\t\x12\x42\n\x07headers\x18\x04 \x03(\x0b\x32\x31.crm.notifications.v1.WebhookRequest.HeadersEntry\x12>\n\x05query\x18\x05 \x03(\x0b\x32/.crm.notifications.v1.WebhookRequest.QueryEntry\x12\x0c\n\x04\x62ody\x18\x06 \x01(\x0c\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a,\n\nQueryEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"@\n\x0fWebhookResponse\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x0f\n\x07\x61pplied\x18\x02 \x01(\x05\x12\x0e\n\x06parked\x18\x03 \x01(\x05\x32\x95\x04\n\x14NotificationsService\x12M\n\x04Send\x12!.crm.notifications.v1.SendRequest\x1a\".crm.notifications.v1.SendResponse\x12\x63\n\x0fGetNotification\x12,.crm.notifications.v1.GetNotificationRequest\x1a\".crm.notifications.v1.Notification\x12k\n\x0eListDeliveries\x12+.crm.notifications.v1.ListDeliveriesRequest\x1a,.crm.notifications.v1.ListDeliveriesResponse\x12]\n\x0eReceiveWebhook\x12$.crm.notifications.v1.WebhookRequest\x1a%.crm.notifications.v1.WebhookResponse\x12}\n\x14ListMessageTemplates\x12\x31.crm.notifications.v1.ListMessageTemplatesRequest\x1a\x32.crm.notifications.v1.ListMessageTemplatesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,32 +38,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WEBHOOKREQUEST_HEADERSENTRY']._serialized_options = b'8\001'
   _globals['_WEBHOOKREQUEST_QUERYENTRY']._loaded_options = None
   _globals['_WEBHOOKREQUEST_QUERYENTRY']._serialized_options = b'8\001'
-  _globals['_RECIPIENTIDS']._serialized_start=99
-  _globals['_RECIPIENTIDS']._serialized_end=126
-  _globals['_SENDREQUEST']._serialized_start=129
-  _globals['_SENDREQUEST']._serialized_end=437
-  _globals['_SENDREQUEST_VARIABLESENTRY']._serialized_start=362
-  _globals['_SENDREQUEST_VARIABLESENTRY']._serialized_end=410
-  _globals['_SENDRESPONSE']._serialized_start=439
-  _globals['_SENDRESPONSE']._serialized_end=508
-  _globals['_GETNOTIFICATIONREQUEST']._serialized_start=510
-  _globals['_GETNOTIFICATIONREQUEST']._serialized_end=555
-  _globals['_ATTEMPT']._serialized_start=558
-  _globals['_ATTEMPT']._serialized_end=686
-  _globals['_NOTIFICATION']._serialized_start=689
-  _globals['_NOTIFICATION']._serialized_end=963
-  _globals['_LISTDELIVERIESREQUEST']._serialized_start=965
-  _globals['_LISTDELIVERIESREQUEST']._serialized_end=1074
-  _globals['_LISTDELIVERIESRESPONSE']._serialized_start=1076
-  _globals['_LISTDELIVERIESRESPONSE']._serialized_end=1159
-  _globals['_WEBHOOKREQUEST']._serialized_start=1162
-  _globals['_WEBHOOKREQUEST']._serialized_end=1464
-  _globals['_WEBHOOKREQUEST_HEADERSENTRY']._serialized_start=1372
-  _globals['_WEBHOOKREQUEST_HEADERSENTRY']._serialized_end=1418
-  _globals['_WEBHOOKREQUEST_QUERYENTRY']._serialized_start=1420
-  _globals['_WEBHOOKREQUEST_QUERYENTRY']._serialized_end=1464
-  _globals['_WEBHOOKRESPONSE']._serialized_start=1466
-  _globals['_WEBHOOKRESPONSE']._serialized_end=1530
-  _globals['_NOTIFICATIONSSERVICE']._serialized_start=1533
-  _globals['_NOTIFICATIONSSERVICE']._serialized_end=1939
+  _globals['_LISTMESSAGETEMPLATESREQUEST']._serialized_start=99
+  _globals['_LISTMESSAGETEMPLATESREQUEST']._serialized_end=128
+  _globals['_MESSAGETEMPLATE']._serialized_start=131
+  _globals['_MESSAGETEMPLATE']._serialized_end=262
+  _globals['_LISTMESSAGETEMPLATESRESPONSE']._serialized_start=264
+  _globals['_LISTMESSAGETEMPLATESRESPONSE']._serialized_end=352
+  _globals['_RECIPIENTIDS']._serialized_start=354
+  _globals['_RECIPIENTIDS']._serialized_end=381
+  _globals['_SENDREQUEST']._serialized_start=384
+  _globals['_SENDREQUEST']._serialized_end=692
+  _globals['_SENDREQUEST_VARIABLESENTRY']._serialized_start=617
+  _globals['_SENDREQUEST_VARIABLESENTRY']._serialized_end=665
+  _globals['_SENDRESPONSE']._serialized_start=694
+  _globals['_SENDRESPONSE']._serialized_end=763
+  _globals['_GETNOTIFICATIONREQUEST']._serialized_start=765
+  _globals['_GETNOTIFICATIONREQUEST']._serialized_end=810
+  _globals['_ATTEMPT']._serialized_start=813
+  _globals['_ATTEMPT']._serialized_end=941
+  _globals['_NOTIFICATION']._serialized_start=944
+  _globals['_NOTIFICATION']._serialized_end=1218
+  _globals['_LISTDELIVERIESREQUEST']._serialized_start=1220
+  _globals['_LISTDELIVERIESREQUEST']._serialized_end=1329
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_start=1331
+  _globals['_LISTDELIVERIESRESPONSE']._serialized_end=1414
+  _globals['_WEBHOOKREQUEST']._serialized_start=1417
+  _globals['_WEBHOOKREQUEST']._serialized_end=1719
+  _globals['_WEBHOOKREQUEST_HEADERSENTRY']._serialized_start=1627
+  _globals['_WEBHOOKREQUEST_HEADERSENTRY']._serialized_end=1673
+  _globals['_WEBHOOKREQUEST_QUERYENTRY']._serialized_start=1675
+  _globals['_WEBHOOKREQUEST_QUERYENTRY']._serialized_end=1719
+  _globals['_WEBHOOKRESPONSE']._serialized_start=1721
+  _globals['_WEBHOOKRESPONSE']._serialized_end=1785
+  _globals['_NOTIFICATIONSSERVICE']._serialized_start=1788
+  _globals['_NOTIFICATIONSSERVICE']._serialized_end=2321
 # @@protoc_insertion_point(module_scope)

@@ -54,6 +54,11 @@ class NotificationsServiceStub:
                 request_serializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.WebhookRequest.SerializeToString,
                 response_deserializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.WebhookResponse.FromString,
                 _registered_method=True)
+        self.ListMessageTemplates = channel.unary_unary(
+                '/crm.notifications.v1.NotificationsService/ListMessageTemplates',
+                request_serializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.ListMessageTemplatesRequest.SerializeToString,
+                response_deserializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.ListMessageTemplatesResponse.FromString,
+                _registered_method=True)
 
 
 class NotificationsServiceServicer:
@@ -93,6 +98,14 @@ class NotificationsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListMessageTemplates(self, request, context):
+        """The message templates a Send may name, with the variables each needs and its
+        Spanish text (Jinja2 source, as written in the service).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotificationsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -115,6 +128,11 @@ def add_NotificationsServiceServicer_to_server(servicer, server):
                     servicer.ReceiveWebhook,
                     request_deserializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.WebhookRequest.FromString,
                     response_serializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.WebhookResponse.SerializeToString,
+            ),
+            'ListMessageTemplates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMessageTemplates,
+                    request_deserializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.ListMessageTemplatesRequest.FromString,
+                    response_serializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.ListMessageTemplatesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -225,6 +243,33 @@ class NotificationsService:
             '/crm.notifications.v1.NotificationsService/ReceiveWebhook',
             crm_dot_notifications_dot_v1_dot_notifications__pb2.WebhookRequest.SerializeToString,
             crm_dot_notifications_dot_v1_dot_notifications__pb2.WebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMessageTemplates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.notifications.v1.NotificationsService/ListMessageTemplates',
+            crm_dot_notifications_dot_v1_dot_notifications__pb2.ListMessageTemplatesRequest.SerializeToString,
+            crm_dot_notifications_dot_v1_dot_notifications__pb2.ListMessageTemplatesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -54,6 +54,10 @@ class NotificationsServiceStub:
     INVALID_ARGUMENT: not the provider's documented shape; NOT_FOUND: the channel
     is not configured or has no delivery reports.
     """
+    ListMessageTemplates: _grpc.UnaryUnaryMultiCallable[_notifications_pb2.ListMessageTemplatesRequest, _notifications_pb2.ListMessageTemplatesResponse]
+    """The message templates a Send may name, with the variables each needs and its
+    Spanish text (Jinja2 source, as written in the service).
+    """
 
 @_typing.type_check_only
 class NotificationsServiceAsyncStub(NotificationsServiceStub):
@@ -74,6 +78,10 @@ class NotificationsServiceAsyncStub(NotificationsServiceStub):
     PERMISSION_DENIED: not signed by the provider (or a wrong verify token);
     INVALID_ARGUMENT: not the provider's documented shape; NOT_FOUND: the channel
     is not configured or has no delivery reports.
+    """
+    ListMessageTemplates: _aio.UnaryUnaryMultiCallable[_notifications_pb2.ListMessageTemplatesRequest, _notifications_pb2.ListMessageTemplatesResponse]  # type: ignore[assignment]
+    """The message templates a Send may name, with the variables each needs and its
+    Spanish text (Jinja2 source, as written in the service).
     """
 
 class NotificationsServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -116,6 +124,16 @@ class NotificationsServiceServicer(metaclass=_abc_1.ABCMeta):
         PERMISSION_DENIED: not signed by the provider (or a wrong verify token);
         INVALID_ARGUMENT: not the provider's documented shape; NOT_FOUND: the channel
         is not configured or has no delivery reports.
+        """
+
+    @_abc_1.abstractmethod
+    def ListMessageTemplates(
+        self,
+        request: _notifications_pb2.ListMessageTemplatesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notifications_pb2.ListMessageTemplatesResponse, _abc.Awaitable[_notifications_pb2.ListMessageTemplatesResponse]]:
+        """The message templates a Send may name, with the variables each needs and its
+        Spanish text (Jinja2 source, as written in the service).
         """
 
 def add_NotificationsServiceServicer_to_server(servicer: NotificationsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
