@@ -134,6 +134,7 @@ def install(app: FastAPI, web: WebApp) -> None:
     """Exception handlers, the static files and the pages."""
     from gateway.web import (
         account_pages,
+        acta_desk_pages,
         actas_pages,
         admin_pages,
         community_pages,
@@ -189,6 +190,7 @@ def install(app: FastAPI, web: WebApp) -> None:
 
     account_pages.register(app, web)
     dashboard.register(app, web)
+    acta_desk_pages.register(app, web)  # before actas_pages: /app/actas/nueva is not an acta's id
     actas_pages.register(app, web)
     community_pages.register(app, web)
     admin_pages.register(app, web)
