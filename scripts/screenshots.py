@@ -11,6 +11,7 @@ Regenerate them when a page changes; they are documentation, not test output.
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import sys
 import tempfile
@@ -28,7 +29,6 @@ from devstack.seed import DEMO_PASSWORD, seed  # noqa: E402
 OUT = ROOT / "docs" / "screenshots"
 DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 360, "height": 740}
-ADMIN_PASSWORD = "admin-dev-password"
 
 
 def _save(page: Page, name: str, scale: float) -> None:
@@ -56,7 +56,7 @@ def main() -> int:
         stack = start_stack(Path(tmp), isolated_vhost=True)
         try:
             base = stack.urls["gateway"]
-            demo = seed(base, stack.env.get("GATEWAY_ADMIN_PASSWORD", ADMIN_PASSWORD))
+            demo = seed(base, os.environ.get("GATEWAY_ADMIN_PASSWORD", "admin-dev-password"))  # development mode
             chromium = shutil.which("chromium") or "/usr/bin/chromium"
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
