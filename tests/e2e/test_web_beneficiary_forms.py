@@ -168,7 +168,8 @@ def test_a_coordinator_registers_a_community_a_gestor_may_not(
         assert other.get_by_role("link", name="Registrar una comunidad").count() == 0
         refused = other.goto(f"{base}/app/comunidades/nueva")
         assert refused is not None and refused.status == 403
-        form: dict[str, str | float | bool] = {"csrf": csrf_of(other), "name": "Intrusa", "municipality": "Barrancas", "department": "La Guajira"}
+        form: dict[str, str | float | bool] = {"csrf": csrf_of(other), "name": "Intrusa"}
+        form.update({"municipality": "Barrancas", "department": "La Guajira"})
         forged = other.request.post(f"{base}/app/comunidades/nueva", form=form, max_redirects=0)
         assert forged.status == 403
     finally:
@@ -222,7 +223,7 @@ def test_a_gestor_edits_contact_moves_a_member_and_withdraws_a_consent_with_its_
 
     page.get_by_role("link", name="Trasladar a otro hogar").click()
     assert_accessible_at_both_widths(page, "traslado")
-    page.get_by_label("Hogar de destino").select_option(target_family)
+    page.get_by_label("Hogar de destino", exact=True).select_option(target_family)
     page.get_by_label("Parentesco con el jefe o la jefa del hogar de destino").select_option("head")
     page.get_by_role("button", name="Trasladar").click()
     assert "ya tiene jefe de hogar" in field_error(page, "Parentesco con el jefe o la jefa del hogar de destino")
@@ -269,7 +270,8 @@ def test_a_role_the_access_table_does_not_allow_sees_no_form_and_gets_403_and_cs
     assert page.get_by_role("heading", name="Consentimientos").count() == 1
     assert page.get_by_role("button", name="Registrar el consentimiento", exact=False).count() == 0
     token = csrf_of(page)  # a valid token: the refusal below is the role's, not the CSRF check's
-    posts = {**forms, f"/app/personas/{person_id}/consentimientos": {"kind": "notifications", "accion": "otorgar"}}
+    posts = dict(forms)
+    posts[f"/app/personas/{person_id}/consentimientos"] = {"kind": "notifications", "accion": "otorgar"}
     for path, form in posts.items():
         if "consentimientos" not in path:
             refused = page.goto(f"{base}{path}")
