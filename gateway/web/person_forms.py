@@ -158,6 +158,9 @@ def register(app: FastAPI, web: WebApp) -> None:
         granting = form.get("accion") == "otorgar"
         staff = forms.writer(web, request, "RecordConsent" if granting else "WithdrawConsent")
         web.check_csrf(staff, form.get("csrf", ""))
+        if form.get("accion") not in ("otorgar", "retirar"):
+            unknown = "Indique si se registra o se retira el consentimiento."
+            return web.render(request, staff, "error.html", status=400, title="Consentimiento", message=unknown)
         person = person_of(staff, person_id)
         if person is None:
             return not_found(request, staff)
@@ -171,8 +174,8 @@ def register(app: FastAPI, web: WebApp) -> None:
                 call(staff, web.backend.beneficiaries.WithdrawConsent, message)
         except grpc.RpcError as exc:
             status, problems = forms.refusal(exc)
-            message = "; ".join(problems.values())
-            return web.render(request, staff, "error.html", status=status, title="Consentimiento", message=message)
+            said = "; ".join(problems.values())
+            return web.render(request, staff, "error.html", status=status, title="Consentimiento", message=said)
         return RedirectResponse(
             f"/app/personas/{person.id}?hecho={'otorgado' if granting else 'retirado'}#consentimientos", status_code=303
         )

@@ -18,6 +18,7 @@ from playwright.sync_api import Browser, BrowserContext, Page
 
 from devstack.infra import Stack
 from services.beneficiaries.adapters.repository import DEFAULT_DB
+from tests.e2e.conftest import new_person
 from tests.e2e.test_gateway_actas import household
 from tests.e2e.test_web_app import PASSWORD, accounts, base
 from tests.e2e.web_support import DESKTOP, PHONE, browser, screenshot, serious_violations, sign_in
@@ -139,6 +140,34 @@ def test_a_gestor_registers_a_household_and_a_member_and_bad_input_writes_nothin
         ("Luz Mery", "child"),
         ("Yaneth", "head"),
     ]
+
+
+def test_a_person_registered_without_a_household_is_added_to_one(
+    context: BrowserContext,
+    base: str,
+    accounts: dict[str, str],
+    community: dict[str, Any],
+    http: httpx.Client,
+    as_role: dict[str, dict[str, str]],
+) -> None:
+    family_id, _ = household(http, as_role["gestor"], community["id"])
+    body = new_person(community["id"], first_names="Ruth Dary")
+    alone = http.post("/api/v1/beneficiaries", headers=as_role["coordinator"], json=body).json()
+    page = signed_in(context, base, accounts["coordinator"])
+    page.goto(f"{base}/app/hogares/{family_id}/integrantes/nuevo")
+    form = page.locator("form", has=page.get_by_role("button", name="Agregar al hogar"))
+    form.get_by_label("Persona", exact=True).select_option(alone["id"])
+    chosen = "Parentesco de la persona elegida con el jefe o la jefa de hogar"
+    form.get_by_label(chosen).select_option("head")  # the household has its head already
+    page.get_by_role("button", name="Agregar al hogar").click()
+    assert "ya tiene jefe de hogar" in field_error(page, chosen)
+    assert page.locator("#f-existing-beneficiary_id").input_value() == alone["id"]  # kept
+    assert_accessible_at_both_widths(page, "integrante-existente-errores")
+    page.locator("#f-existing-relationship").select_option("spouse")
+    page.get_by_role("button", name="Agregar al hogar").click()
+    page.wait_for_url(f"**/app/hogares/{family_id}?hecho=agregado")
+    assert page.get_by_role("status").inner_text() == "Persona agregada al hogar."
+    assert page.get_by_role("link", name="Ruth Dary Pushaina").count() == 1
 
 
 def test_a_coordinator_registers_a_community_a_gestor_may_not(
