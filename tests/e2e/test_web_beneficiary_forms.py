@@ -314,6 +314,13 @@ def test_a_role_the_access_table_does_not_allow_sees_no_form_and_gets_403_and_cs
         for path, form in posts.items():
             missing = other.request.post(f"{base}{path}", form=form, max_redirects=0)
             assert missing.status == 403, path
+        # A record that does not exist is a 404 page, a household that does not exist a
+        # message beside its field: never a 5xx.
+        gone = other.goto(f"{base}/app/hogares/no-existe/integrantes/nuevo")
+        assert gone is not None and gone.status == 404
+        form = {"csrf": csrf_of(other), "to_family_id": "no-existe", "relationship": "child"}
+        unknown = other.request.post(f"{base}/app/personas/{person_id}/traslado", form=form, max_redirects=0)
+        assert unknown.status == 404 and 'id="e-f-to_family_id"' in unknown.text()
     finally:
         gestor.close()
     after = http.get(f"/api/v1/beneficiaries/{person_id}", headers=as_role["gestor"]).json()
