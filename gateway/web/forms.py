@@ -29,7 +29,7 @@ SEXES = {e.code: e.label for e in CATALOGS["sexo"].entries}
 RELATIONSHIPS = {e.code: e.label for e in CATALOGS["parentesco"].entries}
 EDUCATION = {e.code: e.label for e in CATALOGS["nivel_educativo"].entries}
 CHANNELS = {e.code: e.label for e in CATALOGS["canal"].entries}
-# The person's fields of a form, in the order the service names them in its errors.
+# The person's fields of a form, named as the service names them in its errors.
 PERSON_FIELDS = (
     "national_id.type",
     "national_id.number",
@@ -53,7 +53,7 @@ NOTICES = {
     "integrante": "Integrante registrado en el hogar.",
     "agregado": "Persona agregada al hogar.",
     "contacto": "Datos de contacto actualizados.",
-    "traslado": "Persona trasladada a este hogar.",
+    "traslado": "Persona trasladada al nuevo hogar.",
     "otorgado": "Consentimiento registrado.",
     "retirado": "Consentimiento retirado.",
 }

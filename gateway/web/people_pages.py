@@ -2,7 +2,7 @@
 household with its members and timeline, one person with consents, biometric
 enrolment status (never templates) and timeline. Fields go through the API's
 redaction (``gateway.policy.redact_beneficiary``), so a role sees here exactly what
-it sees in JSON."""
+it sees in JSON. The forms that change them: ``register_pages``, ``person_forms``."""
 
 from __future__ import annotations
 

@@ -259,7 +259,7 @@ def test_a_gestor_edits_contact_moves_a_member_and_withdraws_a_consent_with_its_
     page.get_by_label("Parentesco con el jefe o la jefa del hogar de destino").select_option("sibling")
     page.get_by_role("button", name="Trasladar").click()
     page.wait_for_url("**?hecho=traslado")
-    assert page.get_by_role("status").inner_text() == "Persona trasladada a este hogar."
+    assert page.get_by_role("status").inner_text() == "Persona trasladada al nuevo hogar."
     moved = http.get(f"/api/v1/beneficiaries/{person_id}", headers=gestor).json()
     assert (moved["family_id"], moved["relationship"]) == (target_family, "sibling")
 
