@@ -142,6 +142,8 @@ def install(app: FastAPI, web: WebApp) -> None:
         kiosk_pages,
         notification_pages,
         people_pages,
+        person_forms,
+        register_pages,
     )
 
     @app.exception_handler(SignInRequired)
@@ -195,5 +197,7 @@ def install(app: FastAPI, web: WebApp) -> None:
     community_pages.register(app, web)
     admin_pages.register(app, web)
     notification_pages.register(app, web)
+    register_pages.register(app, web)  # before people_pages: /app/comunidades/nueva is no community id
+    person_forms.register(app, web)
     people_pages.register(app, web)
     kiosk_pages.register(app, web)
