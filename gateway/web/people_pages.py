@@ -23,6 +23,7 @@ from gateway.web.app import Staff, WebApp
 
 COLOMBIA = ZoneInfo("America/Bogota")
 MEMBERS_PAGE = 500
+LOOKUP_BATCH = 500  # the most ids LookupNames takes at once
 RELATIONSHIPS = {
     "head": "Jefe(a) de hogar",
     "spouse": "Cónyuge",
@@ -158,15 +159,11 @@ def register(app: FastAPI, web: WebApp) -> None:
             if len(page) < MEMBERS_PAGE:
                 break
             after = page[-1].id
-        names = {}
-        for family_id in list(households)[:200]:
-            if family_id:
-                try:
-                    names[family_id] = call(
-                        staff, web.backend.beneficiaries.GetFamily, bpb.GetFamilyRequest(id=family_id)
-                    ).name
-                except grpc.RpcError:
-                    names[family_id] = family_id
+        names: dict[str, str] = {}
+        family_ids = [f for f in households if f]
+        for start in range(0, len(family_ids), LOOKUP_BATCH):  # one call per 500 households, not one each
+            batch = bpb.LookupNamesRequest(family_ids=family_ids[start : start + LOOKUP_BATCH])
+            names.update(call(staff, web.backend.beneficiaries.LookupNames, batch).families)
         without_head = [
             f
             for f, people in households.items()
