@@ -261,6 +261,10 @@ class NotificationsOut(Out):
     notifications: list[NotificationOut]
 
 
+class DeliveryCountsOut(Out):
+    by_status: dict[str, int] = Field(description="queued, sent, delivered, failed, skipped")
+
+
 class MessageTemplateOut(Out):
     name: str
     variables: list[str] = Field(default_factory=list, description="Las que usa el texto, en orden")

@@ -148,14 +148,18 @@ class Figures:
         }
 
     def undelivered(self) -> dict[str, int] | None:
-        if not allows(NOTIFICATIONS, self.user.role, "ListDeliveries"):
+        """This week's messages (since Monday, Colombian time) by what became of them."""
+        if not allows(NOTIFICATIONS, self.user.role, "CountDeliveries"):
             return None
-        out = {}
-        for status in ("failed", "skipped"):
-            request = npb.ListDeliveriesRequest(status=status, limit=500)
-            found = self.web.backend.call(self.web.backend.notifications.ListDeliveries, request, self.user)
-            out[status] = len(found.notifications)
-        return out
+        today = datetime.now(COLOMBIA).replace(hour=0, minute=0, second=0, microsecond=0)
+        request = npb.CountDeliveriesRequest(created_from=_ts(today - timedelta(days=today.weekday())))
+        counts = self.web.backend.call(self.web.backend.notifications.CountDeliveries, request, self.user).by_status
+        return {
+            "entregados": int(counts["delivered"]) + int(counts["sent"]),
+            "en_cola": int(counts["queued"]),
+            "failed": int(counts["failed"]),
+            "skipped": int(counts["skipped"]),
+        }
 
     def table(self, name: str) -> charts.Table | None:
         builders: dict[str, Callable[[], charts.Table]] = {

@@ -20,5 +20,6 @@ ACCESS: AccessTable = {
     "GetNotification": READERS,
     "ListDeliveries": READERS,
     "ListMessageTemplates": READERS,
+    "CountDeliveries": READERS,
     "ReceiveWebhook": roles(PROVIDER),
 }

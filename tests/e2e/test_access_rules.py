@@ -180,6 +180,7 @@ def _routes(community_id: str) -> list[Route]:
         Route("POST", "/notifications", ((n, "Send"),), {"template": NOPE, "key": "acceso", "recipient_ids": [NOPE]}),
         Route("GET", "/notifications", ((n, "ListDeliveries"),), params={"recipient_id": NOPE}),
         Route("GET", "/notification-templates", ((n, "ListMessageTemplates"),)),
+        Route("GET", "/notification-counts", ((n, "CountDeliveries"),), params={"created_from": "2026-11-30"}),
         Route("GET", f"/notifications/{NOPE}", ((n, "GetNotification"),)),
     ]
 

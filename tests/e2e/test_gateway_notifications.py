@@ -156,3 +156,18 @@ def test_the_message_templates_are_listed_with_the_variables_a_send_must_give(
     )  # fmt: skip
     assert refused.status_code == 400 and "tema" in refused.text
     assert http.get(f"{API}/notification-templates").status_code == 401
+
+
+def test_the_messages_since_a_moment_are_counted_by_status(
+    http: httpx.Client, as_role: dict[str, dict[str, str]]
+) -> None:
+    reply = http.get(
+        f"{API}/notification-counts", headers=as_role["auditor"], params={"created_from": "2020-01-01T00:00:00Z"}
+    )
+    assert reply.status_code == 200, reply.text
+    counts = reply.json()["by_status"]
+    assert set(counts) == {"queued", "sent", "delivered", "failed", "skipped"}
+    future = http.get(f"{API}/notification-counts", headers=as_role["auditor"], params={"created_from": "2999-01-01"})
+    assert future.status_code == 200 and sum(future.json()["by_status"].values()) == 0
+    bad = http.get(f"{API}/notification-counts", headers=as_role["auditor"], params={"created_from": "ayer"})
+    assert bad.status_code == 400 and "created_from" in bad.text

@@ -15,6 +15,8 @@ adapters block on HTTP and SMTP, which belongs in ordinary threads.
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import grpc
 
 from crm_platform.config import int_setting
@@ -96,6 +98,12 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
                 for t in TEMPLATES.values()
             ]
         )
+
+    def CountDeliveries(
+        self, request: pb.CountDeliveriesRequest, context: grpc.ServicerContext
+    ) -> pb.CountDeliveriesResponse:
+        since = request.created_from.ToDatetime(tzinfo=UTC) if request.HasField("created_from") else None
+        return pb.CountDeliveriesResponse(by_status=self.h.counts_since(since))
 
     def ReceiveWebhook(self, request: pb.WebhookRequest, context: grpc.ServicerContext) -> pb.WebhookResponse:
         try:

@@ -58,6 +58,10 @@ class NotificationsServiceStub:
     """The message templates a Send may name, with the variables each needs and its
     Spanish text (Jinja2 source, as written in the service).
     """
+    CountDeliveries: _grpc.UnaryUnaryMultiCallable[_notifications_pb2.CountDeliveriesRequest, _notifications_pb2.CountDeliveriesResponse]
+    """How many messages created since a moment are in each status (queued, sent,
+    delivered, failed, skipped): the week's figures on a dashboard.
+    """
 
 @_typing.type_check_only
 class NotificationsServiceAsyncStub(NotificationsServiceStub):
@@ -82,6 +86,10 @@ class NotificationsServiceAsyncStub(NotificationsServiceStub):
     ListMessageTemplates: _aio.UnaryUnaryMultiCallable[_notifications_pb2.ListMessageTemplatesRequest, _notifications_pb2.ListMessageTemplatesResponse]  # type: ignore[assignment]
     """The message templates a Send may name, with the variables each needs and its
     Spanish text (Jinja2 source, as written in the service).
+    """
+    CountDeliveries: _aio.UnaryUnaryMultiCallable[_notifications_pb2.CountDeliveriesRequest, _notifications_pb2.CountDeliveriesResponse]  # type: ignore[assignment]
+    """How many messages created since a moment are in each status (queued, sent,
+    delivered, failed, skipped): the week's figures on a dashboard.
     """
 
 class NotificationsServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -134,6 +142,16 @@ class NotificationsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_notifications_pb2.ListMessageTemplatesResponse, _abc.Awaitable[_notifications_pb2.ListMessageTemplatesResponse]]:
         """The message templates a Send may name, with the variables each needs and its
         Spanish text (Jinja2 source, as written in the service).
+        """
+
+    @_abc_1.abstractmethod
+    def CountDeliveries(
+        self,
+        request: _notifications_pb2.CountDeliveriesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notifications_pb2.CountDeliveriesResponse, _abc.Awaitable[_notifications_pb2.CountDeliveriesResponse]]:
+        """How many messages created since a moment are in each status (queued, sent,
+        delivered, failed, skipped): the week's figures on a dashboard.
         """
 
 def add_NotificationsServiceServicer_to_server(servicer: NotificationsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
