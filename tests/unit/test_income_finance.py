@@ -12,7 +12,7 @@ from services.income.domain.errors import FinancialModelInvalid
 from services.income.domain.finance import FinancialModel, Funding, MonthProjection
 from services.income.domain.finance_math import analyse, annualise, irr, monthly_rate, npv, payback_month
 from services.income.domain.money import format_cop, format_percent, to_decimal, whole_pesos
-from tests.unit.income_builders import model, model_data, month
+from tests.unit.income_builders import model, month
 
 
 def invalid(**overrides: object) -> dict[str, str]:

@@ -70,8 +70,10 @@ def test_a_bad_rule_names_each_bad_setting() -> None:
     assert set(caught.value.fields) == {"min_npv", "max_payback_months", "irr_above_discount_rate", "tope"}
 
 
-@pytest.mark.parametrize(("field", "rule"), [("max_payback_months", {"max_payback_months": 0}),
-                                             ("min_operating_margin", {"min_operating_margin": "15"})])
+@pytest.mark.parametrize(
+    ("field", "rule"),
+    [("max_payback_months", {"max_payback_months": 0}), ("min_operating_margin", {"min_operating_margin": "15"})],
+)
 def test_out_of_range_thresholds_are_refused(field: str, rule: dict[str, object]) -> None:
     with pytest.raises(PlanInvalid) as caught:
         ViabilityRule.from_mapping(rule)

@@ -100,12 +100,12 @@ def _problems(model: FinancialModel) -> dict[str, str]:
             problems[f"funding.{name}"] = f"El aporte de {label} no puede ser negativo"
         elif amount > MAX_AMOUNT:
             problems[f"funding.{name}"] = f"El aporte de {label} no puede superar {format_cop(MAX_AMOUNT)}"
-    if "investment" not in problems and not any(k.startswith("funding.") for k in problems):
-        if model.funding.total != model.investment:
-            problems["funding"] = (
-                f"Las fuentes suman {format_cop(model.funding.total)} y la inversión es "
-                f"{format_cop(model.investment)}: deben ser iguales"
-            )
+    amounts_valid = "investment" not in problems and not any(k.startswith("funding.") for k in problems)
+    if amounts_valid and model.funding.total != model.investment:
+        problems["funding"] = (
+            f"Las fuentes suman {format_cop(model.funding.total)} y la inversión es "
+            f"{format_cop(model.investment)}: deben ser iguales"
+        )
     count = len(model.months)
     if not MIN_MONTHS <= count <= MAX_MONTHS:
         problems["months"] = f"La proyección debe tener entre {MIN_MONTHS} y {MAX_MONTHS} meses (tiene {count})"
@@ -120,7 +120,8 @@ def _problems(model: FinancialModel) -> dict[str, str]:
     rate = model.annual_discount_rate
     if not Decimal(0) <= rate <= MAX_ANNUAL_RATE:
         problems["annual_discount_rate"] = (
-            f"La tasa de descuento anual debe estar entre 0 y {int(MAX_ANNUAL_RATE * 100)} % (se da como fracción, 0.12 = 12 %)"
+            f"La tasa de descuento anual debe estar entre 0 y {int(MAX_ANNUAL_RATE * 100)} % "
+            "(se da como fracción: 0.12 es 12 %)"
         )
     return problems
 
@@ -167,9 +168,7 @@ class _Parser:
                 months.append(
                     MonthProjection(
                         **{
-                            name: self.number(
-                                month, name, f"months[{index}].{name}", f"En el mes {index + 1}, {label}"
-                            )
+                            name: self.number(month, name, f"months[{index}].{name}", f"En el mes {index + 1}, {label}")
                             for name, label in MONTH_LABELS.items()
                         }
                     )
@@ -187,4 +186,3 @@ class _Parser:
 
 def _mapping(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
-

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import pairwise
 
 from services.income.domain.finance import FinancialModel
 from services.income.domain.money import context
@@ -65,7 +66,7 @@ class Irr:
 
 def sign_changes(flows: Sequence[Decimal]) -> int:
     signs = [flow > 0 for flow in flows if flow != 0]
-    return sum(1 for a, b in zip(signs, signs[1:], strict=False) if a != b)
+    return sum(1 for a, b in pairwise(signs) if a != b)
 
 
 def irr(flows: Sequence[Decimal]) -> Irr:

@@ -6,6 +6,7 @@ invalid part never exists. Part 6, the financial model, lives in ``finance``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from enum import StrEnum
 
@@ -177,7 +178,7 @@ ERRC_LABELS = {"eliminate": "eliminar", "reduce": "reducir", "raise": "increment
 class CompetitionExploration:
     """Part 4: what each of the six paths found, and the ERRC grid that follows."""
 
-    paths: dict[Path, str]
+    paths: Mapping[str, str]  # by Path (a str enum) or its plain value
     eliminate: tuple[str, ...] = ()
     reduce: tuple[str, ...] = ()
     raise_: tuple[str, ...] = ()
@@ -190,7 +191,7 @@ class CompetitionExploration:
             what = f"El hallazgo de la ruta «{PATH_LABELS[path]}»"
             problems.update(_text_problems(f"paths.{path.value}", finding, what, 1000))
         for key in self.paths:
-            if key not in set(Path):
+            if key not in {path.value for path in Path}:
                 problems[f"paths.{key}"] = "Ruta de exploración desconocida"
         grid = {"eliminate": self.eliminate, "reduce": self.reduce, "raise": self.raise_, "create": self.create}
         for name, items in grid.items():
@@ -225,7 +226,9 @@ class ProposalCurve:
         names: set[str] = set()
         for index, competitor in enumerate(self.competitors):
             field = f"competitors[{index}]"
-            problems.update(_text_problems(f"{field}.name", competitor.name, f"El nombre del competidor {index + 1}", MAX_NAME))
+            problems.update(
+                _text_problems(f"{field}.name", competitor.name, f"El nombre del competidor {index + 1}", MAX_NAME)
+            )
             key = competitor.name.strip().casefold() if isinstance(competitor.name, str) else ""
             if key and key in names:
                 problems[f"{field}.name"] = f"El competidor {competitor.name.strip()!r} está repetido"

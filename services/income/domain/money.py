@@ -24,7 +24,7 @@ def to_decimal(value: Any) -> Decimal:
 
     Floats are refused: a binary float such as 0.1 is not the amount a person typed.
     Raises ValueError with a Spanish reason."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise ValueError("debe ser un número exacto (texto o entero), no un número de punto flotante")
     if isinstance(value, Decimal):
         number = value

@@ -56,9 +56,7 @@ class PlanContent:
 
     def missing(self) -> dict[str, str]:
         """Each absent part, by name, with the Spanish reason."""
-        return {
-            name: f"Falta la parte «{label}»" for name, label in PART_LABELS.items() if getattr(self, name) is None
-        }
+        return {name: f"Falta la parte «{label}»" for name, label in PART_LABELS.items() if getattr(self, name) is None}
 
 
 @dataclass(frozen=True)
@@ -132,7 +130,9 @@ class ActionPlan:
         """Send a complete draft to a coordinator."""
         _check_actor(by, at)
         if self.status is not PlanStatus.DRAFT:
-            raise PlanStateError(f"Solo un borrador se envía a aprobación (el plan está «{STATUS_LABELS[self.status]}»)")
+            raise PlanStateError(
+                f"Solo un borrador se envía a aprobación (el plan está «{STATUS_LABELS[self.status]}»)"
+            )
         missing = self.content.missing()
         if missing:
             raise PlanInvalid(missing)
