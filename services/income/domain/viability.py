@@ -11,8 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from services.income.domain.errors import PlanInvalid
-from services.income.domain.finance import MAX_MONTHS
-from services.income.domain.finance_math import Analysis
+from services.income.domain.finance import MAX_MONTHS, FinancialModel
+from services.income.domain.finance_math import Analysis, analyse
 from services.income.domain.money import format_cop, format_percent, to_decimal
 
 
@@ -149,3 +149,17 @@ def evaluate(analysis: Analysis, rule: ViabilityRule, annual_discount_rate: Deci
                 )
             )
     return Verdict(all(check.passed for check in checks), tuple(checks))
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """A model's figures and the verdict of a rule on them: what the plan page shows
+    and what a workflow guard such as "approved and viable" reads."""
+
+    analysis: Analysis
+    verdict: Verdict
+
+
+def assess(model: FinancialModel, rule: ViabilityRule) -> Assessment:
+    analysis = analyse(model)
+    return Assessment(analysis, evaluate(analysis, rule, model.annual_discount_rate))
