@@ -10,14 +10,15 @@ Conventions (stated once, used everywhere):
 - NPV discounts month t by ``(1 + monthly) ** t``, month 0 included undiscounted
   (as ``numpy_financial.npv`` does).
 - IRR is the monthly rate where NPV is zero, annualised as ``(1 + monthly) ** 12 - 1``.
-All arithmetic is Decimal at ``money.PRECISION`` digits; nothing becomes a float.
+All arithmetic is Decimal at ``money.PRECISION`` digits (each public function runs
+in ``money.context()``, whatever the caller's context); nothing becomes a float.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from itertools import pairwise
 
 from services.income.domain.finance import FinancialModel
@@ -33,26 +34,24 @@ _SCAN_STEPS = 400
 
 def monthly_rate(annual: Decimal) -> Decimal:
     """The monthly rate equivalent to an effective annual rate."""
-    ctx = context()
-    return ctx.subtract(ctx.power(ONE + annual, ctx.divide(ONE, Decimal(12))), ONE)
+    with localcontext(context()):
+        return (ONE + annual) ** (ONE / 12) - ONE
 
 
 def annualise(monthly: Decimal) -> Decimal:
     """The effective annual rate equivalent to a monthly rate."""
-    ctx = context()
-    return ctx.subtract(ctx.power(ONE + monthly, 12), ONE)
+    with localcontext(context()):
+        return (ONE + monthly) ** 12 - ONE
 
 
 def npv(rate: Decimal, flows: Sequence[Decimal]) -> Decimal:
     """Net present value of ``flows`` (month 0 first) at a per-period ``rate``."""
-    ctx = context()
-    factor = ctx.add(ONE, rate)
-    total = Decimal(0)
-    discount = ONE
-    for flow in flows:
-        total = ctx.add(total, ctx.divide(flow, discount))
-        discount = ctx.multiply(discount, factor)
-    return total
+    with localcontext(context()):
+        total, discount = Decimal(0), ONE
+        for flow in flows:
+            total += flow / discount
+            discount *= ONE + rate
+        return total
 
 
 @dataclass(frozen=True)
@@ -76,6 +75,11 @@ def irr(flows: Sequence[Decimal]) -> Irr:
     the rate and the root is unique. With several, the search range is scanned
     for brackets: exactly one root is still reported; several are not, because
     no single rate would then describe the project."""
+    with localcontext(context()):
+        return _irr(flows)
+
+
+def _irr(flows: Sequence[Decimal]) -> Irr:
     changes = sign_changes(flows)
     if changes == 0:
         return Irr(None, None, "No hay TIR: los flujos no cambian de signo (nunca se recupera la inversión)")
@@ -126,14 +130,14 @@ def _bisect(flows: Sequence[Decimal], low: Decimal, high: Decimal) -> Decimal:
 def payback_month(flows: Sequence[Decimal], rate: Decimal = Decimal(0)) -> int | None:
     """The first month whose cumulative (discounted at ``rate``) flow is no longer
     negative; None when the projection never recovers the investment."""
-    ctx = context()
-    cumulative, discount = Decimal(0), ONE
-    for month, flow in enumerate(flows):
-        cumulative = ctx.add(cumulative, ctx.divide(flow, discount))
-        discount = ctx.multiply(discount, ONE + rate)
-        if month > 0 and cumulative >= 0:
-            return month
-    return None
+    with localcontext(context()):
+        cumulative, discount = Decimal(0), ONE
+        for month, flow in enumerate(flows):
+            cumulative += flow / discount
+            discount *= ONE + rate
+            if month > 0 and cumulative >= 0:
+                return month
+        return None
 
 
 @dataclass(frozen=True)
@@ -147,12 +151,12 @@ class BreakEven:
 
 
 def break_even(fixed_costs: Decimal, price: Decimal, variable_cost: Decimal) -> BreakEven:
-    ctx = context()
-    margin = price - variable_cost
-    if margin <= 0:
-        return BreakEven(None, None, "El precio no cubre el costo variable por unidad: no hay punto de equilibrio")
-    units = ctx.divide(fixed_costs, margin)
-    return BreakEven(units, ctx.multiply(units, price))
+    with localcontext(context()):
+        margin = price - variable_cost
+        if margin <= 0:
+            return BreakEven(None, None, "El precio no cubre el costo variable por unidad: no hay punto de equilibrio")
+        units = fixed_costs / margin
+        return BreakEven(units, units * price)
 
 
 @dataclass(frozen=True)
@@ -176,27 +180,31 @@ class Analysis:
         """Operating flow over sales for the whole horizon; None without sales."""
         if self.total_sales == 0:
             return None
-        return context().divide(self.total_operating_flow, self.total_sales)
+        with localcontext(context()):
+            return self.total_operating_flow / self.total_sales
 
 
 def analyse(model: FinancialModel) -> Analysis:
-    ctx = context()
+    with localcontext(context()):
+        return _analyse(model)
+
+
+def _analyse(model: FinancialModel) -> Analysis:
     rate = monthly_rate(model.annual_discount_rate)
     flows = (-model.investment, *(month.cash_flow for month in model.months))
     cumulative: list[Decimal] = []
     running = Decimal(0)
     for flow in flows:
-        running = ctx.add(running, flow)
+        running += flow
         cumulative.append(running)
     units = sum((month.units for month in model.months), Decimal(0))
     sales = sum((month.sales for month in model.months), Decimal(0))
     variable = sum((month.variable_costs for month in model.months), Decimal(0))
     fixed = sum((month.fixed_costs for month in model.months), Decimal(0))
-    count = Decimal(len(model.months))
     if units > 0:
         # Average price and unit cost weighted by units sold, so the average month's
         # break-even is consistent with the totals.
-        average = break_even(ctx.divide(fixed, count), ctx.divide(sales, units), ctx.divide(variable, units))
+        average = break_even(fixed / len(model.months), sales / units, variable / units)
     else:
         average = BreakEven(None, None, "No se proyectan ventas: no hay punto de equilibrio")
     return Analysis(
