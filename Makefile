@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 
-.PHONY: setup run test demo lint typecheck protos check-protos check-deploy unit bench chaos clean
+.PHONY: setup run test demo lint typecheck protos check-protos check-deploy unit bench chaos screenshots clean
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -47,3 +47,7 @@ chaos: setup
 
 clean:
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
+
+# The README's screenshots of the web app (docs/screenshots/), from a demo stack.
+screenshots: setup
+	$(BIN)/python scripts/screenshots.py

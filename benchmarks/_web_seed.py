@@ -22,7 +22,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from PIL import Image
@@ -30,7 +30,7 @@ from pymongo.database import Database
 
 from benchmarks._people import PeopleFactory
 from services.actas.adapters import mapping
-from services.actas.adapters.day_counts import DayCounts, day_of
+from services.actas.adapters.day_counts import DayCounts, day_of, monday_of
 from services.actas.domain import catalogue, chain, folio
 from services.actas.domain.model import Acta, GeoPoint, Method, Participant, Role, Signature, Source, Status
 from services.actas.domain.sealing import Sealing
@@ -263,3 +263,14 @@ def store_actas(db: Database[dict[str, Any]], actas: list[Acta], digest: str) ->
     if rows:
         db.acta_day_counts.delete_many({"_id": {"$in": [r["_id"] for r in rows]}})
         db.acta_day_counts.insert_many(rows, ordered=False)
+    # And their week roll-ups, which the same seals keep.
+    weeks: Counter[tuple[str, str, str]] = Counter()
+    for (day, dim, key), n in day_counts.items():
+        weeks[(monday_of(date.fromisoformat(day)).isoformat(), dim, key)] += n
+    week_rows = [
+        {"_id": f"{week}|{dim}|{key}", "week": week, "dim": dim, "key": key, "n": n}
+        for (week, dim, key), n in weeks.items()
+    ]
+    if week_rows:
+        db.acta_week_counts.delete_many({"_id": {"$in": [r["_id"] for r in week_rows]}})
+        db.acta_week_counts.insert_many(week_rows, ordered=False)

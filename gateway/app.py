@@ -12,6 +12,7 @@ import pymongo
 from fastapi import FastAPI, Path, Request
 
 from crm_platform.access import KIOSK
+from crm_platform.limits import MAX_ATTACHMENT_BYTES
 from crm_platform.mongo import DURABLE_WRITES
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
 from gateway import (
@@ -106,7 +107,14 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     errors.install(app)
     # Signature images and photos are larger than any other body.
     # A photo's limit is the attachment limit's base64 text plus room for the JSON.
-    uploads = {f"{API}/attachments": schemas.MAX_ATTACHMENT_BASE64 + 4096, f"{API}/actas": 512 * 1024}
+    # The web app's new-acta form carries a photo as a file (multipart, not base64),
+    # its signing form a drawn signature as base64.
+    uploads = {
+        f"{API}/attachments": schemas.MAX_ATTACHMENT_BASE64 + 4096,
+        f"{API}/actas": 512 * 1024,
+        "/app/actas/nueva": MAX_ATTACHMENT_BYTES + 64 * 1024,
+        "/app/actas/": 512 * 1024,
+    }
     photo = {f"{API}/attachments": schemas.PHOTO_TOO_LARGE}
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, larger=uploads, messages=photo)
     app.add_middleware(SecurityHeaders)

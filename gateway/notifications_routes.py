@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from crm_platform.proto_gen.crm.notifications.v1 import notifications_pb2 as npb
 from gateway import auth, errors, schemas
@@ -66,6 +68,31 @@ def register(app: FastAPI, backend: Backend) -> None:
         else:
             request.status = status
         return to_json(backend.call(N.ListDeliveries, request, user))
+
+    @app.get(
+        f"{API}/notification-counts",
+        tags=["notifications"],
+        response_model=R.DeliveryCountsOut,
+        responses=R.QUERY,
+    )
+    def delivery_counts(created_from: datetime, user: User) -> dict[str, Any]:
+        """How many messages created since ``created_from`` (ISO-8601) are in each status."""
+        auth.require(user, NOTIFICATIONS, "CountDeliveries")
+        since = Timestamp()
+        since.FromDatetime(created_from if created_from.tzinfo else created_from.replace(tzinfo=UTC))
+        reply = backend.call(N.CountDeliveries, npb.CountDeliveriesRequest(created_from=since), user)
+        return {"by_status": {k: int(v) for k, v in reply.by_status.items()}}
+
+    @app.get(
+        f"{API}/notification-templates",
+        tags=["notifications"],
+        response_model=R.MessageTemplatesOut,
+        responses=R.READ,
+    )
+    def message_templates(user: User) -> dict[str, Any]:
+        """The templates a send may name, with the variables it must give."""
+        auth.require(user, NOTIFICATIONS, "ListMessageTemplates")
+        return to_json(backend.call(N.ListMessageTemplates, npb.ListMessageTemplatesRequest(), user))
 
     @app.get(
         f"{API}/notifications/{{message_key}}",

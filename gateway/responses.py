@@ -184,6 +184,8 @@ class DeviceOut(Out):
     registered_by: str
     registered_at: Timestamp | None = None
     revoked_at: Timestamp | None = None
+    last_submission_at: Timestamp | None = None
+    submissions: int = 0
 
 
 class DevicesOut(Out):
@@ -257,6 +259,23 @@ class NotificationOut(Out):
 
 class NotificationsOut(Out):
     notifications: list[NotificationOut]
+
+
+class DeliveryCountsOut(Out):
+    by_status: dict[str, int] = Field(description="queued, sent, delivered, failed, skipped")
+
+
+class MessageTemplateOut(Out):
+    name: str
+    variables: list[str] = Field(default_factory=list, description="Las que usa el texto, en orden")
+    per_recipient: list[str] = Field(default_factory=list, description="Las que se llenan para cada persona")
+    subject: str = ""
+    body: str = Field("", description="El texto en español (fuente Jinja2)")
+    whatsapp_template: str = ""
+
+
+class MessageTemplatesOut(Out):
+    templates: list[MessageTemplateOut]
 
 
 # -- code lists -----------------------------------------------------------------------------

@@ -14,12 +14,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from crm_platform.access import allows
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
 from gateway import auth
 from gateway.deps import to_json
 from gateway.policy import redact_acta
 from gateway.web import charts
 from gateway.web.app import Staff, WebApp
+from services.actas.access import ACCESS as ACTAS
 
 COLOMBIA = ZoneInfo("America/Bogota")
 PAGE = 25
@@ -172,6 +174,7 @@ def register(app: FastAPI, web: WebApp) -> None:
             templates=source.templates,
             statuses=STATUSES,
             export=filters.query(),
+            may_create=allows(ACTAS, staff.user.role, "CreateActa"),
         )
 
     @app.get("/app/actas.{fmt}", include_in_schema=False)
@@ -228,6 +231,7 @@ def register(app: FastAPI, web: WebApp) -> None:
             data=data,
             row=source.rows([acta])[0],
             valid=valid,
+            may_sign=allows(ACTAS, staff.user.role, "SignActa"),
             signatures=_signatures(acta, web.users.full_names([acta.gestor_id])),
         )
 

@@ -134,6 +134,7 @@ def install(app: FastAPI, web: WebApp) -> None:
     """Exception handlers, the static files and the pages."""
     from gateway.web import (
         account_pages,
+        acta_desk_pages,
         actas_pages,
         admin_pages,
         community_pages,
@@ -142,6 +143,8 @@ def install(app: FastAPI, web: WebApp) -> None:
         kpi_pages,
         notification_pages,
         people_pages,
+        person_forms,
+        register_pages,
     )
 
     @app.exception_handler(SignInRequired)
@@ -190,10 +193,13 @@ def install(app: FastAPI, web: WebApp) -> None:
 
     account_pages.register(app, web)
     dashboard.register(app, web)
+    acta_desk_pages.register(app, web)  # before actas_pages: /app/actas/nueva is not an acta's id
     actas_pages.register(app, web)
     community_pages.register(app, web)
     admin_pages.register(app, web)
     notification_pages.register(app, web)
+    register_pages.register(app, web)  # before people_pages: /app/comunidades/nueva is no community id
+    person_forms.register(app, web)
     people_pages.register(app, web)
     kiosk_pages.register(app, web)
     kpi_pages.register(app, web)

@@ -8,9 +8,11 @@ import unicodedata
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 
+from crm_platform.access import allows
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as bpb
 from gateway.web import charts
 from gateway.web.app import Staff, WebApp
+from services.beneficiaries.access import ACCESS as BENEFICIARIES
 
 COLUMNS = (("nombre", "Comunidad"), ("municipio", "Municipio"), ("departamento", "Departamento"))
 
@@ -36,7 +38,15 @@ def register(app: FastAPI, web: WebApp) -> None:
     @app.get("/app/comunidades", response_class=HTMLResponse, include_in_schema=False)
     def communities(request: Request) -> HTMLResponse:
         staff, wanted, found = rows(request)
-        return web.render(request, staff, "comunidades.html", title="Comunidades", q=wanted, rows=found)
+        return web.render(
+            request,
+            staff,
+            "comunidades.html",
+            title="Comunidades",
+            q=wanted,
+            rows=found,
+            can_register=allows(BENEFICIARIES, staff.user.role, "RegisterCommunity"),
+        )
 
     @app.get("/app/comunidades.{fmt}", include_in_schema=False)
     def export(request: Request, fmt: str) -> Response:

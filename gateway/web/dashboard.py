@@ -22,7 +22,7 @@ from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as bpb
 from crm_platform.proto_gen.crm.notifications.v1 import notifications_pb2 as npb
 from gateway import auth
-from gateway.web import charts, kpi_pages
+from gateway.web import charts, kiosk_pages, kpi_pages
 from gateway.web.app import Staff, WebApp
 from services.actas.access import ACCESS as ACTAS
 from services.notifications.access import ACCESS as NOTIFICATIONS
@@ -143,18 +143,23 @@ class Figures:
         return {
             "activos": sum(not d.revoked for d in devices),
             "revocados": sum(d.revoked for d in devices),
+            "sin_envios": sum(kiosk_pages.silent(d) for d in devices),
             "pendientes": len(pending),
         }
 
     def undelivered(self) -> dict[str, int] | None:
-        if not allows(NOTIFICATIONS, self.user.role, "ListDeliveries"):
+        """This week's messages (since Monday, Colombian time) by what became of them."""
+        if not allows(NOTIFICATIONS, self.user.role, "CountDeliveries"):
             return None
-        out = {}
-        for status in ("failed", "skipped"):
-            request = npb.ListDeliveriesRequest(status=status, limit=500)
-            found = self.web.backend.call(self.web.backend.notifications.ListDeliveries, request, self.user)
-            out[status] = len(found.notifications)
-        return out
+        today = datetime.now(COLOMBIA).replace(hour=0, minute=0, second=0, microsecond=0)
+        request = npb.CountDeliveriesRequest(created_from=_ts(today - timedelta(days=today.weekday())))
+        counts = self.web.backend.call(self.web.backend.notifications.CountDeliveries, request, self.user).by_status
+        return {
+            "entregados": int(counts["delivered"]) + int(counts["sent"]),
+            "en_cola": int(counts["queued"]),
+            "failed": int(counts["failed"]),
+            "skipped": int(counts["skipped"]),
+        }
 
     def table(self, name: str) -> charts.Table | None:
         builders: dict[str, Callable[[], charts.Table]] = {

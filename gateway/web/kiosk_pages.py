@@ -5,6 +5,7 @@ the actas service's access table."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ from services.actas.access import ACCESS as ACTAS
 
 PAGE = "/app/quioscos"
 COLOMBIA = ZoneInfo("America/Bogota")
+SILENT_AFTER = timedelta(days=7)
 REASONS = {
     "unknown_device": "Quiosco desconocido",
     "revoked_device": "Quiosco revocado",
@@ -35,6 +37,21 @@ REASONS = {
 
 def _when(stamp: Any) -> str:
     return stamp.ToDatetime(tzinfo=COLOMBIA).strftime("%Y-%m-%d %H:%M") if stamp.seconds else ""
+
+
+def last_sync(device: Any) -> str:
+    """When the kiosk's newest sealed submission was sealed, and how many it sent."""
+    if not device.submissions:
+        return "Nunca ha enviado actas"
+    return f"{_when(device.last_submission_at)} · {device.submissions} actas"
+
+
+def silent(device: Any, now: datetime | None = None) -> bool:
+    """An active kiosk with no sealed submission for ``SILENT_AFTER``: worth a call."""
+    if device.revoked:
+        return False
+    since = device.last_submission_at if device.submissions else device.registered_at
+    return bool(since.seconds) and (now or datetime.now(UTC)) - since.ToDatetime(tzinfo=UTC) > SILENT_AFTER
 
 
 def register(app: FastAPI, web: WebApp) -> None:
@@ -69,6 +86,8 @@ def register(app: FastAPI, web: WebApp) -> None:
                 "desde": _when(d.registered_at),
                 "estado": "Revocado" if d.revoked else "Activo",
                 "revocado": d.revoked,
+                "ultimo_envio": last_sync(d),
+                "sin_envios": silent(d),
             }
             for d in call(web.backend.actas.ListDevices, apb.ListDevicesRequest(), staff.user).devices
         ]

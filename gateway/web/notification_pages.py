@@ -7,6 +7,7 @@ same key with other content: a changed form must be opened afresh."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import date
 from typing import Annotated, Any
@@ -41,21 +42,18 @@ STATUS_ES = {
 CHANNELS = {"whatsapp": "WhatsApp", "sms": "SMS", "email": "Correo"}
 
 
+def _placeholders(source: str) -> str:
+    """A template's text as a reader sees it: each ``{{ variable }}`` as [variable]."""
+    return re.sub(r"\{\{\s*(\w+)\s*\}\}", r"[\1]", source)
+
+
 def register(app: FastAPI, web: WebApp) -> None:
     def allowed(request: Request) -> Staff:
         return web.member(request, PAGE)
 
     def names(staff: Staff, ids: set[str]) -> dict[str, str]:
-        found = {}
-        for person_id in sorted(ids)[:100]:
-            try:
-                person = web.backend.call(
-                    web.backend.beneficiaries.GetBeneficiary, bpb.GetBeneficiaryRequest(id=person_id), staff.user
-                )
-            except grpc.RpcError:
-                continue
-            found[person_id] = f"{person.first_names} {person.last_names}".strip()
-        return found
+        request = bpb.LookupNamesRequest(beneficiary_ids=sorted(ids))
+        return dict(web.backend.call(web.backend.beneficiaries.LookupNames, request, staff.user).beneficiaries)
 
     def page(
         request: Request,
@@ -82,6 +80,18 @@ def register(app: FastAPI, web: WebApp) -> None:
             }
             for n in log
         ]
+        templates = [
+            {
+                "nombre": t.name.replace("_", " ").capitalize(),
+                "clave": t.name,
+                "indica": [v for v in t.variables if v not in t.per_recipient],
+                "por_persona": list(t.per_recipient),
+                "texto": _placeholders(t.body),
+            }
+            for t in web.backend.call(
+                web.backend.notifications.ListMessageTemplates, npb.ListMessageTemplatesRequest(), staff.user
+            ).templates
+        ]
         can_send = allows(NOTIFICATIONS, staff.user.role, "Send")
         communities = []
         if can_send:
@@ -97,6 +107,7 @@ def register(app: FastAPI, web: WebApp) -> None:
             status=status,
             title="Notificaciones",
             rows=rows,
+            templates=templates,
             shown=shown,
             statuses=STATUS,
             can_send=can_send,

@@ -2,12 +2,12 @@
 household with its members and timeline, one person with consents, biometric
 enrolment status (never templates) and timeline. Fields go through the API's
 redaction (``gateway.policy.redact_beneficiary``), so a role sees here exactly what
-it sees in JSON."""
+it sees in JSON. The forms that change them: ``register_pages``, ``person_forms``."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,10 +18,12 @@ from fastapi.responses import HTMLResponse
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as bpb
 from gateway.deps import to_json
 from gateway.policy import redact_beneficiary
+from gateway.web import forms
 from gateway.web.app import Staff, WebApp
 
 COLOMBIA = ZoneInfo("America/Bogota")
 MEMBERS_PAGE = 500
+LOOKUP_BATCH = 500  # the most ids LookupNames takes at once
 RELATIONSHIPS = {
     "head": "Jefe(a) de hogar",
     "spouse": "Cónyuge",
@@ -73,6 +75,36 @@ def person_row(data: dict[str, Any]) -> dict[str, Any]:
         if "biometrics" in data
         else None,
     }
+
+
+def consent_rows(data: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """Each kind of consent with its state and its evidence (who recorded it and
+    when), or None for a role that may not see consents."""
+    if "consents" not in data:
+        return None
+    recorded = {c["kind"]: c for c in data["consents"]}
+    out = []
+    for kind, label in CONSENTS.items():
+        entry = recorded.get(kind, {})
+        when = entry.get("recorded_at", "")
+        out.append(
+            {
+                "kind": kind,
+                "nombre": label,
+                "otorgado": bool(entry.get("granted")),
+                "estado": ("Otorgado" if entry.get("granted") else "Retirado") if entry else "Sin registrar",
+                "por": entry.get("recorded_by", ""),
+                "cuando": _local(when) if when else "",
+            }
+        )
+    return out
+
+
+def _local(iso: str) -> str:
+    try:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(COLOMBIA).strftime("%d/%m/%Y %H:%M")
+    except ValueError:
+        return iso
 
 
 def register(app: FastAPI, web: WebApp) -> None:
@@ -127,15 +159,11 @@ def register(app: FastAPI, web: WebApp) -> None:
             if len(page) < MEMBERS_PAGE:
                 break
             after = page[-1].id
-        names = {}
-        for family_id in list(households)[:200]:
-            if family_id:
-                try:
-                    names[family_id] = call(
-                        staff, web.backend.beneficiaries.GetFamily, bpb.GetFamilyRequest(id=family_id)
-                    ).name
-                except grpc.RpcError:
-                    names[family_id] = family_id
+        names: dict[str, str] = {}
+        family_ids = [f for f in households if f]
+        for start in range(0, len(family_ids), LOOKUP_BATCH):  # one call per 500 households, not one each
+            batch = bpb.LookupNamesRequest(family_ids=family_ids[start : start + LOOKUP_BATCH])
+            names.update(call(staff, web.backend.beneficiaries.LookupNames, batch).families)
         without_head = [
             f
             for f, people in households.items()
@@ -150,6 +178,8 @@ def register(app: FastAPI, web: WebApp) -> None:
             households=dict(households),
             names=names,
             without_head=without_head,
+            notice=forms.notice(request),
+            can_register=forms.may(staff, "RegisterFamily") and forms.may(staff, "RegisterBeneficiary"),
         )
 
     @app.get("/app/hogares/{family_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -173,6 +203,8 @@ def register(app: FastAPI, web: WebApp) -> None:
             family=family,
             rows=rows,
             events=timeline(staff, "family", family.id),
+            notice=forms.notice(request),
+            can_add=forms.may(staff, "RegisterBeneficiary"),
         )
 
     @app.get("/app/personas/{person_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -184,7 +216,8 @@ def register(app: FastAPI, web: WebApp) -> None:
             if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
                 return not_found(request, staff, "Persona")
             raise
-        row = person_row(redact_beneficiary(to_json(found), staff.user.role))
+        data = redact_beneficiary(to_json(found), staff.user.role)
+        row = person_row(data)
         return web.render(
             request,
             staff,
@@ -192,5 +225,8 @@ def register(app: FastAPI, web: WebApp) -> None:
             title=row["nombre"],
             row=row,
             person=found,
+            consents=consent_rows(data),
             events=timeline(staff, "beneficiary", found.id),
+            notice=forms.notice(request),
+            can={op: forms.may(staff, op) for op in forms.PERSON_OPERATIONS},
         )

@@ -106,6 +106,15 @@ CONTENT_READERS: Mapping[str, frozenset[str]] = RESTRICTED_CONTENT_READERS
 AMEND_ANY = roles(ADMIN, COORDINATOR)
 
 
+def create_denial(role: str, template_key: str) -> str:
+    """Why ``role`` may not capture an acta from ``template_key``; "" when it may.
+    Only those who may read a restricted template's content record it: a gestor
+    who could not read back what they wrote has no business writing it."""
+    if not may_read_content(role, template_key):
+        return "Esta acta es reservada: solo la registra quien puede leer su contenido"
+    return ""
+
+
 def amend_denial(subject: str, role: str, gestor_id: str, template_key: str) -> str:
     """Why ``subject`` (with ``role``) may not correct a sealed acta captured by
     ``gestor_id`` from ``template_key``; "" when they may."""

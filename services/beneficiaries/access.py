@@ -52,6 +52,7 @@ ACCESS: AccessTable = {
     "StoreBiometricTemplate": BIOMETRIC_WRITERS,
     "GetBiometricTemplate": TEMPLATE_READERS,
     "GetTimeline": READERS,
+    "LookupNames": roles(READERS, SERVICE),
 }
 
 # Fields of a person only some roles see: consent records (who agreed to what, when,

@@ -3,7 +3,7 @@
 enforces it before any handler runs; the gateway derives its 403s from it.
 
 - Sending a message to people, a household or a community: admin, coordinator, gestor.
-- The delivery log: the same, and auditors.
+- The delivery log and the message templates: the same, and auditors.
 - Delivery reports: only messaging providers (the gateway forwards their webhooks
   under the ``provider`` role; the service then checks the provider's signature).
 """
@@ -19,5 +19,7 @@ ACCESS: AccessTable = {
     "Send": SENDERS,
     "GetNotification": READERS,
     "ListDeliveries": READERS,
+    "ListMessageTemplates": READERS,
+    "CountDeliveries": READERS,
     "ReceiveWebhook": roles(PROVIDER),
 }

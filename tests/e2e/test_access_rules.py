@@ -94,6 +94,7 @@ NOT_USER_ROUTES = {
     ("notifications", "ReceiveWebhook"),
     ("actas", "GetLatestChainHead"),
     ("actas", "GetChainPublicKey"),
+    ("beneficiaries", "LookupNames"),  # names for the web app's lists; no JSON route of its own
 }
 
 
@@ -181,6 +182,8 @@ def _routes(community_id: str) -> list[Route]:
         # notifications
         Route("POST", "/notifications", ((n, "Send"),), {"template": NOPE, "key": "acceso", "recipient_ids": [NOPE]}),
         Route("GET", "/notifications", ((n, "ListDeliveries"),), params={"recipient_id": NOPE}),
+        Route("GET", "/notification-templates", ((n, "ListMessageTemplates"),)),
+        Route("GET", "/notification-counts", ((n, "CountDeliveries"),), params={"created_from": "2026-11-30"}),
         Route("GET", f"/notifications/{NOPE}", ((n, "GetNotification"),)),
         # reports
         Route("GET", "/indicadores", (("reports", "ListKpis"),)),

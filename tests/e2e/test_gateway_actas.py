@@ -125,6 +125,11 @@ def test_psychosocial_actas_are_redacted_for_roles_that_may_not_read_them(
         "resumen": "Acompañamiento por pérdida reciente",
         "firmantes": [person_id],
     }
+    for role in ("gestor", "coordinator"):  # they could not read back what they wrote
+        refused = http.post(
+            f"{API}/actas", headers=as_role[role], json={"template_key": "intervencion_psicosocial@1", "values": values}
+        )
+        assert refused.status_code == 403 and "reservada" in refused.json()["error"], refused.text
     created = http.post(
         f"{API}/actas",
         headers=as_role["psychosocial"],

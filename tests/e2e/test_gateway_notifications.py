@@ -136,3 +136,38 @@ def test_a_person_who_prefers_sms_gets_the_reminder_by_sms_only(
     assert refused.status_code == 400 and "contact_channels" in refused.json()["fields"]
     cleared = http.patch(contact, headers=gestor, json={"contact_channels": []})
     assert cleared.status_code == 200 and cleared.json().get("contact_channels", []) == []
+
+
+def test_the_message_templates_are_listed_with_the_variables_a_send_must_give(
+    http: httpx.Client, as_role: dict[str, dict[str, str]]
+) -> None:
+    reply = http.get(f"{API}/notification-templates", headers=as_role["gestor"])
+    assert reply.status_code == 200, reply.text
+    templates = {t["name"]: t for t in reply.json()["templates"]}
+    reminder = templates["recordatorio_reunion"]
+    assert reminder["variables"] == ["nombre", "fecha", "hora", "lugar", "tema"]
+    assert reminder["per_recipient"] == ["nombre"] and "{{ tema }}" in reminder["body"]
+    # A send that leaves out a listed variable is refused naming it.
+    refused = http.post(
+        f"{API}/notifications",
+        headers=as_role["gestor"],
+        json={"key": f"k-{uuid.uuid4().hex[:6]}", "template": "recordatorio_reunion", "recipient_ids": ["x"],
+              "variables": {"fecha": "lunes", "hora": "9", "lugar": "salón"}},
+    )  # fmt: skip
+    assert refused.status_code == 400 and "tema" in refused.text
+    assert http.get(f"{API}/notification-templates").status_code == 401
+
+
+def test_the_messages_since_a_moment_are_counted_by_status(
+    http: httpx.Client, as_role: dict[str, dict[str, str]]
+) -> None:
+    reply = http.get(
+        f"{API}/notification-counts", headers=as_role["auditor"], params={"created_from": "2020-01-01T00:00:00Z"}
+    )
+    assert reply.status_code == 200, reply.text
+    counts = reply.json()["by_status"]
+    assert set(counts) == {"queued", "sent", "delivered", "failed", "skipped"}
+    future = http.get(f"{API}/notification-counts", headers=as_role["auditor"], params={"created_from": "2999-01-01"})
+    assert future.status_code == 200 and sum(future.json()["by_status"].values()) == 0
+    bad = http.get(f"{API}/notification-counts", headers=as_role["auditor"], params={"created_from": "ayer"})
+    assert bad.status_code == 400 and "created_from" in bad.text

@@ -125,6 +125,11 @@ def test_a_kiosk_pairs_syncs_enrols_signs_offline_and_is_locked_out_when_revoked
         assert fingerprint["template_sha256"] == enrolled.template_sha256  # an admin sees template hashes
         assert (fingerprint["verification"], fingerprint["device_id"]) == ("device", device_id)
 
+        # The fleet page's last sync: the seal of the newest submission, counted once.
+        (listed,) = [d for d in http.get(f"{API}/devices", headers=as_role["coordinator"]).json()["devices"]
+                     if d["id"] == device_id]  # fmt: skip
+        assert listed["submissions"] == 1 and listed["last_submission_at"] == acta["sealed_at"]
+
         revoked = http.delete(f"{API}/devices/{device_id}", headers=as_role["coordinator"])
         assert revoked.status_code == 200, revoked.text
         with pytest.raises(Unauthorized):

@@ -330,6 +330,10 @@ def test_a_coordinator_sends_a_reminder_to_a_community_once_and_an_auditor_only_
         page.goto(f"{base}/app/notificaciones?estado=skipped")
         assert page.get_by_role("button", name="Enviar recordatorio").count() == 0
         assert page.get_by_role("heading", name="Mensajes que no llegaron").count() == 1
+        # The templates, with what a sender must give and what is filled per person.
+        reminder = page.locator("tr", has_text="recordatorio_reunion").inner_text()
+        assert "fecha, hora, lugar, tema" in reminder and "nombre" in reminder
+        assert "[tema] el [fecha]" in reminder and "{{" not in reminder
     finally:
         ctx.close()
 
@@ -391,6 +395,7 @@ def test_a_coordinator_approves_a_kiosk_with_a_one_time_code_and_revokes_it(
         page.goto(f"{base}/app/quioscos")
         row = page.locator("tr", has_text=device_id)
         assert community["name"] in row.inner_text() and "Activo" in row.inner_text()
+        assert "Nunca ha enviado actas" in row.inner_text()
         page.get_by_role("button", name=f"Revocar {device_id}").click()
         assert "revocado" in page.get_by_role("status").first.inner_text().lower()
         assert "Revocado" in page.locator("tr", has_text=device_id).inner_text()

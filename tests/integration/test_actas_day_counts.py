@@ -127,3 +127,55 @@ def test_a_seal_counts_itself_and_a_range_that_cuts_a_day_is_counted_from_the_ac
         "c9": 1
     }
     assert repo.count(CountFilter(group_by="community", captured_from=noon, captured_to=None)) == {}
+
+
+def _spread_actas(db: Database[dict[str, Any]], days: int = 45) -> list[Acta]:
+    """Sealed originals on every day of the last ``days`` (uncounted, as if old)."""
+    combos = [("visita_domiciliaria@1", "ana", "c1"), ("capacitacion@1", "luis", "c2"), ("capacitacion@1", "ana", "c3")]
+    actas = [
+        _acta(i, TODAY - timedelta(days=i % days, hours=-(i % 23)), *combos[i % len(combos)]) for i in range(days * 2)
+    ]
+    db.actas.insert_many([mapping.acta_doc(a, [], {}) for a in actas])
+    return actas
+
+
+def _ranges() -> list[tuple[datetime | None, datetime | None]]:
+    """Ranges starting and ending on every weekday, some whole weeks, some open."""
+    monday = TODAY - timedelta(days=TODAY.weekday())
+    bounds: list[datetime | None] = [None, TODAY + timedelta(days=1)]
+    bounds += [monday - timedelta(weeks=w, days=d) for w in (1, 3, 5) for d in (0, 1, 3, 6)]
+    return [(a, b) for a in bounds for b in bounds if a is None or b is None or a < b]
+
+
+def test_week_rollups_answer_every_range_as_the_days_do_and_are_rebuilt_for_an_older_store(store) -> None:
+    repo, db = store
+    actas = _spread_actas(db)
+    repo.backfill_day_counts()
+    assert repo.day_counts.weeks_complete()
+    assert db.acta_week_counts.count_documents({"dim": "template"}) < db.acta_day_counts.count_documents(
+        {"dim": "template"}
+    )
+    for group_by in ("week", "template", "community"):
+        for start, end in _ranges():
+            assert repo.day_counts.count(group_by, start, end) == _expected(actas, group_by, start, end), (
+                group_by,
+                start,
+                end,
+            )
+
+    # A store whose day counts predate the roll-ups: days alone answer until the rebuild.
+    db.acta_week_counts.delete_many({})
+    twelve_weeks = (TODAY - timedelta(days=TODAY.weekday(), weeks=11), None)
+    assert not repo.day_counts.weeks_complete()
+    assert repo.day_counts.count("week", *twelve_weeks) == _expected(actas, "week", *twelve_weeks)
+    repo.backfill_day_counts()
+    assert repo.day_counts.weeks_complete()
+    assert repo.day_counts.count("week", *twelve_weeks) == _expected(actas, "week", *twelve_weeks)
+
+    # A seal after the rebuild counts in its week too.
+    draft = _acta(999, TODAY + timedelta(hours=9), "visita_domiciliaria@1", "ana", "c1", sealed=False)
+    repo.add(draft, [], {})
+    stored = repo.get(draft.id)
+    assert stored is not None
+    repo.seal(stored, Sealing(stored, TODAY + timedelta(hours=10)))
+    assert repo.day_counts.count("week", *twelve_weeks) == _expected([*actas, stored], "week", *twelve_weeks)

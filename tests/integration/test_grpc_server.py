@@ -259,3 +259,23 @@ def test_community_members_are_listed_in_pages(beneficiaries, community) -> None
     with pytest.raises(grpc.RpcError) as err:
         beneficiaries.ListCommunityMembers(pb.ListCommunityMembersRequest(community_id="nope"), metadata=KIOSK)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_names_of_many_people_and_households_come_in_one_call(beneficiaries, community) -> None:
+    home = beneficiaries.RegisterFamily(
+        pb.RegisterFamilyRequest(community_id=community.id, name="Hogar Epiayú"), metadata=GESTOR
+    )
+    people = [
+        beneficiaries.RegisterBeneficiary(person_request(family_id=home.id, relationship=r), metadata=GESTOR)
+        for r in ("head", "child")
+    ]
+    found = beneficiaries.LookupNames(
+        pb.LookupNamesRequest(beneficiary_ids=[p.id for p in people] + ["desconocido"], family_ids=[home.id, "x"]),
+        metadata=GESTOR,
+    )
+    assert dict(found.beneficiaries) == {p.id: f"{p.first_names} {p.last_names}" for p in people}
+    assert dict(found.families) == {home.id: "Hogar Epiayú"}
+    with pytest.raises(grpc.RpcError) as err:
+        beneficiaries.LookupNames(pb.LookupNamesRequest(beneficiary_ids=[str(i) for i in range(501)]), metadata=GESTOR)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "beneficiary_ids" in field_errors(err.value)

@@ -92,6 +92,14 @@ class FakeRepository:
         self.beneficiaries[person.id] = copy.deepcopy(person)
         self._append_outbox(BENEFICIARIES, person.id, events)
 
+    def names(self, beneficiary_ids: Sequence[str], family_ids: Sequence[str]) -> tuple[dict[str, str], dict[str, str]]:
+        people = {
+            i: f"{b.first_names} {b.last_names}".strip()
+            for i in beneficiary_ids
+            if (b := self.beneficiaries.get(i)) is not None
+        }
+        return people, {i: f.name for i in family_ids if (f := self.families.get(i)) is not None}
+
     def get_beneficiary(self, beneficiary_id: str) -> Beneficiary | None:
         return copy.deepcopy(self.beneficiaries.get(beneficiary_id))
 

@@ -136,6 +136,9 @@ class FakeLog:
     def by_trigger(self, trigger: str, limit: int) -> list[Notification]:
         return [copy.deepcopy(n) for n in self.rows.values() if n.trigger == trigger][:limit]
 
+    def count_since(self, status: DeliveryStatus, since: datetime) -> int:
+        return sum(n.status == status and n.created_at >= since for n in self.rows.values())
+
     def by_status(self, status: DeliveryStatus, limit: int) -> list[Notification]:
         return [copy.deepcopy(n) for n in self.rows.values() if n.status == status][:limit]
 

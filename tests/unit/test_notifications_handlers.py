@@ -464,3 +464,16 @@ def test_an_unsigned_or_malformed_webhook_changes_nothing_and_email_has_no_webho
         h.receive_webhook(EMAIL, webhook((wamid, "delivered")))
     assert h.notification("acta_sealed:a1:p1").status == DeliveryStatus.SENT
     assert log_of(h).parked_reports == {}
+
+
+def test_the_weeks_messages_are_counted_by_status_from_a_given_moment() -> None:
+    h = handlers([ANA, LUIS, RITA], channels({EMAIL: {"rita@example.org": [PermanentFailure("550 no existe")]}}))
+    before = h.clock.now()
+    h.on_acta_sealed(sealed("a1", "p1", "p2", "p3"))
+    h.dispatch_due()
+    counts = h.counts_since(before)
+    assert (counts["sent"], counts["skipped"], counts["failed"], counts["queued"]) == (1, 1, 1, 0)
+    assert sum(h.counts_since(before + timedelta(days=1)).values()) == 0  # created before that moment
+    with pytest.raises(InvalidRequest) as refused:
+        h.counts_since(None)
+    assert "created_from" in refused.value.fields

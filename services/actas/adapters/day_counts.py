@@ -11,6 +11,13 @@ matches: 50,000 actas cost seconds per count).
   once, or a backfill racing a seal, never count an acta twice. When a pass finds
   nothing left, a marker says the counters are complete; until then ``count``
   answers None and the caller aggregates the actas instead.
+- **Week roll-ups** (``weeks``, keyed by the ISO week's Monday): kept by the same
+  ``add``, so a dashboard's twelve weeks read about a seventh of the documents. A
+  range is answered from whole weeks plus the days at either end. Stores whose day
+  counts predate the roll-ups rebuild them from the day counts, one week per
+  transaction with absolute values (a seal racing the rebuild of its week is a
+  write conflict, and the transaction retries), then set their own marker; until
+  then ``count`` reads days only.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from pymongo.collection import Collection
 
 DIMENSIONS = {"template": "template_key", "gestor": "gestor_id", "community": "community_id"}
 COMPLETE = "_complete"
+WEEKS_COMPLETE = "_complete_weeks"
 BATCH = 200
 ORIGINAL = {"$in": ["", None]}  # ``amends`` of an original (not a correction)
 
@@ -35,6 +43,29 @@ def _utc(moment: datetime) -> datetime:
 
 def day_of(moment: datetime) -> str:
     return _utc(moment).date().isoformat()
+
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def split_weeks(
+    first: str | None, last: str | None
+) -> tuple[list[tuple[str | None, str | None]], tuple[str | None, str | None] | None]:
+    """[first, last] (ISO days, either open) as day ranges at the ends plus one
+    range of whole weeks, given by the Mondays of its first and last week."""
+    start = date.fromisoformat(first) if first else None
+    end = date.fromisoformat(last) if last else None
+    week_from = start + timedelta(days=(7 - start.weekday()) % 7) if start else None  # first Monday >= start
+    week_to = monday_of(end - timedelta(days=(end.weekday() + 1) % 7)) if end else None  # last whole week's Monday
+    if week_from and week_to and week_from > week_to:
+        return [(first, last)], None  # no whole week inside
+    days: list[tuple[str | None, str | None]] = []
+    if start and week_from and week_from > start:
+        days.append((first, (week_from - timedelta(days=1)).isoformat()))
+    if end and week_to and week_to + timedelta(days=6) < end:
+        days.append(((week_to + timedelta(days=7)).isoformat(), last))
+    return days, (week_from.isoformat() if week_from else None, week_to.isoformat() if week_to else None)
 
 
 def whole_days(start: datetime | None, end: datetime | None) -> tuple[str | None, str | None] | None:
@@ -49,20 +80,28 @@ def whole_days(start: datetime | None, end: datetime | None) -> tuple[str | None
 
 
 class DayCounts:
-    def __init__(self, counters: Collection, actas: Collection) -> None:
-        self.counters, self.actas = counters, actas
+    def __init__(self, counters: Collection, actas: Collection, weeks: Collection) -> None:
+        self.counters, self.actas, self.weeks = counters, actas, weeks
 
     def ensure_indexes(self) -> None:
         self.counters.create_index([("dim", 1), ("day", 1)])
+        self.weeks.create_index([("dim", 1), ("week", 1)])
 
     # -- writing ---------------------------------------------------------------------
     def add(self, session: ClientSession, doc: Mapping[str, Any]) -> None:
         """Count a sealed original (its stored document) in the seal's transaction."""
+        day = day_of(doc["captured_at"])
+        week = monday_of(date.fromisoformat(day)).isoformat()
         for dim, value in self.keys(doc).items():
-            day = day_of(doc["captured_at"])
             self.counters.update_one(
                 {"_id": f"{day}|{dim}|{value}"},
                 {"$inc": {"n": 1}, "$setOnInsert": {"day": day, "dim": dim, "key": value}},
+                upsert=True,
+                session=session,
+            )
+            self.weeks.update_one(
+                {"_id": f"{week}|{dim}|{value}"},
+                {"$inc": {"n": 1}, "$setOnInsert": {"week": week, "dim": dim, "key": value}},
                 upsert=True,
                 session=session,
             )
@@ -100,6 +139,34 @@ class DayCounts:
     def backfill_if_needed(self, transaction: Any) -> None:
         if not self.complete():
             self.backfill(transaction)
+        if not self.weeks_complete():
+            self.rebuild_weeks(transaction)
+
+    def weeks_complete(self) -> bool:
+        return self.weeks.find_one({"_id": WEEKS_COMPLETE}) is not None
+
+    def rebuild_weeks(self, transaction: Any) -> int:
+        """The week roll-ups from the day counts (complete by then), one week per
+        transaction; returns how many weeks were written."""
+        mondays = sorted({monday_of(date.fromisoformat(d)) for d in self.counters.distinct("day", {"dim": "template"})})
+        for monday in mondays:
+            transaction(lambda s, m=monday: self._rebuild_week(s, m))
+        self.weeks.update_one({"_id": WEEKS_COMPLETE}, {"$set": {"at": datetime.now(UTC)}}, upsert=True)
+        return len(mondays)
+
+    def _rebuild_week(self, session: ClientSession, monday: date) -> None:
+        span = {"$gte": monday.isoformat(), "$lte": (monday + timedelta(days=6)).isoformat()}
+        totals: Counter[tuple[str, str]] = Counter()
+        for row in self.counters.find({"day": span}, {"dim": 1, "key": 1, "n": 1}, session=session):
+            totals[(row["dim"], str(row["key"]))] += int(row["n"])
+        week = monday.isoformat()
+        for (dim, key), n in totals.items():
+            self.weeks.update_one(
+                {"_id": f"{week}|{dim}|{key}"},
+                {"$set": {"week": week, "dim": dim, "key": key, "n": n}},
+                upsert=True,
+                session=session,
+            )
 
     def _count_batch(self, session: ClientSession, batch: Iterable[dict[str, Any]]) -> int:
         counted = 0
@@ -120,19 +187,25 @@ class DayCounts:
         if days is None or not self.complete():
             return None
         first, last = days
-        selector: dict[str, Any] = {"dim": "template" if group_by == "week" else group_by}
-        span: dict[str, str] = {}
-        if first:
-            span["$gte"] = first
-        if last:
-            span["$lte"] = last
-        if span:
-            selector["day"] = span
+        dim = "template" if group_by == "week" else group_by
+        ranges: list[tuple[Collection, str, str | None, str | None]]
+        if self.weeks_complete():
+            day_ranges, weeks = split_weeks(first, last)
+            ranges = [(self.counters, "day", a, b) for a, b in day_ranges]
+            if weeks is not None:
+                ranges.append((self.weeks, "week", *weeks))
+        else:
+            ranges = [(self.counters, "day", first, last)]
         totals: Counter[str] = Counter()
-        for row in self.counters.find(selector, {"day": 1, "key": 1, "n": 1}):
-            if group_by == "week":
-                year, week, _ = date.fromisoformat(row["day"]).isocalendar()
-                totals[f"{year}-W{week:02d}"] += int(row["n"])
-            else:
-                totals[str(row["key"])] += int(row["n"])
+        for collection, field, low, high in ranges:
+            selector: dict[str, Any] = {"dim": dim}
+            span = {op: bound for op, bound in (("$gte", low), ("$lte", high)) if bound}
+            if span:
+                selector[field] = span
+            for row in collection.find(selector, {field: 1, "key": 1, "n": 1}):
+                if group_by == "week":
+                    year, week, _ = date.fromisoformat(row[field]).isocalendar()
+                    totals[f"{year}-W{week:02d}"] += int(row["n"])
+                else:
+                    totals[str(row["key"])] += int(row["n"])
         return {k: n for k, n in sorted(totals.items()) if n}

@@ -201,6 +201,8 @@ def device_from_doc(raw: dict[str, Any]) -> RegisteredDevice:
         raw["registered_by"],
         raw["registered_at"],
         raw.get("revoked_at"),
+        raw.get("last_submission_at"),
+        int(raw.get("submissions") or 0),
     )
 
 

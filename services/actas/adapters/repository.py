@@ -100,7 +100,8 @@ class MongoRepository:
         self.folio_counters: Collection = FolioCounterDoc._get_collection()
         self.staff_profiles: Collection = StaffProfileDoc._get_collection()
         self._client = self.actas.database.client
-        self.day_counts = DayCounts(self.actas.database["acta_day_counts"], self.actas)
+        database = self.actas.database
+        self.day_counts = DayCounts(database["acta_day_counts"], self.actas, database["acta_week_counts"])
         self.day_counts.ensure_indexes()
 
     # -- actas ---------------------------------------------------------------------
@@ -175,6 +176,12 @@ class MongoRepository:
             self.actas.insert_one(doc, session=session)
             if doc["counted"]:
                 self.day_counts.add(session, doc)
+            if acta.device_id:  # the kiosk's last sync, for the fleet page
+                self.devices.update_one(
+                    {"_id": acta.device_id},
+                    {"$max": {"last_submission_at": acta.sealed_at}, "$inc": {"submissions": 1}},
+                    session=session,
+                )
             self._link(session, entry)
             return entry
 

@@ -199,6 +199,8 @@ def device(d: RegisteredDevice) -> pb.Device:
         registered_by=d.registered_by,
         registered_at=ts(d.registered_at),
         revoked_at=ts(d.revoked_at),
+        last_submission_at=ts(d.last_submission_at),
+        submissions=d.submissions,
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from services.actas.access import amend_denial
+from services.actas.access import amend_denial, create_denial
 from services.actas.domain.errors import FieldsInvalid, PermissionDenied
 from services.actas.domain.model import Acta, Actor, Method, Role, Signature
 from services.actas.domain.sealing import Sealing
@@ -32,6 +32,9 @@ class DeskFlow(HandlersBase):
     ) -> Acta:
         require(actor, "CreateActa")
         template = self._template_field(template_key)
+        denial = create_denial(actor.role, template.key)
+        if denial:
+            raise PermissionDenied(denial)
         clean = template.validate(values)
         people, households = self._resolve(template, clean, lambda errors: FieldsInvalid(errors))
         now = self.clock.now()

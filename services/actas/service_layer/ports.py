@@ -84,6 +84,10 @@ class RegisteredDevice:
     registered_by: str
     registered_at: datetime
     revoked_at: datetime | None = None
+    # Kept by ``ActaRepository.ingest`` in the seal's transaction: the newest sealed
+    # submission's seal time, and how many were sealed (redeliveries never count).
+    last_submission_at: datetime | None = None
+    submissions: int = 0
 
 
 class DuplicateSubmission(Exception):

@@ -155,6 +155,20 @@ class MongoRepository:
         raw = self.beneficiaries.find_one({"_id": beneficiary_id}, {"outbox": 0})
         return _beneficiary(raw) if raw else None
 
+    def names(self, beneficiary_ids: Sequence[str], family_ids: Sequence[str]) -> tuple[dict[str, str], dict[str, str]]:
+        people = {
+            raw["_id"]: f"{raw['first_names']} {raw['last_names']}".strip()
+            for raw in self.beneficiaries.find(
+                {"_id": {"$in": list(beneficiary_ids)}}, {"first_names": 1, "last_names": 1}
+            )
+        } if beneficiary_ids else {}  # fmt: skip
+        families = (
+            {raw["_id"]: raw["name"] for raw in self.families.find({"_id": {"$in": list(family_ids)}}, {"name": 1})}
+            if family_ids
+            else {}
+        )
+        return people, families
+
     def get_by_national_id(self, key: str) -> Beneficiary | None:
         raw = self.beneficiaries.find_one({"national_id_key": key}, {"outbox": 0})
         return _beneficiary(raw) if raw else None

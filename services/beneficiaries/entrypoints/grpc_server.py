@@ -86,6 +86,10 @@ class BeneficiariesServicer(pb_grpc.BeneficiariesServiceServicer):
     def GetBeneficiary(self, request: pb.GetBeneficiaryRequest, context: grpc.ServicerContext) -> pb.Beneficiary:
         return to_pb.beneficiary(self.h.get_beneficiary(request.id))
 
+    def LookupNames(self, request: pb.LookupNamesRequest, context: grpc.ServicerContext) -> pb.LookupNamesResponse:
+        people, families = self.h.names(request.beneficiary_ids, request.family_ids)
+        return pb.LookupNamesResponse(beneficiaries=people, families=families)
+
     def GetBeneficiaryByNationalId(
         self, request: pb.GetBeneficiaryByNationalIdRequest, context: grpc.ServicerContext
     ) -> pb.Beneficiary:

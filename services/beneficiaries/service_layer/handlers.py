@@ -47,6 +47,7 @@ TEMPLATE_READERS = {"kiosk"}
 MAX_SEARCH_RESULTS = 100
 MAX_ROSTER_PAGE = 500
 MAX_TIMELINE_ENTRIES = 500
+MAX_NAME_LOOKUPS = 500
 
 
 @dataclass
@@ -136,6 +137,18 @@ class BeneficiaryHandlers:
         if person is None:
             raise NotFound("beneficiario", beneficiary_id)
         return person
+
+    def names(self, beneficiary_ids: Sequence[str], family_ids: Sequence[str]) -> tuple[dict[str, str], dict[str, str]]:
+        """Display names by id (unknown ids left out), for lists that show many."""
+        problems = {
+            field: f"Como máximo {MAX_NAME_LOOKUPS} identificadores por consulta"
+            for field, ids in (("beneficiary_ids", beneficiary_ids), ("family_ids", family_ids))
+            if len(ids) > MAX_NAME_LOOKUPS
+        }
+        if problems:
+            raise ValidationFailed(problems)
+        unique = [list(dict.fromkeys(i.strip() for i in ids if i.strip())) for ids in (beneficiary_ids, family_ids)]
+        return self.repo.names(*unique)
 
     def get_by_national_id(self, id_type: str, number: str) -> Beneficiary:
         try:

@@ -203,6 +203,10 @@ class MongoDeliveryLog:
     def by_status(self, status: DeliveryStatus, limit: int) -> list[Notification]:
         return self._list({"status": str(status)}, limit)
 
+    def count_since(self, status: DeliveryStatus, since: datetime) -> int:
+        # The (status, -created_at) index: a bounded range per status.
+        return self.notifications.count_documents({"status": str(status), "created_at": {"$gte": since}})
+
     def _list(self, selector: dict[str, Any], limit: int) -> list[Notification]:
         cursor = self.notifications.find(selector, NO_OUTBOX).sort("created_at", DESCENDING).limit(limit)
         return [_notification(raw) for raw in cursor]

@@ -178,7 +178,10 @@ def render(
     )
 
 
-def check_request(template: str, variables: Mapping[str, Any], per_recipient: Iterable[str] = ("nombre",)) -> None:
+PER_RECIPIENT = ("nombre",)  # filled in for each recipient when a message is rendered
+
+
+def check_request(template: str, variables: Mapping[str, Any], per_recipient: Iterable[str] = PER_RECIPIENT) -> None:
     """Refuse a send before anything is queued: ``UnknownTemplate``, or
     ``MissingVariables`` naming each required variable the request lacks, except
     those filled in for each recipient when the message is rendered."""

@@ -15,6 +15,8 @@ adapters block on HTTP and SMTP, which belongs in ordinary threads.
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import grpc
 
 from crm_platform.config import int_setting
@@ -26,6 +28,7 @@ from crm_platform.service import GrpcEndpoint, Servicer, Subscription, run_servi
 from services.notifications.access import ACCESS
 from services.notifications.bootstrap import SERVICE_NAME, App, bootstrap
 from services.notifications.domain.model import ChannelName, Notification, WebhookRequest
+from services.notifications.domain.templates import PER_RECIPIENT, TEMPLATES
 from services.notifications.entrypoints.dispatcher import Dispatcher
 from services.notifications.service_layer.handlers import Audience, NotFound, scoped_trigger
 
@@ -78,6 +81,29 @@ class NotificationsServicer(pb_grpc.NotificationsServiceServicer):
             recipient_id=request.recipient_id, trigger=trigger, status=request.status, limit=request.limit
         )
         return pb.ListDeliveriesResponse(notifications=[to_pb(n) for n in found])
+
+    def ListMessageTemplates(
+        self, request: pb.ListMessageTemplatesRequest, context: grpc.ServicerContext
+    ) -> pb.ListMessageTemplatesResponse:
+        return pb.ListMessageTemplatesResponse(
+            templates=[
+                pb.MessageTemplate(
+                    name=t.name,
+                    variables=t.variables,
+                    per_recipient=[v for v in t.variables if v in PER_RECIPIENT],
+                    subject=t.subject,
+                    body=t.body,
+                    whatsapp_template=t.whatsapp_template,
+                )
+                for t in TEMPLATES.values()
+            ]
+        )
+
+    def CountDeliveries(
+        self, request: pb.CountDeliveriesRequest, context: grpc.ServicerContext
+    ) -> pb.CountDeliveriesResponse:
+        since = request.created_from.ToDatetime(tzinfo=UTC) if request.HasField("created_from") else None
+        return pb.CountDeliveriesResponse(by_status=self.h.counts_since(since))
 
     def ReceiveWebhook(self, request: pb.WebhookRequest, context: grpc.ServicerContext) -> pb.WebhookResponse:
         try:

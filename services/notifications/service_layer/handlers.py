@@ -277,6 +277,12 @@ class NotificationHandlers(Delivery, Sends):
             raise NotFound(f"No hay notificación con la clave {message_key}")
         return found
 
+    def counts_since(self, since: datetime | None) -> dict[str, int]:
+        """How many messages created since ``since`` are in each status."""
+        if since is None:
+            raise InvalidRequest({"created_from": "Indique desde cuándo contar"})
+        return {str(s): self.log.count_since(s, since) for s in DeliveryStatus}
+
     def deliveries(
         self, *, recipient_id: str = "", trigger: str = "", status: str = "", limit: int = 50
     ) -> list[Notification]:

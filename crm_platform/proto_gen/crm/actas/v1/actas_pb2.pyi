@@ -873,6 +873,8 @@ class Device(_message.Message):
     REGISTERED_BY_FIELD_NUMBER: _builtins.int
     REGISTERED_AT_FIELD_NUMBER: _builtins.int
     REVOKED_AT_FIELD_NUMBER: _builtins.int
+    LAST_SUBMISSION_AT_FIELD_NUMBER: _builtins.int
+    SUBMISSIONS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     public_key: _builtins.str
     """Ed25519 public key, raw 32 bytes, base64."""
@@ -880,10 +882,17 @@ class Device(_message.Message):
     description: _builtins.str
     revoked: _builtins.bool
     registered_by: _builtins.str
+    submissions: _builtins.int
     @_builtins.property
     def registered_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def revoked_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def last_submission_at(self) -> _timestamp_pb2.Timestamp:
+        """When the newest submission it sent was sealed (its last sync with actas in
+        it), and how many of its submissions were sealed; unset and 0 before the first.
+        """
+
     def __init__(
         self,
         *,
@@ -895,10 +904,12 @@ class Device(_message.Message):
         registered_by: _builtins.str = ...,
         registered_at: _timestamp_pb2.Timestamp | None = ...,
         revoked_at: _timestamp_pb2.Timestamp | None = ...,
+        last_submission_at: _timestamp_pb2.Timestamp | None = ...,
+        submissions: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["registered_at", b"registered_at", "revoked_at", b"revoked_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["last_submission_at", b"last_submission_at", "registered_at", b"registered_at", "revoked_at", b"revoked_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_id", b"community_id", "description", b"description", "id", b"id", "public_key", b"public_key", "registered_at", b"registered_at", "registered_by", b"registered_by", "revoked", b"revoked", "revoked_at", b"revoked_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_id", b"community_id", "description", b"description", "id", b"id", "last_submission_at", b"last_submission_at", "public_key", b"public_key", "registered_at", b"registered_at", "registered_by", b"registered_by", "revoked", b"revoked", "revoked_at", b"revoked_at", "submissions", b"submissions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -124,6 +124,11 @@ class BeneficiariesServiceStub:
                 request_serializer=crm_dot_beneficiaries_dot_v1_dot_beneficiaries__pb2.GetTimelineRequest.SerializeToString,
                 response_deserializer=crm_dot_beneficiaries_dot_v1_dot_beneficiaries__pb2.GetTimelineResponse.FromString,
                 _registered_method=True)
+        self.LookupNames = channel.unary_unary(
+                '/crm.beneficiaries.v1.BeneficiariesService/LookupNames',
+                request_serializer=crm_dot_beneficiaries_dot_v1_dot_beneficiaries__pb2.LookupNamesRequest.SerializeToString,
+                response_deserializer=crm_dot_beneficiaries_dot_v1_dot_beneficiaries__pb2.LookupNamesResponse.FromString,
+                _registered_method=True)
 
 
 class BeneficiariesServiceServicer:
@@ -239,6 +244,15 @@ class BeneficiariesServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def LookupNames(self, request, context):
+        """Display names of people and households by id, in one call, for pages that
+        list many (instead of a GetBeneficiary or GetFamily per row). Unknown ids are
+        left out; at most 500 ids of each kind (INVALID_ARGUMENT beyond).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BeneficiariesServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -331,6 +345,11 @@ def add_BeneficiariesServiceServicer_to_server(servicer, server):
                     servicer.GetTimeline,
                     request_deserializer=crm_dot_beneficiaries_dot_v1_dot_beneficiaries__pb2.GetTimelineRequest.FromString,
                     response_serializer=crm_dot_beneficiaries_dot_v1_dot_beneficiaries__pb2.GetTimelineResponse.SerializeToString,
+            ),
+            'LookupNames': grpc.unary_unary_rpc_method_handler(
+                    servicer.LookupNames,
+                    request_deserializer=crm_dot_beneficiaries_dot_v1_dot_beneficiaries__pb2.LookupNamesRequest.FromString,
+                    response_serializer=crm_dot_beneficiaries_dot_v1_dot_beneficiaries__pb2.LookupNamesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -819,6 +838,33 @@ class BeneficiariesService:
             '/crm.beneficiaries.v1.BeneficiariesService/GetTimeline',
             crm_dot_beneficiaries_dot_v1_dot_beneficiaries__pb2.GetTimelineRequest.SerializeToString,
             crm_dot_beneficiaries_dot_v1_dot_beneficiaries__pb2.GetTimelineResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LookupNames(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.beneficiaries.v1.BeneficiariesService/LookupNames',
+            crm_dot_beneficiaries_dot_v1_dot_beneficiaries__pb2.LookupNamesRequest.SerializeToString,
+            crm_dot_beneficiaries_dot_v1_dot_beneficiaries__pb2.LookupNamesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -62,6 +62,11 @@ class BeneficiariesServiceStub:
     GetBiometricTemplate: _grpc.UnaryUnaryMultiCallable[_beneficiaries_pb2.GetBiometricTemplateRequest, _beneficiaries_pb2.BiometricTemplate]
     """Plain template bytes; only for callers with the kiosk role."""
     GetTimeline: _grpc.UnaryUnaryMultiCallable[_beneficiaries_pb2.GetTimelineRequest, _beneficiaries_pb2.GetTimelineResponse]
+    LookupNames: _grpc.UnaryUnaryMultiCallable[_beneficiaries_pb2.LookupNamesRequest, _beneficiaries_pb2.LookupNamesResponse]
+    """Display names of people and households by id, in one call, for pages that
+    list many (instead of a GetBeneficiary or GetFamily per row). Unknown ids are
+    left out; at most 500 ids of each kind (INVALID_ARGUMENT beyond).
+    """
 
 @_typing.type_check_only
 class BeneficiariesServiceAsyncStub(BeneficiariesServiceStub):
@@ -86,6 +91,11 @@ class BeneficiariesServiceAsyncStub(BeneficiariesServiceStub):
     GetBiometricTemplate: _aio.UnaryUnaryMultiCallable[_beneficiaries_pb2.GetBiometricTemplateRequest, _beneficiaries_pb2.BiometricTemplate]  # type: ignore[assignment]
     """Plain template bytes; only for callers with the kiosk role."""
     GetTimeline: _aio.UnaryUnaryMultiCallable[_beneficiaries_pb2.GetTimelineRequest, _beneficiaries_pb2.GetTimelineResponse]  # type: ignore[assignment]
+    LookupNames: _aio.UnaryUnaryMultiCallable[_beneficiaries_pb2.LookupNamesRequest, _beneficiaries_pb2.LookupNamesResponse]  # type: ignore[assignment]
+    """Display names of people and households by id, in one call, for pages that
+    list many (instead of a GetBeneficiary or GetFamily per row). Unknown ids are
+    left out; at most 500 ids of each kind (INVALID_ARGUMENT beyond).
+    """
 
 class BeneficiariesServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -215,5 +225,16 @@ class BeneficiariesServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _beneficiaries_pb2.GetTimelineRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_beneficiaries_pb2.GetTimelineResponse, _abc.Awaitable[_beneficiaries_pb2.GetTimelineResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def LookupNames(
+        self,
+        request: _beneficiaries_pb2.LookupNamesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_beneficiaries_pb2.LookupNamesResponse, _abc.Awaitable[_beneficiaries_pb2.LookupNamesResponse]]:
+        """Display names of people and households by id, in one call, for pages that
+        list many (instead of a GetBeneficiary or GetFamily per row). Unknown ids are
+        left out; at most 500 ids of each kind (INVALID_ARGUMENT beyond).
+        """
 
 def add_BeneficiariesServiceServicer_to_server(servicer: BeneficiariesServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

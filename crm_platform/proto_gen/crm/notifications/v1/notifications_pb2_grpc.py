@@ -54,6 +54,16 @@ class NotificationsServiceStub:
                 request_serializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.WebhookRequest.SerializeToString,
                 response_deserializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.WebhookResponse.FromString,
                 _registered_method=True)
+        self.ListMessageTemplates = channel.unary_unary(
+                '/crm.notifications.v1.NotificationsService/ListMessageTemplates',
+                request_serializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.ListMessageTemplatesRequest.SerializeToString,
+                response_deserializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.ListMessageTemplatesResponse.FromString,
+                _registered_method=True)
+        self.CountDeliveries = channel.unary_unary(
+                '/crm.notifications.v1.NotificationsService/CountDeliveries',
+                request_serializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.CountDeliveriesRequest.SerializeToString,
+                response_deserializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.CountDeliveriesResponse.FromString,
+                _registered_method=True)
 
 
 class NotificationsServiceServicer:
@@ -93,6 +103,22 @@ class NotificationsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListMessageTemplates(self, request, context):
+        """The message templates a Send may name, with the variables each needs and its
+        Spanish text (Jinja2 source, as written in the service).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CountDeliveries(self, request, context):
+        """How many messages created since a moment are in each status (queued, sent,
+        delivered, failed, skipped): the week's figures on a dashboard.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotificationsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -115,6 +141,16 @@ def add_NotificationsServiceServicer_to_server(servicer, server):
                     servicer.ReceiveWebhook,
                     request_deserializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.WebhookRequest.FromString,
                     response_serializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.WebhookResponse.SerializeToString,
+            ),
+            'ListMessageTemplates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMessageTemplates,
+                    request_deserializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.ListMessageTemplatesRequest.FromString,
+                    response_serializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.ListMessageTemplatesResponse.SerializeToString,
+            ),
+            'CountDeliveries': grpc.unary_unary_rpc_method_handler(
+                    servicer.CountDeliveries,
+                    request_deserializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.CountDeliveriesRequest.FromString,
+                    response_serializer=crm_dot_notifications_dot_v1_dot_notifications__pb2.CountDeliveriesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -225,6 +261,60 @@ class NotificationsService:
             '/crm.notifications.v1.NotificationsService/ReceiveWebhook',
             crm_dot_notifications_dot_v1_dot_notifications__pb2.WebhookRequest.SerializeToString,
             crm_dot_notifications_dot_v1_dot_notifications__pb2.WebhookResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMessageTemplates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.notifications.v1.NotificationsService/ListMessageTemplates',
+            crm_dot_notifications_dot_v1_dot_notifications__pb2.ListMessageTemplatesRequest.SerializeToString,
+            crm_dot_notifications_dot_v1_dot_notifications__pb2.ListMessageTemplatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CountDeliveries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.notifications.v1.NotificationsService/CountDeliveries',
+            crm_dot_notifications_dot_v1_dot_notifications__pb2.CountDeliveriesRequest.SerializeToString,
+            crm_dot_notifications_dot_v1_dot_notifications__pb2.CountDeliveriesResponse.FromString,
             options,
             channel_credentials,
             insecure,

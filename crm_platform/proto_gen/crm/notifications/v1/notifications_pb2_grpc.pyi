@@ -54,6 +54,14 @@ class NotificationsServiceStub:
     INVALID_ARGUMENT: not the provider's documented shape; NOT_FOUND: the channel
     is not configured or has no delivery reports.
     """
+    ListMessageTemplates: _grpc.UnaryUnaryMultiCallable[_notifications_pb2.ListMessageTemplatesRequest, _notifications_pb2.ListMessageTemplatesResponse]
+    """The message templates a Send may name, with the variables each needs and its
+    Spanish text (Jinja2 source, as written in the service).
+    """
+    CountDeliveries: _grpc.UnaryUnaryMultiCallable[_notifications_pb2.CountDeliveriesRequest, _notifications_pb2.CountDeliveriesResponse]
+    """How many messages created since a moment are in each status (queued, sent,
+    delivered, failed, skipped): the week's figures on a dashboard.
+    """
 
 @_typing.type_check_only
 class NotificationsServiceAsyncStub(NotificationsServiceStub):
@@ -74,6 +82,14 @@ class NotificationsServiceAsyncStub(NotificationsServiceStub):
     PERMISSION_DENIED: not signed by the provider (or a wrong verify token);
     INVALID_ARGUMENT: not the provider's documented shape; NOT_FOUND: the channel
     is not configured or has no delivery reports.
+    """
+    ListMessageTemplates: _aio.UnaryUnaryMultiCallable[_notifications_pb2.ListMessageTemplatesRequest, _notifications_pb2.ListMessageTemplatesResponse]  # type: ignore[assignment]
+    """The message templates a Send may name, with the variables each needs and its
+    Spanish text (Jinja2 source, as written in the service).
+    """
+    CountDeliveries: _aio.UnaryUnaryMultiCallable[_notifications_pb2.CountDeliveriesRequest, _notifications_pb2.CountDeliveriesResponse]  # type: ignore[assignment]
+    """How many messages created since a moment are in each status (queued, sent,
+    delivered, failed, skipped): the week's figures on a dashboard.
     """
 
 class NotificationsServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -116,6 +132,26 @@ class NotificationsServiceServicer(metaclass=_abc_1.ABCMeta):
         PERMISSION_DENIED: not signed by the provider (or a wrong verify token);
         INVALID_ARGUMENT: not the provider's documented shape; NOT_FOUND: the channel
         is not configured or has no delivery reports.
+        """
+
+    @_abc_1.abstractmethod
+    def ListMessageTemplates(
+        self,
+        request: _notifications_pb2.ListMessageTemplatesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notifications_pb2.ListMessageTemplatesResponse, _abc.Awaitable[_notifications_pb2.ListMessageTemplatesResponse]]:
+        """The message templates a Send may name, with the variables each needs and its
+        Spanish text (Jinja2 source, as written in the service).
+        """
+
+    @_abc_1.abstractmethod
+    def CountDeliveries(
+        self,
+        request: _notifications_pb2.CountDeliveriesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notifications_pb2.CountDeliveriesResponse, _abc.Awaitable[_notifications_pb2.CountDeliveriesResponse]]:
+        """How many messages created since a moment are in each status (queued, sent,
+        delivered, failed, skipped): the week's figures on a dashboard.
         """
 
 def add_NotificationsServiceServicer_to_server(servicer: NotificationsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
