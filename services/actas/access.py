@@ -7,7 +7,8 @@ that take an ``Actor`` check the same entries; the gateway derives its 403s from
 - Capture, signing, sealing and amendments (the desk flow): admin, coordinator,
   gestor and psychosocial staff. Auditors read, they never write.
 - Reading actas (by id, by filter, counts, one acta's verification): every user;
-  the documents service reads an acta to render it; ``VerifyActa`` also answers the
+  the documents service reads an acta to render it, and the reports service lists
+  sealed actas to rebuild its projection (``crm-reports-backfill``); ``VerifyActa`` also answers the
   public page a printed acta's QR code opens (validity and hash, no personal data).
   A kiosk reads templates only: it never browses actas.
 - Recomputing the whole chain (``VerifyChain``): admin, coordinator, auditor.
@@ -74,7 +75,7 @@ ACCESS: AccessTable = {
     "AmendActa": WRITERS,
     # queries
     "GetActa": roles(READERS, SERVICE),
-    "ListActas": READERS,
+    "ListActas": roles(READERS, SERVICE),
     "CountActas": READERS,
     # tamper evidence
     "VerifyChain": CHAIN_AUDITORS,
