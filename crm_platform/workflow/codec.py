@@ -24,7 +24,16 @@ def action_from(doc: dict[str, Any]) -> PendingAction:
 
 
 def history_doc(entry: HistoryEntry) -> dict[str, Any]:
-    return asdict(entry)
+    doc = asdict(entry)
+    # Paths have dots, which MongoDB does not take in field names: a list of pairs.
+    doc["guard_values"] = [{"path": k, "value": v} for k, v in entry.guard_values.items()]
+    return doc
+
+
+def history_from(doc: dict[str, Any]) -> HistoryEntry:
+    fields = dict(doc)
+    fields["guard_values"] = {pair["path"]: pair["value"] for pair in fields.get("guard_values") or []}
+    return HistoryEntry(**fields)
 
 
 def instance_doc(instance: Instance) -> dict[str, Any]:
@@ -63,7 +72,7 @@ def instance_from(doc: dict[str, Any]) -> Instance:
         seq=doc["seq"],
         entered_at=doc["entered_at"],
         due_at=doc.get("due_at"),
-        history=[HistoryEntry(**h) for h in doc.get("history") or []],
+        history=[history_from(h) for h in doc.get("history") or []],
         outbox=[action_from(a) for a in doc.get("outbox") or []],
     )
 

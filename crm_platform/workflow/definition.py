@@ -111,7 +111,7 @@ def _transitions(
     result: dict[str, Transition] = {}
     for index, spec in enumerate(raw):
         spec = spec if isinstance(spec, dict) else {}
-        name = spec.get("name") if isinstance(spec.get("name"), str) else f"#{index + 1}"
+        name = str(spec["name"]) if isinstance(spec.get("name"), str) else f"#{index + 1}"
         place = f"transitions.{name}"
         _text(spec, "name", place, problems)
         if name in result:
@@ -152,7 +152,7 @@ def _guards(raw: Any, place: str, problems: list[Problem]) -> tuple[Guard, ...]:
     guards: list[Guard] = []
     for index, spec in enumerate(raw):
         spec = spec if isinstance(spec, dict) else {}
-        name = spec.get("name") if isinstance(spec.get("name"), str) else f"#{index + 1}"
+        name = str(spec["name"]) if isinstance(spec.get("name"), str) else f"#{index + 1}"
         where = f"guards.{name}"
         expression, message = spec.get("expr"), spec.get("message")
         if not isinstance(spec.get("name"), str):
@@ -179,7 +179,7 @@ def _actions(raw: Any, place: str, checks: ActionChecks, problems: list[Problem]
     for index, spec in enumerate(raw):
         spec = spec if isinstance(spec, dict) else {}
         where = f"actions.{index + 1}"
-        name, params = spec.get("name"), spec.get("params") or {}
+        name, params = str(spec.get("name")), spec.get("params") or {}
         if name not in checks:
             problems.append(Problem(place, where + ".name", f"la acción '{name}' no existe"))
             continue

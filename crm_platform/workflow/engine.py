@@ -32,8 +32,13 @@ from crm_platform.clock import Clock
 from crm_platform.errors import AlreadyExists, InvalidArgument
 from crm_platform.workflow import definition as definitions
 from crm_platform.workflow.actions import ActionHandler
-from crm_platform.workflow.errors import DefinitionNotFound, GuardFailed, InstanceNotFound, TransitionNotAllowed
-from crm_platform.workflow.errors import VersionConflict
+from crm_platform.workflow.errors import (
+    DefinitionNotFound,
+    GuardFailed,
+    InstanceNotFound,
+    TransitionNotAllowed,
+    VersionConflict,
+)
 from crm_platform.workflow.model import Definition, HistoryEntry, Instance, PendingAction
 from crm_platform.workflow.store import InstanceExists, WorkflowStore
 
@@ -44,7 +49,9 @@ def merged(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]
     """``update`` over ``base``, objects merged key by key (other values replaced)."""
     out = dict(base)
     for key, value in update.items():
-        out[key] = merged(out[key], value) if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) else value
+        out[key] = (
+            merged(out[key], value) if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) else value
+        )
     return out
 
 
@@ -81,7 +88,9 @@ class WorkflowEngine:
             return self._cache[(component, version)]
         found = self._store.definition_document(component, version)
         if found is None:
-            raise DefinitionNotFound(f"No existe el flujo de trabajo '{component}'" + (f" v{version}" if version else ""))
+            raise DefinitionNotFound(
+                f"No existe el flujo de trabajo '{component}'" + (f" v{version}" if version else "")
+            )
         number, document = found
         checks = {name: handler.check for name, handler in self._registry.items()}
         parsed = definitions.parse(document, number, checks)

@@ -69,9 +69,7 @@ class Guard:
             program = _ENV.program(_ENV.compile(expression))
         except CELParseError as exc:
             first = str(exc).strip().splitlines()
-            raise GuardSyntaxError(
-                f"la expresión no compila: {' '.join(line.strip() for line in first[:2])}"
-            ) from None
+            raise GuardSyntaxError(f"la expresión no compila: {' '.join(line.strip() for line in first[:2])}") from None
         except Exception as exc:  # the parser raises a few lark errors of its own
             raise GuardSyntaxError(f"la expresión no compila: {type(exc).__name__}") from None
         return cls(name, expression, message, referenced_paths(expression), program)

@@ -13,8 +13,16 @@ import threading
 from datetime import datetime
 from typing import Any, Protocol
 
-from crm_platform.workflow.codec import action_doc, action_from, history_doc, instance_doc, instance_from, state_fields
-from crm_platform.workflow.codec import task_doc, task_from
+from crm_platform.workflow.codec import (
+    action_doc,
+    action_from,
+    history_doc,
+    instance_doc,
+    instance_from,
+    state_fields,
+    task_doc,
+    task_from,
+)
 from crm_platform.workflow.errors import VersionConflict
 from crm_platform.workflow.model import HistoryEntry, Instance, PendingAction, Task
 
@@ -119,9 +127,9 @@ class InMemoryWorkflowStore:
 
     def with_pending_actions(self, created_before: datetime, limit: int) -> list[str]:
         with self._lock:
-            return [
-                i for i, d in self.instances.items() if any(a["created_at"] < created_before for a in d["outbox"])
-            ][:limit]
+            return [i for i, d in self.instances.items() if any(a["created_at"] < created_before for a in d["outbox"])][
+                :limit
+            ]
 
     def overdue(self, now: datetime, component: str | None, limit: int) -> list[Instance]:
         with self._lock:
