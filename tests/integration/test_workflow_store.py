@@ -183,3 +183,25 @@ def test_definition_versions_are_numbered_once_each(db: Database) -> None:
     assert rig.engine.definition(GI, 1).version == 1
     stored = db["workflow_definitions"].find_one({"component": GI, "version": 3})
     assert stored is not None and stored["document"]["initial"] == "diagnostico"
+
+
+def _index_of(plan: dict[str, Any]) -> str | None:
+    while plan:
+        if plan.get("stage") == "IXSCAN":
+            return str(plan["indexName"])
+        plan = plan.get("inputStage") or {}
+    return None
+
+
+def test_overdue_queries_are_index_ranges(db: Database) -> None:
+    rig = Rig(db)
+    rig.engine.start(GI, "up-1", {}, "gestor-1")
+    now = T0 + timedelta(days=40)
+    epoch = {"$gte": T0 - timedelta(days=3650), "$lt": now}
+    plans = {
+        "due_at_1": rig.store.instances.find({"due_at": epoch}).sort("due_at", 1).limit(5),
+        "overdue_pending_at_1": rig.store.instances.find({"overdue_pending_at": epoch}).limit(5),
+        "component_1_due_at_1": rig.store.instances.find({"component": GI, "due_at": epoch}).limit(5),
+    }
+    for index, cursor in plans.items():
+        assert _index_of(cursor.explain()["queryPlanner"]["winningPlan"]) == index
