@@ -4,7 +4,8 @@ transitions, automatic actions through the outbox, timers. No domain code.
 Modules (each states its contract): ``model`` (values), ``definition`` (reading
 and checking a definition), ``guards`` (CEL), ``engine`` (use cases),
 ``actions`` (handlers, registry, runner), ``store`` (port and in-memory fake),
-``mongo_store`` (pymongo adapter), ``codec`` (document shapes), ``errors``.
+``mongo_store`` (pymongo adapter), ``codec`` (document shapes), ``sweeper``
+(the periodic overdue and outbox sweep), ``errors``.
 ``examples/`` holds the seeded G.I. definition.
 """
 

@@ -15,8 +15,14 @@ Contract:
   parameters its handler refuses, is refused on upload.
 
 Built-in handlers: ``notify`` (role, message), ``create_task`` (title, role,
-due_days), ``emit_event`` (event), ``require_cosignature`` (role, title).
-A service may register its own.
+due_days), ``emit_event`` (event), ``require_cosignature`` (role, title, due_days:
+a task of kind ``cosignature``). A service may register its own.
+
+What ``emit_event`` publishes (event id: the action id) is the action's context:
+``instance_id, component, transition, from_state, to_state, actor, at`` (ISO 8601)
+for a transition; ``instance_id, component, state, due_at, entry_seq`` for
+``workflow_overdue``. The service that wires the engine gives these events
+contracts (``crm_platform.contracts``) under its own name, as for any event.
 """
 
 from __future__ import annotations

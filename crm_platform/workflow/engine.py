@@ -207,11 +207,11 @@ class WorkflowEngine:
     def overdue(self, now: datetime, component: str | None = None, limit: int = 100) -> list[Instance]:
         return self._store.overdue(now, component, limit)
 
-    def sweep_overdue(self, now: datetime | None = None, limit: int = 200) -> int:
+    def sweep_overdue(self, now: datetime | None = None, limit: int = 200) -> list[str]:
         """Store a ``workflow_overdue`` event for each overdue state entry not yet
-        announced; returns how many were stored (run them with the action runner)."""
+        announced; returns the instances announced (run them with the action runner)."""
         now = now or self._clock.now()
-        stored = 0
+        stored: list[str] = []
         for instance in self._store.unannounced_overdue(now, limit):
             context = {
                 "instance_id": instance.id, "component": instance.component, "state": instance.state,
@@ -222,7 +222,7 @@ class WorkflowEngine:
                 {"params": {"event": OVERDUE_EVENT}, "context": context}, now,
             )  # fmt: skip
             if self._store.announce_overdue(instance.id, instance.seq, action):
-                stored += 1
+                stored.append(instance.id)
                 if self._after_commit is not None:
                     self._after_commit(instance.id)
         return stored

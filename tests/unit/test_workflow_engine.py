@@ -187,8 +187,8 @@ def test_overdue_lists_instances_past_their_due_date_and_announces_each_entry_on
     engine.start(GI, "up-2", {}, "gestor-1")
     rig.clock.advance(timedelta(days=25))  # up-1 is 5 days late, up-2 is not
     assert [i.id for i in engine.overdue(rig.clock.now())] == ["up-1"]
-    assert engine.sweep_overdue() == 1
-    assert engine.sweep_overdue() == 0  # once per state entry
+    assert engine.sweep_overdue() == ["up-1"]
+    assert engine.sweep_overdue() == []  # once per state entry
     rig.runner.run("up-1")
     rig.runner.run("up-1")
     assert [(kind, p["state"]) for kind, p in rig.events.distinct().values()] == [(OVERDUE_EVENT, "diagnostico")]
@@ -197,7 +197,7 @@ def test_overdue_lists_instances_past_their_due_date_and_announces_each_entry_on
     engine.transition("up-1", "formular_plan", "gestor-1", {"diagnostico": {"completo": True}}, 1)
     rig.clock.advance(timedelta(days=46))
     assert {i.id for i in engine.overdue(rig.clock.now())} == {"up-1", "up-2"}
-    assert engine.sweep_overdue() == 2
+    assert sorted(engine.sweep_overdue()) == ["up-1", "up-2"]
 
 
 def test_terminal_states_have_no_due_date() -> None:
@@ -209,3 +209,16 @@ def test_terminal_states_have_no_due_date() -> None:
 
 def test_data_is_merged_key_by_key() -> None:
     assert merged({"plan": {"a": 1, "b": 2}, "x": 1}, {"plan": {"b": 3}}) == {"plan": {"a": 1, "b": 3}, "x": 1}
+
+
+def test_the_sweeper_announces_overdue_entries_and_runs_what_is_pending() -> None:
+    from crm_platform.workflow.sweeper import WorkflowSweeper
+
+    rig = Rig()
+    rig.seeded().start(GI, "up-1", {}, "gestor-1")
+    sweeper = WorkflowSweeper(rig.engine, rig.runner, rig.clock)
+    assert sweeper.sweep_once() == 0
+    rig.clock.advance(timedelta(days=31))
+    assert sweeper.sweep_once() == 1
+    assert sweeper.sweep_once() == 0
+    assert [kind for kind, _ in rig.events.distinct().values()] == [OVERDUE_EVENT]
