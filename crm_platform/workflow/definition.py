@@ -29,6 +29,8 @@ its place (``states.<name>`` / ``transitions.<name>``), its field and the reason
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -37,6 +39,8 @@ import yaml
 from crm_platform.workflow.errors import DefinitionInvalid, Problem
 from crm_platform.workflow.guards import Guard, GuardSyntaxError
 from crm_platform.workflow.model import ActionSpec, Definition, State, Transition
+
+_COMPONENT = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 
 # name -> check of the parameters (a list of Spanish reasons, empty when fine)
 ActionChecks = Mapping[str, Callable[[Mapping[str, Any]], list[str]]]
@@ -57,7 +61,13 @@ def load_yaml(text: str) -> dict[str, Any]:
 def parse(document: Mapping[str, Any], version: int, actions: ActionChecks) -> Definition:
     """The checked definition, or ``DefinitionInvalid`` listing every problem found."""
     problems: list[Problem] = []
+    try:
+        json.dumps(document)  # stored as JSON: YAML dates, sets or tags have no place in it
+    except (TypeError, ValueError):
+        problems.append(Problem("documento", "", "solo admite textos, números, true/false, listas y objetos"))
     component = _text(document, "component", "documento", problems)
+    if component and not _COMPONENT.match(component):
+        problems.append(Problem("documento", "component", "use minúsculas, dígitos y _ separados por puntos"))
     label = _text(document, "label", "documento", problems, required=False) or component
     states = _states(document.get("states"), problems)
     transitions = _transitions(document.get("transitions"), states, actions, problems)

@@ -132,3 +132,12 @@ def test_guards_are_cel_never_python(tmp_path: Path) -> None:
 
 def test_string_literals_do_not_count_as_paths() -> None:
     assert referenced_paths('estado == "plan.aprobado" && x.y > 1') == ["estado", "x.y"]
+
+
+def test_a_component_name_and_values_that_are_not_json_are_refused() -> None:
+    fields = refused(small(component="GI Unidad"))
+    assert list(fields) == ["documento.component"]
+    fields = refused(
+        "component: demo.caso\ncreado: 2026-01-05\n" + "initial: a\nstates: {a: {label: A}}\ntransitions: []\n"
+    )
+    assert list(fields) == ["documento"] and "solo admite" in fields["documento"]
