@@ -268,6 +268,9 @@ def run(
     rng_seed: int = 20261206,
 ) -> list[Row]:
     results: dict[str, Samples] = {}
+    # The deployed refresh period of the KPI snapshots (devstack's 2 s suits tests):
+    # a refresh at 100,000 people takes seconds of the store's time.
+    os.environ.setdefault("REPORTS_REFRESH_SECONDS", "60")
     with running_stack("web") as stack:
         mongo: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(stack.env["MONGO_URI"], tz_aware=True)
         http = httpx.Client(base_url=stack.urls["gateway"], timeout=120)
