@@ -23,6 +23,7 @@ from gateway import (
     chain_routes,
     docs,
     errors,
+    income_routes,
     kiosk_routes,
     notifications_routes,
     schemas,
@@ -335,6 +336,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     chain_routes.register(app, backend)
     kiosk_routes.register(app, backend, tokens, statements, pairings)
     notifications_routes.register(app, backend)
+    income_routes.register(app, backend)
     webhooks_routes.register(app, backend)
     web.install(app, web_app)  # the staff web app under /app
     return app
