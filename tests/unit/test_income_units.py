@@ -151,7 +151,7 @@ def test_a_followup_is_attached_once_however_often_the_event_arrives() -> None:
 
 
 def test_other_actas_and_unknown_units_are_ignored() -> None:
-    h, store, actas = handlers()
+    h, _, actas = handlers()
     unit_id = register(h)["_id"]
     actas.actas["a2"] = _followup_acta("a2", "no-existe")
     assert h.on_acta_sealed("visita", "visita_domiciliaria@1") == "ignored"
