@@ -234,11 +234,13 @@ class StageChanged(Contract):
     SOURCE, TYPE = "income", "stage_changed"
 
     unit_id: str
+    unit_name: str
     family_id: str
     owner_ids: list[str]
     transition: str
     from_stage: str
     to_stage: str
+    to_stage_label: str
     version: int
     reason: str
     occurred_at: str
@@ -250,6 +252,7 @@ class ActionPlanApproved(Contract):
     SOURCE, TYPE = "income", "action_plan_approved"
 
     unit_id: str
+    unit_name: str
     family_id: str
     owner_ids: list[str]
     plan_version: int
@@ -263,6 +266,7 @@ class FollowupRecorded(Contract):
     SOURCE, TYPE = "income", "followup_recorded"
 
     unit_id: str
+    unit_name: str
     family_id: str
     owner_ids: list[str]
     acta_id: str

@@ -157,6 +157,16 @@ def test_the_plan_is_submitted_and_approved_by_another_person_with_its_figures_a
     versions = http.get(f"{path}/plan/versiones", headers=as_role["auditor"]).json()["plans"]
     assert [(p["version"], p["status"]) for p in versions] == [(1, "approved"), (2, "draft")]
 
+    # The household's and the owners' timelines tell the unit's story.
+    def told(subject: str) -> list[str] | None:
+        entries = http.get(f"{API}/{subject}/timeline", headers=as_role["auditor"]).json()["entries"]
+        kinds = [e["kind"] for e in entries if e["source_service"] == "income" and e["source_id"] == unit["id"]]
+        return kinds if len(kinds) == 5 else None
+
+    expected_kinds = {"productive_unit_registered", "stage_changed", "action_plan_approved"}
+    assert set(eventually(lambda: told(f"families/{unit['family_id']}"), timeout=30) or []) == expected_kinds
+    assert set(eventually(lambda: told(f"beneficiaries/{unit['owner_ids'][1]}"), timeout=30) or []) == expected_kinds
+
 
 def test_trainings_record_attendance_and_compliance_per_person(
     http: httpx.Client, as_role: dict[str, dict[str, str]], community: dict[str, Any]

@@ -170,3 +170,26 @@ def test_graduation_reads_the_last_followup() -> None:
     with pytest.raises(GuardFailed) as caught:
         h.change_stage(unit_id, "graduar", 1, "coord1")
     assert caught.value.guard == "opera_y_vende"
+
+
+def test_income_events_become_timeline_entries_of_the_household_and_each_owner() -> None:
+    from services.beneficiaries.domain.timeline import entries_for_income_event
+
+    payload = {
+        "unit_id": "up-1",
+        "unit_name": "Panadería",
+        "family_id": "fam-1",
+        "owner_ids": ["ana", "luis"],
+        "to_stage": "implementacion",
+        "to_stage_label": "Implementación",
+        "occurred_at": "2026-11-21T10:00:00+00:00",
+    }
+    entries = entries_for_income_event("stage_changed", "ev-1", payload)
+    assert [(e.subject_type, e.subject_id) for e in entries] == [
+        ("family", "fam-1"),
+        ("beneficiary", "ana"),
+        ("beneficiary", "luis"),
+    ]
+    assert entries[0].summary == "La unidad productiva Panadería pasa a la etapa Implementación"
+    assert {e.id for e in entries} == {"family:fam-1:ev-1", "beneficiary:ana:ev-1", "beneficiary:luis:ev-1"}
+    assert entries_for_income_event("something_else", "ev-2", payload) == []

@@ -21,7 +21,7 @@ from services.income.domain import units
 from services.income.domain.followups import read_followup
 from services.income.domain.plan import ActionPlan, PlanStatus
 from services.income.domain.plan_io import content_from_mapping
-from services.income.domain.stages import INITIAL, StageMachine
+from services.income.domain.stages import INITIAL, STAGE_LABELS, StageMachine
 from services.income.domain.viability import ViabilityRule
 from services.income.service_layer.plans import assessment, plan_from_doc, plan_to_doc
 from services.income.service_layer.ports import ActaSource, Directory, Relay, UnitDoc, UnitStore
@@ -141,6 +141,7 @@ class IncomeHandlers:
             payload = {
                 **self._people(doc),
                 **{k: v for k, v in entry.items() if k != "at"},
+                "to_stage_label": STAGE_LABELS.get(target, target),
                 "version": doc["version"],
                 "reason": reason,
                 "occurred_at": now.isoformat(),
@@ -251,7 +252,12 @@ class IncomeHandlers:
 
     # -- the one write ---------------------------------------------------------------------
     def _people(self, doc: UnitDoc) -> dict[str, Any]:
-        return {"unit_id": doc["_id"], "family_id": doc["family_id"], "owner_ids": list(doc["owner_ids"])}
+        return {
+            "unit_id": doc["_id"],
+            "unit_name": doc["name"],
+            "family_id": doc["family_id"],
+            "owner_ids": list(doc["owner_ids"]),
+        }
 
     def _update(
         self,
