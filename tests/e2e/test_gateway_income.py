@@ -6,6 +6,7 @@ and a sealed follow-up acta attached to the unit once, even when redelivered."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -164,8 +165,9 @@ def test_the_plan_is_submitted_and_approved_by_another_person_with_its_figures_a
         return kinds if len(kinds) == 5 else None
 
     expected_kinds = {"productive_unit_registered", "stage_changed", "action_plan_approved"}
-    assert set(eventually(lambda: told(f"families/{unit['family_id']}"), timeout=30) or []) == expected_kinds
-    assert set(eventually(lambda: told(f"beneficiaries/{unit['owner_ids'][1]}"), timeout=30) or []) == expected_kinds
+    for subject in (f"families/{unit['family_id']}", f"beneficiaries/{unit['owner_ids'][1]}"):
+        kinds = eventually(functools.partial(told, subject), timeout=30)
+        assert kinds is not None and set(kinds) == expected_kinds, subject
 
 
 def test_trainings_record_attendance_and_compliance_per_person(
