@@ -150,10 +150,14 @@ def test_the_plan_is_submitted_and_approved_by_another_person_with_its_figures_a
     assert started.status_code == 200 and started.json()["stage"] == "implementacion", started.text
     assert [h["to_stage"] for h in started.json()["history"]] == ["formulacion_plan", "aprobacion", "implementacion"]
 
-    # Editing the approved plan starts version 2; version 1 stays approved.
+    # Editing the approved plan starts version 2; version 1 stays approved. A rate
+    # sent as a JSON number is read as written (0.15), not as a binary float.
+    edited = {**plan_content, "finance": {**plan_content["finance"], "annual_discount_rate": 0.15}}
     revised = http.put(
-        f"{path}/plan", headers=gestor, json={"content": plan_content, "expected_revision": approved.json()["revision"]}
+        f"{path}/plan", headers=gestor, json={"content": edited, "expected_revision": approved.json()["revision"]}
     )
+    assert revised.status_code == 200, revised.text
+    assert revised.json()["content"]["finance"]["annual_discount_rate"] == "0.15"
     assert (revised.json()["version"], revised.json()["status"], revised.json()["based_on"]) == (2, "draft", 1)
     versions = http.get(f"{path}/plan/versiones", headers=as_role["auditor"]).json()["plans"]
     assert [(p["version"], p["status"]) for p in versions] == [(1, "approved"), (2, "draft")]

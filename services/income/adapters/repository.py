@@ -26,6 +26,7 @@ class MongoIncomeStore:
         self.trainings: Collection[dict[str, Any]] = db["trainings"]
         self.units.create_index([("community_id", ASCENDING), ("created_at", DESCENDING)])
         self.units.create_index([("stage", ASCENDING), ("created_at", DESCENDING)])
+        self.units.create_index("created_at")
         self.units.create_index("outbox.created_at")
         self.trainings.create_index([("unit_id", ASCENDING), ("held_at", ASCENDING)])
         self.trainings.create_index([("community_id", ASCENDING), ("held_at", ASCENDING)])
