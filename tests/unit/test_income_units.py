@@ -63,9 +63,9 @@ def test_a_transition_from_the_wrong_stage_and_a_false_guard_are_refused_by_name
     with pytest.raises(TransitionNotAllowed):
         machine.advance("diagnostico", "graduar", {}, "")
     with pytest.raises(GuardFailed) as caught:
-        machine.advance("aprobacion", "iniciar_implementacion", {"plan_approved": True, "plan_viable": False}, "")
+        machine.advance("aprobacion", "iniciar_implementacion", {"plan": {"aprobado": True, "viable": False}}, "")
     assert caught.value.guard == "plan_aprobado_y_viable"
-    assert caught.value.seen == {"plan_approved": True, "plan_viable": False}
+    assert caught.value.seen == {"plan.aprobado": True, "plan.viable": False}
     assert "plan_aprobado_y_viable" in str(caught.value)
 
 
@@ -100,8 +100,8 @@ def test_implementation_waits_for_an_approved_viable_plan_approved_by_someone_el
         h.change_stage(unit_id, "enviar_aprobacion", 2, "gestor1")
     assert no_plan.value.guard == "plan_formulado"
     plan = h.save_plan(unit_id, content_to_mapping(content()), 0, "gestor1")
+    h.change_stage(unit_id, "enviar_aprobacion", 2, "gestor1")  # a formulated plan (a draft) suffices
     plan = h.decide_plan(unit_id, "submit", plan.revision, "gestor1")
-    h.change_stage(unit_id, "enviar_aprobacion", 2, "gestor1")
     with pytest.raises(GuardFailed):
         h.change_stage(unit_id, "iniciar_implementacion", 3, "coord1")
     with pytest.raises(vocabulary.FailedPrecondition):
@@ -170,6 +170,10 @@ def test_graduation_reads_the_last_followup() -> None:
     with pytest.raises(GuardFailed) as caught:
         h.change_stage(unit_id, "graduar", 1, "coord1")
     assert caught.value.guard == "opera_y_vende"
+    assert caught.value.seen == {"seguimiento.operando": False, "seguimiento.ventas_mensuales": "0"}
+    actas.actas["a4"] = _followup_acta("a4", unit_id)
+    h.on_acta_sealed("a4", "seguimiento_unidad_productiva@2")
+    assert h.change_stage(unit_id, "graduar", 1, "coord1")["stage"] == "graduada"
 
 
 def test_income_events_become_timeline_entries_of_the_household_and_each_owner() -> None:

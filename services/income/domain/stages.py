@@ -6,12 +6,19 @@ implementation here without touching the use cases.
 ``SeededStages`` mirrors the seeded G.I. workflow: diagnóstico -> formulación del
 plan (Fluye) -> aprobación -> implementación | capitalización -> fortalecimiento ->
 seguimiento -> graduada, or cerrada from any open stage with a reason. Guards are
-named; a failing one is ``GuardFailed`` with its name and the values it saw."""
+named; a failing one is ``GuardFailed`` with its name and the values it saw.
+
+The facts a guard reads have the shape of the engine's instance data in the seeded
+definition (``crm_platform/workflow/examples/gi_unidad_productiva.yaml``, branch
+h9): ``plan.version``, ``plan.aprobado``, ``plan.viable``, ``seguimiento.operando``,
+``seguimiento.ventas_mensuales``; the guards keep the same names. Not modelled
+here yet: the diagnosis (``diagnostico.completo``) and capitalisation amounts."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Protocol
 
 from crm_platform import errors as vocabulary
@@ -53,7 +60,14 @@ class Guard:
     name: str
     message: str
     test: Callable[[Mapping[str, Any]], bool]
-    reads: tuple[str, ...]
+    reads: tuple[str, ...]  # dotted paths into the facts
+
+
+def _read(facts: Mapping[str, Any], path: str) -> Any:
+    value: Any = facts
+    for key in path.split("."):
+        value = value.get(key) if isinstance(value, Mapping) else None
+    return value
 
 
 @dataclass(frozen=True)
@@ -78,8 +92,8 @@ class StageMachine(Protocol):
 _PLAN_APPROVED_VIABLE = Guard(
     "plan_aprobado_y_viable",
     "La unidad productiva necesita su plan de acción aprobado y viable",
-    lambda f: bool(f.get("plan_approved")) and bool(f.get("plan_viable")),
-    ("plan_approved", "plan_viable"),
+    lambda f: bool(_read(f, "plan.aprobado")) and bool(_read(f, "plan.viable")),
+    ("plan.aprobado", "plan.viable"),
 )
 _OPEN = frozenset(STAGE_LABELS) - TERMINAL
 
@@ -93,9 +107,9 @@ TRANSITIONS: tuple[Transition, ...] = (
         (
             Guard(
                 "plan_formulado",
-                "La unidad productiva necesita un plan de acción enviado a aprobación",
-                lambda f: f.get("plan_status") in ("submitted", "approved"),
-                ("plan_status",),
+                "La unidad productiva necesita un plan de acción formulado",
+                lambda f: (_read(f, "plan.version") or 0) >= 1,
+                ("plan.version",),
             ),
         ),
     ),
@@ -133,8 +147,11 @@ TRANSITIONS: tuple[Transition, ...] = (
             Guard(
                 "opera_y_vende",
                 "Solo se gradúa una unidad productiva que opera y registra ventas en su último seguimiento",
-                lambda f: bool(f.get("operating")) and float(f.get("monthly_sales") or 0) > 0,
-                ("operating", "monthly_sales"),
+                lambda f: (
+                    bool(_read(f, "seguimiento.operando"))
+                    and Decimal(str(_read(f, "seguimiento.ventas_mensuales") or 0)) > 0
+                ),
+                ("seguimiento.operando", "seguimiento.ventas_mensuales"),
             ),
         ),
     ),
@@ -161,5 +178,5 @@ class SeededStages:
             raise vocabulary.InvalidArgument({"reason": "Indique el motivo"})
         for guard in found.guards:
             if not guard.test(facts):
-                raise GuardFailed(guard.name, guard.message, {k: facts.get(k) for k in guard.reads})
+                raise GuardFailed(guard.name, guard.message, {k: _read(facts, k) for k in guard.reads})
         return found.target

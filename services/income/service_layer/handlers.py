@@ -151,15 +151,16 @@ class IncomeHandlers:
         return self._update(unit_id, change)
 
     def _facts(self, doc: UnitDoc) -> dict[str, Any]:
-        """What the stage guards read."""
-        facts: dict[str, Any] = {"plan_status": doc.get("plan_status", ""), "plan_approved": False}
+        """What the stage guards read, shaped as the workflow engine's instance data."""
+        plan: dict[str, Any] = {"version": doc.get("plan_version", 0), "aprobado": False, "viable": False}
         approved = [p for p in doc["plans"] if p["status"] == PlanStatus.APPROVED]
         if approved:
             found = assessment(plan_from_doc(doc["_id"], approved[-1]), self.rule)
-            facts.update(plan_approved=True, plan_viable=bool(found and found.verdict.viable))
+            plan.update(aprobado=True, viable=bool(found and found.verdict.viable))
+        facts: dict[str, Any] = {"plan": plan}
         if doc["followups"]:
             last = doc["followups"][-1]
-            facts.update(operating=last["operating"], monthly_sales=last["monthly_sales"])
+            facts["seguimiento"] = {"operando": last["operating"], "ventas_mensuales": last["monthly_sales"]}
         return facts
 
     # -- the Fluye plan ------------------------------------------------------------------
