@@ -9,9 +9,9 @@ each field."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Query
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from crm_platform.proto_gen.crm.income.v1 import income_pb2 as pb
@@ -25,6 +25,8 @@ from services.income.access import ACCESS as INCOME
 API = "/api/v1"
 UNITS = f"{API}/unidades-productivas"
 TAGS: list[str | Any] = ["income"]
+# A plan's version number (0: the latest).
+PlanVersion = Annotated[int, Query(ge=0, le=10_000)]
 
 
 def plan_json(message: pb.ActionPlan) -> dict[str, Any]:
@@ -71,10 +73,9 @@ def register(app: FastAPI, backend: Backend) -> None:
 
     # -- the Fluye plan ------------------------------------------------------------------
     @app.get(f"{UNITS}/{{unit_id}}/plan", tags=TAGS, response_model=RI.PlanOut, responses=R.READ)
-    def plan(unit_id: str, user: User, version: int = 0) -> dict[str, Any]:
+    def plan(unit_id: str, user: User, version: PlanVersion = 0) -> dict[str, Any]:
         """The latest version (or ``version``), with its figures and viability verdict."""
         auth.require(user, INCOME, "GetPlan")
-        version = max(0, min(version, 10_000))
         return plan_json(backend.call(I.GetPlan, pb.GetPlanRequest(unit_id=unit_id, version=version), user))
 
     @app.get(f"{UNITS}/{{unit_id}}/plan/versiones", tags=TAGS, response_model=RI.PlansOut, responses=R.READ)
