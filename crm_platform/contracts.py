@@ -210,6 +210,72 @@ class NotificationDelivered(NotificationOutcome):
     SOURCE, TYPE = "notifications", "notification_delivered"
 
 
+# -- income (Generación de Ingresos) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProductiveUnitRegistered(Contract):
+    SOURCE, TYPE = "income", "productive_unit_registered"
+
+    unit_id: str
+    name: str
+    family_id: str
+    owner_ids: list[str]
+    community_id: str
+    sector: str
+    kind: str
+    stage: str
+    occurred_at: str
+    by: str
+
+
+@dataclass(frozen=True)
+class StageChanged(Contract):
+    SOURCE, TYPE = "income", "stage_changed"
+
+    unit_id: str
+    unit_name: str
+    family_id: str
+    owner_ids: list[str]
+    transition: str
+    from_stage: str
+    to_stage: str
+    to_stage_label: str
+    version: int
+    reason: str
+    occurred_at: str
+    by: str
+
+
+@dataclass(frozen=True)
+class ActionPlanApproved(Contract):
+    SOURCE, TYPE = "income", "action_plan_approved"
+
+    unit_id: str
+    unit_name: str
+    family_id: str
+    owner_ids: list[str]
+    plan_version: int
+    viable: bool
+    occurred_at: str
+    by: str
+
+
+@dataclass(frozen=True)
+class FollowupRecorded(Contract):
+    SOURCE, TYPE = "income", "followup_recorded"
+
+    unit_id: str
+    unit_name: str
+    family_id: str
+    owner_ids: list[str]
+    acta_id: str
+    operating: bool
+    monthly_sales: str  # COP, decimal text
+    jobs: int
+    occurred_at: str
+
+
 CONTRACTS: dict[tuple[str, str], type[Contract]] = {
     (c.SOURCE, c.TYPE): c
     for c in (
@@ -226,6 +292,10 @@ CONTRACTS: dict[tuple[str, str], type[Contract]] = {
         NotificationOutcome,
         NotificationFailed,
         NotificationDelivered,
+        ProductiveUnitRegistered,
+        StageChanged,
+        ActionPlanApproved,
+        FollowupRecorded,
     )
 }
 

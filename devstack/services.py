@@ -71,6 +71,12 @@ def start_services(stack: Stack, gateway_port: int | None = None, grpc_port: int
             "OTEL_SERVICE_NAME": "documents",
         },
     )
+    stack.env["INCOME_GRPC"] = f"{LOOPBACK}:{free_port()}"
+    income = stack.spawn(
+        "income",
+        [str(VENV_BIN / "crm-income")],
+        {"INCOME_GRPC_PORT": stack.env["INCOME_GRPC"].rsplit(":", 1)[1], "OTEL_SERVICE_NAME": "income"},
+    )
     notifications = start_notifications(stack, f"http://{LOOPBACK}:{gateway_port}/webhooks")
     stack.env["REPORTS_GRPC"] = f"{LOOPBACK}:{free_port()}"
     reports = stack.spawn(
@@ -112,6 +118,14 @@ def start_services(stack: Stack, gateway_port: int | None = None, grpc_port: int
         documents.log,
         documents.proc,
     )
+    wait_for("income service", lambda: grpc_serving(stack.env["INCOME_GRPC"]), 60, income.log, income.proc)
+    wait_for(
+        "income consumer",
+        lambda: rpc_consumed(stack.env["AMQP_URI"], "income.acta_sealed"),
+        60,
+        income.log,
+        income.proc,
+    )
     wait_for(
         "notifications service",
         lambda: grpc_serving(stack.env["NOTIFICATIONS_GRPC"]),
@@ -151,6 +165,7 @@ def start_services(stack: Stack, gateway_port: int | None = None, grpc_port: int
         "documents_grpc": stack.env["DOCUMENTS_GRPC"],
         "notifications_grpc": stack.env["NOTIFICATIONS_GRPC"],
         "reports_grpc": stack.env["REPORTS_GRPC"],
+        "income_grpc": stack.env["INCOME_GRPC"],
     }
     env_file.write(stack.var_dir, {**stack.env, "GATEWAY_URL": stack.urls["gateway"]})
 

@@ -23,6 +23,7 @@ from gateway import (
     chain_routes,
     docs,
     errors,
+    income_routes,
     kiosk_routes,
     notifications_routes,
     reports_routes,
@@ -337,6 +338,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     kiosk_routes.register(app, backend, tokens, statements, pairings)
     notifications_routes.register(app, backend)
     reports_routes.register(app, backend)
+    income_routes.register(app, backend)
     webhooks_routes.register(app, backend)
     web.install(app, web_app)  # the staff web app under /app
     return app

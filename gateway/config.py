@@ -34,6 +34,8 @@ class GatewaySettings:
     web_idle_seconds: int = 1800
     web_secure_cookies: bool = False
     reports_grpc: str = "127.0.0.1:50055"
+    # The income service (generación de ingresos), added after the others.
+    income_grpc: str = "127.0.0.1:50056"
 
     @classmethod
     def from_env(cls) -> GatewaySettings:
@@ -50,6 +52,7 @@ class GatewaySettings:
             actas_grpc=setting("ACTAS_GRPC", "127.0.0.1:50052"),
             documents_grpc=setting("DOCUMENTS_GRPC", "127.0.0.1:50053"),
             notifications_grpc=setting("NOTIFICATIONS_GRPC", "127.0.0.1:50054"),
+            income_grpc=setting("INCOME_GRPC", "127.0.0.1:50056"),
             mongo_uri=setting("MONGO_URI", "mongodb://127.0.0.1:27017/?directConnection=true"),
             db_name=setting("GATEWAY_DB", "crm_gateway"),
             max_body_bytes=int_setting("GATEWAY_MAX_BODY_BYTES", 256 * 1024),

@@ -18,6 +18,7 @@ from crm_platform.grpc_support import caller_metadata
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2_grpc
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2_grpc as pb_grpc
 from crm_platform.proto_gen.crm.documents.v1 import documents_pb2_grpc
+from crm_platform.proto_gen.crm.income.v1 import income_pb2_grpc
 from crm_platform.proto_gen.crm.notifications.v1 import notifications_pb2_grpc
 from crm_platform.proto_gen.crm.reports.v1 import reports_pb2_grpc
 from gateway import auth, errors
@@ -41,6 +42,7 @@ class Backend:
             settings.documents_grpc,
             settings.notifications_grpc,
             settings.reports_grpc,
+            settings.income_grpc,
         )
         self.channels = [_channel(t) for t in targets]
         self.beneficiaries = pb_grpc.BeneficiariesServiceStub(self.channels[0])
@@ -48,6 +50,7 @@ class Backend:
         self.documents = documents_pb2_grpc.DocumentsServiceStub(self.channels[2])
         self.notifications = notifications_pb2_grpc.NotificationsServiceStub(self.channels[3])
         self.reports = reports_pb2_grpc.ReportsServiceStub(self.channels[4])
+        self.income = income_pb2_grpc.IncomeServiceStub(self.channels[5])
         self.timeout = settings.grpc_timeout_seconds
 
     def call(self, method: Callable[..., Any], request: Message, user: auth.User) -> Any:

@@ -28,6 +28,7 @@ from crm_platform.grpc_support import caller_metadata
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2
 from crm_platform.proto_gen.crm.documents.v1 import documents_pb2
+from crm_platform.proto_gen.crm.income.v1 import income_pb2
 from crm_platform.proto_gen.crm.notifications.v1 import notifications_pb2
 from crm_platform.proto_gen.crm.reports.v1 import reports_pb2
 from devstack.infra import Stack
@@ -36,6 +37,7 @@ from services.actas import access as actas_access
 from services.actas.domain.submission import public_key_b64
 from services.beneficiaries import access as beneficiaries_access
 from services.documents import access as documents_access
+from services.income import access as income_access
 from services.notifications import access as notifications_access
 from services.reports import access as reports_access
 
@@ -80,6 +82,7 @@ SERVICES = {
             notifications_access.ACCESS,
         ),
         Service("reports", reports_pb2, "ReportsService", "REPORTS_GRPC", reports_access.ACCESS),
+        Service("income", income_pb2, "IncomeService", "INCOME_GRPC", income_access.ACCESS),
     )
 }
 
@@ -98,6 +101,10 @@ NOT_USER_ROUTES = {
 }
 
 
+# A productive unit's registration that the service refuses (an unknown sector).
+_UNIT = {"name": "x", "family_id": NOPE, "owner_ids": [NOPE], "community_id": NOPE, "kind": "emprendimiento"}
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
@@ -111,7 +118,8 @@ class Route:
 
 
 def _routes(community_id: str) -> list[Route]:
-    b, a, d, n = "beneficiaries", "actas", "documents", "notifications"
+    b, a, d, n, i = "beneficiaries", "actas", "documents", "notifications", "income"
+    up = f"/unidades-productivas/{NOPE}"
     person = {
         "national_id": {"type": "XX", "number": ""},
         "first_names": "",
@@ -189,6 +197,22 @@ def _routes(community_id: str) -> list[Route]:
         Route("GET", "/indicadores", (("reports", "ListKpis"),)),
         Route("GET", f"/indicadores/{NOPE}", (("reports", "GetKpiValue"),)),
         Route("GET", f"/indicadores/{NOPE}/registros", (("reports", "DrillDown"),)),
+        # income
+        Route("GET", "/unidades-productivas/sectores", ((i, "ListSectors"),)),
+        Route("POST", "/unidades-productivas", ((i, "RegisterUnit"),), {**_UNIT, "sector": "no-existe"}),
+        Route("GET", "/unidades-productivas", ((i, "ListUnits"),), params={"limit": "1"}),
+        Route("GET", up, ((i, "GetUnit"),)),
+        Route("POST", f"{up}/etapa", ((i, "ChangeStage"),), {"transition": "cerrar", "expected_version": 1}),
+        Route("GET", f"{up}/plan", ((i, "GetPlan"),)),
+        Route("GET", f"{up}/plan/versiones", ((i, "ListPlanVersions"),)),
+        Route("PUT", f"{up}/plan", ((i, "SavePlan"),), {"content": {}}),
+        Route("POST", f"{up}/plan/envio", ((i, "SubmitPlan"),), {"expected_revision": 1}),
+        Route("POST", f"{up}/plan/aprobacion", ((i, "ApprovePlan"),), {"expected_revision": 1}),
+        Route("POST", f"{up}/plan/devolucion", ((i, "ReturnPlan"),), {"expected_revision": 1, "reason": "x"}),
+        Route("POST", f"{up}/capacitaciones", ((i, "RecordTraining"),), {"topic": "", "attendance": []}),
+        Route("GET", f"{up}/capacitaciones", ((i, "ListTrainings"),)),
+        Route("POST", "/capacitaciones", ((i, "RecordTraining"),), {"topic": "", "attendance": []}),
+        Route("GET", "/capacitaciones", ((i, "ListTrainings"),), params={"community_id": NOPE}),
     ]
 
 

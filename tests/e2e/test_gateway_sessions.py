@@ -40,6 +40,7 @@ def settings_for(stack: Stack, db_name: str, **overrides: Any) -> GatewaySetting
         "documents_grpc": stack.env["DOCUMENTS_GRPC"],
         "notifications_grpc": stack.env["NOTIFICATIONS_GRPC"],
         "reports_grpc": stack.env["REPORTS_GRPC"],
+        "income_grpc": stack.env["INCOME_GRPC"],
         "mongo_uri": stack.env["MONGO_URI"],
         "db_name": db_name,
         "max_body_bytes": 256 * 1024,

@@ -88,6 +88,24 @@ CATALOGUE: tuple[Template, ...] = (
             *_CLOSING,
         ),
     ),
+    # Version 2 carries what Generación de Ingresos attaches to the UP: which UP,
+    # whether it operates, monthly sales, jobs and problems (services/income).
+    Template(
+        "seguimiento_unidad_productiva",
+        2,
+        "Acta de seguimiento a unidad productiva",
+        (
+            *_COMMON,
+            FieldSpec("unidad_productiva", "Código de la unidad productiva", T.TEXT, max_length=64),
+            FieldSpec("titular", "Titular de la unidad productiva", T.BENEFICIARY_REF),
+            FieldSpec("opera", "¿La unidad está operando?", T.SINGLE_CHOICE, options=("si", "no")),
+            FieldSpec("ventas_mes", "Ventas del último mes (COP)", T.NUMBER, minimum=0),
+            FieldSpec("empleos", "Empleos que genera", T.NUMBER, minimum=0, maximum=500),
+            FieldSpec("problemas", "Problemas encontrados", T.TEXT, required=False),
+            FieldSpec("observaciones", "Observaciones", T.TEXT, required=False),
+            *_CLOSING,
+        ),
+    ),
     Template(
         "orientacion_fes",
         1,

@@ -94,3 +94,32 @@ def entries_for_acta_sealed(event_id: str, payload: dict[str, Any]) -> list[Time
         for kind, subjects in (("beneficiary", sorted(people)), ("family", sorted(families)))
         for subject in subjects
     ]
+
+
+INCOME_EVENTS = ("productive_unit_registered", "stage_changed", "action_plan_approved", "followup_recorded")
+
+
+def entries_for_income_event(event_type: str, event_id: str, payload: dict[str, Any]) -> list[TimelineEntry]:
+    """Entries for the income service's events about a productive unit: one for its
+    household and one per owner. Contract (owned by the income service):
+    ``unit_id``, ``family_id``, ``owner_ids``, ``occurred_at`` and the event's own fields."""
+    name = payload.get("unit_name") or payload.get("name") or "unidad productiva"
+    if event_type == "productive_unit_registered":
+        summary = f"Registro de la unidad productiva {name}"
+    elif event_type == "stage_changed":
+        summary = f"La unidad productiva {name} pasa a la etapa {payload.get('to_stage_label') or payload['to_stage']}"
+    elif event_type == "action_plan_approved":
+        verdict = "viable" if payload.get("viable") else "no viable"
+        summary = f"Plan de acción de {name} aprobado (versión {payload['plan_version']}, {verdict})"
+    elif event_type == "followup_recorded":
+        state = "opera" if payload.get("operating") else "no opera"
+        summary = f"Seguimiento a la unidad productiva {name}: {state}"
+    else:
+        return []
+    at = _when(payload, "occurred_at")
+    subjects = [("family", payload["family_id"])] + [("beneficiary", o) for o in sorted(set(payload["owner_ids"]))]
+    return [
+        TimelineEntry(kind, subject, at, event_type, summary, "income", payload["unit_id"], event_id)
+        for kind, subject in subjects
+        if subject
+    ]

@@ -175,6 +175,30 @@ class BeneficiariesService:
     def on_acta_sealed(self, payload: dict[str, Any]) -> None:
         self.app.handlers.record_acta_sealed(str(payload["event_id"]), payload)
 
+    # The income service's events about a household's productive units.
+    def _income_event(self, event_type: str, payload: dict[str, Any]) -> None:
+        self.app.handlers.record_income_event(event_type, str(payload["event_id"]), payload)
+
+    @event_handler("income", "productive_unit_registered")
+    @contract_checked(SERVICE_NAME, "income", "productive_unit_registered")
+    def on_productive_unit_registered(self, payload: dict[str, Any]) -> None:
+        self._income_event("productive_unit_registered", payload)
+
+    @event_handler("income", "stage_changed")
+    @contract_checked(SERVICE_NAME, "income", "stage_changed")
+    def on_stage_changed(self, payload: dict[str, Any]) -> None:
+        self._income_event("stage_changed", payload)
+
+    @event_handler("income", "action_plan_approved")
+    @contract_checked(SERVICE_NAME, "income", "action_plan_approved")
+    def on_action_plan_approved(self, payload: dict[str, Any]) -> None:
+        self._income_event("action_plan_approved", payload)
+
+    @event_handler("income", "followup_recorded")
+    @contract_checked(SERVICE_NAME, "income", "followup_recorded")
+    def on_followup_recorded(self, payload: dict[str, Any]) -> None:
+        self._income_event("followup_recorded", payload)
+
     # -- outbox sweep ----------------------------------------------------------
     @timer(interval=5)
     def sweep_outbox(self) -> None:

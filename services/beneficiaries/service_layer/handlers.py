@@ -34,6 +34,7 @@ from services.beneficiaries.domain.timeline import (
     TimelineEntry,
     entries_for_acta_sealed,
     entries_for_beneficiary_event,
+    entries_for_income_event,
 )
 from services.beneficiaries.service_layer.ports import EventRelay, Repository, TemplateCipher
 
@@ -288,6 +289,9 @@ class BeneficiaryHandlers:
 
     def record_acta_sealed(self, event_id: str, payload: dict[str, Any]) -> int:
         return self.repo.append_timeline(entries_for_acta_sealed(event_id, payload))
+
+    def record_income_event(self, event_type: str, event_id: str, payload: dict[str, Any]) -> int:
+        return self.repo.append_timeline(entries_for_income_event(event_type, event_id, payload))
 
     def timeline(self, subject_type: str, subject_id: str, limit: int = 100) -> list[TimelineEntry]:
         subject_type = (subject_type or "").strip().lower()

@@ -1,0 +1,139 @@
+"""Response bodies of the income routes (see ``gateway.responses``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from gateway.responses import Out, Timestamp
+
+
+class SectorOut(Out):
+    code: str
+    label: str
+
+
+class SectorsOut(Out):
+    sectors: list[SectorOut]
+
+
+class StageChangeOut(Out):
+    transition: str
+    from_stage: str
+    to_stage: str
+    by: str
+    at: Timestamp | None = None
+    reason: str
+    acta_id: str
+
+
+class FollowUpOut(Out):
+    acta_id: str
+    visited_at: str
+    operating: bool
+    monthly_sales: str = Field(description="COP, texto decimal")
+    jobs: int
+    problems: str
+    gestor_id: str
+
+
+class UnitOut(Out):
+    id: str
+    name: str
+    family_id: str
+    owner_ids: list[str]
+    community_id: str
+    sector: str
+    kind: str
+    stage: str
+    version: int
+    closing_reason: str
+    history: list[StageChangeOut]
+    followups: list[FollowUpOut]
+    created_at: Timestamp | None = None
+    created_by: str
+    plan_version: int
+    plan_status: str
+    transitions: list[str] = Field(description="Las transiciones que salen de la etapa actual")
+
+
+class UnitsOut(Out):
+    units: list[UnitOut]
+
+
+class PlanStatusChangeOut(Out):
+    from_status: str
+    to_status: str
+    by: str
+    at: Timestamp | None = None
+    reason: str
+
+
+class PlanFiguresOut(Out):
+    npv: str = Field(description="VPN en COP")
+    irr_monthly: str = Field(description="TIR mensual (fracción), vacía si no existe")
+    irr_annual: str
+    payback_month: int = Field(description="Mes de recuperación de la inversión; 0 si no ocurre")
+    break_even_units: str
+    break_even_sales: str
+    total_sales: str
+    operating_margin: str
+
+
+class ViabilityCheckOut(Out):
+    code: str
+    passed: bool
+    message: str
+
+
+class VerdictOut(Out):
+    viable: bool
+    label: str
+    checks: list[ViabilityCheckOut]
+
+
+class PlanOut(Out):
+    unit_id: str
+    version: int
+    status: str
+    revision: int
+    based_on: int
+    content: dict[str, Any]
+    history: list[PlanStatusChangeOut]
+    has_figures: bool
+    figures: PlanFiguresOut | None = None
+    verdict: VerdictOut | None = None
+    missing: list[str] = Field(description="Las partes que faltan para enviarlo")
+
+
+class PlansOut(Out):
+    plans: list[PlanOut]
+
+
+class AttendanceOut(Out):
+    beneficiary_id: str
+    present: bool
+
+
+class TrainingOut(Out):
+    id: str
+    unit_id: str
+    community_id: str
+    topic: str
+    held_at: Timestamp | None = None
+    attendance: list[AttendanceOut]
+    recorded_by: str
+
+
+class ComplianceOut(Out):
+    beneficiary_id: str
+    sessions: int
+    attended: int
+    percent: str
+    band: str = Field(description="cumple (≥ 80 %), parcial (≥ 50 %) o no_cumple")
+
+
+class TrainingsOut(Out):
+    trainings: list[TrainingOut]
+    compliance: list[ComplianceOut]

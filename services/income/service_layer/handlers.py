@@ -1,0 +1,308 @@
+"""The income use cases: productive units and their stages, the Fluye plan, and
+follow-ups from sealed actas. Trainings are in ``trainings.py``.
+
+Every command reads the UP's one document, applies the domain's rules and writes
+it back with its events in its outbox in one conditional write on the document's
+internal revision (``rev``): nothing is half-written, and a concurrent write makes
+the command start over on the fresh document (where the caller's expected version
+or revision is checked again, so a stale caller gets ``Aborted``, HTTP 409)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from crm_platform import errors as vocabulary
+from crm_platform.clock import Clock
+from services.income.domain import units
+from services.income.domain.followups import read_followup
+from services.income.domain.plan import ActionPlan, PlanStatus
+from services.income.domain.plan_io import content_from_mapping
+from services.income.domain.stages import INITIAL, STAGE_LABELS, StageMachine
+from services.income.domain.viability import ViabilityRule
+from services.income.service_layer.plans import assessment, plan_from_doc, plan_to_doc
+from services.income.service_layer.ports import ActaSource, Directory, Relay, UnitDoc, UnitStore
+
+UNITS = "units"
+FOLLOWUP_TEMPLATE = "seguimiento_unidad_productiva"
+ATTEMPTS = 5
+
+
+class UnitNotFound(vocabulary.NotFound):
+    def __init__(self, unit_id: str) -> None:
+        super().__init__(f"Unidad productiva no encontrada: {unit_id}")
+
+
+class StaleVersion(vocabulary.Aborted):
+    def __init__(self, what: str, expected: int, current: int) -> None:
+        super().__init__(
+            f"La {what} cambió mientras la editaba (usted vio la versión {expected}, la actual es {current}): "
+            "vuelva a cargarla",
+            fields={"expected_version": f"actual: {current}"},
+        )
+
+
+class PlanNotFound(vocabulary.NotFound):
+    def __init__(self, unit_id: str) -> None:
+        super().__init__(f"La unidad productiva {unit_id} no tiene plan de acción")
+
+
+def _event(kind: str, payload: Mapping[str, Any], at: datetime) -> dict[str, Any]:
+    return {"id": uuid.uuid4().hex, "type": kind, "payload": dict(payload), "created_at": at}
+
+
+class IncomeHandlers:
+    def __init__(
+        self,
+        store: UnitStore,
+        directory: Directory,
+        stages: StageMachine,
+        relay: Relay,
+        clock: Clock,
+        rule: ViabilityRule,
+        actas: ActaSource | None = None,
+    ) -> None:
+        self.store, self.directory, self.stages = store, directory, stages
+        self.relay, self.clock, self.rule, self.actas = relay, clock, rule, actas
+
+    # -- productive units ----------------------------------------------------------------
+    def register(
+        self,
+        *,
+        name: str,
+        family_id: str,
+        owner_ids: Sequence[str],
+        community_id: str,
+        sector: str,
+        kind: str,
+        by: str,
+    ) -> UnitDoc:
+        reg = units.registration(name, family_id, owner_ids, community_id, sector, kind)
+        people = self.directory.people(reg.owner_ids)
+        units.check_owners(reg, {p.beneficiary_id: p.family_id for p in people.values()})
+        now = self.clock.now()
+        unit_id = uuid.uuid4().hex
+        doc: UnitDoc = {
+            "_id": unit_id,
+            "name": reg.name,
+            "family_id": reg.family_id,
+            "owner_ids": list(reg.owner_ids),
+            "community_id": reg.community_id,
+            "sector": reg.sector,
+            "kind": reg.kind,
+            "stage": INITIAL,
+            "version": 1,
+            "closing_reason": "",
+            "history": [],
+            "followups": [],
+            "plans": [],
+            "created_at": now,
+            "created_by": by,
+            "rev": 1,
+        }
+        payload = {k: doc[k] for k in ("name", "family_id", "owner_ids", "community_id", "sector", "kind", "stage")}
+        event = _event(
+            "productive_unit_registered", {"unit_id": unit_id, **payload, "occurred_at": now.isoformat(), "by": by}, now
+        )
+        self.store.insert(doc, [event])
+        self.relay.flush(UNITS, unit_id)
+        return doc
+
+    def unit(self, unit_id: str) -> UnitDoc:
+        doc = self.store.get(unit_id)
+        if doc is None:
+            raise UnitNotFound(unit_id)
+        return doc
+
+    def units(self, community_id: str = "", stage: str = "", limit: int = 100) -> list[UnitDoc]:
+        return self.store.find(community_id, stage, max(1, min(limit or 100, 500)))
+
+    def allowed_transitions(self, doc: UnitDoc) -> list[str]:
+        return self.stages.allowed(doc["stage"])
+
+    def change_stage(
+        self, unit_id: str, transition: str, expected_version: int, by: str, reason: str = "", acta_id: str = ""
+    ) -> UnitDoc:
+        reason = units.closing_reason(reason)
+
+        def change(doc: UnitDoc, now: datetime) -> list[dict[str, Any]]:
+            if expected_version != doc["version"]:
+                raise StaleVersion("unidad productiva", expected_version, doc["version"])
+            source = doc["stage"]
+            target = self.stages.advance(source, transition, self._facts(doc), reason)
+            doc["stage"], doc["version"] = target, doc["version"] + 1
+            if target == "cerrada":
+                doc["closing_reason"] = reason
+            entry = {"transition": transition, "from_stage": source, "to_stage": target, "by": by, "at": now}
+            doc["history"].append({**entry, "reason": reason, "acta_id": acta_id})
+            payload = {
+                **self._people(doc),
+                **{k: v for k, v in entry.items() if k != "at"},
+                "to_stage_label": STAGE_LABELS.get(target, target),
+                "version": doc["version"],
+                "reason": reason,
+                "occurred_at": now.isoformat(),
+            }
+            return [_event("stage_changed", payload, now)]
+
+        return self._update(unit_id, change)
+
+    def _facts(self, doc: UnitDoc) -> dict[str, Any]:
+        """What the stage guards read, shaped as the workflow engine's instance data."""
+        plan: dict[str, Any] = {"version": doc.get("plan_version", 0), "aprobado": False, "viable": False}
+        approved = [p for p in doc["plans"] if p["status"] == PlanStatus.APPROVED]
+        if approved:
+            found = assessment(plan_from_doc(doc["_id"], approved[-1]), self.rule)
+            plan.update(aprobado=True, viable=bool(found and found.verdict.viable))
+        facts: dict[str, Any] = {"plan": plan}
+        if doc["followups"]:
+            last = doc["followups"][-1]
+            facts["seguimiento"] = {"operando": last["operating"], "ventas_mensuales": last["monthly_sales"]}
+        return facts
+
+    # -- the Fluye plan ------------------------------------------------------------------
+    def plan(self, unit_id: str, version: int = 0) -> ActionPlan:
+        doc = self.unit(unit_id)
+        found = [p for p in doc["plans"] if not version or p["version"] == version]
+        if not found:
+            raise PlanNotFound(unit_id)
+        return plan_from_doc(unit_id, found[-1])
+
+    def plan_versions(self, unit_id: str) -> list[ActionPlan]:
+        return [plan_from_doc(unit_id, p) for p in self.unit(unit_id)["plans"]]
+
+    def save_plan(self, unit_id: str, content: Mapping[str, Any], expected_revision: int, by: str) -> ActionPlan:
+        parsed = content_from_mapping(content)
+
+        def save(doc: UnitDoc, now: datetime) -> list[dict[str, Any]]:
+            current = _latest(doc)
+            if current is None:
+                if expected_revision:
+                    raise StaleVersion("plan", expected_revision, 0)
+                _store_plan(doc, ActionPlan.start(unit_id, parsed, by, now))
+                return []
+            _check_revision(current, expected_revision)
+            _store_plan(doc, current.edit(parsed, by, now))
+            return []
+
+        return _latest_required(self._update(unit_id, save))
+
+    def decide_plan(self, unit_id: str, decision: str, expected_revision: int, by: str, reason: str = "") -> ActionPlan:
+        """``decision``: submit, approve or return (the domain's four-eyes rule holds)."""
+
+        def decide(doc: UnitDoc, now: datetime) -> list[dict[str, Any]]:
+            current = _latest(doc)
+            if current is None:
+                raise PlanNotFound(unit_id)
+            _check_revision(current, expected_revision)
+            if decision == "submit":
+                _store_plan(doc, current.submit(by, now))
+                return []
+            if decision == "return":
+                _store_plan(doc, current.return_for_changes(by, now, reason))
+                return []
+            approved = current.approve(by, now)
+            _store_plan(doc, approved)
+            found = assessment(approved, self.rule)
+            payload = {
+                **self._people(doc),
+                "plan_version": approved.version,
+                "viable": bool(found and found.verdict.viable),
+                "occurred_at": now.isoformat(),
+                "by": by,
+            }
+            return [_event("action_plan_approved", payload, now)]
+
+        return _latest_required(self._update(unit_id, decide))
+
+    # -- follow-ups ------------------------------------------------------------------------
+    def on_acta_sealed(self, acta_id: str, template_key: str) -> str:
+        """Attach a sealed follow-up acta's values to its UP, once: a redelivered
+        event finds the acta already attached and changes nothing. Returns what happened."""
+        if template_key.split("@", 1)[0] != FOLLOWUP_TEMPLATE or self.actas is None:
+            return "ignored"
+        acta = self.actas.followup(acta_id)
+        followup = read_followup(acta)
+        if followup is None:
+            return "ignored"  # a version 1 acta: it does not name its UP
+        unit_id = followup.pop("unit_id")
+        if self.store.get(unit_id) is None:
+            return "unknown_unit"
+        outcome = {"value": "recorded"}
+
+        def attach(doc: UnitDoc, now: datetime) -> list[dict[str, Any]]:
+            if any(f["acta_id"] == acta_id for f in doc["followups"]):
+                outcome["value"] = "duplicate"
+                return []
+            doc["followups"].append(followup)
+            payload = {
+                **self._people(doc),
+                "acta_id": acta_id,
+                "operating": followup["operating"],
+                "monthly_sales": followup["monthly_sales"],
+                "jobs": followup["jobs"],
+                "occurred_at": now.isoformat(),
+            }
+            return [_event("followup_recorded", payload, now)]
+
+        self._update(unit_id, attach, write_if_no_events=False)
+        return outcome["value"]
+
+    # -- the one write ---------------------------------------------------------------------
+    def _people(self, doc: UnitDoc) -> dict[str, Any]:
+        return {
+            "unit_id": doc["_id"],
+            "unit_name": doc["name"],
+            "family_id": doc["family_id"],
+            "owner_ids": list(doc["owner_ids"]),
+        }
+
+    def _update(
+        self,
+        unit_id: str,
+        change: Callable[[UnitDoc, datetime], list[dict[str, Any]]],
+        write_if_no_events: bool = True,
+    ) -> UnitDoc:
+        for _ in range(ATTEMPTS):
+            doc = self.unit(unit_id)
+            rev = doc["rev"]
+            events = change(doc, self.clock.now())
+            if not events and not write_if_no_events:
+                return doc
+            doc["rev"] = rev + 1
+            if self.store.replace(doc, rev, events):
+                if events:
+                    self.relay.flush(UNITS, unit_id)
+                return doc
+        raise vocabulary.Aborted("La unidad productiva cambia demasiado rápido: intente de nuevo")
+
+
+def _latest(doc: UnitDoc) -> ActionPlan | None:
+    return plan_from_doc(doc["_id"], doc["plans"][-1]) if doc["plans"] else None
+
+
+def _latest_required(doc: UnitDoc) -> ActionPlan:
+    found = _latest(doc)
+    assert found is not None
+    return found
+
+
+def _check_revision(plan: ActionPlan, expected: int) -> None:
+    if expected != plan.revision:
+        raise StaleVersion("versión del plan", expected, plan.revision)
+
+
+def _store_plan(doc: UnitDoc, plan: ActionPlan) -> None:
+    stored = plan_to_doc(plan)
+    if doc["plans"] and doc["plans"][-1]["version"] == plan.version:
+        doc["plans"][-1] = stored
+    else:
+        doc["plans"].append(stored)
+    doc["plan_version"], doc["plan_status"] = plan.version, str(plan.status)
+
+
+def money_text(value: Decimal) -> str:
+    return format(value, "f")

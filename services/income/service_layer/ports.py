@@ -1,0 +1,63 @@
+"""What the income use cases need from the outside: the store of productive units
+(one document per UP, with its plan versions, follow-ups and outbox, so every
+command is one conditional write), the store of trainings, and the directory of
+people (the beneficiaries service)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+UnitDoc = dict[str, Any]
+
+
+class UnitStore(Protocol):
+    def get(self, unit_id: str) -> UnitDoc | None: ...
+
+    def insert(self, doc: UnitDoc, events: Sequence[Mapping[str, Any]]) -> None: ...
+
+    def replace(self, doc: UnitDoc, expected_rev: int, events: Sequence[Mapping[str, Any]]) -> bool:
+        """Write ``doc`` and add ``events`` to its outbox, only if the stored one
+        still has revision ``expected_rev``."""
+        ...
+
+    def find(self, community_id: str, stage: str, limit: int) -> list[UnitDoc]: ...
+
+
+class TrainingStore(Protocol):
+    def insert(self, doc: Mapping[str, Any]) -> None: ...
+
+    def find(self, unit_id: str, community_id: str) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class Person:
+    beneficiary_id: str
+    family_id: str
+    community_id: str
+
+
+class Directory(Protocol):
+    def people(self, beneficiary_ids: Sequence[str]) -> dict[str, Person]:
+        """The people that exist, by id (unknown ids are absent)."""
+        ...
+
+
+@dataclass(frozen=True)
+class FollowUpActa:
+    """What a sealed ``seguimiento_unidad_productiva`` acta says about a UP."""
+
+    acta_id: str
+    template_key: str
+    values: Mapping[str, Any]
+    gestor_id: str
+    sealed_at: str
+
+
+class ActaSource(Protocol):
+    def followup(self, acta_id: str) -> FollowUpActa: ...
+
+
+class Relay(Protocol):
+    def flush(self, collection: str, aggregate_id: str) -> None: ...

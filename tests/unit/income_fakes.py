@@ -1,0 +1,83 @@
+"""In-memory stand-ins for the income service's ports, for the use-case unit tests:
+the store keeps deep copies, so a test sees only what a write really stored."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from services.income.domain.stages import SeededStages
+from services.income.domain.viability import ViabilityRule
+from services.income.service_layer.handlers import IncomeHandlers
+from services.income.service_layer.ports import FollowUpActa, Person
+
+
+class FakeUnits:
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.writes = 0
+
+    def get(self, unit_id: str) -> dict[str, Any] | None:
+        found = self.docs.get(unit_id)
+        return None if found is None else {k: v for k, v in copy.deepcopy(found).items() if k != "outbox"}
+
+    def insert(self, doc: Mapping[str, Any], events: Sequence[Mapping[str, Any]]) -> None:
+        self.docs[doc["_id"]] = {**copy.deepcopy(dict(doc)), "outbox": list(events)}
+        self.writes += 1
+
+    def replace(self, doc: Mapping[str, Any], expected_rev: int, events: Sequence[Mapping[str, Any]]) -> bool:
+        stored = self.docs[doc["_id"]]
+        if stored["rev"] != expected_rev:
+            return False
+        outbox = stored["outbox"] + list(events)
+        self.docs[doc["_id"]] = {**copy.deepcopy(dict(doc)), "outbox": outbox}
+        self.writes += 1
+        return True
+
+    def find(self, community_id: str, stage: str, limit: int) -> list[dict[str, Any]]:
+        return [d for d in self.docs.values() if (not stage or d["stage"] == stage)][:limit]
+
+    def events(self, unit_id: str) -> list[str]:
+        return [e["type"] for e in self.docs[unit_id]["outbox"]]
+
+
+class FakeDirectory:
+    def __init__(self, people: Mapping[str, str]) -> None:
+        self.known = dict(people)  # beneficiary id -> family id
+
+    def people(self, beneficiary_ids: Sequence[str]) -> dict[str, Person]:
+        return {b: Person(b, self.known[b], "com-1") for b in beneficiary_ids if b in self.known}
+
+
+class FakeActas:
+    def __init__(self) -> None:
+        self.actas: dict[str, FollowUpActa] = {}
+
+    def followup(self, acta_id: str) -> FollowUpActa:
+        return self.actas[acta_id]
+
+
+class NoRelay:
+    def __init__(self) -> None:
+        self.flushed: list[str] = []
+
+    def flush(self, collection: str, aggregate_id: str) -> None:
+        self.flushed.append(aggregate_id)
+
+
+class StepClock:
+    def __init__(self) -> None:
+        self.at = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        self.at += timedelta(minutes=1)
+        return self.at
+
+
+def handlers(people: Mapping[str, str] | None = None) -> tuple[IncomeHandlers, FakeUnits, FakeActas]:
+    units, actas = FakeUnits(), FakeActas()
+    directory = FakeDirectory(people or {"ana": "fam-1", "luis": "fam-1", "otra": "fam-2"})
+    made = IncomeHandlers(units, directory, SeededStages(), NoRelay(), StepClock(), ViabilityRule(), actas)
+    return made, units, actas

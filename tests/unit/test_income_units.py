@@ -1,0 +1,199 @@
+"""Productive-unit rules: registration, the stage machine's guards and reasons,
+optimistic versions, the plan's approval through the use cases, and follow-ups
+attached once however often the acta's event arrives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from crm_platform import errors as vocabulary
+from services.income.domain import units
+from services.income.domain.plan_io import content_to_mapping
+from services.income.domain.stages import GuardFailed, SeededStages, TransitionNotAllowed
+from services.income.service_layer.handlers import IncomeHandlers, StaleVersion
+from services.income.service_layer.ports import FollowUpActa
+from tests.unit.income_builders import content
+from tests.unit.income_fakes import handlers
+
+
+def register(h: IncomeHandlers, **overrides: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "name": "Panadería La Esperanza",
+        "family_id": "fam-1",
+        "owner_ids": ["ana", "luis"],
+        "community_id": "com-1",
+        "sector": "agroindustria",
+        "kind": "emprendimiento",
+        "by": "gestor1",
+    }
+    values.update(overrides)
+    return h.register(**values)
+
+
+def test_a_registration_names_every_bad_field_at_once() -> None:
+    with pytest.raises(units.UnitInvalid) as caught:
+        units.registration("", "fam-1", [], "com-1", "mineria", "otro")
+    assert set(caught.value.fields) == {"name", "owner_ids", "sector", "kind"}
+    assert "catálogo" in caught.value.fields["sector"]
+
+
+def test_owners_must_exist_and_belong_to_the_household() -> None:
+    h, store, _ = handlers()
+    with pytest.raises(units.UnitInvalid) as unknown:
+        register(h, owner_ids=["ana", "nadie"])
+    assert "nadie" in unknown.value.fields["owner_ids"]
+    with pytest.raises(units.UnitInvalid) as elsewhere:
+        register(h, owner_ids=["otra"])
+    assert "hogar" in elsewhere.value.fields["owner_ids"]
+    assert store.writes == 0
+
+
+def test_a_registered_unit_starts_in_diagnosis_with_its_event() -> None:
+    h, store, _ = handlers()
+    doc = register(h)
+    assert (doc["stage"], doc["version"]) == ("diagnostico", 1)
+    assert store.events(doc["_id"]) == ["productive_unit_registered"]
+    assert h.allowed_transitions(doc) == ["formular_plan", "cerrar"]
+
+
+def test_a_transition_from_the_wrong_stage_and_a_false_guard_are_refused_by_name() -> None:
+    machine = SeededStages()
+    with pytest.raises(TransitionNotAllowed):
+        machine.advance("diagnostico", "graduar", {}, "")
+    with pytest.raises(GuardFailed) as caught:
+        machine.advance("aprobacion", "iniciar_implementacion", {"plan": {"aprobado": True, "viable": False}}, "")
+    assert caught.value.guard == "plan_aprobado_y_viable"
+    assert caught.value.seen == {"plan.aprobado": True, "plan.viable": False}
+    assert "plan_aprobado_y_viable" in str(caught.value)
+
+
+def test_closing_needs_a_reason_and_keeps_it() -> None:
+    h, store, _ = handlers()
+    doc = register(h)
+    with pytest.raises(vocabulary.InvalidArgument) as caught:
+        h.change_stage(doc["_id"], "cerrar", 1, "gestor1", reason="  ")
+    assert "reason" in caught.value.fields
+    closed = h.change_stage(doc["_id"], "cerrar", 1, "gestor1", reason="La familia se mudó")
+    assert (closed["stage"], closed["closing_reason"], closed["version"]) == ("cerrada", "La familia se mudó", 2)
+    assert h.allowed_transitions(closed) == []
+    assert store.events(doc["_id"])[-1] == "stage_changed"
+
+
+def test_a_stale_version_changes_nothing() -> None:
+    h, store, _ = handlers()
+    doc = register(h)
+    h.change_stage(doc["_id"], "formular_plan", 1, "gestor1")
+    writes = store.writes
+    with pytest.raises(StaleVersion):
+        h.change_stage(doc["_id"], "cerrar", 1, "gestor2", reason="x")
+    assert store.writes == writes
+    assert h.unit(doc["_id"])["stage"] == "formulacion_plan"
+
+
+def test_implementation_waits_for_an_approved_viable_plan_approved_by_someone_else() -> None:
+    h, store, _ = handlers()
+    unit_id = register(h)["_id"]
+    h.change_stage(unit_id, "formular_plan", 1, "gestor1")
+    with pytest.raises(GuardFailed) as no_plan:
+        h.change_stage(unit_id, "enviar_aprobacion", 2, "gestor1")
+    assert no_plan.value.guard == "plan_formulado"
+    plan = h.save_plan(unit_id, content_to_mapping(content()), 0, "gestor1")
+    h.change_stage(unit_id, "enviar_aprobacion", 2, "gestor1")  # a formulated plan (a draft) suffices
+    plan = h.decide_plan(unit_id, "submit", plan.revision, "gestor1")
+    with pytest.raises(GuardFailed):
+        h.change_stage(unit_id, "iniciar_implementacion", 3, "coord1")
+    with pytest.raises(vocabulary.FailedPrecondition):
+        h.decide_plan(unit_id, "approve", plan.revision, "gestor1")  # four eyes
+    approved = h.decide_plan(unit_id, "approve", plan.revision, "coord1")
+    assert str(approved.status) == "approved"
+    assert store.events(unit_id)[-1] == "action_plan_approved"
+    moved = h.change_stage(unit_id, "iniciar_implementacion", 3, "coord1")
+    assert moved["stage"] == "implementacion"
+
+
+def test_a_plan_saved_on_a_stale_revision_is_refused() -> None:
+    h, _, _ = handlers()
+    unit_id = register(h)["_id"]
+    first = h.save_plan(unit_id, {}, 0, "gestor1")
+    h.save_plan(unit_id, content_to_mapping(content()), first.revision, "gestor1")
+    with pytest.raises(StaleVersion):
+        h.save_plan(unit_id, {}, first.revision, "gestor2")
+    assert h.plan(unit_id).content.finance is not None
+
+
+def _followup_acta(acta_id: str, unit_id: str, **values: Any) -> FollowUpActa:
+    base = {"fecha": "2026-11-21", "unidad_productiva": unit_id, "opera": "si", "ventas_mes": 850000, "empleos": 2}
+    return FollowUpActa(acta_id, "seguimiento_unidad_productiva@2", {**base, **values}, "gestor1", "2026-11-21")
+
+
+def test_a_followup_is_attached_once_however_often_the_event_arrives() -> None:
+    h, store, actas = handlers()
+    unit_id = register(h)["_id"]
+    actas.actas["acta-1"] = _followup_acta("acta-1", unit_id, problemas="Falta capital de trabajo")
+    assert h.on_acta_sealed("acta-1", "seguimiento_unidad_productiva@2") == "recorded"
+    writes = store.writes
+    assert h.on_acta_sealed("acta-1", "seguimiento_unidad_productiva@2") == "duplicate"
+    assert store.writes == writes
+    followups = h.unit(unit_id)["followups"]
+    assert len(followups) == 1
+    assert followups[0] == {
+        "acta_id": "acta-1",
+        "visited_at": "2026-11-21",
+        "operating": True,
+        "monthly_sales": "850000",
+        "jobs": 2,
+        "problems": "Falta capital de trabajo",
+        "gestor_id": "gestor1",
+    }
+    assert store.events(unit_id).count("followup_recorded") == 1
+
+
+def test_other_actas_and_unknown_units_are_ignored() -> None:
+    h, _, actas = handlers()
+    unit_id = register(h)["_id"]
+    actas.actas["a2"] = _followup_acta("a2", "no-existe")
+    assert h.on_acta_sealed("visita", "visita_domiciliaria@1") == "ignored"
+    assert h.on_acta_sealed("a2", "seguimiento_unidad_productiva@2") == "unknown_unit"
+    assert h.unit(unit_id)["followups"] == []
+
+
+def test_graduation_reads_the_last_followup() -> None:
+    h, _, actas = handlers()
+    unit_id = register(h)["_id"]
+    doc = h.unit(unit_id)
+    doc["stage"] = "seguimiento"
+    h.store.replace({**doc, "rev": doc["rev"] + 1}, doc["rev"], [])
+    actas.actas["a3"] = _followup_acta("a3", unit_id, opera="no", ventas_mes=0)
+    h.on_acta_sealed("a3", "seguimiento_unidad_productiva@2")
+    with pytest.raises(GuardFailed) as caught:
+        h.change_stage(unit_id, "graduar", 1, "coord1")
+    assert caught.value.guard == "opera_y_vende"
+    assert caught.value.seen == {"seguimiento.operando": False, "seguimiento.ventas_mensuales": "0"}
+    actas.actas["a4"] = _followup_acta("a4", unit_id)
+    h.on_acta_sealed("a4", "seguimiento_unidad_productiva@2")
+    assert h.change_stage(unit_id, "graduar", 1, "coord1")["stage"] == "graduada"
+
+
+def test_income_events_become_timeline_entries_of_the_household_and_each_owner() -> None:
+    from services.beneficiaries.domain.timeline import entries_for_income_event
+
+    payload = {
+        "unit_id": "up-1",
+        "unit_name": "Panadería",
+        "family_id": "fam-1",
+        "owner_ids": ["ana", "luis"],
+        "to_stage": "implementacion",
+        "to_stage_label": "Implementación",
+        "occurred_at": "2026-11-21T10:00:00+00:00",
+    }
+    entries = entries_for_income_event("stage_changed", "ev-1", payload)
+    assert [(e.subject_type, e.subject_id) for e in entries] == [
+        ("family", "fam-1"),
+        ("beneficiary", "ana"),
+        ("beneficiary", "luis"),
+    ]
+    assert entries[0].summary == "La unidad productiva Panadería pasa a la etapa Implementación"
+    assert {e.id for e in entries} == {"family:fam-1:ev-1", "beneficiary:ana:ev-1", "beneficiary:luis:ev-1"}
+    assert entries_for_income_event("something_else", "ev-2", payload) == []
