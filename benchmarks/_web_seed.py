@@ -153,7 +153,9 @@ def build_actas(
     """``count`` sealed actas captured over the last 12 weeks, in sealing order
     (folios drawn in that order); returns them and the signature image's digest."""
     rng = random.Random(rng_seed)
-    templates = {t.code: t for t in catalogue.CATALOGUE}
+    templates: dict[str, Any] = {}
+    for t in catalogue.CATALOGUE:  # the first version of each: its values are the ones below
+        templates.setdefault(t.code, t)
     codes, weights = list(TEMPLATE_SHARES), list(TEMPLATE_SHARES.values())
     digest = hashlib.sha256(signature_png()).hexdigest()
     community_ids = sorted(communities)
