@@ -179,7 +179,7 @@ def main() -> None:
         SERVICE_NAME,
         bootstrap,
         grpc=endpoint,
-        background=lambda app: [OutboxSweeper(app.relay)],
+        background=lambda app: [OutboxSweeper(app.relay), *app.background()],
         subscription=subscription,
     )
 
