@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
 
-from crm_platform.clock import SystemClock
+from crm_platform.clock import Clock, SystemClock
 from crm_platform.config import ConfigError, Infrastructure, setting
 from crm_platform.messaging import EventPublisher
 from crm_platform.outbox import OutboxRelay
@@ -23,6 +22,7 @@ from services.income.adapters.workflow import TaskNotifier, UnitOutboxEvents, in
 from services.income.domain.errors import PlanInvalid
 from services.income.domain.viability import ViabilityRule
 from services.income.service_layer.handlers import IncomeHandlers
+from services.income.service_layer.ports import Relay
 from services.income.service_layer.stage_flow import SETTLE, UNITS, StageFlow
 from services.income.service_layer.trainings import TrainingHandlers
 
@@ -75,7 +75,9 @@ def viability_rule() -> ViabilityRule:
         raise ConfigError(f"INCOME_VIABILITY_RULE is not a valid rule: {exc}") from exc
 
 
-def workflow(store: MongoIncomeStore, relay: OutboxRelay, clock: Any) -> tuple[WorkflowEngine, ActionRunner, MongoWorkflowStore]:
+def workflow(
+    store: MongoIncomeStore, relay: Relay, clock: Clock
+) -> tuple[WorkflowEngine, ActionRunner, MongoWorkflowStore]:
     """The engine on the income database, its action runner with the income
     adapters, and the seeded definition published if absent or changed."""
     flow_store = MongoWorkflowStore(store.units.database)

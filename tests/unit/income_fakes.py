@@ -15,8 +15,8 @@ from crm_platform.workflow.store import InMemoryWorkflowStore
 from services.income.adapters.workflow import TaskNotifier, income_registry
 from services.income.domain.viability import ViabilityRule
 from services.income.service_layer.handlers import IncomeHandlers
-from services.income.service_layer.stage_flow import StageFlow
 from services.income.service_layer.ports import FollowUpActa, Person
+from services.income.service_layer.stage_flow import StageFlow
 
 
 class FakeUnits:

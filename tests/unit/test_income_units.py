@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from crm_platform import errors as vocabulary
+from crm_platform.workflow.errors import TransitionNotAllowed
 from services.income.domain import units
 from services.income.domain.plan_io import content_to_mapping
-from crm_platform.workflow.errors import TransitionNotAllowed
 from services.income.domain.stages import GuardFailed
 from services.income.service_layer.handlers import IncomeHandlers, StaleVersion
 from services.income.service_layer.ports import FollowUpActa
@@ -102,10 +102,10 @@ def test_capitalization_needs_an_approved_viable_plan_and_its_amount() -> None:
     h.change_stage(unit_id, "enviar_aprobacion", 2, "gestor1")
     plan = h.decide_plan(unit_id, "submit", plan.revision, "gestor1")
     h.decide_plan(unit_id, "approve", plan.revision, "coord1")
-    with pytest.raises(GuardFailed) as caught:
+    with pytest.raises(GuardFailed) as no_amount:
         h.change_stage(unit_id, "iniciar_capitalizacion", 3, "coord1")
-    assert caught.value.guard == "fuentes_definidas"
-    assert caught.value.seen == {"capitalizacion.monto": 0}
+    assert no_amount.value.guard == "fuentes_definidas"
+    assert no_amount.value.seen == {"capitalizacion.monto": 0}
     h.set_capitalization(unit_id, "2500000", "gestor1")
     moved = h.change_stage(unit_id, "iniciar_capitalizacion", 3, "coord1")
     assert (moved["stage"], moved["capitalization"]["amount"]) == ("capitalizacion", "2500000")

@@ -34,8 +34,8 @@ from pymongo.errors import DuplicateKeyError
 from crm_platform import contracts
 from crm_platform.workflow.actions import ActionHandler, EmitEvent, default_registry
 from crm_platform.workflow.engine import WorkflowEngine
-from crm_platform.workflow.mongo_store import MongoWorkflowStore
 from crm_platform.workflow.model import Task
+from crm_platform.workflow.mongo_store import MongoWorkflowStore
 from crm_platform.workflow.store import WorkflowStore
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,9 @@ def income_registry() -> dict[str, ActionHandler]:
 
 
 class UnitOutboxEvents:
-    def __init__(self, units: Collection[dict[str, Any]], flush: Callable[[str], object], clock_now: Callable[[], datetime]) -> None:
+    def __init__(
+        self, units: Collection[dict[str, Any]], flush: Callable[[str], object], clock_now: Callable[[], datetime]
+    ) -> None:
         self._units, self._flush, self._now = units, flush, clock_now
 
     def publish(self, event_type: str, payload: Mapping[str, Any], *, event_id: str) -> None:
@@ -68,9 +70,7 @@ class UnitOutboxEvents:
         body = {**payload, "unit_id": unit_id}
         contracts.check(SOURCE, event_type, body)  # a payload off its contract fails the action: it stays queued
         entry = {"id": event_id, "type": event_type, "payload": body, "created_at": self._now()}
-        found = self._units.update_one(
-            {"_id": unit_id, "outbox.id": {"$ne": event_id}}, {"$push": {"outbox": entry}}
-        )
+        found = self._units.update_one({"_id": unit_id, "outbox.id": {"$ne": event_id}}, {"$push": {"outbox": entry}})
         if found.matched_count == 0 and self._units.count_documents({"_id": unit_id}, limit=1) == 0:
             log.warning("workflow event %s for unknown productive unit %s dropped", event_id, unit_id)
             return

@@ -21,10 +21,10 @@ from services.income.domain import units
 from services.income.domain.followups import read_followup
 from services.income.domain.plan import ActionPlan, PlanStatus
 from services.income.domain.plan_io import content_from_mapping
-from services.income.service_layer.stage_flow import COMPONENT, UNITS, StageFlow
 from services.income.domain.viability import ViabilityRule
 from services.income.service_layer.plans import assessment, plan_from_doc, plan_to_doc
 from services.income.service_layer.ports import ActaSource, Directory, Relay, UnitDoc, UnitStore
+from services.income.service_layer.stage_flow import COMPONENT, UNITS, StageFlow
 
 FOLLOWUP_TEMPLATE = "seguimiento_unidad_productiva"
 ATTEMPTS = 5

@@ -172,4 +172,3 @@ class StageFlow:
             if self.store.replace(doc, rev, []):
                 return
         raise vocabulary.Aborted("La unidad productiva cambia demasiado rápido: intente de nuevo")
-
