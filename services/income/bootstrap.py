@@ -18,9 +18,16 @@ from crm_platform.workflow.sweeper import WorkflowSweeper
 from services.income.adapters.actas_source import GrpcActaSource
 from services.income.adapters.directory import BeneficiariesDirectory
 from services.income.adapters.repository import DEFAULT_DB, MongoIncomeStore, MongoTrainingStore
-from services.income.adapters.workflow import TaskNotifier, UnitOutboxEvents, income_registry, publish_seeded
+from services.income.adapters.workflow import (
+    DefinitionCatalog,
+    TaskNotifier,
+    UnitOutboxEvents,
+    income_registry,
+    publish_seeded,
+)
 from services.income.domain.errors import PlanInvalid
 from services.income.domain.viability import ViabilityRule
+from services.income.service_layer.definitions import WorkflowAdmin
 from services.income.service_layer.handlers import IncomeHandlers
 from services.income.service_layer.ports import Relay
 from services.income.service_layer.stage_flow import SETTLE, UNITS, StageFlow
@@ -42,6 +49,7 @@ class App:
     engine: WorkflowEngine
     runner: ActionRunner
     workflow_store: MongoWorkflowStore
+    admin: WorkflowAdmin
 
     def close(self) -> None:
         self.directory.close()
@@ -102,4 +110,5 @@ def bootstrap(infra: Infrastructure | None = None) -> App:
     flow = StageFlow(engine, store, relay, clock)
     handlers = IncomeHandlers(store, directory, flow, relay, clock, viability_rule(), actas)
     trainings = TrainingHandlers(MongoTrainingStore(store.trainings), store, directory, clock)
-    return App(handlers, trainings, relay, publisher, store, directory, actas, engine, runner, flow_store)
+    admin = WorkflowAdmin(engine, flow_store, DefinitionCatalog(flow_store))
+    return App(handlers, trainings, relay, publisher, store, directory, actas, engine, runner, flow_store, admin)

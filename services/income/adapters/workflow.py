@@ -124,3 +124,17 @@ def publish_seeded(
         except DuplicateKeyError:
             continue  # another replica published first: read what it stored
         return version
+
+
+class DefinitionCatalog:
+    """Which workflow definitions are published (components and their versions)."""
+
+    def __init__(self, store: MongoWorkflowStore) -> None:
+        self._definitions = store.definitions
+
+    def components(self) -> list[str]:
+        return sorted(str(c) for c in self._definitions.distinct("component"))
+
+    def versions(self, component: str) -> list[int]:
+        found = self._definitions.find({"component": component}, {"version": 1}).sort("version", 1)
+        return [int(d["version"]) for d in found]

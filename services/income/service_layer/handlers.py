@@ -140,6 +140,14 @@ class IncomeHandlers:
             raise StaleVersion("unidad productiva", expected_version, doc["version"])
         return self.flow.move(doc, transition, self._facts(doc), by, reason, acta_id.strip())
 
+    def migrate_unit(
+        self, unit_id: str, to_version: int, state_map: Mapping[str, str], expected_version: int, by: str
+    ) -> UnitDoc:
+        doc = self.unit(unit_id)
+        if expected_version != doc["version"]:
+            raise StaleVersion("unidad productiva", expected_version, doc["version"])
+        return self.flow.migrate(doc, to_version, state_map, by)
+
     def record_diagnosis(self, unit_id: str, complete: bool, notes: str, by: str) -> UnitDoc:
         """The diagnosis the ``diagnostico_completo`` guard reads."""
         notes = units.diagnosis_notes(notes)

@@ -96,25 +96,32 @@ class StageFlow:
         except flow_errors.GuardFailed as exc:
             raise GuardFailed(exc.guard, exc.message, exc.values) from None
         except flow_errors.VersionConflict:
-            current = self.engine.get(doc["_id"]).version
-            raise vocabulary.Aborted(
-                f"La unidad productiva cambió mientras la editaba (usted vio la versión {doc['version']}, "
-                f"la actual es {current}): vuelva a cargarla",
-                fields={"expected_version": f"actual: {current}"},
-            ) from None
+            raise self._stale(doc) from None
         finally:
             projected = self.project(doc["_id"], token)
         return projected
 
     def migrate(self, doc: UnitDoc, to_version: int, state_map: Mapping[str, str], by: str) -> UnitDoc:
-        instance = self.instance(doc, by)
+        """Move the UP's instance to another version of its definition (a coordinator's decision)."""
+        self.instance(doc, by)
+        self.engine.definition(COMPONENT, to_version)  # an unknown version: NotFound, before any write
         token = uuid.uuid4().hex
         self._mark(doc["_id"], token)
         try:
-            self.engine.migrate(doc["_id"], to_version, state_map, by, instance.version)
+            self.engine.migrate(doc["_id"], to_version, state_map, by, doc["version"])
+        except flow_errors.VersionConflict:
+            raise self._stale(doc) from None
         finally:
             projected = self.project(doc["_id"], token)
         return projected
+
+    def _stale(self, doc: UnitDoc) -> vocabulary.Aborted:
+        current = self.engine.get(doc["_id"]).version
+        return vocabulary.Aborted(
+            f"La unidad productiva cambió mientras la editaba (usted vio la versión {doc['version']}, "
+            f"la actual es {current}): vuelva a cargarla",
+            fields={"expected_version": f"actual: {current}"},
+        )
 
     def project(self, unit_id: str, token: str = "") -> UnitDoc:
         """Apply the instance's newer history to the UP document (see the contract)."""
