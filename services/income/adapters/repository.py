@@ -61,7 +61,7 @@ class MongoIncomeStore:
 
     def find(self, community_id: str, stage: str, limit: int) -> list[dict[str, Any]]:
         selector = {k: v for k, v in (("community_id", community_id), ("stage", stage)) if v}
-        projection = {"outbox": 0, "plans": 0, "history": 0, "followups": 0, "diagnosis": 0}
+        projection = {"outbox": 0, "plans": 0, "history": 0, "followups": 0}
         return list(self.units.find(selector, projection).sort("created_at", DESCENDING).limit(limit))
 
 
