@@ -276,6 +276,21 @@ class FollowupRecorded(Contract):
     occurred_at: str
 
 
+@dataclass(frozen=True)
+class WorkflowOverdue(Contract):
+    """A productive unit stayed in a workflow state past its due date (the
+    engine's ``workflow_overdue``, once per state entry)."""
+
+    SOURCE, TYPE = "income", "workflow_overdue"
+
+    unit_id: str
+    instance_id: str
+    component: str
+    state: str
+    due_at: str
+    entry_seq: int
+
+
 CONTRACTS: dict[tuple[str, str], type[Contract]] = {
     (c.SOURCE, c.TYPE): c
     for c in (
@@ -296,6 +311,7 @@ CONTRACTS: dict[tuple[str, str], type[Contract]] = {
         StageChanged,
         ActionPlanApproved,
         FollowupRecorded,
+        WorkflowOverdue,
     )
 }
 

@@ -30,6 +30,7 @@ from gateway import (
     schemas,
     throttle,
     webhooks_routes,
+    workflow_routes,
 )
 from gateway import responses as R
 from gateway.config import GatewaySettings
@@ -339,6 +340,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     notifications_routes.register(app, backend)
     reports_routes.register(app, backend)
     income_routes.register(app, backend)
+    workflow_routes.register(app, backend)
     webhooks_routes.register(app, backend)
     web.install(app, web_app)  # the staff web app under /app
     return app

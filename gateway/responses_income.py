@@ -56,6 +56,10 @@ class UnitOut(Out):
     plan_version: int
     plan_status: str
     transitions: list[str] = Field(description="Las transiciones que salen de la etapa actual")
+    diagnosis_complete: bool = False
+    diagnosis_notes: str = ""
+    capitalization_amount: str = Field(default="", description="Monto de capitalización en COP (pesos enteros)")
+    definition_version: int = Field(default=0, description="Versión del flujo de trabajo en que está la UP")
 
 
 class UnitsOut(Out):

@@ -63,3 +63,22 @@ def exact_numbers(value: Any) -> Any:
     if isinstance(value, list):
         return [exact_numbers(v) for v in value]
     return value
+
+
+class DiagnosisIn(_Strict):
+    complete: bool = Field(description="El diagnóstico está completo")
+    notes: str = Field(default="", max_length=4000)
+
+
+class CapitalizationIn(_Strict):
+    amount: str = Field(max_length=20, description="Monto en COP, pesos enteros (por ejemplo 2500000)")
+
+
+class DefinitionIn(_Strict):
+    yaml: str = Field(max_length=100_000, description="La definición del flujo de trabajo en YAML")
+
+
+class MigrationIn(_Strict):
+    to_version: int = Field(ge=1, le=100_000)
+    state_map: dict[str, str] = Field(default_factory=dict, description="estado anterior -> estado nuevo")
+    expected_version: int = Field(ge=1, le=2**31, description="La versión de la UP que usted vio")

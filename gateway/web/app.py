@@ -145,6 +145,7 @@ def install(app: FastAPI, web: WebApp) -> None:
         people_pages,
         person_forms,
         register_pages,
+        workflow_pages,
     )
 
     @app.exception_handler(SignInRequired)
@@ -198,6 +199,7 @@ def install(app: FastAPI, web: WebApp) -> None:
     community_pages.register(app, web)
     admin_pages.register(app, web)
     notification_pages.register(app, web)
+    workflow_pages.register(app, web)
     register_pages.register(app, web)  # before people_pages: /app/comunidades/nueva is no community id
     person_forms.register(app, web)
     people_pages.register(app, web)

@@ -6,6 +6,10 @@ derives its 403s from it.
 - Registering UPs, moving their stages, editing and submitting plans, recording
   trainings: those who work with the families in the field (admin, coordinator,
   gestor).
+- Recording the diagnosis and the capitalisation amount (facts the workflow's
+  guards read), listing overdue UPs and workflow tasks: the field roles.
+- Workflow definitions (list, read, check, publish) and migrating a UP to
+  another version: coordinators (and admin).
 - Approving or returning a plan: coordinators (and admin). The domain adds the
   four-eyes rule: nobody decides on a plan they submitted. An "asesor G.I." role
   was not added: it would be a coordinator limited to income, which the platform's
@@ -34,4 +38,13 @@ ACCESS: AccessTable = {
     "ReturnPlan": DECIDERS,
     "RecordTraining": FIELD,
     "ListTrainings": READERS,
+    "RecordDiagnosis": FIELD,
+    "SetCapitalization": FIELD,
+    "ListDefinitions": DECIDERS,
+    "GetDefinition": DECIDERS,
+    "CheckDefinition": DECIDERS,
+    "PublishDefinition": DECIDERS,
+    "MigrateUnit": DECIDERS,
+    "ListOverdue": FIELD,
+    "ListTasks": FIELD,
 }

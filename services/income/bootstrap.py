@@ -5,20 +5,36 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from crm_platform.clock import SystemClock
+from crm_platform.clock import Clock, SystemClock
 from crm_platform.config import ConfigError, Infrastructure, setting
 from crm_platform.messaging import EventPublisher
 from crm_platform.outbox import OutboxRelay
+from crm_platform.process import Periodic
+from crm_platform.workflow.actions import ActionPorts, ActionRunner
+from crm_platform.workflow.engine import WorkflowEngine
+from crm_platform.workflow.examples import example
+from crm_platform.workflow.mongo_store import MongoWorkflowStore
+from crm_platform.workflow.sweeper import WorkflowSweeper
 from services.income.adapters.actas_source import GrpcActaSource
 from services.income.adapters.directory import BeneficiariesDirectory
 from services.income.adapters.repository import DEFAULT_DB, MongoIncomeStore, MongoTrainingStore
+from services.income.adapters.workflow import (
+    DefinitionCatalog,
+    TaskNotifier,
+    UnitOutboxEvents,
+    income_registry,
+    publish_seeded,
+)
 from services.income.domain.errors import PlanInvalid
-from services.income.domain.stages import SeededStages
 from services.income.domain.viability import ViabilityRule
-from services.income.service_layer.handlers import UNITS, IncomeHandlers
+from services.income.service_layer.definitions import WorkflowAdmin
+from services.income.service_layer.handlers import IncomeHandlers
+from services.income.service_layer.ports import Relay
+from services.income.service_layer.stage_flow import SETTLE, UNITS, StageFlow
 from services.income.service_layer.trainings import TrainingHandlers
 
 SERVICE_NAME = "income"
+SEEDED_DEFINITION = "gi_unidad_productiva"
 
 
 @dataclass
@@ -30,12 +46,30 @@ class App:
     store: MongoIncomeStore
     directory: BeneficiariesDirectory
     actas: GrpcActaSource
+    engine: WorkflowEngine
+    runner: ActionRunner
+    workflow_store: MongoWorkflowStore
+    admin: WorkflowAdmin
 
     def close(self) -> None:
         self.directory.close()
         self.actas.close()
         self.publisher.close()
         self.store.close()
+
+    def background(self, interval: float | None = None) -> list[Periodic]:
+        """The workflow sweeper (overdue announcements, pending actions) and the
+        repair of stage projections a crash interrupted (``stage_flow``)."""
+        every = interval or float(setting("INCOME_WORKFLOW_SWEEP_SECONDS", "30"))
+        clock = self.handlers.clock
+
+        def repair() -> int:
+            ids = self.store.interrupted(clock.now() - SETTLE)
+            for unit_id in ids:
+                self.handlers.unit(unit_id)  # reading an interrupted UP re-projects it
+            return len(ids)
+
+        return [WorkflowSweeper(self.engine, self.runner, clock, every), Periodic("stage-repair", repair, every)]
 
 
 def viability_rule() -> ViabilityRule:
@@ -49,6 +83,21 @@ def viability_rule() -> ViabilityRule:
         raise ConfigError(f"INCOME_VIABILITY_RULE is not a valid rule: {exc}") from exc
 
 
+def workflow(
+    store: MongoIncomeStore, relay: Relay, clock: Clock
+) -> tuple[WorkflowEngine, ActionRunner, MongoWorkflowStore]:
+    """The engine on the income database, its action runner with the income
+    adapters, and the seeded definition published if absent or changed."""
+    flow_store = MongoWorkflowStore(store.units.database)
+    flow_store.ensure_indexes()
+    registry = income_registry()
+    events = UnitOutboxEvents(store.units, lambda unit_id: relay.flush(UNITS, unit_id), clock.now)
+    runner = ActionRunner(ActionPorts(flow_store, events, TaskNotifier(flow_store, clock.now)), registry)
+    engine = WorkflowEngine(flow_store, registry, clock, after_commit=runner.run)
+    publish_seeded(engine, flow_store, example(SEEDED_DEFINITION), clock.now())
+    return engine, runner, flow_store
+
+
 def bootstrap(infra: Infrastructure | None = None) -> App:
     infra = infra or Infrastructure.from_env()
     store = MongoIncomeStore(infra.mongo_uri, setting("INCOME_DB", DEFAULT_DB))
@@ -57,6 +106,9 @@ def bootstrap(infra: Infrastructure | None = None) -> App:
     directory = BeneficiariesDirectory(setting("BENEFICIARIES_GRPC", "127.0.0.1:50051"))
     actas = GrpcActaSource(setting("ACTAS_GRPC", "127.0.0.1:50052"))
     clock = SystemClock()
-    handlers = IncomeHandlers(store, directory, SeededStages(), relay, clock, viability_rule(), actas)
+    engine, runner, flow_store = workflow(store, relay, clock)
+    flow = StageFlow(engine, store, relay, clock)
+    handlers = IncomeHandlers(store, directory, flow, relay, clock, viability_rule(), actas)
     trainings = TrainingHandlers(MongoTrainingStore(store.trainings), store, directory, clock)
-    return App(handlers, trainings, relay, publisher, store, directory, actas)
+    admin = WorkflowAdmin(engine, flow_store, DefinitionCatalog(flow_store))
+    return App(handlers, trainings, relay, publisher, store, directory, actas, engine, runner, flow_store, admin)

@@ -213,6 +213,15 @@ def _routes(community_id: str) -> list[Route]:
         Route("GET", f"{up}/capacitaciones", ((i, "ListTrainings"),)),
         Route("POST", "/capacitaciones", ((i, "RecordTraining"),), {"topic": "", "attendance": []}),
         Route("GET", "/capacitaciones", ((i, "ListTrainings"),), params={"community_id": NOPE}),
+        Route("POST", f"{up}/diagnostico", ((i, "RecordDiagnosis"),), {"complete": True}),
+        Route("POST", f"{up}/capitalizacion", ((i, "SetCapitalization"),), {"amount": "1"}),
+        Route("POST", f"{up}/migracion", ((i, "MigrateUnit"),), {"to_version": 1, "expected_version": 1}),
+        Route("GET", f"{up}/tareas", ((i, "ListTasks"),)),
+        Route("GET", "/unidades-productivas-vencidas", ((i, "ListOverdue"),), params={"limit": "1"}),
+        Route("GET", "/flujos", ((i, "ListDefinitions"),)),
+        Route("GET", f"/flujos/{NOPE}", ((i, "GetDefinition"),)),
+        Route("POST", "/flujos/revision", ((i, "CheckDefinition"),), {"yaml": "x: 1"}),
+        Route("POST", "/flujos", ((i, "PublishDefinition"),), {"yaml": "x: 1"}),
     ]
 
 

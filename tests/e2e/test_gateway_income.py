@@ -95,6 +95,10 @@ def test_the_plan_is_submitted_and_approved_by_another_person_with_its_figures_a
     gestor, coordinator = as_role["gestor"], as_role["coordinator"]
     unit, _ = new_unit(http, gestor, community["id"])
     path = f"{UNITS}/{unit['id']}"
+    early_plan = http.post(f"{path}/etapa", headers=gestor, json={"transition": "formular_plan", "expected_version": 1})
+    assert early_plan.status_code == 409 and "diagnostico_completo" in early_plan.json()["error"]
+    diagnosed = http.post(f"{path}/diagnostico", headers=gestor, json={"complete": True, "notes": "Horno propio"})
+    assert diagnosed.status_code == 200 and diagnosed.json()["diagnosis_complete"] is True, diagnosed.text
     moved = http.post(f"{path}/etapa", headers=gestor, json={"transition": "formular_plan", "expected_version": 1})
     assert moved.status_code == 200 and moved.json()["stage"] == "formulacion_plan", moved.text
 

@@ -30,8 +30,8 @@ PASSWORD = "web-password-123"
 WEB_ROLES = ("admin", "coordinator", "gestor", "psychosocial", "auditor")
 EVERYONE = ["Inicio", "Actas", "Comunidades"]
 SECTIONS_OF = {  # the menu each role sees, from the services' access tables
-    "admin": [*EVERYONE, "Indicadores", "Quioscos", "Notificaciones", "Administración"],
-    "coordinator": [*EVERYONE, "Indicadores", "Quioscos", "Notificaciones"],
+    "admin": [*EVERYONE, "Indicadores", "Quioscos", "Notificaciones", "Flujos", "Administración"],
+    "coordinator": [*EVERYONE, "Indicadores", "Quioscos", "Notificaciones", "Flujos"],
     "gestor": [*EVERYONE, "Indicadores", "Notificaciones"],
     "psychosocial": EVERYONE,
     "auditor": [*EVERYONE, "Indicadores", "Quioscos", "Notificaciones"],
@@ -40,6 +40,7 @@ PAGE_OF = {
     "Indicadores": "/app/indicadores",
     "Quioscos": "/app/quioscos",
     "Notificaciones": "/app/notificaciones",
+    "Flujos": "/app/flujos",
     "Administración": "/app/administracion",
 }
 

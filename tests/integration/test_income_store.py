@@ -14,9 +14,10 @@ import pytest
 from crm_platform import errors as vocabulary
 from devstack.infra import Stack
 from services.income.adapters.repository import MongoIncomeStore
-from services.income.domain.stages import SeededStages
+from services.income.bootstrap import workflow
 from services.income.domain.viability import ViabilityRule
 from services.income.service_layer.handlers import IncomeHandlers
+from services.income.service_layer.stage_flow import StageFlow
 from tests.unit.income_fakes import FakeActas, FakeDirectory, NoRelay, StepClock
 
 
@@ -45,9 +46,9 @@ def test_a_write_on_a_stale_revision_changes_nothing_and_the_outbox_keeps_its_ev
 
 
 def test_concurrent_stage_changes_on_one_version_let_exactly_one_through(store: MongoIncomeStore) -> None:
-    handlers = IncomeHandlers(
-        store, FakeDirectory({"ana": "fam-1"}), SeededStages(), NoRelay(), StepClock(), ViabilityRule(), FakeActas()
-    )
+    clock, relay = StepClock(), NoRelay()
+    flow = StageFlow(workflow(store, relay, clock)[0], store, relay, clock)
+    handlers = IncomeHandlers(store, FakeDirectory({"ana": "fam-1"}), flow, relay, clock, ViabilityRule(), FakeActas())
     unit = handlers.register(
         name="Panadería",
         family_id="fam-1",

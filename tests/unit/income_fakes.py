@@ -8,10 +8,15 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.income.domain.stages import SeededStages
+from crm_platform.workflow.actions import ActionPorts, ActionRunner
+from crm_platform.workflow.engine import WorkflowEngine
+from crm_platform.workflow.examples import example
+from crm_platform.workflow.store import InMemoryWorkflowStore
+from services.income.adapters.workflow import TaskNotifier, income_registry
 from services.income.domain.viability import ViabilityRule
 from services.income.service_layer.handlers import IncomeHandlers
 from services.income.service_layer.ports import FollowUpActa, Person
+from services.income.service_layer.stage_flow import StageFlow
 
 
 class FakeUnits:
@@ -38,6 +43,9 @@ class FakeUnits:
 
     def find(self, community_id: str, stage: str, limit: int) -> list[dict[str, Any]]:
         return [d for d in self.docs.values() if (not stage or d["stage"] == stage)][:limit]
+
+    def interrupted(self, before: datetime, limit: int = 100) -> list[str]:
+        return [i for i, d in self.docs.items() if any(p["at"] < before for p in d.get("workflow_pending") or [])]
 
     def events(self, unit_id: str) -> list[str]:
         return [e["type"] for e in self.docs[unit_id]["outbox"]]
@@ -76,8 +84,28 @@ class StepClock:
         return self.at
 
 
+class SentEvents:
+    """The engine's event sink: what ``emit_event`` actions published, by id."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    def publish(self, event_type: str, payload: Mapping[str, Any], *, event_id: str) -> None:
+        self.sent[event_id] = (event_type, dict(payload))
+
+
+def stage_flow(units: Any, clock: Any, relay: Any = None) -> tuple[StageFlow, InMemoryWorkflowStore, SentEvents]:
+    """The real engine (seeded definition published) on the in-memory store."""
+    store, events, registry = InMemoryWorkflowStore(), SentEvents(), income_registry()
+    runner = ActionRunner(ActionPorts(store, events, TaskNotifier(store, clock.now)), registry)
+    engine = WorkflowEngine(store, registry, clock, after_commit=runner.run)
+    engine.publish(example("gi_unidad_productiva"), "sistema")
+    return StageFlow(engine, units, relay or NoRelay(), clock), store, events
+
+
 def handlers(people: Mapping[str, str] | None = None) -> tuple[IncomeHandlers, FakeUnits, FakeActas]:
-    units, actas = FakeUnits(), FakeActas()
+    units, actas, clock = FakeUnits(), FakeActas(), StepClock()
     directory = FakeDirectory(people or {"ana": "fam-1", "luis": "fam-1", "otra": "fam-2"})
-    made = IncomeHandlers(units, directory, SeededStages(), NoRelay(), StepClock(), ViabilityRule(), actas)
+    flow, _, _ = stage_flow(units, clock)
+    made = IncomeHandlers(units, directory, flow, NoRelay(), clock, ViabilityRule(), actas)
     return made, units, actas

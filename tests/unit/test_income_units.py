@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from crm_platform import errors as vocabulary
+from crm_platform.workflow.errors import TransitionNotAllowed
 from services.income.domain import units
 from services.income.domain.plan_io import content_to_mapping
-from services.income.domain.stages import GuardFailed, SeededStages, TransitionNotAllowed
+from services.income.domain.stages import GuardFailed
 from services.income.service_layer.handlers import IncomeHandlers, StaleVersion
 from services.income.service_layer.ports import FollowUpActa
 from tests.unit.income_builders import content
@@ -59,14 +60,55 @@ def test_a_registered_unit_starts_in_diagnosis_with_its_event() -> None:
 
 
 def test_a_transition_from_the_wrong_stage_and_a_false_guard_are_refused_by_name() -> None:
-    machine = SeededStages()
+    h, store, _ = handlers()
+    unit_id = register(h)["_id"]
     with pytest.raises(TransitionNotAllowed):
-        machine.advance("diagnostico", "graduar", {}, "")
+        h.change_stage(unit_id, "graduar", 1, "gestor1", acta_id="acta-1")
     with pytest.raises(GuardFailed) as caught:
-        machine.advance("aprobacion", "iniciar_implementacion", {"plan": {"aprobado": True, "viable": False}}, "")
-    assert caught.value.guard == "plan_aprobado_y_viable"
-    assert caught.value.seen == {"plan.aprobado": True, "plan.viable": False}
-    assert "plan_aprobado_y_viable" in str(caught.value)
+        h.change_stage(unit_id, "formular_plan", 1, "gestor1")
+    assert caught.value.guard == "diagnostico_completo"
+    assert caught.value.seen == {"diagnostico.completo": False}
+    assert "diagnostico_completo" in str(caught.value)
+    doc = h.unit(unit_id)
+    assert (doc["stage"], doc["version"], doc["history"], doc["workflow_pending"]) == ("diagnostico", 1, [], [])
+    assert store.events(unit_id) == ["productive_unit_registered"]
+
+
+def test_the_recorded_diagnosis_opens_the_plan_stage_and_the_projection_follows_the_engine() -> None:
+    h, store, _ = handlers()
+    unit_id = register(h)["_id"]
+    with pytest.raises(units.UnitInvalid):
+        h.record_diagnosis(unit_id, True, "x" * 5000, "gestor1")
+    h.record_diagnosis(unit_id, True, "Panadería con horno propio", "gestor1")
+    moved = h.change_stage(unit_id, "formular_plan", 1, "gestor1")
+    instance = h.flow.engine.get(unit_id)
+    assert (moved["stage"], moved["version"]) == (instance.state, instance.version) == ("formulacion_plan", 2)
+    assert instance.history[-1].guard_values == {"diagnostico.completo": True}
+    assert moved["workflow"] == {"definition_version": 1, "seq": 1}
+    assert store.events(unit_id) == ["productive_unit_registered", "stage_changed"]
+    assert store.docs[unit_id]["outbox"][-1]["id"] == f"{unit_id}:1:stage_changed"
+
+
+def test_capitalization_needs_an_approved_viable_plan_and_its_amount() -> None:
+    h, _, _ = handlers()
+    unit_id = register(h)["_id"]
+    for bad in ("", "-5", "12.5", "mil"):
+        with pytest.raises(units.UnitInvalid) as caught:
+            h.set_capitalization(unit_id, bad, "gestor1")
+        assert "amount" in caught.value.fields
+    h.record_diagnosis(unit_id, True, "", "gestor1")
+    h.change_stage(unit_id, "formular_plan", 1, "gestor1")
+    plan = h.save_plan(unit_id, content_to_mapping(content()), 0, "gestor1")
+    h.change_stage(unit_id, "enviar_aprobacion", 2, "gestor1")
+    plan = h.decide_plan(unit_id, "submit", plan.revision, "gestor1")
+    h.decide_plan(unit_id, "approve", plan.revision, "coord1")
+    with pytest.raises(GuardFailed) as no_amount:
+        h.change_stage(unit_id, "iniciar_capitalizacion", 3, "coord1")
+    assert no_amount.value.guard == "fuentes_definidas"
+    assert no_amount.value.seen == {"capitalizacion.monto": 0}
+    h.set_capitalization(unit_id, "2500000", "gestor1")
+    moved = h.change_stage(unit_id, "iniciar_capitalizacion", 3, "coord1")
+    assert (moved["stage"], moved["capitalization"]["amount"]) == ("capitalizacion", "2500000")
 
 
 def test_closing_needs_a_reason_and_keeps_it() -> None:
@@ -84,6 +126,7 @@ def test_closing_needs_a_reason_and_keeps_it() -> None:
 def test_a_stale_version_changes_nothing() -> None:
     h, store, _ = handlers()
     doc = register(h)
+    h.record_diagnosis(doc["_id"], True, "", "gestor1")
     h.change_stage(doc["_id"], "formular_plan", 1, "gestor1")
     writes = store.writes
     with pytest.raises(StaleVersion):
@@ -95,6 +138,7 @@ def test_a_stale_version_changes_nothing() -> None:
 def test_implementation_waits_for_an_approved_viable_plan_approved_by_someone_else() -> None:
     h, store, _ = handlers()
     unit_id = register(h)["_id"]
+    h.record_diagnosis(unit_id, True, "", "gestor1")
     h.change_stage(unit_id, "formular_plan", 1, "gestor1")
     with pytest.raises(GuardFailed) as no_plan:
         h.change_stage(unit_id, "enviar_aprobacion", 2, "gestor1")
@@ -162,18 +206,17 @@ def test_other_actas_and_unknown_units_are_ignored() -> None:
 def test_graduation_reads_the_last_followup() -> None:
     h, _, actas = handlers()
     unit_id = register(h)["_id"]
-    doc = h.unit(unit_id)
-    doc["stage"] = "seguimiento"
-    h.store.replace({**doc, "rev": doc["rev"] + 1}, doc["rev"], [])
+    h.flow.engine.migrate(unit_id, 1, {"diagnostico": "seguimiento"}, "coord1", 1)
+    assert h.flow.project(unit_id)["stage"] == "seguimiento"
     actas.actas["a3"] = _followup_acta("a3", unit_id, opera="no", ventas_mes=0)
     h.on_acta_sealed("a3", "seguimiento_unidad_productiva@2")
     with pytest.raises(GuardFailed) as caught:
-        h.change_stage(unit_id, "graduar", 1, "coord1")
+        h.change_stage(unit_id, "graduar", 2, "coord1", acta_id="a3")
     assert caught.value.guard == "opera_y_vende"
-    assert caught.value.seen == {"seguimiento.operando": False, "seguimiento.ventas_mensuales": "0"}
+    assert caught.value.seen == {"seguimiento.operando": False, "seguimiento.ventas_mensuales": 0}
     actas.actas["a4"] = _followup_acta("a4", unit_id)
     h.on_acta_sealed("a4", "seguimiento_unidad_productiva@2")
-    assert h.change_stage(unit_id, "graduar", 1, "coord1")["stage"] == "graduada"
+    assert h.change_stage(unit_id, "graduar", 2, "coord1", acta_id="a4")["stage"] == "graduada"
 
 
 def test_income_events_become_timeline_entries_of_the_household_and_each_owner() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, MongoClient
@@ -15,6 +16,7 @@ from crm_platform import errors as vocabulary
 from crm_platform.mongo import DURABLE_WRITES
 
 DEFAULT_DB = "crm_income"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NO_OUTBOX = {"outbox": 0}
 
 
@@ -28,6 +30,7 @@ class MongoIncomeStore:
         self.units.create_index([("stage", ASCENDING), ("created_at", DESCENDING)])
         self.units.create_index("created_at")
         self.units.create_index("outbox.created_at")
+        self.units.create_index("workflow_pending.at")
         self.trainings.create_index([("unit_id", ASCENDING), ("held_at", ASCENDING)])
         self.trainings.create_index([("community_id", ASCENDING), ("held_at", ASCENDING)])
 
@@ -50,6 +53,11 @@ class MongoIncomeStore:
         if events:
             update["$push"] = {"outbox": {"$each": list(events)}}
         return self.units.update_one({"_id": doc["_id"], "rev": expected_rev}, update).modified_count == 1
+
+    def interrupted(self, before: datetime, limit: int = 100) -> list[str]:
+        """UPs with a stage-change marker older than ``before`` (see ``stage_flow``)."""
+        selector = {"workflow_pending.at": {"$gte": _EPOCH, "$lt": before}}  # bounded: see crm_platform.outbox
+        return [d["_id"] for d in self.units.find(selector, {"_id": 1}).limit(limit)]
 
     def find(self, community_id: str, stage: str, limit: int) -> list[dict[str, Any]]:
         selector = {k: v for k, v in (("community_id", community_id), ("stage", stage)) if v}

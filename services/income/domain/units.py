@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 
@@ -83,3 +84,25 @@ def closing_reason(reason: str) -> str:
     if len(reason) > MAX_REASON:
         raise UnitInvalid({"reason": f"El motivo admite hasta {MAX_REASON} caracteres"})
     return reason
+
+
+MAX_NOTES = 4000
+MAX_CAPITALIZATION = Decimal("10000000000")  # COP; far above any seed-capital grant
+
+
+def diagnosis_notes(notes: str) -> str:
+    notes = notes.strip()
+    if len(notes) > MAX_NOTES:
+        raise UnitInvalid({"notes": f"Las observaciones admiten hasta {MAX_NOTES} caracteres"})
+    return notes
+
+
+def capitalization_amount(text: str) -> Decimal:
+    """A capitalisation amount in whole COP (``"2500000"``), positive."""
+    try:
+        value = Decimal(str(text).strip().replace(" ", ""))
+    except InvalidOperation:
+        raise UnitInvalid({"amount": "Escriba el monto en pesos, solo con dígitos (por ejemplo 2500000)"}) from None
+    if not value.is_finite() or value != value.to_integral_value() or not 0 < value <= MAX_CAPITALIZATION:
+        raise UnitInvalid({"amount": "El monto debe ser un número entero de pesos mayor que cero"})
+    return value

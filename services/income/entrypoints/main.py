@@ -6,7 +6,10 @@
 - consumes ``actas.acta_sealed`` (queue ``income.acta_sealed``) and attaches the
   values of sealed follow-up actas to their UP, idempotently;
 - sweeps the outbox (``productive_unit_registered``, ``stage_changed``,
-  ``action_plan_approved``, ``followup_recorded``).
+  ``action_plan_approved``, ``followup_recorded``, ``workflow_overdue``);
+- runs the workflow engine's sweeper (overdue announcements, pending actions)
+  and the repair of interrupted stage projections (``App.background``);
+- publishes the seeded G.I. definition at start when absent or changed.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from services.income.access import ACCESS
 from services.income.bootstrap import SERVICE_NAME, App, bootstrap
 from services.income.domain.units import sectors
 from services.income.entrypoints.mapping import plan_message, unit_message
+from services.income.entrypoints.mapping_workflow import definition_message, overdue_message, task_message
 from services.income.service_layer.plans import assessment
 
 SERVICE_FULL_NAME = pb.DESCRIPTOR.services_by_name["IncomeService"].full_name
@@ -45,7 +49,7 @@ def _content(text: str) -> dict[str, Any]:
 
 class IncomeServicer(pb_grpc.IncomeServiceServicer):
     def __init__(self, app: App) -> None:
-        self.h, self.t = app.handlers, app.trainings
+        self.h, self.t, self.admin = app.handlers, app.trainings, app.admin
 
     def _unit(self, doc: dict[str, Any]) -> pb.ProductiveUnit:
         return unit_message(doc, self.h.allowed_transitions(doc))
@@ -145,6 +149,47 @@ class IncomeServicer(pb_grpc.IncomeServiceServicer):
             ],
         )
 
+    # -- the workflow's facts, definitions and upkeep ----------------------------------------
+    def RecordDiagnosis(self, request: pb.RecordDiagnosisRequest, context: grpc.ServicerContext) -> pb.ProductiveUnit:
+        by, _ = current_caller()
+        return self._unit(self.h.record_diagnosis(request.unit_id, request.complete, request.notes, by))
+
+    def SetCapitalization(
+        self, request: pb.SetCapitalizationRequest, context: grpc.ServicerContext
+    ) -> pb.ProductiveUnit:
+        by, _ = current_caller()
+        return self._unit(self.h.set_capitalization(request.unit_id, request.amount, by))
+
+    def ListDefinitions(
+        self, request: pb.ListDefinitionsRequest, context: grpc.ServicerContext
+    ) -> pb.ListDefinitionsResponse:
+        return pb.ListDefinitionsResponse(definitions=[definition_message(d) for d in self.admin.definitions()])
+
+    def GetDefinition(self, request: pb.GetDefinitionRequest, context: grpc.ServicerContext) -> pb.WorkflowDefinition:
+        return definition_message(self.admin.definition(request.component, request.version))
+
+    def CheckDefinition(self, request: pb.DefinitionSource, context: grpc.ServicerContext) -> pb.WorkflowDefinition:
+        return definition_message(self.admin.check(request.yaml))
+
+    def PublishDefinition(self, request: pb.DefinitionSource, context: grpc.ServicerContext) -> pb.WorkflowDefinition:
+        by, _ = current_caller()
+        return definition_message(self.admin.publish(request.yaml, by))
+
+    def MigrateUnit(self, request: pb.MigrateUnitRequest, context: grpc.ServicerContext) -> pb.ProductiveUnit:
+        by, _ = current_caller()
+        doc = self.h.migrate_unit(
+            request.unit_id, request.to_version, dict(request.state_map), request.expected_version, by
+        )
+        return self._unit(doc)
+
+    def ListOverdue(self, request: pb.ListOverdueRequest, context: grpc.ServicerContext) -> pb.ListOverdueResponse:
+        found = self.admin.overdue(self.h.clock.now(), request.limit)
+        names = {i.id: (self.h.store.get(i.id) or {}).get("name", "") for i in found}
+        return pb.ListOverdueResponse(instances=[overdue_message(i, names) for i in found])
+
+    def ListTasks(self, request: pb.ListTasksRequest, context: grpc.ServicerContext) -> pb.ListTasksResponse:
+        return pb.ListTasksResponse(tasks=[task_message(t) for t in self.admin.tasks(self.h.unit(request.unit_id))])
+
 
 def _training(doc: dict[str, Any]) -> pb.Training:
     message = pb.Training(
@@ -179,7 +224,7 @@ def main() -> None:
         SERVICE_NAME,
         bootstrap,
         grpc=endpoint,
-        background=lambda app: [OutboxSweeper(app.relay)],
+        background=lambda app: [OutboxSweeper(app.relay), *app.background()],
         subscription=subscription,
     )
 

@@ -50,6 +50,10 @@ def unit_message(doc: Mapping[str, Any], transitions: list[str]) -> pb.Productiv
         plan_version=doc.get("plan_version", 0),
         plan_status=doc.get("plan_status", ""),
         transitions=transitions,
+        diagnosis_complete=bool((doc.get("diagnosis") or {}).get("complete")),
+        diagnosis_notes=(doc.get("diagnosis") or {}).get("notes", ""),
+        capitalization_amount=(doc.get("capitalization") or {}).get("amount", ""),
+        definition_version=(doc.get("workflow") or {}).get("definition_version", 0),
     )
 
 

@@ -21,12 +21,11 @@ from services.income.domain import units
 from services.income.domain.followups import read_followup
 from services.income.domain.plan import ActionPlan, PlanStatus
 from services.income.domain.plan_io import content_from_mapping
-from services.income.domain.stages import INITIAL, STAGE_LABELS, StageMachine
 from services.income.domain.viability import ViabilityRule
 from services.income.service_layer.plans import assessment, plan_from_doc, plan_to_doc
 from services.income.service_layer.ports import ActaSource, Directory, Relay, UnitDoc, UnitStore
+from services.income.service_layer.stage_flow import COMPONENT, UNITS, StageFlow
 
-UNITS = "units"
 FOLLOWUP_TEMPLATE = "seguimiento_unidad_productiva"
 ATTEMPTS = 5
 
@@ -59,13 +58,13 @@ class IncomeHandlers:
         self,
         store: UnitStore,
         directory: Directory,
-        stages: StageMachine,
+        flow: StageFlow,
         relay: Relay,
         clock: Clock,
         rule: ViabilityRule,
         actas: ActaSource | None = None,
     ) -> None:
-        self.store, self.directory, self.stages = store, directory, stages
+        self.store, self.directory, self.flow = store, directory, flow
         self.relay, self.clock, self.rule, self.actas = relay, clock, rule, actas
 
     # -- productive units ----------------------------------------------------------------
@@ -85,6 +84,8 @@ class IncomeHandlers:
         units.check_owners(reg, {p.beneficiary_id: p.family_id for p in people.values()})
         now = self.clock.now()
         unit_id = uuid.uuid4().hex
+        # The instance first: a crash before the UP's insert leaves an instance no UP names (harmless).
+        instance = self.flow.engine.start(COMPONENT, unit_id, {}, by)
         doc: UnitDoc = {
             "_id": unit_id,
             "name": reg.name,
@@ -93,8 +94,10 @@ class IncomeHandlers:
             "community_id": reg.community_id,
             "sector": reg.sector,
             "kind": reg.kind,
-            "stage": INITIAL,
-            "version": 1,
+            "stage": instance.state,
+            "version": instance.version,
+            "workflow": {"definition_version": instance.definition_version, "seq": instance.seq},
+            "workflow_pending": [],
             "closing_reason": "",
             "history": [],
             "followups": [],
@@ -115,52 +118,75 @@ class IncomeHandlers:
         doc = self.store.get(unit_id)
         if doc is None:
             raise UnitNotFound(unit_id)
+        if self.flow.needs_repair(doc, self.clock.now()):  # an interrupted transition, or no instance yet
+            self.flow.instance(doc, doc.get("created_by", "sistema"))
+            return self.flow.project(unit_id)
         return doc
 
     def units(self, community_id: str = "", stage: str = "", limit: int = 100) -> list[UnitDoc]:
         return self.store.find(community_id, stage, max(1, min(limit or 100, 500)))
 
     def allowed_transitions(self, doc: UnitDoc) -> list[str]:
-        return self.stages.allowed(doc["stage"])
+        return self.flow.allowed(doc)
 
     def change_stage(
         self, unit_id: str, transition: str, expected_version: int, by: str, reason: str = "", acta_id: str = ""
     ) -> UnitDoc:
+        """Through the workflow engine (``stage_flow``: the instance is the truth,
+        the UP document its projection)."""
         reason = units.closing_reason(reason)
+        doc = self.unit(unit_id)
+        if expected_version != doc["version"]:
+            raise StaleVersion("unidad productiva", expected_version, doc["version"])
+        return self.flow.move(doc, transition, self._facts(doc), by, reason, acta_id.strip())
 
-        def change(doc: UnitDoc, now: datetime) -> list[dict[str, Any]]:
-            if expected_version != doc["version"]:
-                raise StaleVersion("unidad productiva", expected_version, doc["version"])
-            source = doc["stage"]
-            target = self.stages.advance(source, transition, self._facts(doc), reason)
-            doc["stage"], doc["version"] = target, doc["version"] + 1
-            if target == "cerrada":
-                doc["closing_reason"] = reason
-            entry = {"transition": transition, "from_stage": source, "to_stage": target, "by": by, "at": now}
-            doc["history"].append({**entry, "reason": reason, "acta_id": acta_id})
-            payload = {
-                **self._people(doc),
-                **{k: v for k, v in entry.items() if k != "at"},
-                "to_stage_label": STAGE_LABELS.get(target, target),
-                "version": doc["version"],
-                "reason": reason,
-                "occurred_at": now.isoformat(),
-            }
-            return [_event("stage_changed", payload, now)]
+    def migrate_unit(
+        self, unit_id: str, to_version: int, state_map: Mapping[str, str], expected_version: int, by: str
+    ) -> UnitDoc:
+        doc = self.unit(unit_id)
+        if expected_version != doc["version"]:
+            raise StaleVersion("unidad productiva", expected_version, doc["version"])
+        return self.flow.migrate(doc, to_version, state_map, by)
 
-        return self._update(unit_id, change)
+    def record_diagnosis(self, unit_id: str, complete: bool, notes: str, by: str) -> UnitDoc:
+        """The diagnosis the ``diagnostico_completo`` guard reads."""
+        notes = units.diagnosis_notes(notes)
+
+        def record(doc: UnitDoc, now: datetime) -> list[dict[str, Any]]:
+            doc["diagnosis"] = {"complete": bool(complete), "notes": notes, "by": by, "at": now}
+            return []
+
+        return self._update(unit_id, record)
+
+    def set_capitalization(self, unit_id: str, amount: str, by: str) -> UnitDoc:
+        """The capitalisation amount (COP) the ``fuentes_definidas`` guard reads."""
+        value = units.capitalization_amount(amount)
+
+        def record(doc: UnitDoc, now: datetime) -> list[dict[str, Any]]:
+            doc["capitalization"] = {"amount": money_text(value), "by": by, "at": now}
+            return []
+
+        return self._update(unit_id, record)
 
     def _facts(self, doc: UnitDoc) -> dict[str, Any]:
-        """What the stage guards read, shaped as the workflow engine's instance data."""
+        """What the stage guards read: the workflow instance's data, from the UP's facts."""
         plan: dict[str, Any] = {"version": doc.get("plan_version", 0), "aprobado": False, "viable": False}
         approved = [p for p in doc["plans"] if p["status"] == PlanStatus.APPROVED]
         if approved:
             found = assessment(plan_from_doc(doc["_id"], approved[-1]), self.rule)
             plan.update(aprobado=True, viable=bool(found and found.verdict.viable))
-        facts: dict[str, Any] = {"plan": plan}
+        amount = Decimal((doc.get("capitalization") or {}).get("amount") or "0")
+        facts: dict[str, Any] = {
+            "plan": plan,
+            "diagnostico": {"completo": bool((doc.get("diagnosis") or {}).get("complete"))},
+            "capitalizacion": {"monto": int(amount)},  # whole COP: CEL compares it with integers
+        }
         if doc["followups"]:
             last = doc["followups"][-1]
-            facts["seguimiento"] = {"operando": last["operating"], "ventas_mensuales": last["monthly_sales"]}
+            facts["seguimiento"] = {
+                "operando": bool(last["operating"]),
+                "ventas_mensuales": int(Decimal(str(last["monthly_sales"] or 0))),
+            }
         return facts
 
     # -- the Fluye plan ------------------------------------------------------------------

@@ -217,6 +217,10 @@ class ProductiveUnit(_message.Message):
     PLAN_VERSION_FIELD_NUMBER: _builtins.int
     PLAN_STATUS_FIELD_NUMBER: _builtins.int
     TRANSITIONS_FIELD_NUMBER: _builtins.int
+    DIAGNOSIS_COMPLETE_FIELD_NUMBER: _builtins.int
+    DIAGNOSIS_NOTES_FIELD_NUMBER: _builtins.int
+    CAPITALIZATION_AMOUNT_FIELD_NUMBER: _builtins.int
+    DEFINITION_VERSION_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     family_id: _builtins.str
@@ -230,6 +234,12 @@ class ProductiveUnit(_message.Message):
     plan_version: _builtins.int
     """0: no plan yet"""
     plan_status: _builtins.str
+    diagnosis_complete: _builtins.bool
+    diagnosis_notes: _builtins.str
+    capitalization_amount: _builtins.str
+    """COP, whole pesos; "" when not set"""
+    definition_version: _builtins.int
+    """the workflow definition version the UP runs on"""
     @_builtins.property
     def owner_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -262,10 +272,14 @@ class ProductiveUnit(_message.Message):
         plan_version: _builtins.int = ...,
         plan_status: _builtins.str = ...,
         transitions: _abc.Iterable[_builtins.str] | None = ...,
+        diagnosis_complete: _builtins.bool = ...,
+        diagnosis_notes: _builtins.str = ...,
+        capitalization_amount: _builtins.str = ...,
+        definition_version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["closing_reason", b"closing_reason", "community_id", b"community_id", "created_at", b"created_at", "created_by", b"created_by", "family_id", b"family_id", "followups", b"followups", "history", b"history", "id", b"id", "kind", b"kind", "name", b"name", "owner_ids", b"owner_ids", "plan_status", b"plan_status", "plan_version", b"plan_version", "sector", b"sector", "stage", b"stage", "transitions", b"transitions", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["capitalization_amount", b"capitalization_amount", "closing_reason", b"closing_reason", "community_id", b"community_id", "created_at", b"created_at", "created_by", b"created_by", "definition_version", b"definition_version", "diagnosis_complete", b"diagnosis_complete", "diagnosis_notes", b"diagnosis_notes", "family_id", b"family_id", "followups", b"followups", "history", b"history", "id", b"id", "kind", b"kind", "name", b"name", "owner_ids", b"owner_ids", "plan_status", b"plan_status", "plan_version", b"plan_version", "sector", b"sector", "stage", b"stage", "transitions", b"transitions", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -810,3 +824,479 @@ class ListTrainingsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListTrainingsResponse: _TypeAlias = ListTrainingsResponse  # noqa: Y015
+
+@_typing.final
+class RecordDiagnosisRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    COMPLETE_FIELD_NUMBER: _builtins.int
+    NOTES_FIELD_NUMBER: _builtins.int
+    unit_id: _builtins.str
+    complete: _builtins.bool
+    notes: _builtins.str
+    def __init__(
+        self,
+        *,
+        unit_id: _builtins.str = ...,
+        complete: _builtins.bool = ...,
+        notes: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["complete", b"complete", "notes", b"notes", "unit_id", b"unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordDiagnosisRequest: _TypeAlias = RecordDiagnosisRequest  # noqa: Y015
+
+@_typing.final
+class SetCapitalizationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    unit_id: _builtins.str
+    amount: _builtins.str
+    """COP, whole pesos"""
+    def __init__(
+        self,
+        *,
+        unit_id: _builtins.str = ...,
+        amount: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "unit_id", b"unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetCapitalizationRequest: _TypeAlias = SetCapitalizationRequest  # noqa: Y015
+
+@_typing.final
+class WorkflowState(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    LABEL_FIELD_NUMBER: _builtins.int
+    TERMINAL_FIELD_NUMBER: _builtins.int
+    DUE_DAYS_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    label: _builtins.str
+    terminal: _builtins.bool
+    due_days: _builtins.int
+    """0: no due date"""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        label: _builtins.str = ...,
+        terminal: _builtins.bool = ...,
+        due_days: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["due_days", b"due_days", "label", b"label", "name", b"name", "terminal", b"terminal"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WorkflowState: _TypeAlias = WorkflowState  # noqa: Y015
+
+@_typing.final
+class WorkflowGuard(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    EXPRESSION_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    expression: _builtins.str
+    message: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        expression: _builtins.str = ...,
+        message: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expression", b"expression", "message", b"message", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WorkflowGuard: _TypeAlias = WorkflowGuard  # noqa: Y015
+
+@_typing.final
+class WorkflowTransition(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    LABEL_FIELD_NUMBER: _builtins.int
+    SOURCES_FIELD_NUMBER: _builtins.int
+    TARGET_FIELD_NUMBER: _builtins.int
+    GUARDS_FIELD_NUMBER: _builtins.int
+    ACTIONS_FIELD_NUMBER: _builtins.int
+    REQUIRES_REASON_FIELD_NUMBER: _builtins.int
+    REQUIRES_ACTA_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    label: _builtins.str
+    target: _builtins.str
+    requires_reason: _builtins.bool
+    requires_acta: _builtins.bool
+    @_builtins.property
+    def sources(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def guards(self) -> _containers.RepeatedCompositeFieldContainer[Global___WorkflowGuard]: ...
+    @_builtins.property
+    def actions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """handler names, in order"""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        label: _builtins.str = ...,
+        sources: _abc.Iterable[_builtins.str] | None = ...,
+        target: _builtins.str = ...,
+        guards: _abc.Iterable[Global___WorkflowGuard] | None = ...,
+        actions: _abc.Iterable[_builtins.str] | None = ...,
+        requires_reason: _builtins.bool = ...,
+        requires_acta: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actions", b"actions", "guards", b"guards", "label", b"label", "name", b"name", "requires_acta", b"requires_acta", "requires_reason", b"requires_reason", "sources", b"sources", "target", b"target"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WorkflowTransition: _TypeAlias = WorkflowTransition  # noqa: Y015
+
+@_typing.final
+class WorkflowDefinition(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMPONENT_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    LABEL_FIELD_NUMBER: _builtins.int
+    INITIAL_FIELD_NUMBER: _builtins.int
+    STATES_FIELD_NUMBER: _builtins.int
+    TRANSITIONS_FIELD_NUMBER: _builtins.int
+    SVG_FIELD_NUMBER: _builtins.int
+    YAML_FIELD_NUMBER: _builtins.int
+    VERSIONS_FIELD_NUMBER: _builtins.int
+    component: _builtins.str
+    version: _builtins.int
+    """0: a preview, not published"""
+    label: _builtins.str
+    initial: _builtins.str
+    svg: _builtins.str
+    """the state graph (crm_platform.workflow.graph)"""
+    yaml: _builtins.str
+    """the definition as YAML, to edit"""
+    @_builtins.property
+    def states(self) -> _containers.RepeatedCompositeFieldContainer[Global___WorkflowState]: ...
+    @_builtins.property
+    def transitions(self) -> _containers.RepeatedCompositeFieldContainer[Global___WorkflowTransition]: ...
+    @_builtins.property
+    def versions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """every published version of the component"""
+
+    def __init__(
+        self,
+        *,
+        component: _builtins.str = ...,
+        version: _builtins.int = ...,
+        label: _builtins.str = ...,
+        initial: _builtins.str = ...,
+        states: _abc.Iterable[Global___WorkflowState] | None = ...,
+        transitions: _abc.Iterable[Global___WorkflowTransition] | None = ...,
+        svg: _builtins.str = ...,
+        yaml: _builtins.str = ...,
+        versions: _abc.Iterable[_builtins.int] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["component", b"component", "initial", b"initial", "label", b"label", "states", b"states", "svg", b"svg", "transitions", b"transitions", "version", b"version", "versions", b"versions", "yaml", b"yaml"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WorkflowDefinition: _TypeAlias = WorkflowDefinition  # noqa: Y015
+
+@_typing.final
+class ListDefinitionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDefinitionsRequest: _TypeAlias = ListDefinitionsRequest  # noqa: Y015
+
+@_typing.final
+class ListDefinitionsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEFINITIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def definitions(self) -> _containers.RepeatedCompositeFieldContainer[Global___WorkflowDefinition]: ...
+    def __init__(
+        self,
+        *,
+        definitions: _abc.Iterable[Global___WorkflowDefinition] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["definitions", b"definitions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListDefinitionsResponse: _TypeAlias = ListDefinitionsResponse  # noqa: Y015
+
+@_typing.final
+class GetDefinitionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMPONENT_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    component: _builtins.str
+    version: _builtins.int
+    """0: the latest"""
+    def __init__(
+        self,
+        *,
+        component: _builtins.str = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["component", b"component", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDefinitionRequest: _TypeAlias = GetDefinitionRequest  # noqa: Y015
+
+@_typing.final
+class DefinitionSource(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    YAML_FIELD_NUMBER: _builtins.int
+    yaml: _builtins.str
+    def __init__(
+        self,
+        *,
+        yaml: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["yaml", b"yaml"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DefinitionSource: _TypeAlias = DefinitionSource  # noqa: Y015
+
+@_typing.final
+class MigrateUnitRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class StateMapEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    TO_VERSION_FIELD_NUMBER: _builtins.int
+    STATE_MAP_FIELD_NUMBER: _builtins.int
+    EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    unit_id: _builtins.str
+    to_version: _builtins.int
+    expected_version: _builtins.int
+    @_builtins.property
+    def state_map(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """old state -> new state; unmapped: the same name"""
+
+    def __init__(
+        self,
+        *,
+        unit_id: _builtins.str = ...,
+        to_version: _builtins.int = ...,
+        state_map: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        expected_version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expected_version", b"expected_version", "state_map", b"state_map", "to_version", b"to_version", "unit_id", b"unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MigrateUnitRequest: _TypeAlias = MigrateUnitRequest  # noqa: Y015
+
+@_typing.final
+class OverdueInstance(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    UNIT_NAME_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    DUE_AT_FIELD_NUMBER: _builtins.int
+    DEFINITION_VERSION_FIELD_NUMBER: _builtins.int
+    unit_id: _builtins.str
+    unit_name: _builtins.str
+    state: _builtins.str
+    definition_version: _builtins.int
+    @_builtins.property
+    def due_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        unit_id: _builtins.str = ...,
+        unit_name: _builtins.str = ...,
+        state: _builtins.str = ...,
+        due_at: _timestamp_pb2.Timestamp | None = ...,
+        definition_version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["due_at", b"due_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["definition_version", b"definition_version", "due_at", b"due_at", "state", b"state", "unit_id", b"unit_id", "unit_name", b"unit_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OverdueInstance: _TypeAlias = OverdueInstance  # noqa: Y015
+
+@_typing.final
+class ListOverdueRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LIMIT_FIELD_NUMBER: _builtins.int
+    limit: _builtins.int
+    def __init__(
+        self,
+        *,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOverdueRequest: _TypeAlias = ListOverdueRequest  # noqa: Y015
+
+@_typing.final
+class ListOverdueResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INSTANCES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def instances(self) -> _containers.RepeatedCompositeFieldContainer[Global___OverdueInstance]: ...
+    def __init__(
+        self,
+        *,
+        instances: _abc.Iterable[Global___OverdueInstance] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["instances", b"instances"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOverdueResponse: _TypeAlias = ListOverdueResponse  # noqa: Y015
+
+@_typing.final
+class WorkflowTask(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    ASSIGNEE_ROLE_FIELD_NUMBER: _builtins.int
+    DUE_AT_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    unit_id: _builtins.str
+    kind: _builtins.str
+    """follow_up | cosignature | notice"""
+    title: _builtins.str
+    assignee_role: _builtins.str
+    @_builtins.property
+    def due_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        unit_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        title: _builtins.str = ...,
+        assignee_role: _builtins.str = ...,
+        due_at: _timestamp_pb2.Timestamp | None = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "due_at", b"due_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignee_role", b"assignee_role", "created_at", b"created_at", "due_at", b"due_at", "id", b"id", "kind", b"kind", "title", b"title", "unit_id", b"unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WorkflowTask: _TypeAlias = WorkflowTask  # noqa: Y015
+
+@_typing.final
+class ListTasksRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    unit_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        unit_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["unit_id", b"unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTasksRequest: _TypeAlias = ListTasksRequest  # noqa: Y015
+
+@_typing.final
+class ListTasksResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TASKS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def tasks(self) -> _containers.RepeatedCompositeFieldContainer[Global___WorkflowTask]: ...
+    def __init__(
+        self,
+        *,
+        tasks: _abc.Iterable[Global___WorkflowTask] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["tasks", b"tasks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTasksResponse: _TypeAlias = ListTasksResponse  # noqa: Y015

@@ -99,6 +99,51 @@ class IncomeServiceStub:
                 request_serializer=crm_dot_income_dot_v1_dot_income__pb2.ListTrainingsRequest.SerializeToString,
                 response_deserializer=crm_dot_income_dot_v1_dot_income__pb2.ListTrainingsResponse.FromString,
                 _registered_method=True)
+        self.RecordDiagnosis = channel.unary_unary(
+                '/crm.income.v1.IncomeService/RecordDiagnosis',
+                request_serializer=crm_dot_income_dot_v1_dot_income__pb2.RecordDiagnosisRequest.SerializeToString,
+                response_deserializer=crm_dot_income_dot_v1_dot_income__pb2.ProductiveUnit.FromString,
+                _registered_method=True)
+        self.SetCapitalization = channel.unary_unary(
+                '/crm.income.v1.IncomeService/SetCapitalization',
+                request_serializer=crm_dot_income_dot_v1_dot_income__pb2.SetCapitalizationRequest.SerializeToString,
+                response_deserializer=crm_dot_income_dot_v1_dot_income__pb2.ProductiveUnit.FromString,
+                _registered_method=True)
+        self.ListDefinitions = channel.unary_unary(
+                '/crm.income.v1.IncomeService/ListDefinitions',
+                request_serializer=crm_dot_income_dot_v1_dot_income__pb2.ListDefinitionsRequest.SerializeToString,
+                response_deserializer=crm_dot_income_dot_v1_dot_income__pb2.ListDefinitionsResponse.FromString,
+                _registered_method=True)
+        self.GetDefinition = channel.unary_unary(
+                '/crm.income.v1.IncomeService/GetDefinition',
+                request_serializer=crm_dot_income_dot_v1_dot_income__pb2.GetDefinitionRequest.SerializeToString,
+                response_deserializer=crm_dot_income_dot_v1_dot_income__pb2.WorkflowDefinition.FromString,
+                _registered_method=True)
+        self.CheckDefinition = channel.unary_unary(
+                '/crm.income.v1.IncomeService/CheckDefinition',
+                request_serializer=crm_dot_income_dot_v1_dot_income__pb2.DefinitionSource.SerializeToString,
+                response_deserializer=crm_dot_income_dot_v1_dot_income__pb2.WorkflowDefinition.FromString,
+                _registered_method=True)
+        self.PublishDefinition = channel.unary_unary(
+                '/crm.income.v1.IncomeService/PublishDefinition',
+                request_serializer=crm_dot_income_dot_v1_dot_income__pb2.DefinitionSource.SerializeToString,
+                response_deserializer=crm_dot_income_dot_v1_dot_income__pb2.WorkflowDefinition.FromString,
+                _registered_method=True)
+        self.MigrateUnit = channel.unary_unary(
+                '/crm.income.v1.IncomeService/MigrateUnit',
+                request_serializer=crm_dot_income_dot_v1_dot_income__pb2.MigrateUnitRequest.SerializeToString,
+                response_deserializer=crm_dot_income_dot_v1_dot_income__pb2.ProductiveUnit.FromString,
+                _registered_method=True)
+        self.ListOverdue = channel.unary_unary(
+                '/crm.income.v1.IncomeService/ListOverdue',
+                request_serializer=crm_dot_income_dot_v1_dot_income__pb2.ListOverdueRequest.SerializeToString,
+                response_deserializer=crm_dot_income_dot_v1_dot_income__pb2.ListOverdueResponse.FromString,
+                _registered_method=True)
+        self.ListTasks = channel.unary_unary(
+                '/crm.income.v1.IncomeService/ListTasks',
+                request_serializer=crm_dot_income_dot_v1_dot_income__pb2.ListTasksRequest.SerializeToString,
+                response_deserializer=crm_dot_income_dot_v1_dot_income__pb2.ListTasksResponse.FromString,
+                _registered_method=True)
 
 
 class IncomeServiceServicer:
@@ -187,6 +232,63 @@ class IncomeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordDiagnosis(self, request, context):
+        """The facts the workflow's guards read that the plan does not give.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetCapitalization(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDefinitions(self, request, context):
+        """Workflow definitions (the engine in crm_platform.workflow), their instances' upkeep.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetDefinition(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CheckDefinition(self, request, context):
+        """a preview: nothing stored
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PublishDefinition(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MigrateUnit(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOverdue(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTasks(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IncomeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -254,6 +356,51 @@ def add_IncomeServiceServicer_to_server(servicer, server):
                     servicer.ListTrainings,
                     request_deserializer=crm_dot_income_dot_v1_dot_income__pb2.ListTrainingsRequest.FromString,
                     response_serializer=crm_dot_income_dot_v1_dot_income__pb2.ListTrainingsResponse.SerializeToString,
+            ),
+            'RecordDiagnosis': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordDiagnosis,
+                    request_deserializer=crm_dot_income_dot_v1_dot_income__pb2.RecordDiagnosisRequest.FromString,
+                    response_serializer=crm_dot_income_dot_v1_dot_income__pb2.ProductiveUnit.SerializeToString,
+            ),
+            'SetCapitalization': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetCapitalization,
+                    request_deserializer=crm_dot_income_dot_v1_dot_income__pb2.SetCapitalizationRequest.FromString,
+                    response_serializer=crm_dot_income_dot_v1_dot_income__pb2.ProductiveUnit.SerializeToString,
+            ),
+            'ListDefinitions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDefinitions,
+                    request_deserializer=crm_dot_income_dot_v1_dot_income__pb2.ListDefinitionsRequest.FromString,
+                    response_serializer=crm_dot_income_dot_v1_dot_income__pb2.ListDefinitionsResponse.SerializeToString,
+            ),
+            'GetDefinition': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDefinition,
+                    request_deserializer=crm_dot_income_dot_v1_dot_income__pb2.GetDefinitionRequest.FromString,
+                    response_serializer=crm_dot_income_dot_v1_dot_income__pb2.WorkflowDefinition.SerializeToString,
+            ),
+            'CheckDefinition': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckDefinition,
+                    request_deserializer=crm_dot_income_dot_v1_dot_income__pb2.DefinitionSource.FromString,
+                    response_serializer=crm_dot_income_dot_v1_dot_income__pb2.WorkflowDefinition.SerializeToString,
+            ),
+            'PublishDefinition': grpc.unary_unary_rpc_method_handler(
+                    servicer.PublishDefinition,
+                    request_deserializer=crm_dot_income_dot_v1_dot_income__pb2.DefinitionSource.FromString,
+                    response_serializer=crm_dot_income_dot_v1_dot_income__pb2.WorkflowDefinition.SerializeToString,
+            ),
+            'MigrateUnit': grpc.unary_unary_rpc_method_handler(
+                    servicer.MigrateUnit,
+                    request_deserializer=crm_dot_income_dot_v1_dot_income__pb2.MigrateUnitRequest.FromString,
+                    response_serializer=crm_dot_income_dot_v1_dot_income__pb2.ProductiveUnit.SerializeToString,
+            ),
+            'ListOverdue': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOverdue,
+                    request_deserializer=crm_dot_income_dot_v1_dot_income__pb2.ListOverdueRequest.FromString,
+                    response_serializer=crm_dot_income_dot_v1_dot_income__pb2.ListOverdueResponse.SerializeToString,
+            ),
+            'ListTasks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTasks,
+                    request_deserializer=crm_dot_income_dot_v1_dot_income__pb2.ListTasksRequest.FromString,
+                    response_serializer=crm_dot_income_dot_v1_dot_income__pb2.ListTasksResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -607,6 +754,249 @@ class IncomeService:
             '/crm.income.v1.IncomeService/ListTrainings',
             crm_dot_income_dot_v1_dot_income__pb2.ListTrainingsRequest.SerializeToString,
             crm_dot_income_dot_v1_dot_income__pb2.ListTrainingsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordDiagnosis(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.income.v1.IncomeService/RecordDiagnosis',
+            crm_dot_income_dot_v1_dot_income__pb2.RecordDiagnosisRequest.SerializeToString,
+            crm_dot_income_dot_v1_dot_income__pb2.ProductiveUnit.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetCapitalization(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.income.v1.IncomeService/SetCapitalization',
+            crm_dot_income_dot_v1_dot_income__pb2.SetCapitalizationRequest.SerializeToString,
+            crm_dot_income_dot_v1_dot_income__pb2.ProductiveUnit.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDefinitions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.income.v1.IncomeService/ListDefinitions',
+            crm_dot_income_dot_v1_dot_income__pb2.ListDefinitionsRequest.SerializeToString,
+            crm_dot_income_dot_v1_dot_income__pb2.ListDefinitionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetDefinition(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.income.v1.IncomeService/GetDefinition',
+            crm_dot_income_dot_v1_dot_income__pb2.GetDefinitionRequest.SerializeToString,
+            crm_dot_income_dot_v1_dot_income__pb2.WorkflowDefinition.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CheckDefinition(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.income.v1.IncomeService/CheckDefinition',
+            crm_dot_income_dot_v1_dot_income__pb2.DefinitionSource.SerializeToString,
+            crm_dot_income_dot_v1_dot_income__pb2.WorkflowDefinition.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PublishDefinition(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.income.v1.IncomeService/PublishDefinition',
+            crm_dot_income_dot_v1_dot_income__pb2.DefinitionSource.SerializeToString,
+            crm_dot_income_dot_v1_dot_income__pb2.WorkflowDefinition.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MigrateUnit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.income.v1.IncomeService/MigrateUnit',
+            crm_dot_income_dot_v1_dot_income__pb2.MigrateUnitRequest.SerializeToString,
+            crm_dot_income_dot_v1_dot_income__pb2.ProductiveUnit.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOverdue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.income.v1.IncomeService/ListOverdue',
+            crm_dot_income_dot_v1_dot_income__pb2.ListOverdueRequest.SerializeToString,
+            crm_dot_income_dot_v1_dot_income__pb2.ListOverdueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTasks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.income.v1.IncomeService/ListTasks',
+            crm_dot_income_dot_v1_dot_income__pb2.ListTasksRequest.SerializeToString,
+            crm_dot_income_dot_v1_dot_income__pb2.ListTasksResponse.FromString,
             options,
             channel_credentials,
             insecure,

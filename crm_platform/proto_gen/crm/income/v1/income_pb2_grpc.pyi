@@ -58,6 +58,18 @@ class IncomeServiceStub:
     RecordTraining: _grpc.UnaryUnaryMultiCallable[_income_pb2.RecordTrainingRequest, _income_pb2.Training]
     """Trainings (capacitaciones) of a UP or a community, and compliance per person."""
     ListTrainings: _grpc.UnaryUnaryMultiCallable[_income_pb2.ListTrainingsRequest, _income_pb2.ListTrainingsResponse]
+    RecordDiagnosis: _grpc.UnaryUnaryMultiCallable[_income_pb2.RecordDiagnosisRequest, _income_pb2.ProductiveUnit]
+    """The facts the workflow's guards read that the plan does not give."""
+    SetCapitalization: _grpc.UnaryUnaryMultiCallable[_income_pb2.SetCapitalizationRequest, _income_pb2.ProductiveUnit]
+    ListDefinitions: _grpc.UnaryUnaryMultiCallable[_income_pb2.ListDefinitionsRequest, _income_pb2.ListDefinitionsResponse]
+    """Workflow definitions (the engine in crm_platform.workflow), their instances' upkeep."""
+    GetDefinition: _grpc.UnaryUnaryMultiCallable[_income_pb2.GetDefinitionRequest, _income_pb2.WorkflowDefinition]
+    CheckDefinition: _grpc.UnaryUnaryMultiCallable[_income_pb2.DefinitionSource, _income_pb2.WorkflowDefinition]
+    """a preview: nothing stored"""
+    PublishDefinition: _grpc.UnaryUnaryMultiCallable[_income_pb2.DefinitionSource, _income_pb2.WorkflowDefinition]
+    MigrateUnit: _grpc.UnaryUnaryMultiCallable[_income_pb2.MigrateUnitRequest, _income_pb2.ProductiveUnit]
+    ListOverdue: _grpc.UnaryUnaryMultiCallable[_income_pb2.ListOverdueRequest, _income_pb2.ListOverdueResponse]
+    ListTasks: _grpc.UnaryUnaryMultiCallable[_income_pb2.ListTasksRequest, _income_pb2.ListTasksResponse]
 
 @_typing.type_check_only
 class IncomeServiceAsyncStub(IncomeServiceStub):
@@ -82,6 +94,18 @@ class IncomeServiceAsyncStub(IncomeServiceStub):
     RecordTraining: _aio.UnaryUnaryMultiCallable[_income_pb2.RecordTrainingRequest, _income_pb2.Training]  # type: ignore[assignment]
     """Trainings (capacitaciones) of a UP or a community, and compliance per person."""
     ListTrainings: _aio.UnaryUnaryMultiCallable[_income_pb2.ListTrainingsRequest, _income_pb2.ListTrainingsResponse]  # type: ignore[assignment]
+    RecordDiagnosis: _aio.UnaryUnaryMultiCallable[_income_pb2.RecordDiagnosisRequest, _income_pb2.ProductiveUnit]  # type: ignore[assignment]
+    """The facts the workflow's guards read that the plan does not give."""
+    SetCapitalization: _aio.UnaryUnaryMultiCallable[_income_pb2.SetCapitalizationRequest, _income_pb2.ProductiveUnit]  # type: ignore[assignment]
+    ListDefinitions: _aio.UnaryUnaryMultiCallable[_income_pb2.ListDefinitionsRequest, _income_pb2.ListDefinitionsResponse]  # type: ignore[assignment]
+    """Workflow definitions (the engine in crm_platform.workflow), their instances' upkeep."""
+    GetDefinition: _aio.UnaryUnaryMultiCallable[_income_pb2.GetDefinitionRequest, _income_pb2.WorkflowDefinition]  # type: ignore[assignment]
+    CheckDefinition: _aio.UnaryUnaryMultiCallable[_income_pb2.DefinitionSource, _income_pb2.WorkflowDefinition]  # type: ignore[assignment]
+    """a preview: nothing stored"""
+    PublishDefinition: _aio.UnaryUnaryMultiCallable[_income_pb2.DefinitionSource, _income_pb2.WorkflowDefinition]  # type: ignore[assignment]
+    MigrateUnit: _aio.UnaryUnaryMultiCallable[_income_pb2.MigrateUnitRequest, _income_pb2.ProductiveUnit]  # type: ignore[assignment]
+    ListOverdue: _aio.UnaryUnaryMultiCallable[_income_pb2.ListOverdueRequest, _income_pb2.ListOverdueResponse]  # type: ignore[assignment]
+    ListTasks: _aio.UnaryUnaryMultiCallable[_income_pb2.ListTasksRequest, _income_pb2.ListTasksResponse]  # type: ignore[assignment]
 
 class IncomeServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -181,5 +205,71 @@ class IncomeServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _income_pb2.ListTrainingsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_income_pb2.ListTrainingsResponse, _abc.Awaitable[_income_pb2.ListTrainingsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RecordDiagnosis(
+        self,
+        request: _income_pb2.RecordDiagnosisRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_income_pb2.ProductiveUnit, _abc.Awaitable[_income_pb2.ProductiveUnit]]:
+        """The facts the workflow's guards read that the plan does not give."""
+
+    @_abc_1.abstractmethod
+    def SetCapitalization(
+        self,
+        request: _income_pb2.SetCapitalizationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_income_pb2.ProductiveUnit, _abc.Awaitable[_income_pb2.ProductiveUnit]]: ...
+
+    @_abc_1.abstractmethod
+    def ListDefinitions(
+        self,
+        request: _income_pb2.ListDefinitionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_income_pb2.ListDefinitionsResponse, _abc.Awaitable[_income_pb2.ListDefinitionsResponse]]:
+        """Workflow definitions (the engine in crm_platform.workflow), their instances' upkeep."""
+
+    @_abc_1.abstractmethod
+    def GetDefinition(
+        self,
+        request: _income_pb2.GetDefinitionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_income_pb2.WorkflowDefinition, _abc.Awaitable[_income_pb2.WorkflowDefinition]]: ...
+
+    @_abc_1.abstractmethod
+    def CheckDefinition(
+        self,
+        request: _income_pb2.DefinitionSource,
+        context: _ServicerContext,
+    ) -> _typing.Union[_income_pb2.WorkflowDefinition, _abc.Awaitable[_income_pb2.WorkflowDefinition]]:
+        """a preview: nothing stored"""
+
+    @_abc_1.abstractmethod
+    def PublishDefinition(
+        self,
+        request: _income_pb2.DefinitionSource,
+        context: _ServicerContext,
+    ) -> _typing.Union[_income_pb2.WorkflowDefinition, _abc.Awaitable[_income_pb2.WorkflowDefinition]]: ...
+
+    @_abc_1.abstractmethod
+    def MigrateUnit(
+        self,
+        request: _income_pb2.MigrateUnitRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_income_pb2.ProductiveUnit, _abc.Awaitable[_income_pb2.ProductiveUnit]]: ...
+
+    @_abc_1.abstractmethod
+    def ListOverdue(
+        self,
+        request: _income_pb2.ListOverdueRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_income_pb2.ListOverdueResponse, _abc.Awaitable[_income_pb2.ListOverdueResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListTasks(
+        self,
+        request: _income_pb2.ListTasksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_income_pb2.ListTasksResponse, _abc.Awaitable[_income_pb2.ListTasksResponse]]: ...
 
 def add_IncomeServiceServicer_to_server(servicer: IncomeServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
