@@ -145,6 +145,8 @@ def install(app: FastAPI, web: WebApp) -> None:
         people_pages,
         person_forms,
         register_pages,
+        unit_detail,
+        unit_pages,
     )
 
     @app.exception_handler(SignInRequired)
@@ -203,3 +205,5 @@ def install(app: FastAPI, web: WebApp) -> None:
     people_pages.register(app, web)
     kiosk_pages.register(app, web)
     kpi_pages.register(app, web)
+    unit_pages.register(app, web)  # before unit_detail: /app/unidades/tablero is no UP's id
+    unit_detail.register(app, web)

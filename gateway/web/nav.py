@@ -10,6 +10,7 @@ from crm_platform.access import ADMIN, AUDITOR, COORDINATOR, GESTOR, PSYCHOSOCIA
 from gateway.policy import GATEWAY
 from services.actas.access import ACCESS as ACTAS
 from services.beneficiaries.access import ACCESS as BENEFICIARIES
+from services.income.access import ACCESS as INCOME
 from services.notifications.access import ACCESS as NOTIFICATIONS
 from services.reports.access import ACCESS as REPORTS
 
@@ -36,6 +37,7 @@ SECTIONS = (
     Section("Inicio", "/app/", ((ACTAS, "CountActas"),)),
     Section("Actas", "/app/actas", ((ACTAS, "ListActas"),)),
     Section("Comunidades", "/app/comunidades", ((BENEFICIARIES, "ListCommunities"),)),
+    Section("Unidades productivas", "/app/unidades", ((INCOME, "ListUnits"),)),
     Section("Indicadores", "/app/indicadores", ((REPORTS, "ListKpis"), (REPORTS, "GetKpiValue"))),
     Section("Quioscos", "/app/quioscos", ((ACTAS, "ListDevices"), (ACTAS, "ListRejectedSubmissions"))),
     Section("Notificaciones", "/app/notificaciones", ((NOTIFICATIONS, "ListDeliveries"),)),
