@@ -16,6 +16,7 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Browser, Page
 
+from gateway.web import plan_form
 from services.income.domain.plan_io import content_to_mapping
 from tests.e2e.test_gateway_income import household
 from tests.e2e.test_web_app import PASSWORD, base
@@ -138,7 +139,7 @@ def test_an_approved_plan_shows_its_figures_and_charts_and_the_list_exports_to_x
     browser: Browser, base: str, http: httpx.Client, as_role: dict[str, dict[str, str]],
     people: dict[str, str], home: dict[str, Any],
 ) -> None:  # fmt: skip
-    gestor, coordinator = as_role["gestor"], as_role["coordinator"]
+    gestor = as_role["gestor"]
     body = {
         "name": f"Tienda {uuid.uuid4().hex[:6]}",
         "family_id": home["family"],
@@ -151,10 +152,49 @@ def test_an_approved_plan_shows_its_figures_and_charts_and_the_list_exports_to_x
     path = f"{UNITS}/{unit['id']}"
     moved = http.post(f"{path}/etapa", headers=gestor, json={"transition": "formular_plan", "expected_version": 1})
     assert moved.status_code == 200, moved.text
-    draft = http.put(f"{path}/plan", headers=gestor, json={"content": content_to_mapping(content())}).json()
-    sent = http.post(f"{path}/plan/envio", headers=gestor, json={"expected_revision": draft["revision"]}).json()
-    approved = http.post(f"{path}/plan/aprobacion", headers=coordinator, json={"expected_revision": sent["revision"]})
-    assert approved.status_code == 200, approved.text
+    values = plan_form.values_of(content_to_mapping(content()))
+    page = open_as(browser, base, people["gestor"])
+    try:
+        page.goto(f"{base}/app/unidades/{unit['id']}")
+        page.get_by_role("link", name="Formular el plan").click()
+        assert page.get_by_role("heading", level=1).inner_text().startswith("Plan de acción (Fluye)")
+        for name, value in values.items():
+            page.locator(f'[name="{name}"]').fill(value)
+        score = page.locator('[name="profile.factors[0].score"]')
+        score.fill("11")  # out of 0-10: the service refuses it by name
+        with page.expect_response(lambda r: r.request.method == "POST") as sent:
+            page.get_by_role("button", name="Guardar borrador").click()
+        assert sent.value.status == 400
+        assert score.get_attribute("aria-invalid") == "true"
+        described = score.get_attribute("aria-describedby") or ""
+        assert described and page.locator(f"[id='{described}']").inner_text() != ""
+        assert page.locator('[name="canvas.channels"]').input_value() == values["canvas.channels"]  # kept
+        assert page.locator('[name="finance.months[23].price"]').input_value() == values["finance.months[23].price"]
+        assert http.get(f"{path}/plan", headers=gestor).status_code == 404  # nothing saved
+        assert serious_violations(page) == []
+
+        score.fill(values["profile.factors[0].score"])
+        page.get_by_role("button", name="Guardar borrador").click()
+        page.wait_for_url("**?hecho=guardado")
+        assert page.get_by_role("status").inner_text() == "Borrador guardado."
+        assert page.locator('[name="finance.months[23].units"]').input_value() == values["finance.months[23].units"]
+        assert page.get_by_role("button", name="Aprobar el plan").count() == 0  # a gestor does not decide
+        page.get_by_role("button", name="Enviar a aprobación").click()
+        page.wait_for_url("**?hecho=enviado")
+        assert "Enviado a aprobación" in page.locator("main").inner_text()
+        assert page.get_by_role("button", name="Guardar borrador").count() == 0  # in review: not editable
+    finally:
+        page.context.close()
+
+    page = open_as(browser, base, people["coordinator"])
+    try:
+        page.goto(f"{base}/app/unidades/{unit['id']}/plan")
+        page.get_by_role("button", name="Aprobar el plan").click()
+        page.wait_for_url("**?hecho=aprobado")
+        assert page.get_by_role("status").inner_text() == "Plan aprobado."
+    finally:
+        page.context.close()
+    assert http.get(f"{path}/plan", headers=gestor).json()["status"] == "approved"
 
     for size, label in ((PHONE, "movil"), (DESKTOP, "escritorio")):
         page = open_as(browser, base, people["coordinator"], size)
@@ -173,6 +213,9 @@ def test_an_approved_plan_shows_its_figures_and_charts_and_the_list_exports_to_x
                 assert image.evaluate("i => i.naturalWidth") > 0, image.get_attribute("src")
             page.get_by_text("Ver los datos en una tabla").last.click()
             assert page.get_by_role("table", name="Flujo de caja mensual").locator("tbody tr").count() >= 13
+            check_page(page, label, size["width"])
+            page.goto(f"{base}/app/unidades/{unit['id']}/plan")  # the editor of the approved plan
+            assert page.locator('[name="finance.investment"]').input_value() == values["finance.investment"]
             check_page(page, label, size["width"])
         finally:
             page.context.close()
@@ -214,13 +257,18 @@ def test_a_reader_sees_no_forms_and_gets_403_by_url_and_by_post(
         assert page.get_by_role("link", name="Registrar unidad productiva").count() == 0
         page.goto(f"{base}/app/unidades")
         assert page.get_by_role("link", name="Registrar unidad productiva").count() == 0
-        reply = page.goto(f"{base}/app/unidades/nueva?hogar={home['family']}")
-        assert reply is not None and reply.status == 403
+        for path in (f"/app/unidades/nueva?hogar={home['family']}", f"/app/unidades/{unit['id']}/plan"):
+            reply = page.goto(f"{base}{path}")
+            assert reply is not None and reply.status == 403, path
         for url, form in (
             (f"{base}/app/unidades/{unit['id']}/etapa", {"transition": "cerrar", "version": "1", "reason": "x"}),
             (f"{base}/app/unidades/nueva", {"family_id": home["family"], "name": "Otra"}),
+            (f"{base}/app/unidades/{unit['id']}/plan", {"profile.factors[0].name": "Oficio"}),
+            (f"{base}/app/unidades/{unit['id']}/plan/envio", {"revision": "1"}),
+            (f"{base}/app/unidades/{unit['id']}/plan/aprobacion", {"revision": "1"}),
         ):
             assert page.request.post(url, form=form).status == 403
-        assert http.get(f"{UNITS}/{unit['id']}", headers=as_role["gestor"]).json()["stage"] == "diagnostico"
+        after = http.get(f"{UNITS}/{unit['id']}", headers=as_role["gestor"]).json()
+        assert (after["stage"], after.get("plan_version", 0)) == ("diagnostico", 0)
     finally:
         page.context.close()
