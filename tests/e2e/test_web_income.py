@@ -260,13 +260,14 @@ def test_a_reader_sees_no_forms_and_gets_403_by_url_and_by_post(
         for path in (f"/app/unidades/nueva?hogar={home['family']}", f"/app/unidades/{unit['id']}/plan"):
             reply = page.goto(f"{base}{path}")
             assert reply is not None and reply.status == 403, path
-        for url, form in (
+        posts: list[tuple[str, dict[str, str | float | bool]]] = [
             (f"{base}/app/unidades/{unit['id']}/etapa", {"transition": "cerrar", "version": "1", "reason": "x"}),
-            (f"{base}/app/unidades/nueva", {"family_id": home["family"], "name": "Otra"}),
+            (f"{base}/app/unidades/nueva", {"family_id": str(home["family"]), "name": "Otra"}),
             (f"{base}/app/unidades/{unit['id']}/plan", {"profile.factors[0].name": "Oficio"}),
             (f"{base}/app/unidades/{unit['id']}/plan/envio", {"revision": "1"}),
             (f"{base}/app/unidades/{unit['id']}/plan/aprobacion", {"revision": "1"}),
-        ):
+        ]
+        for url, form in posts:
             assert page.request.post(url, form=form).status == 403
         after = http.get(f"{UNITS}/{unit['id']}", headers=as_role["gestor"]).json()
         assert (after["stage"], after.get("plan_version", 0)) == ("diagnostico", 0)
