@@ -7,10 +7,10 @@ four-eyes rule: whoever submitted may not decide)."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import grpc
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from crm_platform.proto_gen.crm.income.v1 import income_pb2 as pb
@@ -60,6 +60,18 @@ def labels() -> dict[str, str]:
 
 
 LABELS = labels()
+# A list field holds up to 20 entries of 300 characters, one per line: cut longer
+# (what is cut the service would refuse anyway), never at a single field's 300.
+LONG_TEXT = 7000
+
+
+async def posted(request: Request) -> dict[str, str]:
+    """The posted plan's fields, read in a dependency (off the page's thread)."""
+    form = await request.form()
+    return {name: value[:LONG_TEXT] for name, value in form.items() if isinstance(value, str)}
+
+
+PlanPosted = Annotated[dict[str, str], Depends(posted)]
 
 
 def register(app: FastAPI, web: WebApp) -> None:
@@ -125,7 +137,7 @@ def register(app: FastAPI, web: WebApp) -> None:
         return editor(request, staff, unit_id)
 
     @app.post("/app/unidades/{unit_id}/plan", include_in_schema=False)
-    def save(request: Request, unit_id: str, form: forms.Posted) -> Response:
+    def save(request: Request, unit_id: str, form: PlanPosted) -> Response:
         staff = inc.writer(web, request, "SavePlan")
         web.check_csrf(staff, form.get("csrf", ""))
         values = {k: v for k, v in form.items() if k not in ("csrf", "revision")}

@@ -174,8 +174,11 @@ def test_an_approved_plan_shows_its_figures_and_charts_and_the_list_exports_to_x
         assert serious_violations(page) == []
 
         score.fill(values["profile.factors[0].score"])
+        activities = "\n".join(f"Actividad {n}: " + "hornear y repartir " * 12 for n in range(3))  # > 300 chars
+        page.locator('[name="canvas.key_activities"]').fill(activities)
         page.get_by_role("button", name="Guardar borrador").click()
         page.wait_for_url("**?hecho=guardado")
+        assert page.locator('[name="canvas.key_activities"]').input_value() == activities.replace(" \n", "\n").strip()
         assert page.get_by_role("status").inner_text() == "Borrador guardado."
         assert page.locator('[name="finance.months[23].units"]').input_value() == values["finance.months[23].units"]
         assert page.get_by_role("button", name="Aprobar el plan").count() == 0  # a gestor does not decide
