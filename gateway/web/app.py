@@ -144,7 +144,10 @@ def install(app: FastAPI, web: WebApp) -> None:
         notification_pages,
         people_pages,
         person_forms,
+        plan_pages,
         register_pages,
+        unit_detail,
+        unit_pages,
         workflow_pages,
     )
 
@@ -205,3 +208,6 @@ def install(app: FastAPI, web: WebApp) -> None:
     people_pages.register(app, web)
     kiosk_pages.register(app, web)
     kpi_pages.register(app, web)
+    unit_pages.register(app, web)  # before unit_detail: /app/unidades/tablero is no UP's id
+    unit_detail.register(app, web)
+    plan_pages.register(app, web)

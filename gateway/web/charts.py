@@ -67,6 +67,26 @@ def bar_spec(table: Table, x: str, y: str, color: str | None = None) -> dict[str
     return spec
 
 
+def line_spec(table: Table, x: str, y: str, color: str) -> dict[str, Any]:
+    """One line of ``y`` over ``x`` per value of ``color`` (value curves), in the
+    order the rows give ``x``, as a Vega-Lite spec."""
+    labels = dict(table.columns)
+    order = list(dict.fromkeys(row[x] for row in table.rows))
+    chart = (
+        alt.Chart(alt.Data(values=list(table.rows)), title=table.title)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X(f"{x}:O", title=labels[x], sort=order, axis=alt.Axis(labelAngle=-45)),
+            y=alt.Y(f"{y}:Q", title=labels[y]),
+            color=alt.Color(f"{color}:N", title=labels[color]),
+            tooltip=[alt.Tooltip(f"{k}:{'Q' if k == y else 'N'}", title=v) for k, v in table.columns],
+        )
+        .properties(width=WIDTH, height=HEIGHT)
+    )
+    spec: dict[str, Any] = chart.to_dict()
+    return spec
+
+
 def svg(spec: dict[str, Any]) -> str:
     return str(vlc.vegalite_to_svg(spec))
 

@@ -37,6 +37,7 @@ SECTIONS = (
     Section("Inicio", "/app/", ((ACTAS, "CountActas"),)),
     Section("Actas", "/app/actas", ((ACTAS, "ListActas"),)),
     Section("Comunidades", "/app/comunidades", ((BENEFICIARIES, "ListCommunities"),)),
+    Section("Unidades productivas", "/app/unidades", ((INCOME, "ListUnits"),)),
     Section("Indicadores", "/app/indicadores", ((REPORTS, "ListKpis"), (REPORTS, "GetKpiValue"))),
     Section("Quioscos", "/app/quioscos", ((ACTAS, "ListDevices"), (ACTAS, "ListRejectedSubmissions"))),
     Section("Notificaciones", "/app/notificaciones", ((NOTIFICATIONS, "ListDeliveries"),)),

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as bpb
 from gateway.deps import to_json
 from gateway.policy import redact_beneficiary
-from gateway.web import forms
+from gateway.web import forms, income_support
 from gateway.web.app import Staff, WebApp
 
 COLOMBIA = ZoneInfo("America/Bogota")
@@ -205,6 +205,7 @@ def register(app: FastAPI, web: WebApp) -> None:
             events=timeline(staff, "family", family.id),
             notice=forms.notice(request),
             can_add=forms.may(staff, "RegisterBeneficiary"),
+            can_register_unit=income_support.may(staff, "RegisterUnit"),
         )
 
     @app.get("/app/personas/{person_id}", response_class=HTMLResponse, include_in_schema=False)

@@ -28,7 +28,7 @@ __all__ = ["browser"]  # the fixture, imported for pytest
 
 PASSWORD = "web-password-123"
 WEB_ROLES = ("admin", "coordinator", "gestor", "psychosocial", "auditor")
-EVERYONE = ["Inicio", "Actas", "Comunidades"]
+EVERYONE = ["Inicio", "Actas", "Comunidades", "Unidades productivas"]
 SECTIONS_OF = {  # the menu each role sees, from the services' access tables
     "admin": [*EVERYONE, "Indicadores", "Quioscos", "Notificaciones", "Flujos", "Administración"],
     "coordinator": [*EVERYONE, "Indicadores", "Quioscos", "Notificaciones", "Flujos"],
@@ -37,6 +37,7 @@ SECTIONS_OF = {  # the menu each role sees, from the services' access tables
     "auditor": [*EVERYONE, "Indicadores", "Quioscos", "Notificaciones"],
 }
 PAGE_OF = {
+    "Unidades productivas": "/app/unidades",
     "Indicadores": "/app/indicadores",
     "Quioscos": "/app/quioscos",
     "Notificaciones": "/app/notificaciones",
