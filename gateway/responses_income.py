@@ -38,6 +38,13 @@ class FollowUpOut(Out):
     gestor_id: str
 
 
+class TransitionOptionOut(Out):
+    name: str
+    label: str = ""
+    requires_reason: bool = False
+    requires_acta: bool = False
+
+
 class UnitOut(Out):
     id: str
     name: str
@@ -56,6 +63,9 @@ class UnitOut(Out):
     plan_version: int
     plan_status: str
     transitions: list[str] = Field(description="Las transiciones que salen de la etapa actual")
+    transition_options: list[TransitionOptionOut] = Field(
+        default_factory=list, description="Las mismas, con su nombre en español y lo que exigen"
+    )
     diagnosis_complete: bool = False
     diagnosis_notes: str = ""
     capitalization_amount: str = Field(default="", description="Monto de capitalización en COP (pesos enteros)")

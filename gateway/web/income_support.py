@@ -18,13 +18,12 @@ from crm_platform.proto_gen.crm.income.v1 import income_pb2 as pb
 from gateway.web.app import Forbidden, Staff, WebApp
 from services.beneficiaries.access import ACCESS as BENEFICIARIES
 from services.income.access import ACCESS as INCOME
-from services.income.domain.stages import STAGE_LABELS, TRANSITIONS
+from services.income.domain.stages import STAGE_LABELS
 
 SECTION = "/app/unidades"
 COLOMBIA = ZoneInfo("America/Bogota")
 KINDS = {"emprendimiento": "Emprendimiento", "fortalecimiento": "Fortalecimiento"}
 STAGES = dict(STAGE_LABELS)
-TRANSITION_OF = {t.name: t for t in TRANSITIONS}
 PLAN_STATUS = {
     "draft": "Borrador",
     "submitted": "Enviado a aprobación",

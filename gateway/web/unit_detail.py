@@ -126,13 +126,8 @@ def register(app: FastAPI, web: WebApp) -> None:
             [*unit.owner_ids, *(c.beneficiary_id for c in trainings.compliance)],
             [unit.family_id],
         )
-        transitions = [
-            {
-                "name": name,
-                "label": inc.TRANSITION_OF[name].label if name in inc.TRANSITION_OF else name,
-                "reason": inc.TRANSITION_OF[name].requires_reason if name in inc.TRANSITION_OF else False,
-            }
-            for name in unit.transitions
+        transitions = [  # labels from the workflow definition the UP runs on
+            {"name": t.name, "label": t.label or t.name, "reason": t.requires_reason} for t in unit.transition_options
         ]
         history = [
             {

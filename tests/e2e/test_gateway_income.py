@@ -79,6 +79,9 @@ def test_a_unit_is_registered_with_its_owners_and_bad_input_names_the_field(
     unit = created.json()
     assert (unit["stage"], unit["version"], unit["owner_ids"]) == ("diagnostico", 1, owners)
     assert unit["transitions"] == ["formular_plan", "cerrar"]
+    options = {o["name"]: o for o in unit["transition_options"]}
+    assert options["formular_plan"]["label"] == "Pasar a formulación del plan"
+    assert options["cerrar"]["requires_reason"] is True and options["formular_plan"]["requires_reason"] is False
     listed = http.get(UNITS, headers=as_role["auditor"], params={"community_id": community["id"]}).json()["units"]
     assert [u["id"] for u in listed] == [unit["id"]]
     assert (

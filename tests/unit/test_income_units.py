@@ -56,7 +56,7 @@ def test_a_registered_unit_starts_in_diagnosis_with_its_event() -> None:
     doc = register(h)
     assert (doc["stage"], doc["version"]) == ("diagnostico", 1)
     assert store.events(doc["_id"]) == ["productive_unit_registered"]
-    assert h.allowed_transitions(doc) == ["formular_plan", "cerrar"]
+    assert [t.name for t in h.allowed_transitions(doc)] == ["formular_plan", "cerrar"]
 
 
 def test_a_transition_from_the_wrong_stage_and_a_false_guard_are_refused_by_name() -> None:

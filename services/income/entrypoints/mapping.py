@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from crm_platform.proto_gen.crm.income.v1 import income_pb2 as pb
+from crm_platform.workflow.model import Transition
 from services.income.domain.plan import ActionPlan
 from services.income.domain.plan_io import content_to_mapping
 from services.income.domain.viability import Assessment
@@ -28,7 +29,7 @@ def _text(value: Decimal | None, places: str = "0.01") -> str:
     return "" if value is None else format(value.quantize(Decimal(places)), "f")
 
 
-def unit_message(doc: Mapping[str, Any], transitions: list[str]) -> pb.ProductiveUnit:
+def unit_message(doc: Mapping[str, Any], transitions: Sequence[Transition]) -> pb.ProductiveUnit:
     return pb.ProductiveUnit(
         id=doc["_id"],
         name=doc["name"],
@@ -49,7 +50,13 @@ def unit_message(doc: Mapping[str, Any], transitions: list[str]) -> pb.Productiv
         created_by=doc["created_by"],
         plan_version=doc.get("plan_version", 0),
         plan_status=doc.get("plan_status", ""),
-        transitions=transitions,
+        transitions=[t.name for t in transitions],
+        transition_options=[
+            pb.TransitionOption(
+                name=t.name, label=t.label, requires_reason=t.requires_reason, requires_acta=t.requires_acta
+            )
+            for t in transitions
+        ],
         diagnosis_complete=bool((doc.get("diagnosis") or {}).get("complete")),
         diagnosis_notes=(doc.get("diagnosis") or {}).get("notes", ""),
         capitalization_amount=(doc.get("capitalization") or {}).get("amount", ""),

@@ -17,6 +17,7 @@ from typing import Any
 
 from crm_platform import errors as vocabulary
 from crm_platform.clock import Clock
+from crm_platform.workflow.model import Transition
 from services.income.domain import units
 from services.income.domain.followups import read_followup
 from services.income.domain.plan import ActionPlan, PlanStatus
@@ -126,8 +127,8 @@ class IncomeHandlers:
     def units(self, community_id: str = "", stage: str = "", limit: int = 100) -> list[UnitDoc]:
         return self.store.find(community_id, stage, max(1, min(limit or 100, 500)))
 
-    def allowed_transitions(self, doc: UnitDoc) -> list[str]:
-        return self.flow.allowed(doc)
+    def allowed_transitions(self, doc: UnitDoc) -> list[Transition]:
+        return self.flow.options(doc)
 
     def change_stage(
         self, unit_id: str, transition: str, expected_version: int, by: str, reason: str = "", acta_id: str = ""

@@ -39,7 +39,7 @@ from crm_platform import errors as vocabulary
 from crm_platform.clock import Clock
 from crm_platform.workflow import errors as flow_errors
 from crm_platform.workflow.engine import WorkflowEngine
-from crm_platform.workflow.model import Instance
+from crm_platform.workflow.model import Instance, Transition
 from services.income.domain.stages import STAGE_LABELS, GuardFailed
 from services.income.service_layer.ports import Relay, UnitDoc, UnitStore
 
@@ -55,12 +55,16 @@ class StageFlow:
 
     # -- reading ---------------------------------------------------------------------------
     def allowed(self, doc: UnitDoc) -> list[str]:
+        return [t.name for t in self.options(doc)]
+
+    def options(self, doc: UnitDoc) -> list[Transition]:
+        """The transitions leaving the UP's stage in the definition it runs on."""
         version = (doc.get("workflow") or {}).get("definition_version")
         try:
             definition = self.engine.definition(COMPONENT, version)
         except flow_errors.DefinitionNotFound:
             return []
-        return [t.name for t in definition.available(doc["stage"])]
+        return list(definition.available(doc["stage"]))
 
     def needs_repair(self, doc: UnitDoc, now: datetime) -> bool:
         """No instance yet, or a marker older than ``SETTLE`` (an interrupted transition)."""

@@ -221,6 +221,7 @@ class ProductiveUnit(_message.Message):
     DIAGNOSIS_NOTES_FIELD_NUMBER: _builtins.int
     CAPITALIZATION_AMOUNT_FIELD_NUMBER: _builtins.int
     DEFINITION_VERSION_FIELD_NUMBER: _builtins.int
+    TRANSITION_OPTIONS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     name: _builtins.str
     family_id: _builtins.str
@@ -252,6 +253,10 @@ class ProductiveUnit(_message.Message):
     def transitions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """the transitions leaving the current stage"""
 
+    @_builtins.property
+    def transition_options(self) -> _containers.RepeatedCompositeFieldContainer[Global___TransitionOption]:
+        """The same transitions as ``transitions``, with what a form needs to offer them."""
+
     def __init__(
         self,
         *,
@@ -276,14 +281,44 @@ class ProductiveUnit(_message.Message):
         diagnosis_notes: _builtins.str = ...,
         capitalization_amount: _builtins.str = ...,
         definition_version: _builtins.int = ...,
+        transition_options: _abc.Iterable[Global___TransitionOption] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["capitalization_amount", b"capitalization_amount", "closing_reason", b"closing_reason", "community_id", b"community_id", "created_at", b"created_at", "created_by", b"created_by", "definition_version", b"definition_version", "diagnosis_complete", b"diagnosis_complete", "diagnosis_notes", b"diagnosis_notes", "family_id", b"family_id", "followups", b"followups", "history", b"history", "id", b"id", "kind", b"kind", "name", b"name", "owner_ids", b"owner_ids", "plan_status", b"plan_status", "plan_version", b"plan_version", "sector", b"sector", "stage", b"stage", "transitions", b"transitions", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["capitalization_amount", b"capitalization_amount", "closing_reason", b"closing_reason", "community_id", b"community_id", "created_at", b"created_at", "created_by", b"created_by", "definition_version", b"definition_version", "diagnosis_complete", b"diagnosis_complete", "diagnosis_notes", b"diagnosis_notes", "family_id", b"family_id", "followups", b"followups", "history", b"history", "id", b"id", "kind", b"kind", "name", b"name", "owner_ids", b"owner_ids", "plan_status", b"plan_status", "plan_version", b"plan_version", "sector", b"sector", "stage", b"stage", "transition_options", b"transition_options", "transitions", b"transitions", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ProductiveUnit: _TypeAlias = ProductiveUnit  # noqa: Y015
+
+@_typing.final
+class TransitionOption(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    LABEL_FIELD_NUMBER: _builtins.int
+    REQUIRES_REASON_FIELD_NUMBER: _builtins.int
+    REQUIRES_ACTA_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    label: _builtins.str
+    """Spanish, from the definition the UP runs on"""
+    requires_reason: _builtins.bool
+    requires_acta: _builtins.bool
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        label: _builtins.str = ...,
+        requires_reason: _builtins.bool = ...,
+        requires_acta: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["label", b"label", "name", b"name", "requires_acta", b"requires_acta", "requires_reason", b"requires_reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransitionOption: _TypeAlias = TransitionOption  # noqa: Y015
 
 @_typing.final
 class GetUnitRequest(_message.Message):
