@@ -27,6 +27,7 @@ from services.income.domain.plan_io import content_from_mapping
 NOTICES = {
     "registrada": "Unidad productiva registrada en la etapa de diagnóstico.",
     "etapa": "Etapa actualizada.",
+    "diagnostico": "Diagnóstico guardado.",
 }
 # Each chart of a plan: how it is drawn (a line per curve, or bars by month).
 CHARTS = {
@@ -165,6 +166,7 @@ def register(app: FastAPI, web: WebApp) -> None:
             figures=figure_rows(plan) if plan and plan.has_figures else [],
             notice=NOTICES.get(request.query_params.get("hecho", ""), ""),
             can_plan=inc.may(staff, "SavePlan"),
+            can_diagnose=inc.may(staff, "RecordDiagnosis") and unit.stage == "diagnostico",
         )
 
     @app.get("/app/unidades/{unit_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -210,6 +212,27 @@ def register(app: FastAPI, web: WebApp) -> None:
             fields = {f"{transition}.{k}": v for k, v in problems.items() if k == "reason"}
             return page(request, staff, unit, status, "" if fields else message, fields)
         return RedirectResponse(f"/app/unidades/{unit_id}?hecho=etapa", status_code=303)
+
+    @app.post("/app/unidades/{unit_id}/diagnostico", include_in_schema=False)
+    def record_diagnosis(request: Request, unit_id: str, form: forms.Posted) -> Response:
+        """The diagnosis a UP needs before its plan is formulated (the workflow's guard)."""
+        staff = inc.writer(web, request, "RecordDiagnosis")
+        web.check_csrf(staff, form.get("csrf", ""))
+        diagnosis = pb.RecordDiagnosisRequest(
+            unit_id=unit_id[:64], complete=form.get("completo") == "si", notes=form.get("notas", "").strip()[:2000]
+        )
+        try:
+            web.backend.call(web.backend.income.RecordDiagnosis, diagnosis, staff.user)
+        except grpc.RpcError as exc:
+            try:
+                unit = get_unit(staff, unit_id)
+            except grpc.RpcError as again:
+                if inc.missing(again):
+                    return not_found(request, staff)
+                raise
+            status, _ = forms.refusal(exc)
+            return page(request, staff, unit, status, exc.details() or "No se pudo guardar el diagnóstico.", {})
+        return RedirectResponse(f"/app/unidades/{unit_id}?hecho=diagnostico", status_code=303)
 
     @app.get("/app/unidades/{unit_id}/graficas/{name}.{fmt}", include_in_schema=False)
     def plan_chart(request: Request, unit_id: str, name: str, fmt: str) -> Response:

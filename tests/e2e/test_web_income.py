@@ -96,6 +96,16 @@ def test_a_gestor_registers_a_unit_sees_it_on_the_board_and_a_failing_guard_show
         assert column.locator(".badge").inner_text() == "1"
 
         page.goto(unit_url)
+        # The diagnosis is not complete yet: the workflow's guard refuses, naming itself.
+        with page.expect_response(lambda r: r.request.method == "POST") as sent:
+            page.get_by_role("button", name="Pasar a formulación del plan").click()
+        assert sent.value.status == 409
+        assert "diagnostico_completo" in page.get_by_role("alert").inner_text()
+        page.get_by_label("El diagnóstico está completo").check()
+        page.get_by_label("Notas del diagnóstico").fill("Panadería familiar con horno propio")
+        page.get_by_role("button", name="Guardar diagnóstico").click()
+        page.wait_for_url("**?hecho=diagnostico")
+        assert page.locator("dd").filter(has_text="Completo: Panadería familiar").count() == 1
         page.get_by_role("button", name="Pasar a formulación del plan").click()
         page.wait_for_url("**?hecho=etapa")
         assert page.locator("dd").filter(has_text="Formulación del plan").count() == 1
@@ -150,7 +160,13 @@ def test_an_approved_plan_shows_its_figures_and_charts_and_the_list_exports_to_x
     }
     unit = http.post(UNITS, headers=gestor, json=body).json()
     path = f"{UNITS}/{unit['id']}"
-    moved = http.post(f"{path}/etapa", headers=gestor, json={"transition": "formular_plan", "expected_version": 1})
+    diagnosed = http.post(f"{path}/diagnostico", headers=gestor, json={"complete": True, "notes": "Lista"})
+    assert diagnosed.status_code == 200, diagnosed.text
+    moved = http.post(
+        f"{path}/etapa",
+        headers=gestor,
+        json={"transition": "formular_plan", "expected_version": diagnosed.json()["version"]},
+    )
     assert moved.status_code == 200, moved.text
     values = plan_form.values_of(content_to_mapping(content()))
     page = open_as(browser, base, people["gestor"])
