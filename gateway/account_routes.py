@@ -27,6 +27,11 @@ class PasswordChangeRequest(BaseModel):
     new_password: str = Field(max_length=256)
 
 
+class PasswordResetRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    new_password: str = Field(max_length=256)
+
+
 def client_address(request: Request) -> str:
     # Behind a proxy, uvicorn puts the forwarded client here when the proxy is
     # trusted (FORWARDED_ALLOW_IPS).
@@ -112,6 +117,17 @@ def register(
             raise errors.ApiError(409, "No puede desactivar su propia cuenta")
         users.set_active(username, active)
         throttle.audit(username, client_address(request), "reactivated" if active else "deactivated", by=user.username)
+        return {"username": username, "active": active}
+
+    @app.post(
+        f"{API}/users/{{username}}/password-reset", tags=["auth"], response_model=R.AccountStateOut, responses=R.ACTION
+    )
+    def reset_password(username: str, body: PasswordResetRequest, user: User, request: Request) -> dict[str, Any]:
+        """Admins: set a forgotten password; the account's earlier tokens are refused at once."""
+        auth.require(user, GATEWAY, "CreateUser")  # those who manage accounts
+        username = auth.normalise(username)
+        active = users.reset_password(username, body.new_password)
+        throttle.audit(username, client_address(request), "password_reset", by=user.username)
         return {"username": username, "active": active}
 
     @app.post(

@@ -159,6 +159,26 @@ class UserStore:
         fields = {"role": 1, "full_name": 1, "active": 1, "document": 1, "title": 1}
         return [{**raw, "username": raw["_id"]} for raw in self._users.find({}, fields).sort("_id", 1)]
 
+    def reset_password(self, username: str, new_password: str) -> bool:
+        """An administrator sets another account's password (a forgotten one): every
+        token issued before is refused, on every device. Returns whether the account
+        is active (a deactivated one keeps its new password for its reactivation)."""
+        if len(new_password or "") < MIN_PASSWORD_LENGTH:
+            raise ApiError(
+                400,
+                "Solicitud inválida",
+                {"new_password": f"La contraseña debe tener al menos {MIN_PASSWORD_LENGTH} caracteres"},
+            )
+        raw = self._users.find_one_and_update(
+            {"_id": normalise(username)},
+            {"$set": {"password_hash": hash_password(new_password), "logged_out": []}, "$inc": {"token_version": 1}},
+            {"active": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+        if raw is None:
+            raise ApiError(404, f"El usuario {normalise(username)!r} no existe")
+        return bool(raw.get("active"))
+
     def set_active(self, username: str, active: bool) -> None:
         """Deactivate (every token refused, no login) or reactivate an account."""
         result = self._users.update_one(

@@ -48,7 +48,12 @@ def register(app: FastAPI, web: WebApp) -> None:
     @app.get(PAGE, response_class=HTMLResponse, include_in_schema=False)
     def accounts(request: Request) -> HTMLResponse:
         staff = staff_admin(request)
-        done = {"creada": "Cuenta creada.", "desactivada": "Cuenta desactivada.", "activada": "Cuenta reactivada."}
+        done = {
+            "creada": "Cuenta creada.",
+            "desactivada": "Cuenta desactivada.",
+            "activada": "Cuenta reactivada.",
+            "contrasena": "Contraseña restablecida; las sesiones abiertas de esa cuenta se cerraron.",
+        }
         return page(request, staff, notice=done.get(request.query_params.get("hecho", ""), ""))
 
     @app.post(f"{PAGE}/usuarios", response_class=HTMLResponse, include_in_schema=False)
@@ -72,6 +77,24 @@ def register(app: FastAPI, web: WebApp) -> None:
         actas_routes.put_staff_profile(web.backend, created)
         web.throttle.audit(created.username, client_address(request), "created", by=staff.user.username)
         return RedirectResponse(f"{PAGE}?hecho=creada", status_code=303)
+
+    @app.post(f"{PAGE}/usuarios/{{username}}/contrasena", include_in_schema=False)
+    def reset_password(
+        request: Request,
+        username: str,
+        csrf: Annotated[str, Form(max_length=128)] = "",
+        nueva: Annotated[str, Form(max_length=256)] = "",
+    ) -> Response:
+        staff = staff_admin(request)
+        web.check_csrf(staff, csrf)
+        target = auth.normalise(username)
+        try:
+            web.users.reset_password(target, nueva)
+        except errors.ApiError as exc:
+            fields = {f"reset-{target}": msg for msg in (exc.fields or {}).values()} or {"": exc.message}
+            return page(request, staff, status=exc.status, problems=fields)
+        web.throttle.audit(target, client_address(request), "password_reset", by=staff.user.username)
+        return RedirectResponse(f"{PAGE}?hecho=contrasena", status_code=303)
 
     @app.post(f"{PAGE}/usuarios/{{username}}/estado", include_in_schema=False)
     def set_active(

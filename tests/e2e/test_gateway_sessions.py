@@ -210,6 +210,26 @@ def test_a_deactivated_user_is_refused_at_once_and_cannot_log_in(
     assert unknown.status_code == 404
 
 
+def test_an_admin_resets_a_forgotten_password_and_the_accounts_sessions_end(
+    http: httpx.Client, as_role: dict[str, dict[str, str]]
+) -> None:
+    name = new_user(http, as_role["admin"], role="gestor")
+    token = login(http, name, PASSWORD)
+    reset = f"{API}/users/{name}/password-reset"
+    assert http.post(reset, headers=as_role["coordinator"], json={"new_password": "x" * 12}).status_code == 403
+    short = http.post(reset, headers=as_role["admin"], json={"new_password": "corta"})
+    assert short.status_code == 400 and "new_password" in short.json()["fields"], short.text
+    assert http.get(f"{API}/communities", headers=token).status_code == 200  # nothing changed
+
+    done = http.post(reset, headers=as_role["admin"], json={"new_password": "otra-clave-segura"})
+    assert done.status_code == 200 and done.json() == {"username": name, "active": True}, done.text
+    assert http.get(f"{API}/communities", headers=token).status_code == 401
+    assert attempt(http, name, PASSWORD).status_code == 401
+    assert http.get(f"{API}/communities", headers=login(http, name, "otra-clave-segura")).status_code == 200
+    unknown = f"{API}/users/nadie-{uuid.uuid4().hex[:6]}/password-reset"
+    assert http.post(unknown, headers=as_role["admin"], json={"new_password": "x" * 12}).status_code == 404
+
+
 def test_a_revoked_kiosks_token_is_refused_on_its_next_request(
     http: httpx.Client, as_role: dict[str, dict[str, str]], community: dict[str, Any]
 ) -> None:

@@ -260,9 +260,9 @@ def test_an_admin_creates_an_account_seeing_field_errors_and_a_gestor_cannot_rea
     page.get_by_label("Nombre completo").fill("Yaneth Epiayú")
     page.get_by_label("Cargo").fill("Psicóloga")
     page.get_by_label("Rol").select_option("psychosocial")
-    page.get_by_label("Contraseña").fill("corta")
+    page.get_by_label("Contraseña (mínimo 10 caracteres)").fill("corta")
     page.get_by_role("button", name="Crear cuenta").click()
-    password = page.get_by_label("Contraseña")
+    password = page.get_by_label("Contraseña (mínimo 10 caracteres)")
     assert password.get_attribute("aria-invalid") == "true"
     assert "al menos 10 caracteres" in page.locator("#e-password").inner_text()
     assert page.get_by_label("Nombre completo").input_value() == "Yaneth Epiayú"  # kept
@@ -270,7 +270,7 @@ def test_an_admin_creates_an_account_seeing_field_errors_and_a_gestor_cannot_rea
     password.fill("una-clave-larga-1")
     page.get_by_role("button", name="Crear cuenta").click()
     assert page.get_by_role("status").inner_text() == "Cuenta creada."
-    assert page.locator("td", has_text=name).count() == 1
+    assert page.get_by_role("cell", name=name, exact=True).count() == 1
     page.get_by_role("button", name=f"Desactivar a {name}").click()
     assert page.get_by_role("status").inner_text() == "Cuenta desactivada."
 
