@@ -1,6 +1,8 @@
 """Administración: staff accounts. Create (field errors beside each field),
-deactivate and reactivate, with the same rules, store and audit as the API's
-``POST /users`` and ``/users/{username}/deactivation``."""
+deactivate and reactivate, reset a forgotten password, with the same rules, store
+and audit as the API's ``POST /users``, ``/users/{username}/deactivation`` and
+``/users/{username}/password-reset``; and the roles, each with the sections of the
+web app it opens (read from the services' access tables through ``nav``)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from crm_platform.access import USER_ROLES
 from gateway import actas_routes, auth, errors
 from gateway.account_routes import client_address
 from gateway.web.app import Staff, WebApp
-from gateway.web.nav import ROLE_LABELS
+from gateway.web.nav import ROLE_LABELS, visible_sections
 
 PAGE = "/app/administracion"
 FIELDS = ("username", "full_name", "document", "title", "role", "password")
@@ -40,6 +42,7 @@ def register(app: FastAPI, web: WebApp) -> None:
             title="Administración",
             accounts=web.users.accounts(),
             roles={r: ROLE_LABELS[r] for r in USER_ROLES},
+            role_sections={r: [s.label for s in visible_sections(r)] for r in USER_ROLES},
             values=values or {},
             problems=problems or {},
             notice=notice,

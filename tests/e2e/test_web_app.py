@@ -259,7 +259,7 @@ def test_an_admin_creates_an_account_seeing_field_errors_and_a_gestor_cannot_rea
     page.get_by_label("Usuario").fill(name)
     page.get_by_label("Nombre completo").fill("Yaneth Epiayú")
     page.get_by_label("Cargo").fill("Psicóloga")
-    page.get_by_label("Rol").select_option("psychosocial")
+    page.get_by_label("Rol", exact=True).select_option("psychosocial")
     page.get_by_label("Contraseña (mínimo 10 caracteres)").fill("corta")
     page.get_by_role("button", name="Crear cuenta").click()
     password = page.get_by_label("Contraseña (mínimo 10 caracteres)")
@@ -271,6 +271,8 @@ def test_an_admin_creates_an_account_seeing_field_errors_and_a_gestor_cannot_rea
     page.get_by_role("button", name="Crear cuenta").click()
     assert page.get_by_role("status").inner_text() == "Cuenta creada."
     assert page.get_by_role("cell", name=name, exact=True).count() == 1
+    roles = page.get_by_role("table", name="Roles y secciones que abren")
+    assert ", ".join(SECTIONS_OF["gestor"]) in roles.get_by_role("row", name="Gestión social").inner_text()
     page.get_by_role("button", name=f"Desactivar a {name}").click()
     assert page.get_by_role("status").inner_text() == "Cuenta desactivada."
 
