@@ -16,7 +16,6 @@ Records become documents and back in ``services.actas.adapters.mapping``.
 
 from __future__ import annotations
 
-import contextlib
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -46,18 +45,15 @@ from services.actas.adapters.documents import (
     RejectionDoc,
     StaffProfileDoc,
 )
+from services.actas.adapters.fleet_records import FleetRecords
 from services.actas.domain import chain
-from services.actas.domain.errors import AlreadyExists, ConcurrentUpdate
+from services.actas.domain.errors import ConcurrentUpdate
 from services.actas.domain.model import Acta, Event, Status
-from services.actas.domain.pairing import IssuedCode
 from services.actas.domain.sealing import Sealing
 from services.actas.service_layer.ports import (
     ActaFilter,
     CountFilter,
     DuplicateSubmission,
-    RegisteredDevice,
-    Rejection,
-    StaffProfile,
 )
 
 DEFAULT_DB = "crm_actas"
@@ -89,7 +85,7 @@ def disconnect() -> None:
     mongoengine.disconnect(alias=DB_ALIAS)
 
 
-class MongoRepository:
+class MongoRepository(FleetRecords):
     def __init__(self) -> None:
         self.actas: Collection = ActaDoc._get_collection()
         self.chain_entries: Collection = ChainEntryDoc._get_collection()
@@ -325,76 +321,6 @@ class MongoRepository:
     def sealed_actas(self) -> Iterator[Acta]:
         for raw in self.actas.find({"status": str(Status.SEALED)}, NO_IMAGES):
             yield mapping.acta_from_doc(raw)
-
-    # -- devices -------------------------------------------------------------------
-    def add_device(self, device: RegisteredDevice) -> None:
-        try:
-            self.devices.insert_one(mapping.device_doc(device))
-        except DuplicateKeyError:
-            raise AlreadyExists(f"El quiosco {device.device.device_id} ya está registrado") from None
-
-    def get_device(self, device_id: str) -> RegisteredDevice | None:
-        raw = self.devices.find_one({"_id": device_id})
-        return mapping.device_from_doc(raw) if raw else None
-
-    def revoke_device(self, device_id: str, when: datetime) -> RegisteredDevice | None:
-        # Revoking twice keeps the first revocation time.
-        self.devices.update_one({"_id": device_id, "revoked": False}, {"$set": {"revoked": True, "revoked_at": when}})
-        return self.get_device(device_id)
-
-    def list_devices(self) -> list[RegisteredDevice]:
-        return [mapping.device_from_doc(raw) for raw in self.devices.find({}).sort("_id", 1)]
-
-    # -- staff profiles ------------------------------------------------------------
-    def put_staff(self, profile: StaffProfile) -> None:
-        self.staff_profiles.replace_one({"_id": profile.username}, mapping.staff_doc(profile), upsert=True)
-
-    def staff(self, username: str) -> StaffProfile | None:
-        raw = self.staff_profiles.find_one({"_id": username})
-        return mapping.staff_from_doc(raw) if raw else None
-
-    # -- pairing codes -------------------------------------------------------------
-    def add_pairing_code(self, code: IssuedCode) -> None:
-        self.pairing_codes.insert_one(mapping.pairing_code_doc(code))
-
-    def consume_pairing_code(
-        self, code_sha256: str, device_id: str, public_key: str, when: datetime
-    ) -> IssuedCode | None:
-        # One conditional update: of two devices racing with the same code, one wins.
-        raw = self.pairing_codes.find_one_and_update(
-            {"_id": code_sha256, "used_at": None, "expires_at": {"$gt": when}},
-            {"$set": {"used_at": when, "used_by_device": device_id, "used_with_key": public_key}},
-            return_document=ReturnDocument.AFTER,
-        )
-        return mapping.pairing_code_from_doc(raw) if raw else None
-
-    def pairing_code(self, code_sha256: str) -> IssuedCode | None:
-        raw = self.pairing_codes.find_one({"_id": code_sha256})
-        return mapping.pairing_code_from_doc(raw) if raw else None
-
-    def release_pairing_code(self, code_sha256: str) -> None:
-        self.pairing_codes.update_one(
-            {"_id": code_sha256}, {"$set": {"used_at": None, "used_by_device": "", "used_with_key": ""}}
-        )
-
-    # -- rejected submissions ------------------------------------------------------
-    def add_rejection(self, rejection: Rejection, events: Sequence[Event]) -> None:
-        with contextlib.suppress(DuplicateKeyError):  # recorded already: a redelivery
-            self.rejections.insert_one(mapping.rejection_doc(rejection, events))
-
-    def list_rejections(self, include_resolved: bool, limit: int) -> list[Rejection]:
-        selector = {} if include_resolved else {"resolved": False}
-        cursor = self.rejections.find(selector, {"outbox": 0}).sort("received_at", -1).limit(limit)
-        return [mapping.rejection_from_doc(raw) for raw in cursor]
-
-    def resolve_rejection(self, rejection_id: str, by: str, note: str) -> Rejection | None:
-        raw = self.rejections.find_one_and_update(
-            {"_id": rejection_id},
-            {"$set": {"resolved": True, "resolved_by": by, "resolution_note": note}},
-            projection={"outbox": 0},
-            return_document=ReturnDocument.AFTER,
-        )
-        return mapping.rejection_from_doc(raw) if raw else None
 
 
 def _captured_range(start: datetime | None, end: datetime | None) -> dict[str, Any]:
