@@ -109,10 +109,16 @@ def test_registrations_and_a_sealed_visit_become_coverage_alerts_and_participati
     wait_for(reports, "hogares_sin_visita", community.id, (1, 0))
     wait_for(reports, "participaciones", community.id, (2, 0))
 
-    by_sex = reports.GetKpiValue(rpb.GetKpiValueRequest(code="participaciones", by="sexo"), metadata=CALLER)
-    assert {"female", "male"} <= {g.key for g in by_sex.groups}
-    by_age = reports.GetKpiValue(rpb.GetKpiValueRequest(code="participaciones", by="edad"), metadata=CALLER)
-    assert {"6-11", "29-59"} <= {g.key for g in by_age.groups}
+    # The projection converges whatever the order of events (a participation can
+    # arrive before the person's sex and birth date do), and each disaggregation is
+    # counted on its own in a refresh (every 2 s here): poll for both, bounded.
+    def keys_by(by: str, wanted: set[str]) -> set[str] | None:
+        reply = reports.GetKpiValue(rpb.GetKpiValueRequest(code="participaciones", by=by), metadata=CALLER)
+        keys = {g.key for g in reply.groups}
+        return keys if wanted <= keys else None
+
+    assert eventually(lambda: keys_by("sexo", {"female", "male"}), timeout=30, interval=0.5)
+    assert eventually(lambda: keys_by("edad", {"6-11", "29-59"}), timeout=30, interval=0.5)
 
     # The records behind the numerator: the visited household, with its community.
     drill = reports.DrillDown(
