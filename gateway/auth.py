@@ -133,12 +133,7 @@ class UserStore:
     def change_password(self, username: str, new_password: str) -> User:
         """Set a new password (the caller checked the current one) and refuse every
         token issued before."""
-        if len(new_password or "") < MIN_PASSWORD_LENGTH:
-            raise ApiError(
-                400,
-                "Solicitud inválida",
-                {"new_password": f"La contraseña debe tener al menos {MIN_PASSWORD_LENGTH} caracteres"},
-            )
+        _check_new_password(new_password)
         raw = self._users.find_one_and_update(
             {"_id": username, "active": True},
             {"$set": {"password_hash": hash_password(new_password), "logged_out": []}, "$inc": {"token_version": 1}},
@@ -163,12 +158,7 @@ class UserStore:
         """An administrator sets another account's password (a forgotten one): every
         token issued before is refused, on every device. Returns whether the account
         is active (a deactivated one keeps its new password for its reactivation)."""
-        if len(new_password or "") < MIN_PASSWORD_LENGTH:
-            raise ApiError(
-                400,
-                "Solicitud inválida",
-                {"new_password": f"La contraseña debe tener al menos {MIN_PASSWORD_LENGTH} caracteres"},
-            )
+        _check_new_password(new_password)
         raw = self._users.find_one_and_update(
             {"_id": normalise(username)},
             {"$set": {"password_hash": hash_password(new_password), "logged_out": []}, "$inc": {"token_version": 1}},
@@ -186,6 +176,16 @@ class UserStore:
         )
         if result.matched_count == 0:
             raise ApiError(404, f"El usuario {normalise(username)!r} no existe")
+
+
+def _check_new_password(new_password: str) -> None:
+    """A new password (changed or reset) must be long enough; a 400 naming the field."""
+    if len(new_password or "") < MIN_PASSWORD_LENGTH:
+        raise ApiError(
+            400,
+            "Solicitud inválida",
+            {"new_password": f"La contraseña debe tener al menos {MIN_PASSWORD_LENGTH} caracteres"},
+        )
 
 
 def _user(raw: dict[str, Any]) -> User:
