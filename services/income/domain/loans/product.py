@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from services.income.domain.errors import IncomeError
 from crm_platform import errors as vocabulary
+from services.income.domain.errors import IncomeError
 
 
 class LoanInvalid(IncomeError, vocabulary.InvalidArgument):
