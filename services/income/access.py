@@ -14,6 +14,13 @@ derives its 403s from it.
   four-eyes rule: nobody decides on a plan they submitted. An "asesor G.I." role
   was not added: it would be a coordinator limited to income, which the platform's
   role set does not express yet.
+
+Microcredits (``crm.income.v1.LoansService``, ``LOANS_ACCESS``): everyone reads
+products, loans and the portfolio indicators; the field roles register loans and
+post repayments, prepayments and pauses of the delinquency clock, and ask for a
+write-off; coordinators (and admin) create products, approve loans (not the person
+who registered the loan: the handlers' four-eyes rule), disburse, reschedule,
+approve write-offs (not the person who asked) and run the close of business.
 """
 
 from __future__ import annotations
@@ -47,4 +54,23 @@ ACCESS: AccessTable = {
     "MigrateUnit": DECIDERS,
     "ListOverdue": FIELD,
     "ListTasks": FIELD,
+}
+
+LOANS_ACCESS: AccessTable = {
+    "CreateProduct": DECIDERS,
+    "ListProducts": READERS,
+    "GetProduct": READERS,
+    "CreateLoan": FIELD,
+    "ApproveLoan": DECIDERS,
+    "DisburseLoan": DECIDERS,
+    "GetLoan": READERS,
+    "ListLoans": READERS,
+    "RecordRepayment": FIELD,
+    "Prepay": FIELD,
+    "Reschedule": DECIDERS,
+    "RequestWriteOff": FIELD,
+    "ApproveWriteOff": DECIDERS,
+    "SetDelinquencyPause": FIELD,
+    "PortfolioIndicators": READERS,
+    "CloseBusinessDay": DECIDERS,
 }
