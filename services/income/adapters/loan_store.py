@@ -60,6 +60,12 @@ SUMMARY_FIELDS = (
     "pauses",
     "cob",
     "rev",
+    # who the events name: read here rather than by id for the changed loans only
+    # (a later ``$in`` of thousands of ids costs SecantusDB about 2.5 ms a loan)
+    "unit_id",
+    "family_id",
+    "borrower_id",
+    "owner_ids",
 )
 SUMMARY = dict.fromkeys(SUMMARY_FIELDS, 1)
 LIST_FIELDS = dict.fromkeys(
@@ -80,7 +86,6 @@ LIST_FIELDS = dict.fromkeys(
     ),
     1,
 )
-IDENTITY = dict.fromkeys(("unit_id", "family_id", "borrower_id", "owner_ids", "community_id"), 1)
 TXN_BATCH = 500
 
 
@@ -93,6 +98,11 @@ class LoanStore:
         self.closings: Collection[dict[str, Any]] = db["loan_closings"]
         for key in ("status", "community_id", "adviser_id", "sector", "bucket", "unit_id", "outbox.created_at"):
             self.loans.create_index(key)
+        # Every write is conditional on ``{"_id": ..., "rev": ...}``. SecantusDB takes the
+        # primary-key path only for a filter on ``_id`` alone and scans the whole
+        # collection for this one unless an index covers both fields (measured: 8.7 ms
+        # per conditional update over 3,000 loans without it).
+        self.loans.create_index([("_id", ASCENDING), ("rev", ASCENDING)])
 
     @classmethod
     def connect(cls, mongo_uri: str, db_name: str) -> LoanStore:
@@ -144,14 +154,6 @@ class LoanStore:
 
     def summary_of(self, loan_ids: Sequence[str]) -> list[dict[str, Any]]:
         return list(self.loans.find({"_id": {"$in": list(loan_ids)}}, SUMMARY)) if loan_ids else []
-
-    def identities(self, loan_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(loan_ids), 5000):
-            chunk = list(loan_ids[start : start + 5000])
-            for doc in self.loans.find({"_id": {"$in": chunk}}, IDENTITY):
-                found[doc["_id"]] = doc
-        return found
 
     def apply_changes(self, changes: Sequence[tuple[str, int, dict[str, Any], list[dict[str, Any]]]]) -> set[str]:
         """Conditional updates ``(loan_id, expected_rev, fields, events)``, many per

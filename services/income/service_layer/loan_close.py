@@ -40,7 +40,6 @@ ACTIVE = ("activo",)
 class ClosingStore(Protocol):
     def all_products(self) -> list[dict[str, Any]]: ...
     def summaries(self, statuses: Sequence[str], batch: int = 5000) -> Iterator[dict[str, Any]]: ...
-    def identities(self, loan_ids: list[str]) -> dict[str, dict[str, Any]]: ...
     def apply_changes(self, changes: list[tuple[str, int, dict[str, Any], list[dict[str, Any]]]]) -> set[str]: ...
     def save_closing(self, doc: dict[str, Any]) -> None: ...
     def closing(self, day: str) -> dict[str, Any] | None: ...
@@ -166,14 +165,12 @@ class LoanClose:
 
     def _write(self, day: date, pending: dict[str, tuple[dict[str, Any], Aged]], counts: dict[str, int]) -> set[str]:
         ids = list(pending)
-        who = self.store.identities(ids)
         now = self.now()
         changes = []
         tally: dict[str, list[str]] = {}
         for loan_id in ids:
             doc, aged = pending[loan_id]
-            identity = {**who.get(loan_id, {}), "_id": loan_id}
-            events = _events(identity, doc, aged, day, now)
+            events = _events(doc, doc, aged, day, now)
             fields: dict[str, Any] = {"bucket": aged.bucket, "cob": day.toordinal()}
             if aged.reminders:
                 fields["reminded"] = max(r[1] for r in aged.reminders)
