@@ -237,7 +237,11 @@ class LoansServicer(pb_grpc.LoansServiceServicer):
     def CloseBusinessDay(
         self, request: pb.CloseBusinessRequest, context: grpc.ServicerContext
     ) -> pb.CloseBusinessResponse:
+        if not request.date:
+            raise LoanInvalid({"date": "Indique el día que se cierra"})
         day = date_of(request.date, "date", self.h.today())
+        if day >= self.h.today():
+            raise LoanInvalid({"date": "Solo se cierra un día que ya terminó"})
         done = self.cob.close(day)
         return pb.CloseBusinessResponse(
             date=day.isoformat(), loans_read=done.loans_read, loans_changed=done.loans_changed,
