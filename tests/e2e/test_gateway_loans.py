@@ -1,7 +1,7 @@
 """End to end through the HTTP gateway and the real crm-income process: a loan
 product, a loan of a productive unit approved by another person, disbursed,
 repaid (a retried repayment posts once), prepaid, rescheduled, written off with
-another person's approval; the portfolio indicators drilling down to the loan,
+another person's approval, its delinquency clock paused and resumed; the portfolio indicators drilling down to the loan,
 the close of business, and bad input answered with 400 naming the field."""
 
 from __future__ import annotations
@@ -123,6 +123,9 @@ def test_prepayment_reschedule_write_off_and_the_close_of_business(
     assert rescheduled.status_code == 200, rescheduled.text
     assert rescheduled.json()["installments"][-1]["due_date"] > first_new
 
+    paused_loan = disbursed_loan(http, as_role, community["id"], code)
+    delinquency_clock(http, gestor, paused_loan)  # before the close: its disbursement is back-dated
+
     yesterday = (TODAY - timedelta(days=1)).isoformat()
     assert http.post(f"{API}/cartera/cierre", headers=gestor, json={"date": yesterday}).status_code == 403
     today = http.post(f"{API}/cartera/cierre", headers=coordinator, json={"date": TODAY.isoformat()})
@@ -148,12 +151,8 @@ def test_prepayment_reschedule_write_off_and_the_close_of_business(
     assert closed_loan.status_code == 409
 
 
-def test_the_delinquency_clock_pauses_and_resumes(
-    http: httpx.Client, as_role: dict[str, dict[str, str]], community: dict[str, Any]
-) -> None:
-    gestor = as_role["gestor"]
-    code = product(http, as_role["coordinator"])
-    loan = disbursed_loan(http, as_role, community["id"], code)
+def delinquency_clock(http: httpx.Client, gestor: dict[str, str], loan: dict[str, Any]) -> None:
+    """Pausing the clock takes the paused days off; it cannot be paused twice; resuming."""
     start = (TODAY - timedelta(days=10)).isoformat()
     paused = http.post(f"{API}/creditos/{loan['id']}/pausa-mora", headers=gestor, json={"paused": True, "on": start})
     assert paused.status_code == 200, paused.text
