@@ -171,10 +171,10 @@ class LoanClose:
         for loan_id in ids:
             doc, aged = pending[loan_id]
             events = _events(doc, doc, aged, day, now)
-            fields: dict[str, Any] = {"bucket": aged.bucket, "cob": day.toordinal()}
+            after: dict[str, Any] = {**doc, "bucket": aged.bucket, "cob": day.toordinal()}
             if aged.reminders:
-                fields["reminded"] = max(r[1] for r in aged.reminders)
-            changes.append((loan_id, int(doc["rev"]), fields, events))
+                after["reminded"] = max(r[1] for r in aged.reminders)
+            changes.append((loan_id, int(doc["rev"]), after, events))
             tally[loan_id] = [e["type"] for e in events]
         written = self.store.apply_changes(changes)
         for loan_id in written:

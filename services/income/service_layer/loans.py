@@ -265,7 +265,7 @@ class LoanHandlers:
                 raise LoanStateError("El crédito ya fue aprobado", fields={"loan_id": doc["status"]})
             if doc["created_by"] == by:
                 raise LoanStateError("Quien aprueba debe ser otra persona que quien registró el crédito")
-            return Change(loan, [], {"status": "aprobado", "approved_by": by, "approved_at": now}, {})
+            return Change(loan, [], {"status": "aprobado", "approved_by": by, "approved_at": now.isoformat()}, {})
 
         return self._command(loan_id, act)
 
@@ -336,7 +336,7 @@ class LoanHandlers:
                 raise LoanInvalid({"reason": "Escriba el motivo del castigo (hasta 1000 caracteres)"})
             if doc["status"] != "activo":
                 raise LoanStateError("Solo se castiga un crédito activo", fields={"loan_id": doc["status"]})
-            request = {"reason": reason.strip(), "requested_by": by, "requested_at": now}
+            request = {"reason": reason.strip(), "requested_by": by, "requested_at": now.isoformat()}
             return Change(loan, [], {"write_off": request}, {})
 
         return self._command(loan_id, act)
