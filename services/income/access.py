@@ -10,6 +10,8 @@ derives its 403s from it.
   guards read), listing overdue UPs and workflow tasks: the field roles.
 - Workflow definitions (list, read, check, publish) and migrating a UP to
   another version: coordinators (and admin).
+- A UP's financial statements: the field roles record them; every user reads
+  them with their ratios and trends.
 - Approving or returning a plan: coordinators (and admin). The domain adds the
   four-eyes rule: nobody decides on a plan they submitted. An "asesor G.I." role
   was not added: it would be a coordinator limited to income, which the platform's
@@ -47,4 +49,6 @@ ACCESS: AccessTable = {
     "MigrateUnit": DECIDERS,
     "ListOverdue": FIELD,
     "ListTasks": FIELD,
+    "RecordStatement": FIELD,
+    "ListStatements": READERS,
 }

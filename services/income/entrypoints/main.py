@@ -1,8 +1,8 @@
 """The income service process: ``crm-income``.
 
 - serves gRPC (``IncomeService``): productive units and their stages, the Fluye
-  plan, trainings. Its errors are the platform's vocabulary, translated by the
-  server's interceptor;
+  plan, trainings, financial statements (``entrypoints/statements.py``). Its
+  errors are the platform's vocabulary, translated by the server's interceptor;
 - consumes ``actas.acta_sealed`` (queue ``income.acta_sealed``) and attaches the
   values of sealed follow-up actas to their UP, idempotently;
 - sweeps the outbox (``productive_unit_registered``, ``stage_changed``,
@@ -31,6 +31,7 @@ from services.income.bootstrap import SERVICE_NAME, App, bootstrap
 from services.income.domain.units import sectors
 from services.income.entrypoints.mapping import plan_message, unit_message
 from services.income.entrypoints.mapping_workflow import definition_message, overdue_message, task_message
+from services.income.entrypoints.statements import StatementsServicer
 from services.income.service_layer.plans import assessment
 
 SERVICE_FULL_NAME = pb.DESCRIPTOR.services_by_name["IncomeService"].full_name
@@ -47,9 +48,10 @@ def _content(text: str) -> dict[str, Any]:
     return data
 
 
-class IncomeServicer(pb_grpc.IncomeServiceServicer):
+class IncomeServicer(StatementsServicer, pb_grpc.IncomeServiceServicer):
     def __init__(self, app: App) -> None:
         self.h, self.t, self.admin = app.handlers, app.trainings, app.admin
+        self.statements = app.statements
 
     def _unit(self, doc: dict[str, Any]) -> pb.ProductiveUnit:
         return unit_message(doc, self.h.allowed_transitions(doc))
