@@ -139,6 +139,7 @@ def install(app: FastAPI, web: WebApp) -> None:
         admin_pages,
         community_pages,
         dashboard,
+        financial_pages,
         kiosk_pages,
         kpi_pages,
         notification_pages,
@@ -211,3 +212,4 @@ def install(app: FastAPI, web: WebApp) -> None:
     unit_pages.register(app, web)  # before unit_detail: /app/unidades/tablero is no UP's id
     unit_detail.register(app, web)
     plan_pages.register(app, web)
+    financial_pages.register(app, web)
