@@ -61,10 +61,8 @@ def test_a_month_and_a_quarter_are_read_with_their_days_and_months() -> None:
     assert parse_period("2028-02").end == date(2028, 2, 29)  # a leap year
     assert parse_period("2026-T1").end == date(2026, 3, 31)
     assert quarter_of("2026-05") == parse_period("2026-T2")
-    assert sorted([parse_period("2026-11"), parse_period("2026-T4"), parse_period("2026-10")]) == [
-        parse_period("2026-10"),
-        parse_period("2026-T4"),
-        parse_period("2026-11"),
+    assert sorted(parse_period(p) for p in ("2026-T4", "2026-11", "2026-T3", "2026-10", "2026-09", "2026-12")) == [
+        parse_period(p) for p in ("2026-09", "2026-T3", "2026-10", "2026-11", "2026-12", "2026-T4")
     ]
 
 
@@ -163,8 +161,8 @@ def test_the_same_period_twice_is_refused_naming_the_period() -> None:
     assert "2026-11 está repetido" in caught.value.fields["period"]
     assert [s.period.key for s in in_order([statement("2026-11"), statement("2026-T4"), statement("2026-10")])] == [
         "2026-10",
-        "2026-T4",
         "2026-11",
+        "2026-T4",
     ]
 
 

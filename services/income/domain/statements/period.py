@@ -6,6 +6,7 @@ else (``2026-13``, ``2026-Q4``, ``11-2026``) is an error naming ``period``."""
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -29,12 +30,19 @@ class PeriodInvalid(vocabulary.InvalidArgument):
         super().__init__({field: message})
 
 
-@dataclass(frozen=True, order=True)
+@functools.total_ordering
+@dataclass(frozen=True)
 class Period:
-    """Ordered by start, then months before the quarter that starts with them."""
+    """Ordered by their last day, a month before the quarter it closes: 2026-09,
+    2026-T3, 2026-10."""
 
     start: date
     span: int  # months: 1 or 3
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Period):
+            return NotImplemented
+        return (self.end, self.span) < (other.end, other.span)
 
     @property
     def kind(self) -> PeriodKind:
