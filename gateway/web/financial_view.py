@@ -77,16 +77,21 @@ def change_text(name: str, text: str) -> str:
     return f"{value:+.2f} {unit}".replace(".", ",")
 
 
-def rows(statements: Sequence[Any]) -> list[tuple[str, list[str], bool]]:
+Cell = tuple[str, str]  # (the figure, a note under it: where it comes from)
+
+
+def rows(statements: Sequence[Any]) -> list[tuple[str, list[Cell], bool]]:
     """The statements as rows (label, one cell per period, whether it is a total)."""
     s = statements
 
-    def money(pick: Any) -> list[str]:
-        return [pesos(pick(x)) for x in s]
+    def money(pick: Any) -> list[Cell]:
+        return [(pesos(pick(x)), "") for x in s]
 
-    def sales(x: Any) -> str:
-        mark = f" (de acta {', '.join(x.sales_acta_ids)})" if x.sales_source == "acta" else ""
-        return pesos(x.figures.sales) + mark
+    def ratios(name: str) -> list[Cell]:
+        return [(ratio_text(name, getattr(x.ratios, name)), "") for x in s]
+
+    def sales(x: Any) -> Cell:
+        return pesos(x.figures.sales), f"de acta {', '.join(x.sales_acta_ids)}" if x.sales_source == "acta" else ""
 
     return [
         ("Ventas", [sales(x) for x in s], False),
@@ -98,14 +103,14 @@ def rows(statements: Sequence[Any]) -> list[tuple[str, list[str], bool]]:
         ("Activos no corrientes", money(lambda x: x.figures.non_current_assets), False),
         ("Total activos", money(lambda x: x.total_assets), True),
         ("Pasivos corrientes (escritos por el asesor)", money(lambda x: x.figures.current_liabilities), False),
-        ("Pasivos de créditos del programa", [f"{pesos(x.loan_liabilities)} al {x.loans_as_of}" for x in s], False),
+        ("Pasivos de créditos del programa", [(pesos(x.loan_liabilities), f"al {x.loans_as_of}") for x in s], False),
         ("Pasivos no corrientes", money(lambda x: x.figures.non_current_liabilities), False),
         ("Total pasivos", money(lambda x: x.total_liabilities), True),
         ("Patrimonio", money(lambda x: x.equity), True),
-        ("Margen bruto (%)", [ratio_text("gross_margin", x.ratios.gross_margin) for x in s], False),
-        ("Margen neto (%)", [ratio_text("net_margin", x.ratios.net_margin) for x in s], False),
-        ("Razón corriente", [ratio_text("current_ratio", x.ratios.current_ratio) for x in s], False),
-        ("Razón de endeudamiento (%)", [ratio_text("debt_ratio", x.ratios.debt_ratio) for x in s], False),
+        ("Margen bruto (%)", ratios("gross_margin"), False),
+        ("Margen neto (%)", ratios("net_margin"), False),
+        ("Razón corriente", ratios("current_ratio"), False),
+        ("Razón de endeudamiento (%)", ratios("debt_ratio"), False),
     ]
 
 
