@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from crm_platform.proto_gen.crm.income.v1 import income_pb2 as pb
-from gateway.web import charts, forms
+from gateway.web import charts, forms, unit_tasks
 from gateway.web import income_support as inc
 from gateway.web.app import Staff, WebApp
 from services.income.domain import charts as plan_charts
@@ -28,6 +28,7 @@ NOTICES = {
     "registrada": "Unidad productiva registrada en la etapa de diagnóstico.",
     "etapa": "Etapa actualizada.",
     "diagnostico": "Diagnóstico guardado.",
+    "firma": "Firma conjunta registrada.",
 }
 # Each chart of a plan: how it is drawn (a line per curve, or bars by month).
 CHARTS = {
@@ -155,6 +156,7 @@ def register(app: FastAPI, web: WebApp) -> None:
             people=people,
             families=families,
             history=history,
+            tasks=unit_tasks.rows(web, staff, unit.id),
             transitions=transitions if inc.may(staff, "ChangeStage") else [],
             refused=refused,
             problems=problems or {},

@@ -46,4 +46,5 @@ ACCESS: AccessTable = {
     "MigrateUnit": DECIDERS,
     "ListOverdue": FIELD,
     "ListTasks": FIELD,
+    "CosignTask": FIELD,  # the engine admits only a person of the task's role, not its requester
 }

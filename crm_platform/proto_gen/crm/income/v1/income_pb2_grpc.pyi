@@ -70,6 +70,8 @@ class IncomeServiceStub:
     MigrateUnit: _grpc.UnaryUnaryMultiCallable[_income_pb2.MigrateUnitRequest, _income_pb2.ProductiveUnit]
     ListOverdue: _grpc.UnaryUnaryMultiCallable[_income_pb2.ListOverdueRequest, _income_pb2.ListOverdueResponse]
     ListTasks: _grpc.UnaryUnaryMultiCallable[_income_pb2.ListTasksRequest, _income_pb2.ListTasksResponse]
+    CosignTask: _grpc.UnaryUnaryMultiCallable[_income_pb2.CosignTaskRequest, _income_pb2.WorkflowTask]
+    """Sign a co-signature task (a second person of its role; see crm_platform/workflow/cosign.py)."""
 
 @_typing.type_check_only
 class IncomeServiceAsyncStub(IncomeServiceStub):
@@ -106,6 +108,8 @@ class IncomeServiceAsyncStub(IncomeServiceStub):
     MigrateUnit: _aio.UnaryUnaryMultiCallable[_income_pb2.MigrateUnitRequest, _income_pb2.ProductiveUnit]  # type: ignore[assignment]
     ListOverdue: _aio.UnaryUnaryMultiCallable[_income_pb2.ListOverdueRequest, _income_pb2.ListOverdueResponse]  # type: ignore[assignment]
     ListTasks: _aio.UnaryUnaryMultiCallable[_income_pb2.ListTasksRequest, _income_pb2.ListTasksResponse]  # type: ignore[assignment]
+    CosignTask: _aio.UnaryUnaryMultiCallable[_income_pb2.CosignTaskRequest, _income_pb2.WorkflowTask]  # type: ignore[assignment]
+    """Sign a co-signature task (a second person of its role; see crm_platform/workflow/cosign.py)."""
 
 class IncomeServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -271,5 +275,13 @@ class IncomeServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _income_pb2.ListTasksRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_income_pb2.ListTasksResponse, _abc.Awaitable[_income_pb2.ListTasksResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CosignTask(
+        self,
+        request: _income_pb2.CosignTaskRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_income_pb2.WorkflowTask, _abc.Awaitable[_income_pb2.WorkflowTask]]:
+        """Sign a co-signature task (a second person of its role; see crm_platform/workflow/cosign.py)."""
 
 def add_IncomeServiceServicer_to_server(servicer: IncomeServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
