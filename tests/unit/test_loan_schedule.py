@@ -158,6 +158,20 @@ def test_equal_principal_and_flat_by_hand() -> None:
     ]
 
 
+def test_flat_interest_grace_by_hand() -> None:
+    """Flat, 1,000,000 over 4 months at 2 %: 80,000 of interest. Equal installments with
+    one period of interest-payment grace spread it over the 3 other installments
+    (Fineract averages it out): 26,666.67 -> 26,667 twice and 26,666 last. Equal
+    principal carries the grace period's 20,000 to installment 2: 0, 40,000, 20,000, 20,000."""
+    start = date(2026, 1, 31)
+    flat = {"installments": 4, "annual_rate": D(24), "interest_method": InterestMethod.FLAT, "interest_grace": 1}
+    averaged = generate(product(**flat), D(10**6), start)
+    assert [i.interest for i in averaged.installments] == [D(0), D(26667), D(26667), D(26666)]
+    carried = generate(product(**flat, amortization=Amortization.EQUAL_PRINCIPAL), D(10**6), start)
+    assert [i.interest for i in carried.installments] == [D(0), D(40000), D(20000), D(20000)]
+    assert all(i.principal == D(250000) for i in carried.installments)
+
+
 def test_daily_interest_uses_actual_days_over_365() -> None:
     """36.5 % a year is 0.1 % a day: 28 days of February on 1,000,000 = 28,000; the
     installment uses a 30-day month (Fineract's DAYS_30 for the pmt): pmt(0.03, 3)."""
@@ -224,3 +238,39 @@ def test_schedule_that_cannot_amortize_is_refused() -> None:
     with pytest.raises(LoanInvalid) as caught:
         generate(product(installments=3, annual_rate=D(24)), D(1000), date(2026, 1, 1), date(2025, 12, 1))
     assert "first_due_on" in caught.value.fields
+
+
+@pytest.mark.parametrize(
+    ("grace", "expected"),
+    [
+        (
+            0,
+            {1: (416700, 200000), 2: (416700, 191700), 3: (416700, 183300), 4: (416700, 175000), 5: (416700, 166700),
+             6: (416700, 158300), 10: (416700, 125000), 20: (416700, 41700), 24: (415900, 8300)},
+        ),
+        (
+            5,
+            {1: (0, 200000), 2: (0, 200000), 5: (0, 200000), 6: (526300, 200000), 7: (526300, 189500),
+             10: (526300, 157900), 20: (526300, 52600), 24: (526600, 10500)},
+        ),
+    ],
+)  # fmt: skip
+def test_fineract_published_equal_principal_schedule_with_currency_multiples(
+    grace: int, expected: dict[int, tuple[int, int]]
+) -> None:
+    """ClientLoanIntegrationTest.testClientLoanScheduleWithCurrencyDetails (and
+    ``_with_grace``, 5 periods of principal grace), verifyLoanRepaymentScheduleForEqual
+    Principal(WithGrace): 10,000,000 disbursed 2 Jun 2014, 24 monthly repayments, 2 % a
+    month, declining balance, equal principal, currency with 0 digits in multiples of 100."""
+    p = product(
+        installments=24,
+        annual_rate=D(24),
+        amortization=Amortization.EQUAL_PRINCIPAL,
+        currency_multiple=100,
+        principal_grace=grace,
+    )
+    schedule = generate(p, D(10_000_000), date(2014, 6, 2))
+    found = {i.number: (int(i.principal), int(i.interest)) for i in schedule.installments if i.number in expected}
+    assert found == expected
+    assert schedule.installments[19].due_date == date(2016, 2, 2)
+    assert schedule.installments[23].due_date == date(2016, 6, 2)

@@ -42,8 +42,9 @@ def loans(draw: st.DrawFn) -> tuple[LoanProduct, Decimal, date]:
         interest_free_grace=draw(st.sampled_from([0, 0, 0, draw(grace)])),
         installment_multiple=draw(st.sampled_from([1, 1, 100, 1000])),
         move_to_business_day=draw(st.booleans()),
+        currency_multiple=draw(st.sampled_from([1, 1, 1, 50, 100])),
     )
-    principal = Decimal(draw(st.integers(100_000, 50_000_000)))
+    principal = Decimal(draw(st.integers(1_000, 500_000)) * 100)
     disbursed = date(2026, 1, 1).fromordinal(date(2026, 1, 1).toordinal() + draw(st.integers(0, 900)))
     return product, principal, disbursed
 

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_EVEN, Context, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal
 
 from services.income.domain.loans.dates import due_dates
 from services.income.domain.loans.product import (
@@ -105,7 +105,14 @@ class Schedule:
 
 
 def money(product: LoanProduct, amount: Decimal) -> Decimal:
-    """``amount`` at the currency's digits, HALF_EVEN (Fineract's ``Money.of``)."""
+    """``amount`` as Fineract's ``Money.of``: with a currency multiple (0 digits only)
+    a positive amount goes to the nearest multiple, a tie upwards (the double
+    ``roundToMultiplesOf``); then the currency's digits, HALF_EVEN."""
+    multiple = product.currency_multiple
+    if multiple > 1 and product.currency_digits == 0 and amount > 0:
+        low = (amount / multiple).to_integral_value(rounding=ROUND_FLOOR) * multiple
+        high = (amount / multiple).to_integral_value(rounding=ROUND_CEILING) * multiple
+        amount = low if high - amount > amount - low else high
     return amount.quantize(Decimal(1).scaleb(-product.currency_digits), rounding=ROUND_HALF_EVEN)
 
 
