@@ -56,6 +56,15 @@ def test_a_charge_goes_to_the_first_installment_due_on_or_after_its_date() -> No
     assert "component" in caught.value.fields
 
 
+def test_a_charge_on_a_paid_installment_makes_it_owe_again() -> None:
+    loan = disbursed().repay(D(106059), date(2026, 2, 10))
+    assert loan.state.installments[0].paid_off_on == date(2026, 2, 10)
+    charged = loan.charge(PEN, D(500), date(2026, 2, 11), installment=1)
+    assert charged.state.installments[0].paid_off_on is None
+    assert charged.state.unpaid_due_dates(date(2026, 2, 11)) == [date(2026, 2, 10)]
+    assert charged.repay(D(500), date(2026, 2, 12)).state.installments[0].paid_off_on == date(2026, 2, 12)
+
+
 def test_allocation_order_is_the_products() -> None:
     loan = disbursed(allocation=(P, INT, F, PEN)).repay(D(100000), date(2026, 2, 10))
     assert loan.postings[-1].shares == ((1, P, D(97059)), (1, INT, D(2941)))

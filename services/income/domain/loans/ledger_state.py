@@ -179,7 +179,9 @@ def derive(product: LoanProduct, postings: Iterable[Posting]) -> LoanState:
             emi = p.schedule.installment_amount
             schedules.append((p.on, p.schedule))
         if p.kind is PostingKind.CHARGE and p.component is not None:
-            rows[p.installment - 1].due[p.component] += p.amount
+            charged = rows[p.installment - 1]
+            charged.due[p.component] += p.amount
+            charged.paid_off_on = None  # owes again
         book = {
             PostingKind.WAIVER: "waived",
             PostingKind.WRITE_OFF: "written_off",
