@@ -150,6 +150,18 @@ def test_prepayment_shortens_the_term_or_lowers_the_installment() -> None:
         verify(loan)
 
 
+def test_recomputed_installments_keep_the_grid_when_dates_moved_to_business_days() -> None:
+    """Weekly from Sunday 4 Jan 2026 with dates moved off Sundays and holidays: a
+    prepayment keeps the remaining dates (Mondays, Tuesday 13 Jan after Epiphany)
+    instead of re-seeding the series from a moved date."""
+    p = product(frequency=Frequency.WEEKLY, installments=6, annual_rate=D(24), move_to_business_day=True)
+    loan = Loan("L-4", p, D(600000)).disburse(D(600000), date(2026, 1, 4))
+    before = [i.due_date for i in loan.state.installments]
+    assert before[0] == date(2026, 1, 13) and loan.state.installments[0].scheduled_on == date(2026, 1, 11)
+    lower = loan.prepay(D(200000), date(2026, 1, 5), mode="lower")
+    assert [i.due_date for i in lower.state.installments] == before
+
+
 def test_prepayment_must_exceed_what_is_due() -> None:
     loan = disbursed()
     with pytest.raises(LoanInvalid) as caught:
