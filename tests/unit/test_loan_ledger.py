@@ -211,3 +211,22 @@ def test_balances_are_re_derived_from_the_postings() -> None:
     with pytest.raises(ValueError):
         verify(tampered)
     assert loan.state.total_outstanding == D(318177 + 3000 - 50000)
+
+
+def test_postings_and_products_round_trip_through_plain_documents() -> None:
+    import json
+
+    from services.income.domain.loans.codec import posting_from_doc, posting_to_doc, product_from_doc, product_to_doc
+
+    p = product(move_to_business_day=True, frequency=Frequency.WEEKLY, installments=6, annual_rate=D("24.5"))
+    loan = (
+        Loan("L-5", p, D(600000))
+        .disburse(D(600000), date(2026, 1, 4))
+        .charge(PEN, D(700), date(2026, 1, 14), installment=1)
+        .repay(D(50000), date(2026, 1, 14))
+        .prepay(D(300000), date(2026, 1, 15), mode="lower")
+        .waive(INT, D(100), date(2026, 1, 16), reason="Calamidad", approved_by="luis", by="ana")
+    )
+    docs = json.loads(json.dumps([posting_to_doc(x) for x in loan.postings]))
+    assert tuple(posting_from_doc(d) for d in docs) == loan.postings
+    assert product_from_doc(json.loads(json.dumps(product_to_doc(p)))) == p
