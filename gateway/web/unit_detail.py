@@ -10,19 +10,23 @@ import json
 from dataclasses import asdict
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlencode
 
 import grpc
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from crm_platform.access import allows
 from crm_platform.proto_gen.crm.income.v1 import income_pb2 as pb
 from gateway.web import charts, forms, unit_tasks
 from gateway.web import income_support as inc
 from gateway.web.app import Staff, WebApp
+from services.actas.access import ACCESS as ACTAS
 from services.income.domain import charts as plan_charts
 from services.income.domain.errors import PlanInvalid
 from services.income.domain.finance_math import analyse
 from services.income.domain.plan_io import content_from_mapping
+from services.income.service_layer.handlers import FOLLOWUP_TEMPLATE
 
 NOTICES = {
     "registrada": "Unidad productiva registrada en la etapa de diagnóstico.",
@@ -93,6 +97,16 @@ def spec(name: str, table: charts.Table) -> dict[str, Any]:
     return charts.line_spec(table, x, y, color) if kind == "line" else charts.bar_spec(table, x, y)
 
 
+def followup_link(staff: Staff, unit: Any) -> str:
+    """The desk form of a follow-up acta for this UP (its owners as participants), for
+    the roles that capture actas; the acta, once sealed, is attached to the UP."""
+    if not allows(ACTAS, staff.user.role, "CreateActa"):
+        return ""
+    query = [("plantilla", FOLLOWUP_TEMPLATE), ("comunidad", unit.community_id), ("unidad", unit.id)]
+    query += [("participante", owner) for owner in unit.owner_ids]
+    return "/app/actas/nueva?" + urlencode(query)
+
+
 def register(app: FastAPI, web: WebApp) -> None:
     def not_found(request: Request, staff: Staff) -> HTMLResponse:
         return web.render(
@@ -157,6 +171,7 @@ def register(app: FastAPI, web: WebApp) -> None:
             families=families,
             history=history,
             tasks=unit_tasks.rows(web, staff, unit.id),
+            followup_link=followup_link(staff, unit),
             transitions=transitions if inc.may(staff, "ChangeStage") else [],
             refused=refused,
             problems=problems or {},

@@ -292,3 +292,40 @@ def test_a_reader_sees_no_forms_and_gets_403_by_url_and_by_post(
         assert (after["stage"], after.get("plan_version", 0)) == ("diagnostico", 0)
     finally:
         page.context.close()
+
+
+def test_a_followup_acta_opened_from_the_up_names_it_and_offers_only_the_newest_template(
+    browser: Browser, base: str, http: httpx.Client, as_role: dict[str, dict[str, str]], people: dict[str, str],
+    home: dict[str, Any],
+) -> None:  # fmt: skip
+    body = {
+        "name": f"Tienda {uuid.uuid4().hex[:6]}", "family_id": home["family"], "owner_ids": home["owners"][:1],
+        "community_id": home["community"], "sector": "comercio", "kind": "emprendimiento",
+    }  # fmt: skip
+    unit = http.post(UNITS, headers=as_role["gestor"], json=body)
+    assert unit.status_code == 201, unit.text
+    page = open_as(browser, base, people["gestor"], PHONE)
+    try:
+        page.goto(f"{base}/app/unidades/{unit.json()['id']}")
+        page.get_by_role("link", name="Registrar un seguimiento (nueva acta)").click()
+        kinds = page.get_by_label("Tipo de acta", exact=True).locator("option").all_inner_texts()
+        assert kinds.count("Acta de seguimiento a unidad productiva") == 1, kinds  # v2 only, not v1 too
+        chosen = page.get_by_label("Tipo de acta", exact=True).evaluate("s => s.selectedOptions[0].value")
+        assert chosen == "seguimiento_unidad_productiva@2"
+        assert page.get_by_label(body["name"], exact=False).count() == 0  # not a participant
+        field = page.get_by_label("Código de la unidad productiva")
+        assert field.evaluate("s => s.tagName") == "SELECT"
+        assert field.evaluate("s => s.selectedOptions[0].textContent") == body["name"]
+        assert field.input_value() == unit.json()["id"]
+        participants = page.get_by_role("group", name="Participantes elegidos (desmarque para quitar)")
+        assert participants.get_by_role("checkbox").count() == 1
+        check_page(page, "movil", PHONE["width"])
+    finally:
+        page.context.close()
+    # An auditor reads the UP but captures no acta: no link.
+    page = open_as(browser, base, people["auditor"])
+    try:
+        page.goto(f"{base}/app/unidades/{unit.json()['id']}")
+        assert page.get_by_role("link", name="Registrar un seguimiento (nueva acta)").count() == 0
+    finally:
+        page.context.close()
