@@ -109,8 +109,8 @@ def register(app: FastAPI, web: WebApp) -> None:
         if not out.community_id:
             return out
         if out.template is not None and any(f.kind == "unit" for f in acta_form.fields(out.template)):
-            request = ipb.ListUnitsRequest(community_id=out.community_id, limit=500)
-            units = call(staff, web.backend.income.ListUnits, request).units
+            listing = ipb.ListUnitsRequest(community_id=out.community_id, limit=500)
+            units = call(staff, web.backend.income.ListUnits, listing).units
             out.units = [(u.id, u.name) for u in sorted(units, key=lambda u: u.name.casefold())]
         for person_id in list(dict.fromkeys(p for p in people if p))[:MAX_PARTICIPANTS]:
             try:
