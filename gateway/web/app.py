@@ -149,6 +149,7 @@ def install(app: FastAPI, web: WebApp) -> None:
         register_pages,
         unit_detail,
         unit_pages,
+        unit_tasks,
         workflow_pages,
     )
 
@@ -211,5 +212,6 @@ def install(app: FastAPI, web: WebApp) -> None:
     kpi_pages.register(app, web)
     unit_pages.register(app, web)  # before unit_detail: /app/unidades/tablero is no UP's id
     unit_detail.register(app, web)
+    unit_tasks.register(app, web)
     plan_pages.register(app, web)
     financial_pages.register(app, web)

@@ -8,15 +8,15 @@ it before any handler runs; the gateway derives its 403s from it.
   use case (``DocumentHandlers.document``) refuses everyone else, since the
   record's template is not known before it is read.
 - Storing a photo for an acta's photo field: those who capture actas (admin,
-  coordinator, gestor, psychosocial staff).
+  coordinator, gestor, income adviser, psychosocial staff).
 """
 
 from __future__ import annotations
 
-from crm_platform.access import ADMIN, COORDINATOR, GESTOR, PSYCHOSOCIAL, USER_ROLES, AccessTable, roles
+from crm_platform.access import ADMIN, COORDINATOR, GESTOR, INCOME_ADVISER, PSYCHOSOCIAL, USER_ROLES, AccessTable, roles
 
 READERS = roles(USER_ROLES)
-WRITERS = roles(ADMIN, COORDINATOR, GESTOR, PSYCHOSOCIAL)
+WRITERS = roles(ADMIN, COORDINATOR, GESTOR, INCOME_ADVISER, PSYCHOSOCIAL)
 
 ACCESS: AccessTable = {
     "GetActaDocument": READERS,

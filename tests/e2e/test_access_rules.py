@@ -217,6 +217,7 @@ def _routes(community_id: str) -> list[Route]:
         Route("POST", f"{up}/capitalizacion", ((i, "SetCapitalization"),), {"amount": "1"}),
         Route("POST", f"{up}/migracion", ((i, "MigrateUnit"),), {"to_version": 1, "expected_version": 1}),
         Route("GET", f"{up}/tareas", ((i, "ListTasks"),)),
+        Route("POST", f"{up}/tareas/no-existe/firma-conjunta", ((i, "CosignTask"),)),
         Route("PUT", f"{up}/estados-financieros/2026-01", ((i, "RecordStatement"),), {"sales": "1"}),
         Route("GET", f"{up}/estados-financieros", ((i, "ListStatements"),)),
         Route("GET", "/unidades-productivas-vencidas", ((i, "ListOverdue"),), params={"limit": "1"}),

@@ -292,3 +292,86 @@ def test_a_reader_sees_no_forms_and_gets_403_by_url_and_by_post(
         assert (after["stage"], after.get("plan_version", 0)) == ("diagnostico", 0)
     finally:
         page.context.close()
+
+
+def test_a_followup_acta_opened_from_the_up_names_it_and_offers_only_the_newest_template(
+    browser: Browser, base: str, http: httpx.Client, as_role: dict[str, dict[str, str]], people: dict[str, str],
+    home: dict[str, Any],
+) -> None:  # fmt: skip
+    body = {
+        "name": f"Tienda {uuid.uuid4().hex[:6]}", "family_id": home["family"], "owner_ids": home["owners"][:1],
+        "community_id": home["community"], "sector": "comercio", "kind": "emprendimiento",
+    }  # fmt: skip
+    unit = http.post(UNITS, headers=as_role["gestor"], json=body)
+    assert unit.status_code == 201, unit.text
+    page = open_as(browser, base, people["gestor"], PHONE)
+    try:
+        page.goto(f"{base}/app/unidades/{unit.json()['id']}")
+        page.get_by_role("link", name="Registrar un seguimiento (nueva acta)").click()
+        kinds = page.get_by_label("Tipo de acta", exact=True).locator("option").all_inner_texts()
+        assert kinds.count("Acta de seguimiento a unidad productiva") == 1, kinds  # v2 only, not v1 too
+        chosen = page.get_by_label("Tipo de acta", exact=True).evaluate("s => s.selectedOptions[0].value")
+        assert chosen == "seguimiento_unidad_productiva@2"
+        assert page.get_by_label(body["name"], exact=False).count() == 0  # not a participant
+        field = page.get_by_label("Código de la unidad productiva")
+        assert field.evaluate("s => s.tagName") == "SELECT"
+        assert field.evaluate("s => s.selectedOptions[0].textContent") == body["name"]
+        assert field.input_value() == unit.json()["id"]
+        participants = page.get_by_role("group", name="Participantes elegidos (desmarque para quitar)")
+        assert participants.get_by_role("checkbox").count() == 1
+        check_page(page, "movil", PHONE["width"])
+    finally:
+        page.context.close()
+    # An auditor reads the UP but captures no acta: no link.
+    page = open_as(browser, base, people["auditor"])
+    try:
+        page.goto(f"{base}/app/unidades/{unit.json()['id']}")
+        assert page.get_by_role("link", name="Registrar un seguimiento (nueva acta)").count() == 0
+    finally:
+        page.context.close()
+
+
+def test_a_gestor_records_a_training_session_from_the_up_page_with_errors_beside_the_fields(
+    browser: Browser, base: str, http: httpx.Client, as_role: dict[str, dict[str, str]], people: dict[str, str],
+    home: dict[str, Any],
+) -> None:  # fmt: skip
+    body = {
+        "name": f"Taller {uuid.uuid4().hex[:6]}", "family_id": home["family"], "owner_ids": home["owners"],
+        "community_id": home["community"], "sector": "comercio", "kind": "fortalecimiento",
+    }  # fmt: skip
+    unit = http.post(UNITS, headers=as_role["gestor"], json=body).json()
+    page = open_as(browser, base, people["gestor"], PHONE)
+    try:
+        page.goto(f"{base}/app/unidades/{unit['id']}")
+        form = page.locator("form[action$='/capacitaciones']")
+        form.get_by_label("Tema de la sesión").fill("   ")  # passes the browser's check, not the service's
+        form.get_by_label("Fecha").fill("2026-11-20")
+        form.get_by_role("checkbox").first.check()
+        with page.expect_response(lambda r: r.request.method == "POST") as sent:
+            form.get_by_role("button", name="Registrar sesión").click()
+        assert sent.value.status == 400
+        topic = page.get_by_label("Tema de la sesión")
+        assert "Escriba el tema" in page.locator("#e-tema").inner_text()
+        assert topic.get_attribute("aria-invalid") == "true"
+        assert page.get_by_label("Fecha").input_value() == "2026-11-20"  # kept
+        topic.fill("Costos y precios")
+        check_page(page, "movil", PHONE["width"])
+        owners = page.get_by_role("group", name="Asistieron (titulares de la unidad)").get_by_role("checkbox")
+        assert owners.count() == len(home["owners"]) and owners.first.is_checked()  # kept
+        page.get_by_role("button", name="Registrar sesión").click()
+        page.wait_for_url("**hecho=capacitacion**")
+        assert page.get_by_role("status").inner_text() == "Sesión de capacitación registrada."
+        table = page.get_by_role("table", name="Cumplimiento por persona")
+        bands = [row.inner_text() for row in table.locator("tbody tr").all()]
+        assert len(bands) == len(home["owners"]) and sum("Cumple" in b and "No cumple" not in b for b in bands) == 1
+    finally:
+        page.context.close()
+    listed = http.get(f"{UNITS}/{unit['id']}/capacitaciones", headers=as_role["gestor"]).json()
+    (session,) = listed["trainings"]
+    assert session["topic"] == "Costos y precios"
+    page = open_as(browser, base, people["auditor"])
+    try:
+        page.goto(f"{base}/app/unidades/{unit['id']}")
+        assert page.locator("form[action$='/capacitaciones']").count() == 0
+    finally:
+        page.context.close()

@@ -103,9 +103,10 @@ class IncomeServicer(StatementsServicer, pb_grpc.IncomeServiceServicer):
         return self._plan(self.h.save_plan(request.unit_id, content, request.expected_revision, by))
 
     def _decide(self, operation: str, request: pb.PlanDecisionRequest) -> pb.ActionPlan:
-        by, _ = current_caller()
+        by, role = current_caller()
         decision = DECISIONS[operation]
-        return self._plan(self.h.decide_plan(request.unit_id, decision, request.expected_revision, by, request.reason))
+        plan = self.h.decide_plan(request.unit_id, decision, request.expected_revision, by, request.reason, role)
+        return self._plan(plan)
 
     def SubmitPlan(self, request: pb.PlanDecisionRequest, context: grpc.ServicerContext) -> pb.ActionPlan:
         return self._decide("SubmitPlan", request)
@@ -191,6 +192,10 @@ class IncomeServicer(StatementsServicer, pb_grpc.IncomeServiceServicer):
 
     def ListTasks(self, request: pb.ListTasksRequest, context: grpc.ServicerContext) -> pb.ListTasksResponse:
         return pb.ListTasksResponse(tasks=[task_message(t) for t in self.admin.tasks(self.h.unit(request.unit_id))])
+
+    def CosignTask(self, request: pb.CosignTaskRequest, context: grpc.ServicerContext) -> pb.WorkflowTask:
+        by, role = current_caller()
+        return task_message(self.h.cosign(request.unit_id, request.task_id, by, role))
 
 
 def _training(doc: dict[str, Any]) -> pb.Training:

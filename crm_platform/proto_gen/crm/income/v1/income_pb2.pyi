@@ -1268,16 +1268,30 @@ class WorkflowTask(_message.Message):
     ASSIGNEE_ROLE_FIELD_NUMBER: _builtins.int
     DUE_AT_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    REQUESTED_BY_FIELD_NUMBER: _builtins.int
+    BLOCKS_FIELD_NUMBER: _builtins.int
+    DONE_BY_FIELD_NUMBER: _builtins.int
+    DONE_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     unit_id: _builtins.str
     kind: _builtins.str
     """follow_up | cosignature | notice"""
     title: _builtins.str
     assignee_role: _builtins.str
+    requested_by: _builtins.str
+    """who made the transition that asked for it"""
+    done_by: _builtins.str
+    """who signed (co-signature) or completed it; empty while open"""
     @_builtins.property
     def due_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def blocks(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """a co-signature: the transitions it holds back (all, when empty)"""
+
+    @_builtins.property
+    def done_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
         self,
         *,
@@ -1288,10 +1302,14 @@ class WorkflowTask(_message.Message):
         assignee_role: _builtins.str = ...,
         due_at: _timestamp_pb2.Timestamp | None = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        requested_by: _builtins.str = ...,
+        blocks: _abc.Iterable[_builtins.str] | None = ...,
+        done_by: _builtins.str = ...,
+        done_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "due_at", b"due_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "done_at", b"done_at", "due_at", b"due_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignee_role", b"assignee_role", "created_at", b"created_at", "due_at", b"due_at", "id", b"id", "kind", b"kind", "title", b"title", "unit_id", b"unit_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignee_role", b"assignee_role", "blocks", b"blocks", "created_at", b"created_at", "done_at", b"done_at", "done_by", b"done_by", "due_at", b"due_at", "id", b"id", "kind", b"kind", "requested_by", b"requested_by", "title", b"title", "unit_id", b"unit_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1315,6 +1333,28 @@ class ListTasksRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListTasksRequest: _TypeAlias = ListTasksRequest  # noqa: Y015
+
+@_typing.final
+class CosignTaskRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    TASK_ID_FIELD_NUMBER: _builtins.int
+    unit_id: _builtins.str
+    task_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        unit_id: _builtins.str = ...,
+        task_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["task_id", b"task_id", "unit_id", b"unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CosignTaskRequest: _TypeAlias = CosignTaskRequest  # noqa: Y015
 
 @_typing.final
 class ListTasksResponse(_message.Message):

@@ -70,6 +70,8 @@ class IncomeServiceStub:
     MigrateUnit: _grpc.UnaryUnaryMultiCallable[_income_pb2.MigrateUnitRequest, _income_pb2.ProductiveUnit]
     ListOverdue: _grpc.UnaryUnaryMultiCallable[_income_pb2.ListOverdueRequest, _income_pb2.ListOverdueResponse]
     ListTasks: _grpc.UnaryUnaryMultiCallable[_income_pb2.ListTasksRequest, _income_pb2.ListTasksResponse]
+    CosignTask: _grpc.UnaryUnaryMultiCallable[_income_pb2.CosignTaskRequest, _income_pb2.WorkflowTask]
+    """Sign a co-signature task (a second person of its role; see crm_platform/workflow/cosign.py)."""
     RecordStatement: _grpc.UnaryUnaryMultiCallable[_income_pb2.RecordStatementRequest, _income_pb2.FinancialStatement]
     """A UP's financial statements, one period (month or quarter) at a time: a new
     period with expected_revision 0 (a period already recorded is INVALID_ARGUMENT
@@ -114,6 +116,8 @@ class IncomeServiceAsyncStub(IncomeServiceStub):
     MigrateUnit: _aio.UnaryUnaryMultiCallable[_income_pb2.MigrateUnitRequest, _income_pb2.ProductiveUnit]  # type: ignore[assignment]
     ListOverdue: _aio.UnaryUnaryMultiCallable[_income_pb2.ListOverdueRequest, _income_pb2.ListOverdueResponse]  # type: ignore[assignment]
     ListTasks: _aio.UnaryUnaryMultiCallable[_income_pb2.ListTasksRequest, _income_pb2.ListTasksResponse]  # type: ignore[assignment]
+    CosignTask: _aio.UnaryUnaryMultiCallable[_income_pb2.CosignTaskRequest, _income_pb2.WorkflowTask]  # type: ignore[assignment]
+    """Sign a co-signature task (a second person of its role; see crm_platform/workflow/cosign.py)."""
     RecordStatement: _aio.UnaryUnaryMultiCallable[_income_pb2.RecordStatementRequest, _income_pb2.FinancialStatement]  # type: ignore[assignment]
     """A UP's financial statements, one period (month or quarter) at a time: a new
     period with expected_revision 0 (a period already recorded is INVALID_ARGUMENT
@@ -287,6 +291,14 @@ class IncomeServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _income_pb2.ListTasksRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_income_pb2.ListTasksResponse, _abc.Awaitable[_income_pb2.ListTasksResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CosignTask(
+        self,
+        request: _income_pb2.CosignTaskRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_income_pb2.WorkflowTask, _abc.Awaitable[_income_pb2.WorkflowTask]]:
+        """Sign a co-signature task (a second person of its role; see crm_platform/workflow/cosign.py)."""
 
     @_abc_1.abstractmethod
     def RecordStatement(
