@@ -101,6 +101,7 @@ def _cells(*commands: tuple[object, ...]) -> TableStyle:
 
 GRID = _cells(("GRID", (0, 0), (-1, -1), 0.5, RULE), ("BACKGROUND", (0, 0), (0, -1), SHADE))
 BOX = _cells(("BOX", (0, 0), (-1, -1), 0.75, RULE))
+HEADER_GRID = _cells(("GRID", (0, 0), (-1, -1), 0.5, RULE), ("BACKGROUND", (0, 0), (-1, 0), SHADE))  # a header row
 NOTICE_BOX = _cells(("BOX", (0, 0), (-1, -1), 0.75, NOTICE_INK), ("BACKGROUND", (0, 0), (-1, -1), NOTICE_SHADE))
 
 # -- flowables -----------------------------------------------------------------------
