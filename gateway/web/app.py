@@ -144,6 +144,7 @@ def install(app: FastAPI, web: WebApp) -> None:
         notification_pages,
         people_pages,
         person_forms,
+        plan_document,
         plan_pages,
         register_pages,
         unit_detail,
@@ -211,3 +212,4 @@ def install(app: FastAPI, web: WebApp) -> None:
     unit_pages.register(app, web)  # before unit_detail: /app/unidades/tablero is no UP's id
     unit_detail.register(app, web)
     plan_pages.register(app, web)
+    plan_document.register(app, web)

@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from crm_platform.proto_gen.crm.income.v1 import income_pb2 as pb
-from gateway.web import charts, forms
+from gateway.web import charts, forms, plan_document
 from gateway.web import income_support as inc
 from gateway.web.app import Staff, WebApp
 from services.income.domain import charts as plan_charts
@@ -162,6 +162,7 @@ def register(app: FastAPI, web: WebApp) -> None:
             bands=inc.BANDS,
             plan=plan,
             plan_status=inc.PLAN_STATUS.get(plan.status, plan.status) if plan else "",
+            plan_pdf=plan_document.offer(web, staff, unit.id, plan),
             tables=plan_tables(plan) if plan else {},
             figures=figure_rows(plan) if plan and plan.has_figures else [],
             notice=NOTICES.get(request.query_params.get("hecho", ""), ""),
