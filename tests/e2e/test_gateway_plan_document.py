@@ -47,10 +47,12 @@ def test_the_plan_document_is_404_before_approval_then_a_working_link_for_every_
 
     sent = http.post(f"{path}/plan/envio", headers=gestor, json={"expected_revision": draft.json()["revision"]})
     assert sent.status_code == 200, sent.text
-    approved = http.post(f"{path}/plan/aprobacion", headers=coordinator, json={"expected_revision": sent.json()["revision"]})
+    decision = {"expected_revision": sent.json()["revision"]}
+    approved = http.post(f"{path}/plan/aprobacion", headers=coordinator, json=decision)
     assert approved.status_code == 200, approved.text
 
     document = eventually(functools.partial(stored, http, gestor, path), timeout=30)
+    assert document is not None
     assert document["pades_signed"] is True and document["plan_version"] == 1 and document["unit_id"] == unit["id"]
     assert document["stored_at"] and document["url_expires_at"] and document["last_error"] == ""
     pdf = httpx.get(document["download_url"], timeout=10).content

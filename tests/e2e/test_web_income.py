@@ -221,20 +221,20 @@ def test_an_approved_plan_shows_its_figures_and_charts_and_the_list_exports_to_x
     # documents service makes it from the approval event), and on the plan's page.
     page = open_as(browser, base, people["gestor"])
     try:
-        download = page.get_by_role("link", name="Descargar Plan de Acción (PDF firmado)")
+        pdf_link = page.get_by_role("link", name="Descargar Plan de Acción (PDF firmado)")
 
         def offered() -> bool:
             page.goto(f"{base}/app/unidades/{unit['id']}")
-            return download.count() == 1
+            return pdf_link.count() == 1
 
         eventually(offered, timeout=30, interval=1)
-        href = download.get_attribute("href")
+        href = pdf_link.get_attribute("href")
         assert href == f"/app/unidades/{unit['id']}/plan/pdf?version=1"
         assert "El PDF se está generando" not in page.locator("main").inner_text()
         pdf = page.request.get(f"{base}{href}")  # a redirect to a time-limited link of the object store
         assert pdf.status == 200 and pdf.body().startswith(b"%PDF-")
         page.goto(f"{base}/app/unidades/{unit['id']}/plan")
-        assert download.get_attribute("href") == href
+        assert pdf_link.get_attribute("href") == href
     finally:
         page.context.close()
 
