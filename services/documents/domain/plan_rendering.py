@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from reportlab.lib.units import mm
@@ -44,6 +45,7 @@ from services.documents.domain.typesetting import (
     LABEL,
     NUMBER,
     OPERATOR_STYLE,
+    QUADRANTS,
     SMALL,
     TITLE,
     Text,
@@ -67,6 +69,7 @@ from services.income.domain.fluye import (
 from services.income.domain.money import format_cop, format_percent
 
 TITLE_TEXT = "Plan de Acción"
+SUBHEADING = replace(LABEL, keep_with_next=True)  # a table's title: never the last line of a page
 LABEL_WIDTH = CONTENT_WIDTH * 0.34
 VERDICT_TITLE = "Dictamen de viabilidad"
 
@@ -113,11 +116,16 @@ def _story(view: PlanView) -> list[Flowable]:
         ("finance", _finance(content.finance) if content.finance else None),
     ]
     for name, flowables in parts:
-        story.append(Text(PART_LABELS[name], HEADING))
-        story += flowables or [Text("Esta versión del plan no incluye esta parte.", BODY)]
-    story.append(Text(VERDICT_TITLE, HEADING))
-    story += _verdict(view)
+        story += _headed(PART_LABELS[name], flowables or [Text("Esta versión del plan no incluye esta parte.", BODY)])
+    story += _headed(VERDICT_TITLE, _verdict(view))
     return story
+
+
+def _headed(heading: str, flowables: list[Flowable]) -> list[Flowable]:
+    """A section: its heading kept on the page of what follows it (written out: a
+    heading's keep-with-next does not reach a chart's KeepTogether)."""
+    first, *rest = flowables
+    return [KeepTogether([Text(heading, HEADING), first]), *rest]
 
 
 def _facts(view: PlanView) -> Table:
@@ -165,8 +173,13 @@ def _profile(curve: ProfileCurve) -> list[Flowable]:
     factors = [f.name for f in curve.factors]
     series = [("Actual", [f.score for f in curve.factors]), ("Objetivo", [f.target for f in curve.factors])]
     return [
-        Text("Curva de valor del perfil (actual) frente a la curva objetivo, puntajes de 0 a 10.", SMALL),
-        KeepTogether([LineChart(factors, series, CONTENT_WIDTH)]),
+        KeepTogether(
+            [
+                Text("Curva de valor del perfil (actual) frente a la curva objetivo, puntajes de 0 a 10.", SMALL),
+                LineChart(factors, series, CONTENT_WIDTH),
+                Spacer(1, 4),
+            ]
+        ),
         _scores_table(factors, series),
     ]
 
@@ -187,27 +200,36 @@ def _archetype(archetype: CustomerArchetype) -> list[Flowable]:
 def _exploration(found: CompetitionExploration) -> list[Flowable]:
     paths = [(PATH_LABELS[path], str(found.paths.get(path, found.paths.get(path.value, "")))) for path in Path]
     half = CONTENT_WIDTH / 2
-    grid = _grid(
-        ["Eliminar", "Incrementar"],
-        [[_listed(found.eliminate), _listed(found.raise_)]],
-        [half, half],
-    )
-    lower = _grid(["Reducir", "Crear"], [[_listed(found.reduce), _listed(found.create)]], [half, half])
+    quadrants = [
+        [Text("Eliminar", LABEL), Text("Incrementar", LABEL)],
+        [Text(_listed(found.eliminate), BODY), Text(_listed(found.raise_), BODY)],
+        [Text("Reducir", LABEL), Text("Crear", LABEL)],
+        [Text(_listed(found.reduce), BODY), Text(_listed(found.create), BODY)],
+    ]
     return [
-        Text("Las seis rutas de exploración", LABEL),
+        Text("Las seis rutas de exploración", SUBHEADING),
         _pairs(paths),
         Spacer(1, 6),
-        Text("Matriz ERIC (eliminar, reducir, incrementar, crear)", LABEL),
-        grid,
-        lower,
+        # The title inside: a KeepTogether takes no keep-with-next from the flowable before it.
+        KeepTogether(
+            [
+                Text("Matriz ERIC (eliminar, reducir, incrementar, crear)", SUBHEADING),
+                table(quadrants, [half, half], QUADRANTS),
+            ]
+        ),
     ]
 
 
 def _proposal(curve: ProposalCurve) -> list[Flowable]:
     series = [("Propuesta", list(curve.proposal)), *((c.name, list(c.scores)) for c in curve.competitors)]
     return [
-        Text("Curva de valor de la propuesta frente a cada competidor, puntajes de 0 a 10.", SMALL),
-        KeepTogether([LineChart(curve.factors, series, CONTENT_WIDTH)]),
+        KeepTogether(
+            [
+                Text("Curva de valor de la propuesta frente a cada competidor, puntajes de 0 a 10.", SMALL),
+                LineChart(curve.factors, series, CONTENT_WIDTH),
+                Spacer(1, 4),
+            ]
+        ),
         _scores_table(curve.factors, series),
     ]
 
@@ -258,13 +280,13 @@ def _finance(model: FinancialModel) -> list[Flowable]:
         ("Margen operativo", format_percent(margin) if margin is not None else "Sin ventas proyectadas"),
     ]
     return [
-        Text("Inversión y fuentes de financiación", LABEL),
+        Text("Inversión y fuentes de financiación", SUBHEADING),
         _pairs(investment),
         Spacer(1, 6),
-        Text("Resumen de la proyección", LABEL),
+        Text("Resumen de la proyección", SUBHEADING),
         _pairs(projection),
         Spacer(1, 6),
-        Text("Indicadores financieros", LABEL),
+        Text("Indicadores financieros", SUBHEADING),
         _pairs(figures),
     ]
 
