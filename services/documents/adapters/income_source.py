@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+from datetime import UTC
 
 from crm_platform.grpc_client import ServiceClient
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as bpb
@@ -64,7 +65,7 @@ class GrpcPlanSource:
             version=plan.version,
             status=plan.status,
             approved_by=approval.by if approval else "",
-            approved_at=approval.at.ToDatetime().astimezone() if approval and approval.HasField("at") else None,
+            approved_at=approval.at.ToDatetime(tzinfo=UTC) if approval and approval.HasField("at") else None,
             content=content_from_mapping(json.loads(plan.content_json or "{}")),
             verdict=verdict,
             based_on=plan.based_on,
