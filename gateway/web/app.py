@@ -145,6 +145,7 @@ def install(app: FastAPI, web: WebApp) -> None:
         notification_pages,
         people_pages,
         person_forms,
+        plan_document,
         plan_pages,
         register_pages,
         unit_detail,
@@ -214,4 +215,5 @@ def install(app: FastAPI, web: WebApp) -> None:
     unit_detail.register(app, web)
     unit_tasks.register(app, web)
     plan_pages.register(app, web)
+    plan_document.register(app, web)
     financial_pages.register(app, web)

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from crm_platform.access import allows
 from crm_platform.proto_gen.crm.income.v1 import income_pb2 as pb
-from gateway.web import charts, forms, unit_tasks
+from gateway.web import charts, forms, plan_document, unit_tasks
 from gateway.web import income_support as inc
 from gateway.web.app import Staff, WebApp
 from gateway.web.unit_pages import PostedLists
@@ -188,6 +188,7 @@ def register(app: FastAPI, web: WebApp) -> None:
             bands=inc.BANDS,
             plan=plan,
             plan_status=inc.PLAN_STATUS.get(plan.status, plan.status) if plan else "",
+            plan_pdf=plan_document.offer(web, staff, unit.id, plan),
             tables=plan_tables(plan) if plan else {},
             figures=figure_rows(plan) if plan and plan.has_figures else [],
             notice=NOTICES.get(request.query_params.get("hecho", ""), ""),

@@ -2,7 +2,9 @@
 the one table. The gRPC server enforces it before any handler runs; the gateway
 derives its 403s from it.
 
-- Reading UPs, plans and trainings: every user.
+- Reading UPs, plans and trainings: every user. The sector catalogue, a UP and
+  its plan also the documents service (the SERVICE role), which renders each
+  approved plan version's PDF.
 - Registering UPs, moving their stages, editing and submitting plans, recording
   trainings: those who work with the families in the field (admin, coordinator,
   gestor, and the income adviser, "asesor G.I.", whose work this is).
@@ -19,19 +21,19 @@ derives its 403s from it.
 
 from __future__ import annotations
 
-from crm_platform.access import ADMIN, COORDINATOR, GESTOR, INCOME_ADVISER, USER_ROLES, AccessTable, roles
+from crm_platform.access import ADMIN, COORDINATOR, GESTOR, INCOME_ADVISER, SERVICE, USER_ROLES, AccessTable, roles
 
 READERS = roles(USER_ROLES)
 FIELD = roles(ADMIN, COORDINATOR, GESTOR, INCOME_ADVISER)
 DECIDERS = roles(ADMIN, COORDINATOR)
 
 ACCESS: AccessTable = {
-    "ListSectors": READERS,
+    "ListSectors": roles(READERS, SERVICE),
     "RegisterUnit": FIELD,
-    "GetUnit": READERS,
+    "GetUnit": roles(READERS, SERVICE),
     "ListUnits": READERS,
     "ChangeStage": FIELD,
-    "GetPlan": READERS,
+    "GetPlan": roles(READERS, SERVICE),
     "ListPlanVersions": READERS,
     "SavePlan": FIELD,
     "SubmitPlan": FIELD,

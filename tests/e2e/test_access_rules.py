@@ -209,6 +209,7 @@ def _routes(community_id: str) -> list[Route]:
         Route("POST", f"{up}/plan/envio", ((i, "SubmitPlan"),), {"expected_revision": 1}),
         Route("POST", f"{up}/plan/aprobacion", ((i, "ApprovePlan"),), {"expected_revision": 1}),
         Route("POST", f"{up}/plan/devolucion", ((i, "ReturnPlan"),), {"expected_revision": 1, "reason": "x"}),
+        Route("GET", f"{up}/plan/documento", ((d, "GetPlanDocument"),), params={"version": "1"}),
         Route("POST", f"{up}/capacitaciones", ((i, "RecordTraining"),), {"topic": "", "attendance": []}),
         Route("GET", f"{up}/capacitaciones", ((i, "ListTrainings"),)),
         Route("POST", "/capacitaciones", ((i, "RecordTraining"),), {"topic": "", "attendance": []}),

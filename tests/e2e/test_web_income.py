@@ -2,7 +2,8 @@
 stack: a gestor registers a UP from its household (field errors first), sees it
 on the board and the list, moves its stage and sees a failing guard's message;
 with a plan drafted, submitted and approved by a coordinator, the UP shows the
-figures, the verdict and the charts; the list's XLSX opens; an auditor sees no
+figures, the verdict and the charts, and the link to its signed PDF "Plan de
+Acción"; the list's XLSX opens; an auditor sees no
 form and gets 403 by URL and by POST. axe-core at phone and desktop widths."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from services.income.domain.plan_io import content_to_mapping
 from tests.e2e.test_gateway_income import household
 from tests.e2e.test_web_app import PASSWORD, base
 from tests.e2e.web_support import DESKTOP, PHONE, browser, screenshot, serious_violations, sign_in
+from tests.helpers import eventually
 from tests.unit.income_builders import content
 
 __all__ = ["base", "browser"]  # fixtures, imported for pytest
@@ -214,6 +216,27 @@ def test_an_approved_plan_shows_its_figures_and_charts_and_the_list_exports_to_x
     finally:
         page.context.close()
     assert http.get(f"{path}/plan", headers=gestor).json()["status"] == "approved"
+
+    # The approved version's signed PDF: offered on the UP's page once stored (the
+    # documents service makes it from the approval event), and on the plan's page.
+    page = open_as(browser, base, people["gestor"])
+    try:
+        pdf_link = page.get_by_role("link", name="Descargar Plan de Acción (PDF firmado)")
+
+        def offered() -> bool:
+            page.goto(f"{base}/app/unidades/{unit['id']}")
+            return pdf_link.count() == 1
+
+        eventually(offered, timeout=30, interval=1)
+        href = pdf_link.get_attribute("href")
+        assert href == f"/app/unidades/{unit['id']}/plan/pdf?version=1"
+        assert "El PDF se está generando" not in page.locator("main").inner_text()
+        pdf = page.request.get(f"{base}{href}")  # a redirect to a time-limited link of the object store
+        assert pdf.status == 200 and pdf.body().startswith(b"%PDF-")
+        page.goto(f"{base}/app/unidades/{unit['id']}/plan")
+        assert pdf_link.get_attribute("href") == href
+    finally:
+        page.context.close()
 
     for size, label in ((PHONE, "movil"), (DESKTOP, "escritorio")):
         page = open_as(browser, base, people["coordinator"], size)
