@@ -23,6 +23,7 @@ from gateway import (
     chain_routes,
     docs,
     errors,
+    financial_routes,
     income_routes,
     kiosk_routes,
     loan_routes,
@@ -342,6 +343,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     reports_routes.register(app, backend)
     income_routes.register(app, backend)
     loan_routes.register(app, backend)
+    financial_routes.register(app, backend)
     workflow_routes.register(app, backend)
     webhooks_routes.register(app, backend)
     web.install(app, web_app)  # the staff web app under /app

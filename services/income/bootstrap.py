@@ -18,8 +18,10 @@ from crm_platform.workflow.mongo_store import MongoWorkflowStore
 from crm_platform.workflow.sweeper import WorkflowSweeper
 from services.income.adapters.actas_source import GrpcActaSource
 from services.income.adapters.directory import BeneficiariesDirectory
+from services.income.adapters.loan_balances import LedgerLoanBalances
 from services.income.adapters.loan_store import LOANS, LoanStore
 from services.income.adapters.repository import DEFAULT_DB, MongoIncomeStore, MongoTrainingStore
+from services.income.adapters.statement_store import MongoStatementStore
 from services.income.adapters.workflow import (
     DefinitionCatalog,
     TaskNotifier,
@@ -35,6 +37,7 @@ from services.income.service_layer.loan_close import LoanClose
 from services.income.service_layer.loans import LoanHandlers
 from services.income.service_layer.ports import Relay
 from services.income.service_layer.stage_flow import SETTLE, UNITS, StageFlow
+from services.income.service_layer.statements import StatementHandlers
 from services.income.service_layer.trainings import TrainingHandlers
 
 SERVICE_NAME = "income"
@@ -54,6 +57,7 @@ class App:
     runner: ActionRunner
     workflow_store: MongoWorkflowStore
     admin: WorkflowAdmin
+    statements: StatementHandlers
     loans: LoanHandlers
     closing: LoanClose
 
@@ -136,18 +140,11 @@ def bootstrap(infra: Infrastructure | None = None) -> App:
     loans = LoanHandlers(loan_store, store, directory, relay, clock)
     reminder = int(setting("INCOME_LOAN_REMINDER_DAYS", "3"))
     closing = LoanClose(loan_store, relay, clock.now, reminder)
-    return App(
-        handlers,
-        trainings,
-        relay,
-        publisher,
-        store,
-        directory,
-        actas,
-        engine,
-        runner,
-        flow_store,
-        admin,
-        loans,
-        closing,
+    # The UP's debt in its statements: the principal its loans still owe (the ledger's).
+    statements = StatementHandlers(
+        MongoStatementStore(store.units.database["statements"]), store, LedgerLoanBalances(loan_store), clock
     )
+    return App(
+        handlers, trainings, relay, publisher, store, directory, actas, engine, runner, flow_store, admin, statements,
+        loans, closing,
+    )  # fmt: skip

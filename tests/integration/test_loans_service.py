@@ -18,6 +18,7 @@ import pytest
 from crm_platform import contracts
 from crm_platform import errors as vocabulary
 from devstack.infra import Stack
+from services.income.adapters.loan_balances import LedgerLoanBalances
 from services.income.adapters.loan_store import LoanStore
 from services.income.adapters.repository import MongoIncomeStore
 from services.income.service_layer.loan_close import LoanClose
@@ -211,3 +212,15 @@ def test_a_posting_dated_in_a_closed_day_is_refused(world: World) -> None:
     assert "on" in refused.value.fields
     world.clock.advance(timedelta(days=0))
     assert world.h.repay(loan_id, "1000", "2024-03-02", "", "gestor1")["status"] == "activo"
+
+
+def test_a_unit_owes_the_principal_its_loans_still_owe_at_the_end_of_a_day(world: World) -> None:
+    balances = LedgerLoanBalances(world.store)
+    loan_id = world.loan(principal="1200000", disbursed_on="2024-01-15")
+    assert balances.outstanding("up-1", date(2024, 1, 14)) == 0  # before the disbursement
+    assert balances.outstanding("up-1", date(2024, 1, 15)) == Decimal(1_200_000)
+    doc = world.h.repay(loan_id, "300000", "2024-02-15", "", "gestor1")
+    after = world.h.ledger(doc).state.outstanding_principal
+    assert after < Decimal(1_200_000)
+    assert balances.outstanding("up-1", date(2024, 2, 14)) == Decimal(1_200_000)
+    assert balances.outstanding("up-1", date(2024, 2, 15)) == after

@@ -129,6 +129,10 @@ class LoanStore:
             query["_id"] = {"$gt": after}
         return [unpack(d) for d in self.loans.find(query, SUMMARY).sort("_id", ASCENDING).limit(limit)]
 
+    def of_unit(self, unit_id: str) -> list[dict[str, Any]]:
+        """Every loan of a productive unit, whole (its debt in the financial statements)."""
+        return [unpack(d) for d in self.loans.find({"unit_id": unit_id}, {"outbox": 0}).limit(1000)]
+
     def summaries(self, statuses: Sequence[str], batch: int = 5000) -> Iterator[dict[str, Any]]:
         """The summary of every loan in ``statuses`` (the close of business' one read)."""
         for found in self.loans.find({"status": {"$in": list(statuses)}}, SUMMARY).batch_size(batch):

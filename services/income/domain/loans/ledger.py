@@ -145,7 +145,7 @@ class Loan:
         """A schedule for ``principal`` in place of the installments after ``keep``,
         from the last kept due date (or the first disbursement) on the same dates."""
         start = state.installments[keep - 1].due_date if keep else state.schedules[0][1].disbursed_on
-        first_due = state.installments[keep].due_date if keep < len(state.installments) else None
+        first_due = state.installments[keep].grid_date if keep < len(state.installments) else None
         if principal == 0:
             return Schedule(ZERO, start, ())
         product = replace(

@@ -81,6 +81,12 @@ class InstallmentState:
     waived: dict[Allocation, Decimal]
     written_off: dict[Allocation, Decimal]
     paid_off_on: date | None = None  # when nothing was left of it
+    scheduled_on: date | None = None  # the due date before a move to a business day (None: not moved)
+
+    @property
+    def grid_date(self) -> date:
+        """The date on the schedule's grid (before any move to a business day)."""
+        return self.scheduled_on or self.due_date
 
     def outstanding(self, component: Allocation) -> Decimal:
         return self.due[component] - self.paid[component] - self.waived[component] - self.written_off[component]
@@ -134,10 +140,20 @@ class LoanState:
 class _Row:
     """A mutable installment while folding the postings."""
 
-    __slots__ = ("due", "due_date", "from_date", "number", "paid", "paid_off_on", "waived", "written_off")
+    __slots__ = (
+        "due", "due_date", "from_date", "number", "paid", "paid_off_on", "scheduled_on", "waived", "written_off",
+    )  # fmt: skip
 
-    def __init__(self, number: int, from_date: date, due_date: date, principal: Decimal, interest: Decimal) -> None:
-        self.number, self.from_date, self.due_date = number, from_date, due_date
+    def __init__(
+        self,
+        number: int,
+        from_date: date,
+        due_date: date,
+        principal: Decimal,
+        interest: Decimal,
+        scheduled_on: date | None,
+    ) -> None:
+        self.number, self.from_date, self.due_date, self.scheduled_on = number, from_date, due_date, scheduled_on
         self.due = {Allocation.PRINCIPAL: principal, Allocation.INTEREST: interest, Allocation.FEES: ZERO}
         self.due[Allocation.PENALTIES] = ZERO
         self.paid = dict.fromkeys(COMPONENTS, ZERO)
@@ -158,6 +174,7 @@ class _Row:
             dict(self.waived),
             dict(self.written_off),
             self.paid_off_on,
+            self.scheduled_on,
         )
 
 
@@ -175,11 +192,14 @@ def derive(product: LoanProduct, postings: Iterable[Posting]) -> LoanState:
         if p.schedule is not None:
             del rows[p.keep_through :]
             for i in p.schedule.installments:
-                rows.append(_Row(p.keep_through + i.number, i.from_date, i.due_date, i.principal, i.interest))
+                number = p.keep_through + i.number
+                rows.append(_Row(number, i.from_date, i.due_date, i.principal, i.interest, i.scheduled_on))
             emi = p.schedule.installment_amount
             schedules.append((p.on, p.schedule))
         if p.kind is PostingKind.CHARGE and p.component is not None:
-            rows[p.installment - 1].due[p.component] += p.amount
+            charged = rows[p.installment - 1]
+            charged.due[p.component] += p.amount
+            charged.paid_off_on = None  # owes again
         book = {
             PostingKind.WAIVER: "waived",
             PostingKind.WRITE_OFF: "written_off",

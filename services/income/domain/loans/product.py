@@ -92,6 +92,7 @@ class LoanProduct:
     buckets: tuple[tuple[int, int | None], ...] = field(default=DEFAULT_BUCKETS)
     overpayment: str = "refuse"  # or "advance": keep the excess as an advance
     interest_free_grace: int = 0  # Fineract's graceOnInterestCharged: periods with no interest at all
+    currency_multiple: int = 1  # Fineract's currency "in multiples of": every amount rounded to it (0 digits only)
 
     @classmethod
     def checked(cls, **values: Any) -> LoanProduct:
@@ -157,6 +158,9 @@ def check_product(product: LoanProduct) -> LoanProduct:
     multiple = product.installment_multiple
     if not isinstance(multiple, int) or isinstance(multiple, bool) or multiple < 1:
         p["installment_multiple"] = "El múltiplo de la cuota debe ser un número entero de 1 o más"
+    cm = product.currency_multiple
+    if not isinstance(cm, int) or isinstance(cm, bool) or cm < 1 or (cm > 1 and product.currency_digits != 0):
+        p["currency_multiple"] = "El múltiplo de la moneda es un entero de 1 o más, solo para moneda sin decimales"
     if not isinstance(product.currency, str) or len(product.currency) != 3 or not product.currency.isupper():
         p["currency"] = "La moneda debe ser un código ISO de tres letras (COP)"
     _int_between(p, "currency_digits", product.currency_digits, 0, 4, "Los decimales de la moneda")
@@ -307,6 +311,7 @@ _PARSERS: dict[str, Any] = {
     "interest_free_grace": _as_int,
     "installment_multiple": _as_int,
     "currency_digits": _as_int,
+    "currency_multiple": _as_int,
     "arrears_grace_days": _as_int,
     "annual_rate": _as_decimal,
     "move_to_business_day": _as_bool,

@@ -48,11 +48,11 @@ move changes no amount (Fineract's default: no partial-period interest).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
-from decimal import ROUND_HALF_EVEN, Context, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal
 
-from services.income.domain.loans.dates import due_dates
+from services.income.domain.loans.dates import due_dates, next_business_day
 from services.income.domain.loans.product import (
     Amortization,
     Frequency,
@@ -78,6 +78,7 @@ class Installment:
     fees: Decimal = Decimal(0)
     penalties: Decimal = Decimal(0)
     balance_after: Decimal = Decimal(0)  # principal outstanding after this installment is paid
+    scheduled_on: date | None = None  # the date before a move to a business day (None: not moved)
 
     @property
     def total(self) -> Decimal:
@@ -105,7 +106,14 @@ class Schedule:
 
 
 def money(product: LoanProduct, amount: Decimal) -> Decimal:
-    """``amount`` at the currency's digits, HALF_EVEN (Fineract's ``Money.of``)."""
+    """``amount`` as Fineract's ``Money.of``: with a currency multiple (0 digits only)
+    a positive amount goes to the nearest multiple, a tie upwards (the double
+    ``roundToMultiplesOf``); then the currency's digits, HALF_EVEN."""
+    multiple = product.currency_multiple
+    if multiple > 1 and product.currency_digits == 0 and amount > 0:
+        low = (amount / multiple).to_integral_value(rounding=ROUND_FLOOR) * multiple
+        high = (amount / multiple).to_integral_value(rounding=ROUND_CEILING) * multiple
+        amount = low if high - amount > amount - low else high
     return amount.quantize(Decimal(1).scaleb(-product.currency_digits), rounding=ROUND_HALF_EVEN)
 
 
@@ -194,7 +202,8 @@ def generate(
         count = MAX_OPEN_ENDED  # ends when the balance is paid
     if count <= product.principal_grace:
         raise LoanInvalid({"installments": "Quedan menos cuotas que periodos de gracia"})
-    dates = due_dates(product.frequency, count, disbursed_on, first_due_on, product.move_to_business_day)
+    plain = due_dates(product.frequency, count, disbursed_on, first_due_on, False)
+    dates = [next_business_day(d) for d in plain] if product.move_to_business_day else plain
     if product.interest_method is InterestMethod.FLAT:
         rows = _flat(product, principal, disbursed_on, dates)
         emi = ZERO
@@ -204,6 +213,8 @@ def generate(
         else:
             emi = ZERO
         rows = _declining(product, principal, disbursed_on, dates, emi, open_ended=fixed_installment is not None)
+    if product.move_to_business_day:
+        rows = [replace(r, scheduled_on=plain[r.number - 1]) if plain[r.number - 1] != r.due_date else r for r in rows]
     return Schedule(principal, disbursed_on, tuple(rows), emi)
 
 
