@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -42,7 +43,9 @@ def _ledger() -> Loan:
 def test_the_book_and_the_product_round_trip() -> None:
     loan = _ledger()
     assert product_of(product_doc(PRODUCT)) == PRODUCT
-    doc = {"_id": "L1", "product": product_doc(PRODUCT), "principal": "1000000", "book": book_json(loan, {})}
+    doc: dict[str, Any] = {
+        "_id": "L1", "product": product_doc(PRODUCT), "principal": "1000000", "book": book_json(loan, {})
+    }  # fmt: skip
     back = loan_of(doc, None)
     assert back.postings == loan.postings
     assert back.state == loan.state
