@@ -244,6 +244,8 @@ class LoanHandlers:
             updated = {**doc, **change.fields, **summary(state), "rev": rev + 1}
             status = REQUESTED if doc["status"] == REQUESTED else str(state.status)
             updated["status"] = change.fields.get("status", status)
+            if updated["status"] not in ("activo", REQUESTED, "aprobado"):
+                updated["bucket"] = ""  # paid off or written off: out of the portfolio and its buckets
             updated["book"] = book_json(change.loan, meta)
             if self.store.replace(updated, rev, change.events):
                 if change.events:
