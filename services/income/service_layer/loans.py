@@ -79,7 +79,7 @@ def amount_of(text: str, name: str = "amount") -> Decimal:
         raise LoanInvalid({name: "Escriba el valor en pesos, por ejemplo 500000"}) from None
     if not value.is_finite() or value <= 0 or value != value.to_integral_value() or value > Decimal(10) ** 12:
         raise LoanInvalid({name: "El valor debe ser un número entero de pesos mayor que cero"})
-    return value
+    return value.quantize(Decimal(1))  # "1e5" is 100000
 
 
 def date_of(text: str, name: str, today: date) -> date:
