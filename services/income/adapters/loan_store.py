@@ -205,10 +205,9 @@ def _json(value: Any) -> str:
 
 
 def _summary_fields(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """The stored fields a change of the summary sets (top-level ones and ``summary``)."""
-    out = {k: doc[k] for k in TOP if k in doc and k not in ("rev", "created_at")}
-    out["summary"] = _json({k: doc.get(k) for k in SUMMARY_KEYS})
-    return out
+    """What the close of business changes: the bucket and the summary (the last close,
+    the last reminder)."""
+    return {"bucket": doc["bucket"], "summary": _json({k: doc.get(k) for k in SUMMARY_KEYS})}
 
 
 def pack(doc: Mapping[str, Any]) -> dict[str, Any]:
