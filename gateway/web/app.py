@@ -142,11 +142,15 @@ def install(app: FastAPI, web: WebApp) -> None:
         financial_pages,
         kiosk_pages,
         kpi_pages,
+        loan_detail,
+        loan_pages,
+        loan_products,
         notification_pages,
         people_pages,
         person_forms,
         plan_document,
         plan_pages,
+        portfolio_pages,
         register_pages,
         unit_detail,
         unit_pages,
@@ -217,3 +221,7 @@ def install(app: FastAPI, web: WebApp) -> None:
     plan_pages.register(app, web)
     plan_document.register(app, web)
     financial_pages.register(app, web)
+    loan_pages.register(app, web)  # before loan_detail: /app/creditos/exportar.csv is no loan's id
+    loan_products.register(app, web)  # before loan_detail: /app/creditos/productos is no loan's id
+    loan_detail.register(app, web)
+    portfolio_pages.register(app, web)

@@ -20,6 +20,7 @@ from gateway.policy import GATEWAY
 from services.actas.access import ACCESS as ACTAS
 from services.beneficiaries.access import ACCESS as BENEFICIARIES
 from services.income.access import ACCESS as INCOME
+from services.income.access import LOANS_ACCESS as LOANS
 from services.notifications.access import ACCESS as NOTIFICATIONS
 from services.reports.access import ACCESS as REPORTS
 
@@ -48,6 +49,7 @@ SECTIONS = (
     Section("Actas", "/app/actas", ((ACTAS, "ListActas"),)),
     Section("Comunidades", "/app/comunidades", ((BENEFICIARIES, "ListCommunities"),)),
     Section("Unidades productivas", "/app/unidades", ((INCOME, "ListUnits"),)),
+    Section("Créditos", "/app/creditos", ((LOANS, "ListLoans"), (LOANS, "PortfolioIndicators"))),
     Section("Indicadores", "/app/indicadores", ((REPORTS, "ListKpis"), (REPORTS, "GetKpiValue"))),
     Section("Quioscos", "/app/quioscos", ((ACTAS, "ListDevices"), (ACTAS, "ListRejectedSubmissions"))),
     Section("Notificaciones", "/app/notificaciones", ((NOTIFICATIONS, "ListDeliveries"),)),

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from crm_platform.access import allows
 from crm_platform.proto_gen.crm.income.v1 import income_pb2 as pb
-from gateway.web import charts, forms, plan_document, unit_tasks
+from gateway.web import charts, forms, loan_support, plan_document, unit_tasks
 from gateway.web import income_support as inc
 from gateway.web.app import Staff, WebApp
 from gateway.web.unit_pages import PostedLists
@@ -196,6 +196,8 @@ def register(app: FastAPI, web: WebApp) -> None:
             can_diagnose=inc.may(staff, "RecordDiagnosis") and unit.stage == "diagnostico",
             can_train=inc.may(staff, "RecordTraining"),
             typed=typed or {},
+            loans=loan_support.unit_loans(web, staff, unit.id),
+            can_loan=loan_support.may(staff, "CreateLoan"),
         )
 
     @app.get("/app/unidades/{unit_id}", response_class=HTMLResponse, include_in_schema=False)

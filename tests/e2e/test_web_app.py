@@ -28,7 +28,7 @@ __all__ = ["browser"]  # the fixture, imported for pytest
 
 PASSWORD = "web-password-123"
 WEB_ROLES = ("admin", "coordinator", "gestor", "income_adviser", "psychosocial", "auditor")
-EVERYONE = ["Inicio", "Actas", "Comunidades", "Unidades productivas"]
+EVERYONE = ["Inicio", "Actas", "Comunidades", "Unidades productivas", "Créditos"]
 SECTIONS_OF = {  # the menu each role sees, from the services' access tables
     "admin": [*EVERYONE, "Indicadores", "Quioscos", "Notificaciones", "Flujos", "Administración"],
     "coordinator": [*EVERYONE, "Indicadores", "Quioscos", "Notificaciones", "Flujos"],
@@ -39,6 +39,7 @@ SECTIONS_OF = {  # the menu each role sees, from the services' access tables
 }
 PAGE_OF = {
     "Unidades productivas": "/app/unidades",
+    "Créditos": "/app/creditos",
     "Indicadores": "/app/indicadores",
     "Quioscos": "/app/quioscos",
     "Notificaciones": "/app/notificaciones",
