@@ -141,8 +141,8 @@ def product_terms(product: Any) -> list[tuple[str, str]]:
         return f"{n} periodo{'s' if n != 1 else ''}" if n else "Sin gracia"
 
     buckets = ", ".join(b.label for b in p.buckets)
-    low = pesos(p.min_amount) if p.min_amount else "sin mínimo"
-    limits = f"{low} a {pesos(p.max_amount) if p.max_amount else 'sin máximo'}"
+    low = f"desde {pesos(p.min_amount)}" if p.min_amount else "sin mínimo"
+    limits = f"{low}, {f'hasta {pesos(p.max_amount)}' if p.max_amount else 'sin máximo'}"
     return [
         ("Frecuencia de pago", FREQUENCIES.get(p.frequency, p.frequency)),
         ("Número de cuotas", str(p.installments)),

@@ -105,6 +105,7 @@ def register(app: FastAPI, web: WebApp) -> None:
             }
             for g in reply.groups
         ]  # fmt: skip
+        drawn = table(reply, group, indicator, names) if group else None
         yesterday = (ls.today() - timedelta(days=1)).isoformat()
         return web.render(
             request,
@@ -120,7 +121,8 @@ def register(app: FastAPI, web: WebApp) -> None:
             day=day,
             group_names=GROUPS,
             indicator_names=INDICATORS,
-            chart=table(reply, group, indicator, names) if group else None,
+            chart=drawn,
+            drawable=drawn is not None and any(r["valor"] is not None for r in drawn.rows),
             chart_query=urlencode(query),
             percent=ls.percent,
             pesos=pesos,

@@ -96,6 +96,15 @@ def flow(browser: Browser, base: str, people: dict[str, str], unit: dict[str, An
     return {"code": code, "loan": loan_id}
 
 
+def active(http: httpx.Client, as_role: dict[str, dict[str, str]], loan_id: str) -> None:
+    """The loan approved and disbursed (through the API when the browser test that does
+    it did not run first)."""
+    admin = as_role["admin"]
+    if http.get(f"{API}/creditos/{loan_id}", headers=admin).json()["status"] == "solicitado":
+        assert http.post(f"{API}/creditos/{loan_id}/aprobacion", headers=admin, json={}).status_code == 200
+        assert http.post(f"{API}/creditos/{loan_id}/desembolsos", headers=admin, json={}).status_code == 200
+
+
 def form_data(page: Page, action: str) -> dict[str, str | float | bool]:
     """The fields of one of the loan page's forms, as the browser would post them."""
     data: dict[str, str | float | bool] = page.locator(f"form[action$='/{action}']").evaluate(
@@ -185,8 +194,10 @@ def test_approval_by_another_coordinator_disbursement_schedule_and_a_repayment_p
 
 
 def test_the_portfolio_drills_down_to_the_loans_and_a_coordinator_closes_the_day(
-    browser: Browser, base: str, people: dict[str, str], community: dict[str, Any], flow: dict[str, str],
+    browser: Browser, base: str, http: httpx.Client, as_role: dict[str, dict[str, str]], people: dict[str, str],
+    community: dict[str, Any], flow: dict[str, str],
 ) -> None:  # fmt: skip
+    active(http, as_role, flow["loan"])
     page = open_as(browser, base, people["coord_b"])
     try:
         page.goto(f"{base}/app/cartera")
