@@ -2,8 +2,11 @@
 
 ``close(day)`` ages every active loan as of ``day`` in one pass over a projection of
 the summary fields (``loan_ageing.age``: the domain's arrears and indicator rules),
-and writes only the loans whose state changed, in bulk, each write conditional on
-the loan's revision, with its events in its outbox in the same write:
+and writes only the loans whose state changed, 500 at a time, each update
+conditional on the loan's revision; the events go out with them in the same
+commit (a transaction with one ``loan_events`` document whose outbox holds the
+batch's events, or, without transactions or when a loan changed meanwhile, each
+loan's own outbox in the same write as its change):
 
 - ``loan_became_overdue`` when a loan goes from up to date to a bucket, and
   ``loan_bucket_changed`` on every change of bucket (back to up to date included);
