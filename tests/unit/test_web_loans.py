@@ -17,7 +17,8 @@ from services.income.domain.loans.schedule import generate
 
 PRODUCT = pb.LoanProduct(
     code="micro", name="Micro", frequency="mensual", installments=6, annual_rate="24",
-    interest_method="saldo_decreciente", amortization="cuotas_iguales", interest_period="igual_al_periodo", installment_multiple=100, overpayment="refuse",
+    interest_method="saldo_decreciente", amortization="cuotas_iguales", interest_period="igual_al_periodo",
+    installment_multiple=100, overpayment="refuse",
     allocation=["penalidades", "cargos", "interes", "capital"],
     buckets=[pb.Bucket(from_days=1, to_days=30), pb.Bucket(from_days=31, to_days=0)],
 )  # fmt: skip
