@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
+from typing import Any
 
 from crm_platform.proto_gen.crm.income.v1 import loans_pb2 as pb
 from gateway.web import loan_support as ls
@@ -65,7 +66,7 @@ def test_figures_as_a_person_reads_them() -> None:
     assert ls.days_late("", date(2026, 1, 31)) == 0
 
 
-def staff(role: str, username: str = "ana") -> SimpleNamespace:
+def staff(role: str, username: str = "ana") -> Any:
     return SimpleNamespace(user=SimpleNamespace(role=role, username=username))
 
 
