@@ -39,6 +39,12 @@ class Section:
     label: str
     path: str
     needs: tuple[tuple[AccessTable, str], ...]
+    also: tuple[str, ...] = ()  # other paths of the section's pages (the menu marks it there too)
+
+    def current(self, path: str) -> bool:
+        if path == self.path:
+            return True
+        return self.path != "/app/" and any(path.startswith(p) for p in (self.path, *self.also))
 
     def allowed(self, role: str) -> bool:
         return all(allows(table, role, operation) for table, operation in self.needs)
@@ -49,7 +55,7 @@ SECTIONS = (
     Section("Actas", "/app/actas", ((ACTAS, "ListActas"),)),
     Section("Comunidades", "/app/comunidades", ((BENEFICIARIES, "ListCommunities"),)),
     Section("Unidades productivas", "/app/unidades", ((INCOME, "ListUnits"),)),
-    Section("Créditos", "/app/creditos", ((LOANS, "ListLoans"), (LOANS, "PortfolioIndicators"))),
+    Section("Créditos", "/app/creditos", ((LOANS, "ListLoans"), (LOANS, "PortfolioIndicators")), ("/app/cartera",)),
     Section("Indicadores", "/app/indicadores", ((REPORTS, "ListKpis"), (REPORTS, "GetKpiValue"))),
     Section("Quioscos", "/app/quioscos", ((ACTAS, "ListDevices"), (ACTAS, "ListRejectedSubmissions"))),
     Section("Notificaciones", "/app/notificaciones", ((NOTIFICATIONS, "ListDeliveries"),)),
