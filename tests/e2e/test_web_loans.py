@@ -11,12 +11,14 @@ axe-core and no horizontal overflow at phone and desktop widths."""
 
 from __future__ import annotations
 
+import io
 import uuid
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from openpyxl import load_workbook
 from playwright.sync_api import Browser, Page
 
 from tests.e2e.test_gateway_income import new_unit
@@ -213,6 +215,15 @@ def test_the_portfolio_drills_down_to_the_loans_and_a_coordinator_closes_the_day
         assert image.evaluate("i => i.naturalWidth") > 0
         row.get_by_role("link", name="Ver la lista").click()
         assert page.locator(f"a[href='/app/creditos/{flow['loan']}']").count() == 1
+        export = page.request.get(f"{base}/app/creditos/exportar.xlsx?comunidad={community['id']}")
+        sheet = load_workbook(io.BytesIO(export.body())).active
+        assert sheet is not None
+        exported = list(sheet.iter_rows(values_only=True))
+        assert exported[0][:3] == ("Crédito", "Titular", "Unidad productiva")
+        mine = [r for r in exported[1:] if r[0] == flow["loan"]]
+        assert len(mine) == 1 and mine[0][5] == "Activo" and mine[0][6] == 1_200_000
+        csv = page.request.get(f"{base}/app/cartera/grafica.csv?por=comunidad&indicador=par30")
+        assert csv.ok and "PAR30 (%)" in csv.text()
 
         page.goto(f"{base}/app/cartera?por=sexo")
         assert page.get_by_role("table", name="Indicadores de la cartera por sexo del titular").count() == 1
