@@ -72,8 +72,8 @@ def loan_message(doc: dict[str, Any], loan: Any, as_of: date) -> pb.Loan:
             pb.Installment(
                 number=i.number, from_date=i.from_date.isoformat(), due_date=i.due_date.isoformat(),
                 principal=str(i.due[Allocation.PRINCIPAL]), interest=str(i.due[Allocation.INTEREST]),
-                fees=str(i.due[Allocation.FEES]), penalties=str(i.due[Allocation.PENALTIES]), total=str(total), paid=str(sum(i.paid.values(), Decimal(0))),
-                outstanding=str(left), state=status,
+                fees=str(i.due[Allocation.FEES]), penalties=str(i.due[Allocation.PENALTIES]), total=str(total),
+                paid=str(sum(i.paid.values(), Decimal(0))), outstanding=str(left), state=status,
             )
         )  # fmt: skip
     _, stored = postings_of(doc.get("book", ""))
@@ -107,7 +107,8 @@ def loan_message(doc: dict[str, Any], loan: Any, as_of: date) -> pb.Loan:
         created_by=doc["created_by"], approved_by=doc.get("approved_by", ""), installments=rows, postings=postings,
         balances=pb.Balances(
             disbursed=str(state.disbursed), principal_outstanding=str(state.outstanding_principal),
-            interest_outstanding=str(state.outstanding(Allocation.INTEREST)), total_outstanding=str(state.total_outstanding),
+            interest_outstanding=str(state.outstanding(Allocation.INTEREST)),
+            total_outstanding=str(state.total_outstanding),
             overdue=str(state.overdue(as_of)), paid=str(paid), written_off=str(written), advance=str(state.advance),
         ),
         arrears=pb.Arrears(
