@@ -21,6 +21,8 @@ from devstack.infra import Stack
 from services.income.adapters.loan_balances import LedgerLoanBalances
 from services.income.adapters.loan_store import LoanStore
 from services.income.adapters.repository import MongoIncomeStore
+from services.income.domain.loans.ledger_state import PostingKind
+from services.income.domain.loans.product import Allocation
 from services.income.service_layer.loan_close import LoanClose
 from services.income.service_layer.loans import LoanHandlers
 from tests.unit.fakes import FakeClock
@@ -98,10 +100,10 @@ def test_a_loan_from_product_to_repayment_keeps_its_ledger_and_balances(world: W
     assert doc["status"] == "activo"
     assert len(doc["due"]) == 6 and doc["out"] == 1_200_000
     first = world.h.ledger(doc).state.installments[0]
-    installment = first.due["capital"] + first.due["interes"]
+    installment = first.due[Allocation.PRINCIPAL] + first.due[Allocation.INTEREST]
     doc = world.h.repay(doc["_id"], str(installment), "2024-02-15", "k-1", "gestor1")
     state = world.h.ledger(doc).state
-    assert state.outstanding_principal == Decimal(1_200_000) - first.due["capital"]
+    assert state.outstanding_principal == Decimal(1_200_000) - first.due[Allocation.PRINCIPAL]
     assert doc["out"] == int(state.outstanding_principal)
     assert doc["left"][0] == 0 and doc["left"][1] > 0
     assert [p.kind for p in world.h.ledger(doc).postings] == ["desembolso", "pago"]
@@ -139,7 +141,7 @@ def test_concurrent_repayments_are_all_posted_once(world: World) -> None:
     assert errors == []
     doc = world.h.loan(loan_id)
     postings = world.h.ledger(doc).postings
-    assert [p.kind for p in postings].count("pago") == 4
+    assert [p.kind for p in postings].count(PostingKind.REPAYMENT) == 4
     assert sorted(doc["keys"]) == ["k-0", "k-1", "k-2", "k-3"]
     assert sum(1 for e in world.outbox(loan_id) if e["type"] == "loan_repayment_recorded") == 4
 
@@ -192,7 +194,8 @@ def test_close_of_business_emits_each_change_once_and_a_second_run_changes_nothi
     moved = _checked(world.outbox(late))
     assert moved[-1] == "loan_bucket_changed"
     assert world.outbox(late)[-1]["payload"]["to_bucket"] == "61-90"
-    assert world.store.closing("2024-03-01")["totals"]["loans"] == 2
+    snapshot = world.store.closing("2024-03-01")
+    assert snapshot is not None and snapshot["totals"]["loans"] == 2
 
 
 def test_two_concurrent_closes_emit_once(world: World) -> None:

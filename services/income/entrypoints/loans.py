@@ -16,7 +16,7 @@ from crm_platform.proto_gen.crm.income.v1 import loans_pb2_grpc as pb_grpc
 from crm_platform.service import Servicer
 from services.income.access import LOANS_ACCESS
 from services.income.domain.loans.arrears import arrears
-from services.income.domain.loans.product import LoanInvalid
+from services.income.domain.loans.product import Allocation, LoanInvalid
 from services.income.service_layer.loan_ageing import DIMENSIONS
 from services.income.service_layer.loan_close import LoanClose, indicators_doc
 from services.income.service_layer.loan_codec import pauses_of, postings_of, product_of
@@ -71,9 +71,9 @@ def loan_message(doc: dict[str, Any], loan: Any, as_of: date) -> pb.Loan:
         rows.append(
             pb.Installment(
                 number=i.number, from_date=i.from_date.isoformat(), due_date=i.due_date.isoformat(),
-                principal=str(i.due["capital"]), interest=str(i.due["interes"]), fees=str(i.due["cargos"]),
-                penalties=str(i.due["penalidades"]), total=str(total), paid=str(sum(i.paid.values(), Decimal(0))),
-                outstanding=str(left), state=status,
+                principal=str(i.due[Allocation.PRINCIPAL]), interest=str(i.due[Allocation.INTEREST]),
+                fees=str(i.due[Allocation.FEES]), penalties=str(i.due[Allocation.PENALTIES]), total=str(total),
+                paid=str(sum(i.paid.values(), Decimal(0))), outstanding=str(left), state=status,
             )
         )  # fmt: skip
     _, stored = postings_of(doc.get("book", ""))
@@ -107,7 +107,8 @@ def loan_message(doc: dict[str, Any], loan: Any, as_of: date) -> pb.Loan:
         created_by=doc["created_by"], approved_by=doc.get("approved_by", ""), installments=rows, postings=postings,
         balances=pb.Balances(
             disbursed=str(state.disbursed), principal_outstanding=str(state.outstanding_principal),
-            interest_outstanding=str(state.outstanding("interes")), total_outstanding=str(state.total_outstanding),
+            interest_outstanding=str(state.outstanding(Allocation.INTEREST)),
+            total_outstanding=str(state.total_outstanding),
             overdue=str(state.overdue(as_of)), paid=str(paid), written_off=str(written), advance=str(state.advance),
         ),
         arrears=pb.Arrears(
