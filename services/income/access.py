@@ -2,7 +2,8 @@
 the one table. The gRPC server enforces it before any handler runs; the gateway
 derives its 403s from it.
 
-- Reading UPs, plans and trainings: every user.
+- Reading UPs, plans and trainings: every user; listing and reading UPs also the
+  platform's services (the reports backfill rebuilds its UPs from them).
 - Registering UPs, moving their stages, editing and submitting plans, recording
   trainings: those who work with the families in the field (admin, coordinator,
   gestor).
@@ -18,7 +19,7 @@ derives its 403s from it.
 
 from __future__ import annotations
 
-from crm_platform.access import ADMIN, COORDINATOR, GESTOR, USER_ROLES, AccessTable, roles
+from crm_platform.access import ADMIN, COORDINATOR, GESTOR, SERVICE, USER_ROLES, AccessTable, roles
 
 READERS = roles(USER_ROLES)
 FIELD = roles(ADMIN, COORDINATOR, GESTOR)
@@ -27,8 +28,8 @@ DECIDERS = roles(ADMIN, COORDINATOR)
 ACCESS: AccessTable = {
     "ListSectors": READERS,
     "RegisterUnit": FIELD,
-    "GetUnit": READERS,
-    "ListUnits": READERS,
+    "GetUnit": roles(READERS, SERVICE),
+    "ListUnits": roles(READERS, SERVICE),
     "ChangeStage": FIELD,
     "GetPlan": READERS,
     "ListPlanVersions": READERS,

@@ -20,4 +20,5 @@ ACCESS: AccessTable = {
     "ListKpis": READERS,
     "GetKpiValue": READERS,
     "DrillDown": READERS,
+    "GetKpiSeries": READERS,
 }

@@ -197,6 +197,7 @@ def _routes(community_id: str) -> list[Route]:
         Route("GET", "/indicadores", (("reports", "ListKpis"),)),
         Route("GET", f"/indicadores/{NOPE}", (("reports", "GetKpiValue"),)),
         Route("GET", f"/indicadores/{NOPE}/registros", (("reports", "DrillDown"),)),
+        Route("GET", f"/indicadores/{NOPE}/serie", (("reports", "GetKpiSeries"),)),
         # income
         Route("GET", "/unidades-productivas/sectores", ((i, "ListSectors"),)),
         Route("POST", "/unidades-productivas", ((i, "RegisterUnit"),), {**_UNIT, "sector": "no-existe"}),

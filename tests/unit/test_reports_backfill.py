@@ -33,6 +33,9 @@ class FakeRecords:
     def sealed_actas(self) -> Iterator[dict[str, Any]]:
         yield from self.actas
 
+    def units(self, community_ids: list[str]) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+        yield from []
+
 
 def test_the_backfill_stores_people_households_heads_and_visits_and_a_rerun_changes_nothing() -> None:
     store = FakeProjection()
