@@ -24,6 +24,7 @@ from benchmarks import (
     bench_notifications,
     bench_pdf,
     bench_register,
+    bench_upa,
     bench_web,
 )
 from benchmarks._common import RESULTS_PATH, Row, environment_note, markdown_table
@@ -40,6 +41,7 @@ def _benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
             (bench_kiosk.NAME, lambda: bench_kiosk.run(count=1000, idle_seconds=3.0)),
             (bench_notifications.NAME, lambda: bench_notifications.run(count=1000)),
             (bench_web.NAME, lambda: bench_web.run(beneficiaries=10_000, actas=5000, requests=20)),
+            (bench_upa.NAME, lambda: bench_upa.run(count=2000, rounds=2)),
         ]
     return [
         (bench_grpc_reads.NAME, bench_grpc_reads.run),
@@ -50,6 +52,7 @@ def _benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         (bench_kiosk.NAME, bench_kiosk.run),
         (bench_notifications.NAME, bench_notifications.run),
         (bench_web.NAME, bench_web.run),
+        (bench_upa.NAME, bench_upa.run),
     ]
 
 

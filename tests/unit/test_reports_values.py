@@ -3,6 +3,7 @@ pages and the Spanish field errors of bad requests."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -47,6 +48,9 @@ class FakeEvaluator:
 
     def community_names(self) -> dict[str, str]:
         return {"c1": "Roche", "c2": "Tabaco"}
+
+    def reading_once(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
 
 class Clock:

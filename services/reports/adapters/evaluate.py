@@ -8,6 +8,7 @@ the band it had on the day of the acta). Every query starts from an indexed fiel
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
@@ -122,6 +123,10 @@ class MongoEvaluator:
         found = self.db[COLLECTIONS[source]].find(_merged(clauses)).sort("_id", 1).limit(limit)
         columns = SOURCES[source].columns
         return [{"id": str(d["_id"]), **{c: _text(d.get(c)) for c in columns}} for d in found]
+
+    def reading_once(self) -> contextlib.AbstractContextManager[None]:
+        """A scope (one refresh) in which the UPs are read once per base query."""
+        return self.units.reading_once()
 
     def series(self, source: str, where: Mapping[str, Any], days: Sequence[date]) -> list[int]:
         """The total on each of ``days`` (one read of the UPs; a count per day elsewhere)."""

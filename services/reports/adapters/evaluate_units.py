@@ -5,10 +5,16 @@ date; for ``active_within_days``, a follow-up operating with sales within the
 window); the rule itself (the *latest* follow-up in the window decides,
 ``domain.units.active_on``) is applied in Python to what the query returns, so
 one pure function is the definition, in the value, the series and the drill-down.
+
+SecantusDB reads about 0.1 ms per document whatever the query (measured: a
+``count_documents`` of 2,000 UPs costs what a ``find`` of them does), so within
+``reading_once`` (the periodic refresh: every part, disaggregation and month of a
+KPI) the UPs are read once per base query and everything is counted in Python.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
@@ -42,7 +48,7 @@ def units_query(where: Mapping[str, Any], as_of: date) -> dict[str, Any]:
 def evidence_of(doc: Mapping[str, Any], where: Mapping[str, Any], as_of: date) -> tuple[bool, U.Followup | None]:
     """Whether ``doc`` counts on ``as_of`` under ``where`` and the follow-up that shows why
     (the active one for ``active_within_days``, else the latest one)."""
-    followups = followups_of(dict(doc)).values()
+    followups = doc["_parsed"] if "_parsed" in doc else list(followups_of(dict(doc)).values())
     if where.get("reached_implementation"):
         implemented = doc.get("implemented_on")
         if not implemented or implemented > as_of.isoformat():
@@ -57,13 +63,42 @@ def evidence_of(doc: Mapping[str, Any], where: Mapping[str, Any], as_of: date) -
 class UnitEvaluator:
     def __init__(self, db: Database[Any]) -> None:
         self.units = db.productive_units
+        self._read: dict[str, list[dict[str, Any]]] | None = None
+
+    @contextlib.contextmanager
+    def reading_once(self) -> Iterator[None]:
+        """Within it, each base query reads the store once (then counts in Python)."""
+        self._read = {}
+        try:
+            yield
+        finally:
+            self._read = None
 
     def _candidates(self, match: dict[str, Any], fields: Sequence[str]) -> Iterator[dict[str, Any]]:
         projection = {f: 1 for f in ("followups", "implemented_on", *fields)}
         return self.units.find(match, projection)
 
+    def _base(self, where: Mapping[str, Any], last: date) -> list[dict[str, Any]]:
+        """The UPs that may count on any day up to ``last`` (the rule aside)."""
+        match = units_query({k: v for k, v in where.items() if k != "active_within_days"}, last)
+        key = repr(sorted(match.items()))
+        if self._read is not None and key in self._read:
+            return self._read[key]
+        docs = list(self._candidates(match, ["registered_on", *FIELDS.values()]))
+        for doc in docs:  # parsed once, counted many times
+            doc["_parsed"] = list(followups_of(doc).values())
+        if self._read is not None:
+            self._read[key] = docs
+        return docs
+
     def count(self, where: Mapping[str, Any], as_of: date, by: str) -> dict[str, int]:
         field = FIELDS.get(by, "")
+        if self._read is not None:  # a refresh: count from the one read
+            counts: Counter[str] = Counter()
+            for doc in self._base(where, as_of):
+                if _counts_on(doc, where, as_of):
+                    counts[str(doc.get(field) or U.UNKNOWN) if field else ""] += 1
+            return dict(counts) if counts or field else {"": 0}
         match = units_query(where, as_of)
         if not where.get("active_within_days"):  # no rule to apply: the store counts
             if not field:
@@ -73,25 +108,18 @@ class UnitEvaluator:
             for row in self.units.aggregate(pipeline):
                 grouped[str(row["_id"] or U.UNKNOWN)] += int(row["n"])
             return dict(grouped)
-        counts: Counter[str] = Counter()
+        active: Counter[str] = Counter()
         for doc in self._candidates(match, [field] if field else []):
             if evidence_of(doc, where, as_of)[0]:
-                counts[str(doc.get(field) or U.UNKNOWN) if field else ""] += 1
-        return dict(counts) if counts or field else {"": 0}
+                active[str(doc.get(field) or U.UNKNOWN) if field else ""] += 1
+        return dict(active) if active or field else {"": 0}
 
     def series(self, where: Mapping[str, Any], days: Sequence[date]) -> list[int]:
         """The total on each of ``days``, from one read of the UPs."""
-        last = max(days)
-        match = units_query({k: v for k, v in where.items() if k != "active_within_days"}, last)
-        if where.get("active_within_days"):
-            start = U.window_start(min(days), int(where["active_within_days"]))
-            match["followups"] = {"$elemMatch": {"day": {"$gte": start, "$lte": last.isoformat()}, "positive": True}}
         totals = [0] * len(days)
-        for doc in self._candidates(match, ["registered_on"]):
+        for doc in self._base(where, max(days)):
             for i, day in enumerate(days):
-                if not where.get("reached_implementation") and (doc.get("registered_on") or "") > day.isoformat():
-                    continue
-                if evidence_of(doc, where, day)[0]:
+                if _counts_on(doc, where, day):
                     totals[i] += 1
         return totals
 
@@ -116,6 +144,12 @@ class UnitEvaluator:
                 break
             after = page[-1]["_id"]
         return rows
+
+
+def _counts_on(doc: Mapping[str, Any], where: Mapping[str, Any], as_of: date) -> bool:
+    if not where.get("reached_implementation") and (doc.get("registered_on") or "") > as_of.isoformat():
+        return False
+    return evidence_of(doc, where, as_of)[0]
 
 
 def row_of(doc: Mapping[str, Any], found: U.Followup | None) -> dict[str, str]:

@@ -94,7 +94,11 @@ class KpiQueries:
         two KPIs share (the households registered, for both coverages) is read once,
         and a total is the sum of a disaggregation's groups (each record is in
         exactly one group), so the projection is read as few times as possible."""
-        day, done = self.today(), 0
+        with self.evaluator.reading_once():
+            return self._refresh(self.today())
+
+    def _refresh(self, day: date) -> int:
+        done = 0
         counted: dict[tuple[str, str, str], Counts] = {}
 
         def count(part: Part, by: str) -> Counts:
@@ -129,7 +133,8 @@ class KpiQueries:
         found = self.snapshots.get(f"series|{kpi.code}|{day.isoformat()}|{months}")
         if found is not None and self.now() - found[1] < self.fresh_for:
             return self._series_result(kpi, found[0], found[1])
-        return self._compute_series(kpi, day, months)
+        with self.evaluator.reading_once():  # numerator and denominator from one read where they share it
+            return self._compute_series(kpi, day, months)
 
     def drill_down(
         self, code: str, as_of: str, by: str, key: str, part: str, after: str, limit: int

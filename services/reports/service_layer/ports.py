@@ -4,6 +4,7 @@ directory of people (the beneficiaries service) and the value evaluator."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -82,6 +83,10 @@ class Evaluator(Protocol):
 
     def series(self, source: str, where: Mapping[str, Any], days: Sequence[date]) -> list[int]:
         """The overall count on each of ``days``."""
+        ...
+
+    def reading_once(self) -> AbstractContextManager[None]:
+        """A scope (one refresh) in which the evaluator may keep what it read."""
         ...
 
     def community_names(self) -> dict[str, str]: ...
