@@ -52,7 +52,7 @@ def active_unit(http: httpx.Client, as_role: dict[str, dict[str, str]], communit
 
 def counted(http: httpx.Client, headers: dict[str, str], unit: dict[str, str]) -> dict[str, str] | None:
     """The unit's row in the numerator's drill-down, once the reports service counts it."""
-    params = {"por": "comunidad", "clave": unit["community"], "parte": "numerator", "limite": 200}
+    params: dict[str, str | int] = {"por": "comunidad", "clave": unit["community"], "parte": "numerator", "limite": 200}
     reply = http.get(f"{API}/upa/registros", headers=headers, params=params)
     assert reply.status_code == 200, reply.text
     return next((r["fields"] for r in reply.json()["records"] if r["id"] == unit["unit"]), None)
@@ -67,9 +67,11 @@ def test_the_api_counts_the_unit_with_its_acta_and_serves_the_series(
 
     def group() -> dict[str, Any] | None:  # values come from the periodic snapshot: poll, bounded
         value = http.get(f"{API}/upa", headers=as_role["coordinator"], params={"por": "comunidad"}).json()
-        return next((g for g in value["groups"] if g["key"] == active_unit["community"]), None)
+        found = next((g for g in value["groups"] if g["key"] == active_unit["community"]), None)
+        return found if found and found["numerator"] >= 1 else None
 
     found = eventually(group, timeout=30, interval=0.5)
+    assert found is not None
     assert (found["numerator"], found["denominator"], found["value"]) == (1, 1, 100.0)
     series = http.get(f"{API}/upa/serie", headers=as_role["gestor"], params={"meses": 6})
     assert series.status_code == 200, series.text
