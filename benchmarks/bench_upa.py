@@ -9,8 +9,9 @@ the last two years, and each UP has 0 to 6 follow-ups over the last 15 months
 (operating with sales 3 times in 4). Then, ``--rounds`` times each, median:
 
 - **value**: the UPA of today, numerator and denominator, as the service computes
-  it (``MongoEvaluator.count``: an indexed query, then the rule, the latest
-  follow-up in the window, applied in Python);
+  a value no snapshot holds (``KpiQueries.value``: one read of the UPs that
+  reached implementation, then the rule, the latest follow-up in the window,
+  applied in Python to both parts);
 - **value by comunidad**: the same, grouped;
 - **series**: the 12 monthly values, numerator and denominator
   (``MongoEvaluator.series`` within ``reading_once``, as ``KpiQueries.series``
@@ -113,14 +114,16 @@ def measure(mongo_uri: str, count: int, rounds: int) -> dict[str, Any]:
     evaluator = MongoEvaluator(db)
     raw_units = MongoClient(mongo_uri, **DURABLE_WRITES)["bench_upa"].productive_units
 
-    def value() -> tuple[int, int]:
-        n = sum(evaluator.count(num.source, num.where, TODAY, "").values())
-        d = sum(evaluator.count(den.source, den.where, TODAY, "").values())
-        return n, d
+    # Never served from a snapshot here: every call computes (as a request for
+    # another cut-off date does).
+    queries = KpiQueries(catalog, evaluator, MongoSnapshots(db), lambda: TODAY, fresh_for=timedelta(0))
 
-    def by_community() -> dict[str, int]:
-        evaluator.count(den.source, den.where, TODAY, "comunidad")
-        return evaluator.count(num.source, num.where, TODAY, "comunidad")
+    def value() -> tuple[int, int]:
+        total = queries.value("upa").total
+        return int(total.numerator), int(total.denominator)
+
+    def by_community() -> int:
+        return len(queries.value("upa", by="comunidad").groups)
 
     days = month_ends(TODAY, 12)
 
@@ -137,7 +140,6 @@ def measure(mongo_uri: str, count: int, rounds: int) -> dict[str, Any]:
         )
         return (found[0]["n"] if found else 0), raw_units.count_documents(implemented)
 
-    queries = KpiQueries(catalog, evaluator, MongoSnapshots(db), lambda: TODAY)
     out: dict[str, Any] = {"seed": seed_seconds}
     out["value"], upa = timed(value, rounds)
     out["raw_value"], raw = timed(lambda: raw_value(TODAY), rounds)

@@ -176,10 +176,11 @@ class KpiQueries:
         return day
 
     def _compute(self, kpi: KpiDefinition, day: date, by: str) -> KpiResult:
-        num = self.evaluator.count(kpi.numerator.source, kpi.numerator.where, day, by)
-        den = None
-        if kpi.denominator is not None:
-            den = self.evaluator.count(kpi.denominator.source, kpi.denominator.where, day, by)
+        with self.evaluator.reading_once():  # numerator and denominator from one read where they share it
+            num = self.evaluator.count(kpi.numerator.source, kpi.numerator.where, day, by)
+            den = None
+            if kpi.denominator is not None:
+                den = self.evaluator.count(kpi.denominator.source, kpi.denominator.where, day, by)
         return self._store(kpi, day, by, num, den)
 
     def _store(self, kpi: KpiDefinition, day: date, by: str, num: Counts, den: Counts | None) -> KpiResult:
