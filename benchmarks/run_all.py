@@ -20,6 +20,7 @@ from benchmarks import (
     bench_actas,
     bench_grpc_reads,
     bench_kiosk,
+    bench_loan_schedules,
     bench_lookup,
     bench_notifications,
     bench_pdf,
@@ -41,6 +42,7 @@ def _benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
             (bench_kiosk.NAME, lambda: bench_kiosk.run(count=1000, idle_seconds=3.0)),
             (bench_notifications.NAME, lambda: bench_notifications.run(count=1000)),
             (bench_web.NAME, lambda: bench_web.run(beneficiaries=10_000, actas=5000, requests=20)),
+            (bench_loan_schedules.NAME, lambda: bench_loan_schedules.run(loans=2_000, rounds=1)),
             (bench_upa.NAME, lambda: bench_upa.run(count=2000, rounds=2)),
         ]
     return [
@@ -52,6 +54,7 @@ def _benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         (bench_kiosk.NAME, bench_kiosk.run),
         (bench_notifications.NAME, bench_notifications.run),
         (bench_web.NAME, bench_web.run),
+        (bench_loan_schedules.NAME, bench_loan_schedules.run),
         (bench_upa.NAME, bench_upa.run),
     ]
 
