@@ -29,6 +29,7 @@ ACCESS: AccessTable = {
     "RegisterUnit": FIELD,
     "GetUnit": READERS,
     "ListUnits": READERS,
+    "CountUnits": READERS,
     "ChangeStage": FIELD,
     "GetPlan": READERS,
     "ListPlanVersions": READERS,

@@ -16,7 +16,9 @@ Nothing is half-written, even after a crash:
    a token and its time), in a conditional write;
 2. the engine transitions (or refuses: a guard, a stale version);
 3. the projection applies every history entry newer than the one it has, and
-   removes the token, in one conditional write on the document's revision.
+   removes the token, in one conditional write on the document's revision (with
+   the counts per stage moved in the same transaction when the stage changes:
+   ``adapters/unit_counts.py``).
 A crash between 2 and 3 leaves the token: reading the UP, or the periodic
 ``repair`` (in crm-income), re-projects it from the instance once the token is
 older than ``SETTLE`` (longer than any engine call may take). Projections are
@@ -135,7 +137,7 @@ class StageFlow:
             doc = self.store.get(unit_id)
             if doc is None:
                 raise vocabulary.NotFound(f"Unidad productiva no encontrada: {unit_id}")
-            rev, applied = doc["rev"], (doc.get("workflow") or {}).get("seq", -1)
+            rev, applied, stored_stage = doc["rev"], (doc.get("workflow") or {}).get("seq", -1), doc["stage"]
             pending = doc.get("workflow_pending") or []
             kept = [p for p in pending if p["token"] != token and p["at"] >= read_at - SETTLE]
             newer = [h for h in instance.history if h.seq > applied and h.kind != "start"]
@@ -148,7 +150,7 @@ class StageFlow:
                 doc["stage"], doc["version"] = instance.state, instance.version
                 doc["workflow"] = {"definition_version": instance.definition_version, "seq": instance.seq}
             doc["workflow_pending"], doc["rev"] = kept, rev + 1
-            if self.store.replace(doc, rev, events):
+            if self.store.replace(doc, rev, events, moved_from=stored_stage):
                 if events:
                     self.relay.flush(UNITS, unit_id)
                 return doc
