@@ -3,7 +3,8 @@
 
     python -m benchmarks.run_all [--quick] [--strict]
 
-``--quick`` shrinks every benchmark (shorter rounds, 10,000-20,000 seeded beneficiaries)
+``--quick`` shrinks every benchmark (shorter rounds, 10,000-20,000 seeded beneficiaries,
+300 workflow transitions, 1,000 productive units)
 for a smoke run; ``--strict`` exits 1 when a target is missed or a benchmark fails.
 """
 
@@ -19,12 +20,14 @@ from collections.abc import Callable, Sequence
 from benchmarks import (
     bench_actas,
     bench_grpc_reads,
+    bench_income_board,
     bench_kiosk,
     bench_lookup,
     bench_notifications,
     bench_pdf,
     bench_register,
     bench_web,
+    bench_workflow,
 )
 from benchmarks._common import RESULTS_PATH, Row, environment_note, markdown_table
 
@@ -40,6 +43,8 @@ def _benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
             (bench_kiosk.NAME, lambda: bench_kiosk.run(count=1000, idle_seconds=3.0)),
             (bench_notifications.NAME, lambda: bench_notifications.run(count=1000)),
             (bench_web.NAME, lambda: bench_web.run(beneficiaries=10_000, actas=5000, requests=20)),
+            (bench_workflow.NAME, lambda: bench_workflow.run(count=300)),
+            (bench_income_board.NAME, lambda: bench_income_board.run(units=1000, requests=20)),
         ]
     return [
         (bench_grpc_reads.NAME, bench_grpc_reads.run),
@@ -50,6 +55,8 @@ def _benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         (bench_kiosk.NAME, bench_kiosk.run),
         (bench_notifications.NAME, bench_notifications.run),
         (bench_web.NAME, bench_web.run),
+        (bench_workflow.NAME, bench_workflow.run),
+        (bench_income_board.NAME, bench_income_board.run),
     ]
 
 

@@ -10,7 +10,10 @@ full, each window a narrow range of one index: ``(community_id, stage,
 created_at)``, ``(community_id, created_at)``, ``(stage, created_at)``,
 ``(sector, created_at)`` or ``created_at``, whichever the filter fills first; a
 filter value no index holds is checked on the documents the window read. The
-windows partition the range, so the answer is the one query's."""
+windows partition the range, so the answer is the one query's. When the counts
+per stage say the index range holds at most ``WHOLE_RANGE`` UPs (a rare stage on
+the board), it is read in one query instead: windows would cost more round trips
+than documents."""
 
 from __future__ import annotations
 
@@ -37,6 +40,7 @@ NO_OUTBOX = {"outbox": 0}
 LIST_PROJECTION = {"outbox": 0, "plans": 0, "history": 0, "followups": 0}
 FIRST_WINDOW = timedelta(days=1)
 MAX_WINDOWS = 12  # 1 + 2 + ... + 2048 days; whatever is older, in one last query
+WHOLE_RANGE = 300  # an index range the counts say is this small is read in one query, not in windows
 # The filter fields an index range can carry, in the order they are preferred:
 # each entry is the equality fields of one index whose last field is created_at.
 INDEXED = (("community_id", "stage"), ("community_id",), ("stage",), ("sector",), ())
@@ -131,6 +135,10 @@ class MongoIncomeStore:
         rest = {f: v for f, v in wanted.items() if f not in fields}
         found: list[dict[str, Any]] = []
         upper = after.created_at if after else None
+        if self._few(ranged):  # the whole index range is small: one query reads it all
+            rows = [d for d in self.units.find(ranged, LIST_PROJECTION) if _fits(d, rest, after)]
+            rows.sort(key=lambda d: (d["created_at"], d["_id"]), reverse=True)
+            return rows[:limit]
         width = FIRST_WINDOW
         start: datetime | None = (upper or datetime.now(UTC)) - width
         for step in range(MAX_WINDOWS + 1):
@@ -142,7 +150,7 @@ class MongoIncomeStore:
             if upper is not None:
                 bounds["$lte" if step == 0 else "$lt"] = upper  # the first window keeps the cursor's instant
             window = self.units.find({**ranged, "created_at": bounds} if bounds else ranged, LIST_PROJECTION)
-            rows = [d for d in window if all(d.get(f) == v for f, v in rest.items()) and _older(d, after)]
+            rows = [d for d in window if _fits(d, rest, after)]
             rows.sort(key=lambda d: (d["created_at"], d["_id"]), reverse=True)
             found += rows
             if len(found) >= limit or start is None:
@@ -151,13 +159,23 @@ class MongoIncomeStore:
             start = upper - width
         return found[:limit]
 
+    def _few(self, ranged: Mapping[str, str]) -> bool:
+        """Whether the counts say the index range of ``ranged`` holds at most ``WHOLE_RANGE`` UPs."""
+        counted = self.unit_counts.count(ranged.get("community_id", ""), ranged.get("sector", ""), "")
+        if counted is None:
+            return False
+        stage = ranged.get("stage")
+        return sum(n for s, n in counted.items() if not stage or s == stage) <= WHOLE_RANGE
+
 
 def _selector(what: UnitFilter, fields: Sequence[str]) -> dict[str, Any]:
     return {f: getattr(what, f) for f in fields if getattr(what, f)}
 
 
-def _older(doc: Mapping[str, Any], after: UnitCursor | None) -> bool:
-    """Whether ``doc`` comes after the cursor in the list's order."""
+def _fits(doc: Mapping[str, Any], rest: Mapping[str, str], after: UnitCursor | None) -> bool:
+    """Whether ``doc`` has the filter's values no index range carried and comes after the cursor."""
+    if any(doc.get(f) != v for f, v in rest.items()):
+        return False
     if after is None:
         return True
     at = doc["created_at"]

@@ -8,8 +8,17 @@ history entry and actions together). The UP document holds a *projection* of it
 definition version and the last history number applied) so lists and boards
 read one collection, plus the ``stage_changed`` event, stored in the same write
 as the projected stage. A transaction across the two collections was not chosen:
-the document store the services run on does not promise multi-document
-transactions, and the projection can always be rebuilt from the instance.
+the engine (shared kit code) commits a transition as its own one conditional
+write, and the projection can always be rebuilt from the instance. (The counts
+per stage, which cannot be rebuilt from one document, do move in a transaction
+with the projection write: ``adapters/unit_counts.py``.)
+
+Why three writes and not two. Without the marker nothing durable would say that
+a projection is owed after a crash between 2 and 3: the UP would look settled.
+The one other place written atomically with the transition is the engine's own
+outbox (a "project" action, which the sweeper would replay), but the runner then
+clears it in one more instance write: the same count, plus a dependency of the
+engine on the projection. ``benchmarks/bench_workflow.py`` measures the cost.
 
 Nothing is half-written, even after a crash:
 1. before calling the engine, the UP gets a pending marker (``workflow_pending``,
