@@ -1,6 +1,6 @@
 """The income pages of the staff web app over a populated store: server time of
-the board (``/app/unidades/tablero``: one ``CountUnits`` for every column's exact
-count, then one ``ListUnits`` of 20 cards per stage) and of the list
+the board (``/app/unidades/tablero``: one ``CountUnits`` with ``newest=20``, every
+column's exact count and its 20 newest cards) and of the list
 (``/app/unidades``: ``ListUnits`` of 25 from the cursor, and ``CountUnits`` for the
 total; unfiltered and filtered by sector in the service), signed in as a
 coordinator, each beside the raw queries it replaces.
@@ -169,10 +169,7 @@ def _pages(stack: Any, units: pymongo.collection.Collection[dict[str, Any]]) -> 
     md = caller_metadata(COORDINATOR, "coordinator")
 
     def grpc_board() -> Any:
-        counted = stub.CountUnits(pb.CountUnitsRequest(), metadata=md, timeout=60)
-        for stage in STAGE_LABELS:
-            stub.ListUnits(pb.ListUnitsRequest(stage=stage, limit=unit_pages.CARDS), metadata=md, timeout=60)
-        return counted
+        return stub.CountUnits(pb.CountUnitsRequest(newest=unit_pages.CARDS), metadata=md, timeout=60)
 
     def raw_board() -> Any:
         counted = list(units.aggregate([{"$group": {"_id": "$stage", "n": {"$sum": 1}}}]))

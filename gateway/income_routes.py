@@ -55,11 +55,17 @@ def register(app: FastAPI, backend: Backend) -> None:
 
     @app.get(f"{UNITS}/conteos", tags=TAGS, response_model=RI.UnitCountsOut, responses=R.QUERY)
     def unit_counts(
-        user: User, community_id: Filter = "", stage: Filter = "", sector: Filter = "", kind: Filter = ""
+        user: User,
+        community_id: Filter = "",
+        stage: Filter = "",
+        sector: Filter = "",
+        kind: Filter = "",
+        newest: Annotated[int, Query(ge=0, le=50, description="También las N más recientes de cada etapa")] = 0,
     ) -> dict[str, Any]:
-        """How many UPs each stage has (exact), with the list's filters, in one call: the board's counts."""
+        """How many UPs each stage has (exact), with the list's filters, in one call: the board's
+        counts (and, with ``newest``, its cards)."""
         auth.require(user, INCOME, "CountUnits")
-        request = pb.CountUnitsRequest(community_id=community_id, stage=stage, sector=sector, kind=kind)
+        request = pb.CountUnitsRequest(community_id=community_id, stage=stage, sector=sector, kind=kind, newest=newest)
         return to_json(backend.call(I.CountUnits, request, user))
 
     @app.get(UNITS, tags=TAGS, response_model=RI.UnitsOut, responses=R.QUERY)

@@ -80,6 +80,7 @@ class UnitsOut(Out):
 class StageCountOut(Out):
     stage: str
     count: int
+    units: list[UnitOut] = Field(default_factory=list, description="Las más recientes, si se pidieron (newest)")
 
 
 class UnitCountsOut(Out):

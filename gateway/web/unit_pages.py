@@ -65,9 +65,13 @@ def register(app: FastAPI, web: WebApp) -> None:
         reply = web.backend.call(web.backend.income.ListUnits, request, staff.user)
         return list(reply.units), reply.next_page_token
 
-    def counts(staff: Staff, query: dict[str, str]) -> pb.CountUnitsResponse:
+    def counts(staff: Staff, query: dict[str, str], newest: int = 0) -> pb.CountUnitsResponse:
         request = pb.CountUnitsRequest(
-            community_id=query["comunidad"], stage=query["etapa"], sector=query["sector"], kind=query["tipo"]
+            community_id=query["comunidad"],
+            stage=query["etapa"],
+            sector=query["sector"],
+            kind=query["tipo"],
+            newest=newest,
         )
         return web.backend.call(web.backend.income.CountUnits, request, staff.user)
 
@@ -129,16 +133,16 @@ def register(app: FastAPI, web: WebApp) -> None:
 
     @app.get("/app/unidades/tablero", response_class=HTMLResponse, include_in_schema=False)
     def board(request: Request) -> HTMLResponse:
-        """One CountUnits (every column's exact count) and one page of cards per stage."""
+        """One CountUnits: every column's exact count and its newest cards."""
         staff = web.member(request, inc.SECTION)
         community = request.query_params.get("comunidad", "")[:64]
         query = {**dict.fromkeys(FILTERS, ""), "comunidad": community}
         sector_names, community_names = inc.sectors(web, staff), inc.communities(web, staff)
-        counted = {c.stage: c.count for c in counts(staff, query).stages}
+        counted = {c.stage: c for c in counts(staff, query, CARDS).stages}
         columns = []
         for stage, label in inc.STAGES.items():
-            count = counted.get(stage, 0)
-            found = page_of(staff, {**query, "etapa": stage}, CARDS)[0] if count else []
+            count = counted[stage].count if stage in counted else 0
+            found = list(counted[stage].units) if stage in counted else []
             columns.append(
                 {
                     "stage": stage,

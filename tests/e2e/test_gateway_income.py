@@ -321,7 +321,11 @@ def test_counts_per_stage_and_the_list_pages_with_the_services_filters(
     trade = {"community_id": community, "sector": "comercio"}
     assert http.get(f"{UNITS}/conteos", headers=gestor, params=trade).json()["total"] == 2
     one = http.get(f"{UNITS}/conteos", headers=gestor, params={**trade, "kind": "emprendimiento", "stage": "cerrada"})
-    assert one.json() == {"stages": [{"stage": "cerrada", "count": 1}], "total": 1}
+    assert one.json() == {"stages": [{"stage": "cerrada", "count": 1, "units": []}], "total": 1}
+    cards = http.get(f"{UNITS}/conteos", headers=gestor, params={"community_id": community, "newest": 1}).json()
+    newest = {s["stage"]: [u["id"] for u in s["units"]] for s in cards["stages"] if s["units"]}
+    assert newest == {"diagnostico": [made[1]["id"]], "cerrada": [made[2]["id"]]}  # the board's cards, one call
+    assert http.get(f"{UNITS}/conteos", headers=gestor, params={"newest": 51}).status_code == 400
 
     seen, token = [], ""
     for _ in range(3):

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC
 from typing import Any
 
@@ -87,9 +88,11 @@ class IncomeServicer(pb_grpc.IncomeServiceServicer):
         what = UnitFilter(request.community_id, request.stage, request.sector, request.kind)
         counted = self.h.count(what)
         stages = [request.stage] if request.stage else [*STAGE_LABELS, *sorted(set(counted) - set(STAGE_LABELS))]
-        return pb.CountUnitsResponse(
-            stages=[pb.StageCount(stage=s, count=counted.get(s, 0)) for s in stages], total=sum(counted.values())
-        )
+        reply = pb.CountUnitsResponse(total=sum(counted.values()))
+        for stage in stages:
+            found = self.h.newest(replace(what, stage=stage), request.newest) if counted.get(stage) else []
+            reply.stages.append(pb.StageCount(stage=stage, count=counted.get(stage, 0), units=map(self._unit, found)))
+        return reply
 
     def ChangeStage(self, request: pb.ChangeStageRequest, context: grpc.ServicerContext) -> pb.ProductiveUnit:
         by, _ = current_caller()

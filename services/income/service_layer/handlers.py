@@ -30,6 +30,7 @@ from services.income.service_layer.stage_flow import COMPONENT, UNITS, StageFlow
 
 FOLLOWUP_TEMPLATE = "seguimiento_unidad_productiva"
 ATTEMPTS = 5
+MAX_CARDS = 50
 
 
 class UnitNotFound(vocabulary.NotFound):
@@ -131,6 +132,10 @@ class IncomeHandlers:
         size = listing.limit(limit)
         found = self.store.find(what, size + 1, listing.cursor(page_token))
         return found[:size], listing.token(found[size - 1]) if len(found) > size else ""
+
+    def newest(self, what: UnitFilter, limit: int) -> list[UnitDoc]:
+        """The ``limit`` newest UPs matching ``what`` (0-50: a board's cards)."""
+        return self.store.find(what, min(limit, MAX_CARDS)) if limit > 0 else []
 
     def count(self, what: UnitFilter) -> dict[str, int]:
         """UPs matching ``what`` per stage (exact: ``adapters/unit_counts.py``)."""

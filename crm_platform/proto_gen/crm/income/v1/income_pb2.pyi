@@ -409,10 +409,13 @@ class CountUnitsRequest(_message.Message):
     STAGE_FIELD_NUMBER: _builtins.int
     SECTOR_FIELD_NUMBER: _builtins.int
     KIND_FIELD_NUMBER: _builtins.int
+    NEWEST_FIELD_NUMBER: _builtins.int
     community_id: _builtins.str
     stage: _builtins.str
     sector: _builtins.str
     kind: _builtins.str
+    newest: _builtins.int
+    """also the newest N UPs of each stage (0-50; the board's cards), without history"""
     def __init__(
         self,
         *,
@@ -420,10 +423,11 @@ class CountUnitsRequest(_message.Message):
         stage: _builtins.str = ...,
         sector: _builtins.str = ...,
         kind: _builtins.str = ...,
+        newest: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_id", b"community_id", "kind", b"kind", "sector", b"sector", "stage", b"stage"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_id", b"community_id", "kind", b"kind", "newest", b"newest", "sector", b"sector", "stage", b"stage"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -435,17 +439,23 @@ class StageCount(_message.Message):
 
     STAGE_FIELD_NUMBER: _builtins.int
     COUNT_FIELD_NUMBER: _builtins.int
+    UNITS_FIELD_NUMBER: _builtins.int
     stage: _builtins.str
     count: _builtins.int
+    @_builtins.property
+    def units(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProductiveUnit]:
+        """the newest `newest` of them"""
+
     def __init__(
         self,
         *,
         stage: _builtins.str = ...,
         count: _builtins.int = ...,
+        units: _abc.Iterable[Global___ProductiveUnit] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "stage", b"stage"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "stage", b"stage", "units", b"units"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
