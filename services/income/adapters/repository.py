@@ -40,7 +40,7 @@ NO_OUTBOX = {"outbox": 0}
 LIST_PROJECTION = {"outbox": 0, "plans": 0, "history": 0, "followups": 0}
 FIRST_WINDOW = timedelta(days=1)
 MAX_WINDOWS = 12  # 1 + 2 + ... + 2048 days; whatever is older, in one last query
-WHOLE_RANGE = 300  # an index range the counts say is this small is read in one query, not in windows
+WHOLE_RANGE = 60  # an index range the counts say is this small (three boards' cards) is read in one query
 # The filter fields an index range can carry, in the order they are preferred:
 # each entry is the equality fields of one index whose last field is created_at.
 INDEXED = (("community_id", "stage"), ("community_id",), ("stage",), ("sector",), ())
