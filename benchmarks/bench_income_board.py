@@ -147,11 +147,7 @@ def seed_units(db: pymongo.database.Database[dict[str, Any]], count: int, commun
     for start in range(0, count, 1000):
         db["units"].insert_many(docs[start : start + 1000])
         db["workflow_instances"].insert_many(instances[start : start + 1000])
-    counters = [
-        pymongo.UpdateOne({"_id": key}, {"$inc": {f"stages.{s}": n for s, n in stages_n.items()}}, upsert=True)
-        for key, stages_n in unit_counts.increments(docs).items()
-    ]
-    db["unit_counts"].bulk_write(counters)
+    db["unit_counts"].bulk_write(unit_counts.seed(docs))
 
 
 def _counts_complete(db: pymongo.database.Database[dict[str, Any]], seconds: float = 90.0) -> None:

@@ -162,7 +162,8 @@ def test_a_page_does_not_move_when_a_unit_is_registered_meanwhile_and_a_bad_toke
         assert [d["_id"] for d in first] == order[:10]
         assert [d["_id"] for d in second] == order[10:20]  # the new UP is on the first page only
         assert handlers.units(UnitFilter(), 1)[0][0]["_id"] == newer["_id"]
-        for bad in ("no-es-un-cursor", listing.token({"created_at": NOW, "_id": ""}), "%%%"):
+        forged = listing.token({"created_at": datetime(1, 1, 1, tzinfo=UTC), "_id": "up-1"})
+        for bad in ("no-es-un-cursor", listing.token({"created_at": NOW, "_id": ""}), "%%%", forged):
             with pytest.raises(vocabulary.InvalidArgument) as refused:
                 handlers.units(UnitFilter(), 10, bad)
             assert "page_token" in refused.value.fields

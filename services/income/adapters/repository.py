@@ -10,10 +10,11 @@ full, each window a narrow range of one index: ``(community_id, stage,
 created_at)``, ``(community_id, created_at)``, ``(stage, created_at)``,
 ``(sector, created_at)`` or ``created_at``, whichever the filter fills first; a
 filter value no index holds is checked on the documents the window read. The
-windows partition the range, so the answer is the one query's. When the counts
-per stage say the index range holds at most ``WHOLE_RANGE`` UPs (a rare stage on
-the board), it is read in one query instead: windows would cost more round trips
-than documents."""
+windows partition the range, so the answer is the one query's. The counts per
+stage size the first window (a page and a half at the range's mean density since
+its oldest UP: one query for most pages), and an index range they say holds at
+most ``WHOLE_RANGE`` UPs is read in one query: windows would cost more round
+trips than documents. Estimates only plan the reads; the answer is the same."""
 
 from __future__ import annotations
 
@@ -36,9 +37,11 @@ from services.income.service_layer.ports import UnitCursor, UnitFilter
 
 DEFAULT_DB = "crm_income"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_OLDEST = datetime(1900, 1, 1, tzinfo=UTC)  # windows never reach below it
 NO_OUTBOX = {"outbox": 0}
 LIST_PROJECTION = {"outbox": 0, "plans": 0, "history": 0, "followups": 0}
 FIRST_WINDOW = timedelta(days=1)
+GROWTH = 2  # each window this many times as wide as the one before
 MAX_WINDOWS = 12  # 1 + 2 + ... + 2048 days; whatever is older, in one last query
 WHOLE_RANGE = 60  # an index range the counts say is this small (three boards' cards) is read in one query
 # The filter fields an index range can carry, in the order they are preferred:
@@ -135,11 +138,11 @@ class MongoIncomeStore:
         rest = {f: v for f, v in wanted.items() if f not in fields}
         found: list[dict[str, Any]] = []
         upper = after.created_at if after else None
-        if self._few(ranged):  # the whole index range is small: one query reads it all
+        width = self._first_window(ranged, limit)
+        if width is None:  # the whole index range is small: one query reads it all
             rows = [d for d in self.units.find(ranged, LIST_PROJECTION) if _fits(d, rest, after)]
             rows.sort(key=lambda d: (d["created_at"], d["_id"]), reverse=True)
             return rows[:limit]
-        width = FIRST_WINDOW
         start: datetime | None = (upper or datetime.now(UTC)) - width
         for step in range(MAX_WINDOWS + 1):
             if step == MAX_WINDOWS:
@@ -155,17 +158,25 @@ class MongoIncomeStore:
             found += rows
             if len(found) >= limit or start is None:
                 break
-            upper, width = start, width * 2
-            start = upper - width
+            upper, width = start, width * GROWTH
+            start = upper - width if width < upper - _OLDEST else None  # None: everything older, in one query
         return found[:limit]
 
-    def _few(self, ranged: Mapping[str, str]) -> bool:
-        """Whether the counts say the index range of ``ranged`` holds at most ``WHOLE_RANGE`` UPs."""
-        counted = self.unit_counts.count(ranged.get("community_id", ""), ranged.get("sector", ""), "")
-        if counted is None:
-            return False
-        stage = ranged.get("stage")
-        return sum(n for s, n in counted.items() if not stage or s == stage) <= WHOLE_RANGE
+    def _first_window(self, ranged: Mapping[str, str], limit: int) -> timedelta | None:
+        """How wide the first window should be, from the counts' estimate of the index
+        range (its size and oldest registration, assumed spread evenly): wide enough
+        for about one and a half pages; None when the range holds at most
+        ``WHOLE_RANGE`` UPs (read it in one query); ``FIRST_WINDOW`` without an estimate."""
+        size = self.unit_counts.size(ranged.get("community_id", ""), ranged.get("sector", ""), ranged.get("stage", ""))
+        if size is None:
+            return FIRST_WINDOW
+        n, first_at = size
+        if n <= WHOLE_RANGE:
+            return None
+        span = datetime.now(UTC) - first_at if first_at else timedelta(0)
+        if span <= timedelta(0):
+            return FIRST_WINDOW
+        return max(span * min(1.0, 1.5 * limit / n), timedelta(minutes=1))  # 1.5 pages at the mean density
 
 
 def _selector(what: UnitFilter, fields: Sequence[str]) -> dict[str, Any]:

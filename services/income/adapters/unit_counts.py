@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +35,7 @@ from pymongo.collection import Collection
 ANY = "*"
 COMPLETE = "_complete"
 BATCH = 200
+SIZE_SECONDS = 5.0
 DIMENSIONS = ("community_id", "sector", "kind")
 Transaction = Callable[[Callable[[ClientSession], Any]], Any]
 
@@ -63,18 +65,39 @@ def increments(docs: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
     return out
 
 
+def seed(docs: Iterable[Mapping[str, Any]]) -> list[UpdateOne]:
+    """The counter updates that count ``docs`` (each at its stage), with the
+    oldest registration time of each combination (``first_at``: how wide a list's
+    first window should be; ``UnitCounts.size``)."""
+    docs = list(docs)
+    firsts: dict[str, datetime] = {}
+    for doc in docs:
+        at = doc.get("created_at")
+        if not isinstance(at, datetime):
+            continue
+        for k in keys(doc):
+            if k not in firsts or at < firsts[k]:
+                firsts[k] = at
+    updates = []
+    for k, stages in increments(docs).items():
+        change: dict[str, Any] = {"$inc": {f"stages.{s}": n for s, n in stages.items()}}
+        if k in firsts:
+            change["$min"] = {"first_at": firsts[k]}
+        updates.append(UpdateOne({"_id": k}, change, upsert=True))
+    return updates
+
+
 class UnitCounts:
     def __init__(self, counters: Collection[dict[str, Any]], units: Collection[dict[str, Any]]) -> None:
         self.counters, self.units = counters, units
         self._complete = False  # once complete, always complete
+        self._sizes: dict[str, tuple[float, dict[str, Any]]] = {}
 
     # -- writing (inside the UP's transaction) -------------------------------------------
     def add(self, session: ClientSession, doc: Mapping[str, Any], stage: str, delta: int) -> None:
-        self.counters.bulk_write(
-            [UpdateOne({"_id": k}, {"$inc": {f"stages.{stage}": delta}}, upsert=True) for k in keys(doc)],
-            ordered=False,
-            session=session,
-        )
+        self.counters.bulk_write(seed([doc]) if delta == 1 else [
+            UpdateOne({"_id": k}, {"$inc": {f"stages.{stage}": delta}}, upsert=True) for k in keys(doc)
+        ], ordered=False, session=session)  # fmt: skip
 
     def move(self, session: ClientSession, doc: Mapping[str, Any], from_stage: str, to_stage: str) -> None:
         self.counters.bulk_write(
@@ -131,3 +154,18 @@ class UnitCounts:
             return None
         found = self.counters.find_one({"_id": key(community_id, sector, kind)}) or {}
         return {stage: int(n) for stage, n in (found.get("stages") or {}).items() if n}
+
+    def size(self, community_id: str, sector: str, stage: str) -> tuple[int, datetime | None] | None:
+        """An estimate for planning a list's reads, never for answers: how many UPs the
+        combination holds (in ``stage``, or all) and the oldest registration time,
+        reused for ``SIZE_SECONDS``; None until the backfill has finished."""
+        if not self.complete():
+            return None
+        k, now = key(community_id, sector, ""), time.monotonic()
+        cached = self._sizes.get(k)
+        if cached is None or now - cached[0] > SIZE_SECONDS:
+            cached = (now, self.counters.find_one({"_id": k}) or {})
+            self._sizes[k] = cached
+        stages = cached[1].get("stages") or {}
+        n = int(stages.get(stage, 0)) if stage else sum(int(v) for v in stages.values())
+        return n, cached[1].get("first_at")

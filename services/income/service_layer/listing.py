@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
+from datetime import UTC, datetime
 
 from crm_platform import errors as vocabulary
 from services.income.service_layer.ports import UnitCursor, UnitDoc
 
 MAX_LIMIT = 500
+EARLIEST = datetime(1900, 1, 2, tzinfo=UTC)  # a cursor outside these is no page the list gave
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 class BadPageToken(vocabulary.InvalidArgument):
@@ -35,7 +37,7 @@ def cursor(text: str) -> UnitCursor | None:
         moment = datetime.fromisoformat(at)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise BadPageToken() from None
-    if moment.tzinfo is None or not unit_id:
+    if moment.tzinfo is None or not unit_id or not EARLIEST < moment < LATEST:
         raise BadPageToken()
     return UnitCursor(moment, unit_id)
 
