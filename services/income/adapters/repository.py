@@ -5,7 +5,7 @@ stage by community, sector and kind: ``unit_counts.py``) and ``trainings``.
 Lists read newest first (``created_at``, then ``_id``, both descending) from a
 cursor. SecantusDB reads every document an index range matches before it applies
 ``limit`` (the 25 newest of 10,000 UPs would cost all 10,000), so a page is read
-in registration-time windows (one day, then twice as wide each time) until it is
+in registration-time windows (each twice as wide as the one before) until it is
 full, each window a narrow range of one index: ``(community_id, stage,
 created_at)``, ``(community_id, created_at)``, ``(stage, created_at)``,
 ``(sector, created_at)`` or ``created_at``, whichever the filter fills first; a

@@ -7,6 +7,8 @@ collection, and a ``find`` decodes every document its index range matches).
   either a value or ``*`` (any): ``{_id: "<community>|<sector>|<kind>", stages:
   {<stage>: n}}``. A UP is in the eight combinations its three values make, so
   any filter on those three (and the stage) is answered by reading one document.
+  ``first_at`` (the oldest registration of the combination) and the counts also
+  plan how a list reads its index range (``size``, an estimate, never an answer).
 - **Kept in the UP's own write**: registering a UP (``add``) and a write that
   moves it to another stage (``move``) change its eight counters in the same
   transaction as the UP document, which is marked ``counted``; an aborted write
