@@ -336,8 +336,8 @@ def test_counts_per_stage_and_the_list_pages_with_the_services_filters(
         if not token:
             break
     assert seen == [made[2]["id"], made[1]["id"]]  # newest first, the sector filter in the service
-    kind = http.get(UNITS, headers=gestor, params={"community_id": community, "kind": "fortalecimiento"})
-    assert [u["id"] for u in kind.json()["units"]] == [made[1]["id"]]
+    strong = http.get(UNITS, headers=gestor, params={"community_id": community, "kind": "fortalecimiento"})
+    assert [u["id"] for u in strong.json()["units"]] == [made[1]["id"]]
     bad = http.get(UNITS, headers=gestor, params={"page_token": "no-es-una-pagina"})
     assert bad.status_code == 400 and "page_token" in bad.json()["fields"]
     assert http.get(f"{UNITS}/conteos", headers=gestor, params={"sector": "x" * 65}).status_code == 400
