@@ -22,6 +22,7 @@ from benchmarks import (
     bench_grpc_reads,
     bench_income_board,
     bench_kiosk,
+    bench_loan_schedules,
     bench_lookup,
     bench_notifications,
     bench_pdf,
@@ -45,6 +46,7 @@ def _benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
             (bench_web.NAME, lambda: bench_web.run(beneficiaries=10_000, actas=5000, requests=20)),
             (bench_workflow.NAME, lambda: bench_workflow.run(count=300)),
             (bench_income_board.NAME, lambda: bench_income_board.run(units=1000, requests=20)),
+            (bench_loan_schedules.NAME, lambda: bench_loan_schedules.run(loans=2_000, rounds=1)),
         ]
     return [
         (bench_grpc_reads.NAME, bench_grpc_reads.run),
@@ -57,6 +59,7 @@ def _benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         (bench_web.NAME, bench_web.run),
         (bench_workflow.NAME, bench_workflow.run),
         (bench_income_board.NAME, bench_income_board.run),
+        (bench_loan_schedules.NAME, bench_loan_schedules.run),
     ]
 
 

@@ -24,8 +24,11 @@ ADMIN = "admin"
 COORDINATOR = "coordinator"
 GESTOR = "gestor"
 PSYCHOSOCIAL = "psychosocial"
+# The income-generation adviser ("asesor G.I."): works with productive units, their
+# plans, statements and microcredits, and captures the follow-up actas that evidence them.
+INCOME_ADVISER = "income_adviser"
 AUDITOR = "auditor"
-USER_ROLES: tuple[str, ...] = (ADMIN, COORDINATOR, GESTOR, PSYCHOSOCIAL, AUDITOR)
+USER_ROLES: tuple[str, ...] = (ADMIN, COORDINATOR, GESTOR, INCOME_ADVISER, PSYCHOSOCIAL, AUDITOR)
 
 # Not people. A paired field kiosk gets KIOSK from a session signed with its device
 # key; SERVICE is another process of the platform calling on its own behalf (the

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from kombu import Connection, Queue
@@ -121,3 +121,23 @@ class QueueConsumer(ConsumerMixin):
             for name, value in (attributes or {}).items():
                 span.set_attribute(name, value)
             message.ack()
+
+
+class ConsumerGroup(ConsumerMixin):
+    """Several consumers on one connection, run by one thread: each keeps its own
+    queue, prefetch, processing and refusals (its ``on_message``); the group only
+    gathers their kombu consumers. A process that consumes several queues (events
+    of more than one type) runs one group."""
+
+    def __init__(self, connection: Connection, members: Sequence[QueueConsumer]) -> None:
+        if not members:
+            raise ValueError("a consumer group needs at least one consumer")
+        self.connection = connection
+        self.members = list(members)
+
+    @property
+    def queue_names(self) -> list[str]:
+        return [str(member.queue.name) for member in self.members]
+
+    def get_consumers(self, consumer_cls: Any, channel: Any) -> list[Any]:
+        return [consumer for member in self.members for consumer in member.get_consumers(consumer_cls, channel)]

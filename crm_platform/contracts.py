@@ -189,6 +189,22 @@ class DocumentStored(Contract):
 
 
 @dataclass(frozen=True)
+class PlanDocumentStored(Contract):
+    """The signed PDF of an approved action plan version is in the object store."""
+
+    SOURCE, TYPE = "documents", "plan_document_stored"
+
+    unit_id: str
+    plan_version: int
+    bucket: str
+    object_key: str
+    sha256: str
+    size_bytes: int
+    pades_signed: bool
+    stored_at: str
+
+
+@dataclass(frozen=True)
 class NotificationOutcome(Contract):
     SOURCE, TYPE = "notifications", "notification_sent"
 
@@ -304,6 +320,7 @@ CONTRACTS: dict[tuple[str, str], type[Contract]] = {
         BeneficiaryUpdated,
         ConsentChanged,
         DocumentStored,
+        PlanDocumentStored,
         NotificationOutcome,
         NotificationFailed,
         NotificationDelivered,

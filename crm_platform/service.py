@@ -28,11 +28,12 @@ from typing import Any, Protocol, TypeVar
 
 import grpc
 from kombu import Connection
+from kombu.mixins import ConsumerMixin
 
 from crm_platform import grpc_support, process
 from crm_platform.access import AccessTable
 from crm_platform.config import Infrastructure, int_setting, setting
-from crm_platform.consumer import QueueConsumer, SpanAttributes
+from crm_platform.consumer import ConsumerGroup, QueueConsumer, SpanAttributes
 from crm_platform.event_consumer import EventConsumer
 from crm_platform.process import Periodic
 from crm_platform.telemetry import setup_tracing, shutdown_tracing
@@ -111,15 +112,17 @@ def run_service(
     *,
     grpc: Callable[[AppT], GrpcEndpoint] | None = None,
     background: Callable[[AppT], Sequence[Background]] = lambda _: (),
-    subscription: Callable[[AppT], Subscription] | None = None,
+    subscription: Callable[[AppT], Subscription | Sequence[Subscription]] | None = None,
     consumer: Callable[[AppT, Connection], QueueConsumer] | None = None,
     service: str | None = None,
 ) -> None:
     """Run the process ``name`` until SIGTERM or SIGINT (see the module's docstring).
 
-    A process consumes at most one queue: another service's event
-    (``subscription``, whose queues ``service`` names, ``<service>.<event>``;
-    default ``name``) or a queue of its own (``consumer``, any ``QueueConsumer``)."""
+    A process consumes other services' events (``subscription``: one
+    ``Subscription`` or several, each its own queue ``<service>.<event>``, where
+    ``service`` defaults to ``name``; several are consumed by one thread on one
+    connection, a ``ConsumerGroup``) or a queue of its own (``consumer``, any
+    ``QueueConsumer``), not both."""
     process.configure_logging()
     setup_tracing(name)
     app = build()
@@ -135,8 +138,8 @@ def run_service(
         for worker in workers:
             worker.start()
         if subscription is not None:
-            sub = subscription(app)
-            _consume(lambda connection: _event_consumer(service or name, sub, connection))
+            subs = subscriptions_of(subscription(app))
+            _consume(lambda connection: _events_consumer(service or name, subs, connection))
         elif consumer is not None:
             make = consumer
             _consume(lambda connection: make(app, connection))
@@ -151,6 +154,24 @@ def run_service(
         shutdown_tracing()
 
 
+def subscriptions_of(found: Subscription | Sequence[Subscription]) -> list[Subscription]:
+    """One subscription or several, as a list; refuses none and two of the same event
+    (both would share one queue, each message reaching only one of them)."""
+    subs = [found] if isinstance(found, Subscription) else list(found)
+    if not subs:
+        raise ValueError("no subscription: pass none rather than an empty list")
+    events = [(s.source, s.event_type) for s in subs]
+    if len(set(events)) != len(events):
+        raise ValueError(f"the same event is subscribed twice: {events}")
+    return subs
+
+
+def _events_consumer(service: str, subs: Sequence[Subscription], connection: Connection) -> ConsumerMixin:
+    """The consumer of ``subs``: the event consumer itself for one, a group for several."""
+    members = [_event_consumer(service, sub, connection) for sub in subs]
+    return members[0] if len(members) == 1 else ConsumerGroup(connection, members)
+
+
 def _event_consumer(service: str, sub: Subscription, connection: Connection) -> QueueConsumer:
     return EventConsumer(
         connection,
@@ -163,12 +184,15 @@ def _event_consumer(service: str, sub: Subscription, connection: Connection) -> 
     )
 
 
-def _consume(make: Callable[[Connection], QueueConsumer]) -> None:
+def _consume(make: Callable[[Connection], ConsumerMixin]) -> None:
     # Publisher confirms: what a consumer publishes (a dead letter, a refusal) is
     # confirmed before the message that caused it is acknowledged.
     amqp_uri = Infrastructure.from_env().amqp_uri
     with Connection(amqp_uri, heartbeat=30, transport_options={"confirm_publish": True}) as connection:
         consumer = make(connection)
         process.on_stop_signal(lambda: setattr(consumer, "should_stop", True))
-        log.info("consuming %s", consumer.queue.name)
+        queues = consumer.queue_names if isinstance(consumer, ConsumerGroup) else []
+        if isinstance(consumer, QueueConsumer):
+            queues = [str(consumer.queue.name)]
+        log.info("consuming %s", ", ".join(queues))
         consumer.run()

@@ -11,6 +11,7 @@ import httpx
 DEMO_USERS = [
     ("coordinadora", "coordinator", "Marta Coordinadora"),
     ("gestor1", "gestor", "Luis Gestor"),
+    ("asesor1", "income_adviser", "Sofía Asesora"),
     ("psicosocial", "psychosocial", "Ana Psicosocial"),
     ("auditor", "auditor", "Carlos Auditor"),
 ]

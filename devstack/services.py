@@ -11,6 +11,7 @@ fault suite uses again after a restart.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -61,6 +62,7 @@ def start_services(stack: Stack, gateway_port: int | None = None, grpc_port: int
     )
     ingest = stack.spawn("actas-ingest", [str(VENV_BIN / "crm-actas-ingest")], {"OTEL_SERVICE_NAME": "actas-ingest"})
     stack.env["DOCUMENTS_GRPC"] = f"{LOOPBACK}:{free_port()}"
+    stack.env["INCOME_GRPC"] = f"{LOOPBACK}:{free_port()}"  # documents reads approved plans from it
     stack.env["PUBLIC_VERIFY_BASE_URL"] = f"http://{LOOPBACK}:{gateway_port}/verificar"
     documents = stack.spawn(
         "documents",
@@ -71,7 +73,6 @@ def start_services(stack: Stack, gateway_port: int | None = None, grpc_port: int
             "OTEL_SERVICE_NAME": "documents",
         },
     )
-    stack.env["INCOME_GRPC"] = f"{LOOPBACK}:{free_port()}"
     income = stack.spawn(
         "income",
         [str(VENV_BIN / "crm-income")],
@@ -111,13 +112,14 @@ def start_services(stack: Stack, gateway_port: int | None = None, grpc_port: int
         ingest.proc,
     )
     wait_for("documents service", lambda: grpc_serving(stack.env["DOCUMENTS_GRPC"]), 60, documents.log, documents.proc)
-    wait_for(
-        "documents consumer",
-        lambda: rpc_consumed(stack.env["AMQP_URI"], "documents.acta_sealed"),
-        60,
-        documents.log,
-        documents.proc,
-    )
+    for queue in ("documents.acta_sealed", "documents.action_plan_approved"):
+        wait_for(
+            "documents consumer",
+            functools.partial(rpc_consumed, stack.env["AMQP_URI"], queue),
+            60,
+            documents.log,
+            documents.proc,
+        )
     wait_for("income service", lambda: grpc_serving(stack.env["INCOME_GRPC"]), 60, income.log, income.proc)
     wait_for(
         "income consumer",

@@ -23,6 +23,7 @@ from gateway import (
     chain_routes,
     docs,
     errors,
+    financial_routes,
     income_routes,
     kiosk_routes,
     notifications_routes,
@@ -340,6 +341,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     notifications_routes.register(app, backend)
     reports_routes.register(app, backend)
     income_routes.register(app, backend)
+    financial_routes.register(app, backend)
     workflow_routes.register(app, backend)
     webhooks_routes.register(app, backend)
     web.install(app, web_app)  # the staff web app under /app

@@ -170,6 +170,7 @@ CATALOGS: dict[str, Catalog] = {
                 Entry("admin", "Administrador(a)", ("administrador", "administradora")),
                 Entry("coordinator", "Coordinador(a)", ("coordinador", "coordinadora")),
                 Entry("gestor", "Gestor(a)", ("gestora",)),
+                Entry("income_adviser", "Asesor(a) de generación de ingresos", ("asesor", "asesora", "asesor g.i.")),
                 Entry("psychosocial", "Profesional psicosocial", ("psicosocial",)),
                 Entry("auditor", "Auditor(a)", ("auditora",)),
             ),

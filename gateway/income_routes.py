@@ -14,12 +14,14 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from crm_platform.proto_gen.crm.documents.v1 import documents_pb2 as dpb
 from crm_platform.proto_gen.crm.income.v1 import income_pb2 as pb
 from gateway import auth, schemas
 from gateway import responses as R
 from gateway import responses_income as RI
 from gateway import schemas_income as S
 from gateway.deps import Backend, User, to_json
+from services.documents.access import ACCESS as DOCUMENTS
 from services.income.access import ACCESS as INCOME
 
 API = "/api/v1"
@@ -29,6 +31,8 @@ TAGS: list[str | Any] = ["income"]
 PlanVersion = Annotated[int, Query(ge=0, le=10_000)]
 Filter = Annotated[str, Query(max_length=64)]
 PageToken = Annotated[str, Query(max_length=200, description="El next_page_token de la página anterior")]
+# An approved plan version whose PDF is asked for.
+ApprovedVersion = Annotated[int, Query(ge=1, le=10_000, description="La versión aprobada del plan")]
 
 
 def plan_json(message: pb.ActionPlan) -> dict[str, Any]:
@@ -140,6 +144,22 @@ def register(app: FastAPI, backend: Backend) -> None:
     def return_plan(unit_id: str, body: S.PlanDecisionIn, user: User) -> dict[str, Any]:
         """A coordinator returns the submitted plan with the reason."""
         return decision("ReturnPlan", unit_id, body, user)
+
+    @app.get(
+        f"{UNITS}/{{unit_id}}/plan/documento",
+        tags=["income", "documents"],
+        response_model=RI.PlanDocumentOut,
+        responses=R.READ,
+    )
+    def plan_document(
+        unit_id: str, version: ApprovedVersion, user: User, ttl_seconds: schemas.LinkTtl = 900
+    ) -> dict[str, Any]:
+        """The signed PDF "Plan de Acción" of an approved version: ``pending`` while it
+        is produced, then ``stored`` with a time-limited ``download_url``; 404 before
+        that version is approved."""
+        auth.require(user, DOCUMENTS, "GetPlanDocument")
+        request = dpb.GetPlanDocumentRequest(unit_id=unit_id, plan_version=version, link_ttl_seconds=ttl_seconds)
+        return to_json(backend.call(backend.documents.GetPlanDocument, request, user))
 
     # -- trainings -----------------------------------------------------------------------
     def record(unit_id: str, body: S.TrainingIn, user: auth.User) -> dict[str, Any]:

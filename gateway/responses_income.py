@@ -163,3 +163,19 @@ class ComplianceOut(Out):
 class TrainingsOut(Out):
     trainings: list[TrainingOut]
     compliance: list[ComplianceOut]
+
+
+class PlanDocumentOut(Out):
+    """The signed PDF "Plan de Acción" of an approved plan version."""
+
+    unit_id: str
+    plan_version: int
+    status: str = Field(description="pending (se está generando) o stored")
+    sha256: str
+    size_bytes: int
+    pades_signed: bool
+    stored_at: Timestamp | None = None
+    download_url: str = Field(description="Enlace de descarga temporal; vacío mientras se genera")
+    url_expires_at: Timestamp | None = None
+    attempts: int
+    last_error: str

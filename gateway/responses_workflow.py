@@ -67,6 +67,12 @@ class WorkflowTaskOut(Out):
     assignee_role: str
     due_at: Timestamp | None = None
     created_at: Timestamp | None = None
+    requested_by: str = Field("", description="who made the transition that asked for it")
+    blocks: list[str] = Field(
+        default_factory=list, description="a co-signature: the transitions it holds back (all, when empty)"
+    )
+    done_by: str = Field("", description="who signed or completed it; empty while open")
+    done_at: Timestamp | None = None
 
 
 class WorkflowTasksOut(Out):

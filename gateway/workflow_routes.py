@@ -58,6 +58,19 @@ def register(app: FastAPI, backend: Backend) -> None:
         auth.require(user, INCOME, "ListTasks")
         return to_json(backend.call(I.ListTasks, pb.ListTasksRequest(unit_id=unit_id), user))
 
+    @app.post(
+        f"{UNITS}/{{unit_id}}/tareas/{{task_id}}/firma-conjunta",
+        tags=TAGS,
+        response_model=RW.WorkflowTaskOut,
+        responses=R.ACTION,
+    )
+    def cosign_task(unit_id: str, task_id: str, user: User) -> dict[str, Any]:
+        """Signs a co-signature task: a person of its role other than the one who made
+        the stage change (403 for another role, 409 for that person or once signed)."""
+        auth.require(user, INCOME, "CosignTask")
+        request = pb.CosignTaskRequest(unit_id=unit_id, task_id=task_id)
+        return to_json(backend.call(I.CosignTask, request, user))
+
     @app.get(f"{UNITS}-vencidas", tags=TAGS, response_model=RW.OverdueListOut, responses=R.READ)
     def overdue(user: User, limit: Annotated[int, Query(ge=1, le=500)] = 100) -> dict[str, Any]:
         """UPs that stayed in their stage past its due date, the earliest first."""

@@ -15,8 +15,9 @@ Contract:
   parameters its handler refuses, is refused on upload.
 
 Built-in handlers: ``notify`` (role, message), ``create_task`` (title, role,
-due_days), ``emit_event`` (event), ``require_cosignature`` (role, title, due_days:
-a task of kind ``cosignature``). A service may register its own.
+due_days), ``emit_event`` (event), ``require_cosignature`` (role, title, due_days,
+blocks: a task of kind ``cosignature`` that holds the instance back until a second
+person signs it, see ``cosign``). A service may register its own.
 
 What ``emit_event`` publishes (event id: the action id) is the action's context:
 ``instance_id, component, transition, from_state, to_state, actor, at`` (ISO 8601)
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -93,36 +94,46 @@ class CreateTask:
         return reasons
 
     def run(self, action: PendingAction, ports: ActionPorts) -> None:
-        params, context = action.payload["params"], _context(action)
+        ports.store.add_task(self.task(action, action.payload["params"]))
+
+    def task(self, action: PendingAction, params: Mapping[str, Any]) -> Task:
+        context = _context(action)
         due_days = params.get("due_days")
         # From the action's own time, not the run's: a re-run builds the same task.
         due_at: datetime | None = action.created_at + timedelta(days=due_days) if due_days else None
-        ports.store.add_task(
-            Task(
-                id=action.id,
-                instance_id=context["instance_id"],
-                component=context["component"],
-                kind=self.kind,
-                title=params["title"],
-                assignee_role=params["role"],
-                due_at=due_at,
-                created_at=action.created_at,
-            )
+        return Task(
+            id=action.id,
+            instance_id=context["instance_id"],
+            component=context["component"],
+            kind=self.kind,
+            title=params["title"],
+            assignee_role=params["role"],
+            due_at=due_at,
+            created_at=action.created_at,
+            requested_by=str(context.get("actor") or ""),
         )
 
 
 class RequireCosignature(CreateTask):
-    """A co-signature request: a task of kind ``cosignature`` for ``role``."""
+    """A co-signature request: a task of kind ``cosignature`` for ``role``, which
+    holds back the transitions named in ``blocks`` (all out of the target state
+    when absent) until a second person signs it (``crm_platform.workflow.cosign``)."""
 
     kind = "cosignature"
 
     def check(self, params: Mapping[str, Any]) -> list[str]:
-        return _texts(params, "role") + CreateTask.check(self, {"title": "-", **params})
+        reasons = _texts(params, "role") + CreateTask.check(self, {"title": "-", **params})
+        blocks = params.get("blocks")
+        if blocks is not None and (
+            not isinstance(blocks, list) or not blocks or not all(isinstance(b, str) and b for b in blocks)
+        ):
+            reasons.append("'blocks' debe ser una lista de nombres de transiciones")
+        return reasons
 
     def run(self, action: PendingAction, ports: ActionPorts) -> None:
         params = {"title": "Firma conjunta pendiente", **action.payload["params"]}
-        CreateTask.run(self, PendingAction(action.id, action.name, {**action.payload, "params": params},
-                                           action.created_at), ports)  # fmt: skip
+        blocks = tuple(str(b) for b in params.get("blocks") or ())
+        ports.store.add_task(replace(self.task(action, params), blocks=blocks))
 
 
 class EmitEvent:

@@ -85,4 +85,5 @@ def task_doc(task: Task) -> dict[str, Any]:
 
 def task_from(doc: dict[str, Any]) -> Task:
     fields = dict(doc)
+    fields["blocks"] = tuple(fields.get("blocks") or ())
     return Task(id=fields.pop("_id"), **fields)

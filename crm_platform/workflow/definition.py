@@ -71,6 +71,7 @@ def parse(document: Mapping[str, Any], version: int, actions: ActionChecks) -> D
     label = _text(document, "label", "documento", problems, required=False) or component
     states = _states(document.get("states"), problems)
     transitions = _transitions(document.get("transitions"), states, actions, problems)
+    _check_cosignatures(transitions, states, problems)
     initial = _text(document, "initial", "documento", problems)
     if initial and states and initial not in states:
         problems.append(Problem("documento", "initial", f"el estado '{initial}' no existe"))
@@ -199,6 +200,35 @@ def _actions(raw: Any, place: str, checks: ActionChecks, problems: list[Problem]
         problems.extend(Problem(place, where + ".params", reason) for reason in checks[name](params))
         specs.append(ActionSpec(str(name), dict(params)))
     return tuple(specs)
+
+
+def _check_cosignatures(
+    transitions: Mapping[str, Transition], states: Mapping[str, State], problems: list[Problem]
+) -> None:
+    """A co-signature holds back transitions out of the state its transition enters:
+    it must name such transitions, and cannot be asked on entering a final state."""
+    for t in transitions.values():
+        for index, action in enumerate(t.actions):
+            if action.name != "require_cosignature" or t.target not in states:
+                continue
+            where = f"actions.{index + 1}.params"
+            leaving = {n for n, o in transitions.items() if t.target in o.sources}
+            if states[t.target].terminal:
+                problems.append(
+                    Problem(
+                        f"transitions.{t.name}",
+                        where,
+                        "una firma conjunta al entrar en un estado final no detiene nada",
+                    )
+                )
+            blocks = action.params.get("blocks")
+            for name in blocks if isinstance(blocks, list) else ():
+                if name not in leaving:
+                    problems.append(
+                        Problem(
+                            f"transitions.{t.name}", where, f"'{name}' no es una transición que salga de '{t.target}'"
+                        )
+                    )
 
 
 def _reachable(initial: str, transitions: Mapping[str, Transition]) -> set[str]:

@@ -11,7 +11,9 @@ Contracts:
   and the actions in one conditional write. A stale version is ``VersionConflict``
   (nothing written); a false guard is ``GuardFailed`` naming the guard and the
   values it saw. The actions run after the write (``after_commit``, the runner's
-  sweep), never inside it.
+  sweep), never inside it. A co-signature the entry into the current state asked
+  for and nobody gave yet holds back the transitions it names
+  (``CosignaturePending``, see ``cosign``).
 - ``migrate`` moves an instance to another version of its definition, mapping its
   state by ``state_map`` (unmapped: the same name), recorded in its history.
 - A state with ``due_days`` gives its instances a due date (from the entry);
@@ -30,6 +32,7 @@ from typing import Any
 
 from crm_platform.clock import Clock
 from crm_platform.errors import AlreadyExists, InvalidArgument
+from crm_platform.workflow import cosign
 from crm_platform.workflow import definition as definitions
 from crm_platform.workflow.actions import ActionHandler
 from crm_platform.workflow.errors import (
@@ -39,7 +42,7 @@ from crm_platform.workflow.errors import (
     TransitionNotAllowed,
     VersionConflict,
 )
-from crm_platform.workflow.model import Definition, HistoryEntry, Instance, PendingAction
+from crm_platform.workflow.model import Definition, HistoryEntry, Instance, PendingAction, Task
 from crm_platform.workflow.store import InstanceExists, WorkflowStore
 
 OVERDUE_EVENT = "workflow_overdue"
@@ -155,6 +158,9 @@ class WorkflowEngine:
             seen.update(values)
             if not passed:
                 raise GuardFailed(guard.name, guard.expression, values, guard.message)
+        waiting = cosign.blocking(self._open_requests(definition, instance), transition.name)
+        if waiting is not None:
+            raise cosign.CosignaturePending(waiting.title, waiting.role)
         now, seq = self._clock.now(), instance.seq + 1
         entry = HistoryEntry(
             seq, "transition", actor, now, instance.state, transition.target, transition.name, seen, reason, acta_id,
@@ -177,6 +183,37 @@ class WorkflowEngine:
         if actions and self._after_commit is not None:
             self._after_commit(instance.id)
         return moved
+
+    # -- co-signatures (``cosign``) -------------------------------------------------------
+
+    def _open_requests(self, definition: Definition, instance: Instance) -> list[cosign.Request]:
+        if not cosign.asked_on_entry(definition, instance):
+            return []  # no extra read for the transitions that ask for none
+        return cosign.requests(instance, self._store.tasks(instance.id))
+
+    def tasks(self, instance_id: str) -> list[Task]:
+        return self._store.tasks(instance_id)
+
+    def open_cosignatures(self, instance_id: str) -> list[cosign.Request]:
+        """The co-signatures still missing in the instance's current state entry."""
+        instance = self.get(instance_id)
+        return self._open_requests(self.definition(instance.component, instance.definition_version), instance)
+
+    def cosign(self, instance_id: str, task_id: str, actor: str, role: str) -> Task:
+        """Sign a co-signature task (see ``cosign``): once, by a person of its role
+        other than the one who made the transition; a repeat by the signer is a no-op."""
+        task = self._store.task(task_id)
+        cosign.check_signer(task, instance_id, actor, role)
+        assert task is not None
+        if task.done_at is not None:
+            return task
+        now = self._clock.now()
+        if not self._store.complete_task(task_id, actor, now):
+            task = self._store.task(task_id)  # signed meanwhile: by this person (fine) or another (refused)
+            cosign.check_signer(task, instance_id, actor, role)
+            assert task is not None
+            return task
+        return cosign.signed(task, actor, now)
 
     def migrate(
         self, instance_id: str, to_version: int, state_map: Mapping[str, str], actor: str, expected_version: int

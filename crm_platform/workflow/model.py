@@ -111,8 +111,12 @@ class Task:
     id: str
     instance_id: str
     component: str
-    kind: str  # "follow_up" | "cosignature"
+    kind: str  # "follow_up" | "cosignature" | "notice"
     title: str
     assignee_role: str
     due_at: datetime | None
     created_at: datetime
+    requested_by: str = ""  # who made the transition whose action created it
+    blocks: tuple[str, ...] = ()  # a co-signature: the transitions it holds back (all, when empty)
+    done_by: str | None = None
+    done_at: datetime | None = None

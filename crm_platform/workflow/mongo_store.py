@@ -151,3 +151,11 @@ class MongoWorkflowStore:
 
     def tasks(self, instance_id: str) -> list[Task]:
         return [task_from(d) for d in self.task_docs.find({"instance_id": instance_id}).sort("created_at", 1)]
+
+    def task(self, task_id: str) -> Task | None:
+        doc = self.task_docs.find_one({"_id": task_id})
+        return task_from(doc) if doc else None
+
+    def complete_task(self, task_id: str, by: str, at: datetime) -> bool:
+        result = self.task_docs.update_one({"_id": task_id, "done_at": None}, {"$set": {"done_by": by, "done_at": at}})
+        return result.modified_count == 1

@@ -71,6 +71,11 @@ class WorkflowStore(Protocol):
 
     def tasks(self, instance_id: str) -> list[Task]: ...
 
+    def task(self, task_id: str) -> Task | None: ...
+
+    def complete_task(self, task_id: str, by: str, at: datetime) -> bool:
+        """Mark the task done by ``by`` unless it is done already (one conditional write)."""
+
 
 class InMemoryWorkflowStore:
     def __init__(self) -> None:
@@ -162,3 +167,16 @@ class InMemoryWorkflowStore:
     def tasks(self, instance_id: str) -> list[Task]:
         with self._lock:
             return [task_from(copy.deepcopy(d)) for d in self.task_docs.values() if d["instance_id"] == instance_id]
+
+    def task(self, task_id: str) -> Task | None:
+        with self._lock:
+            doc = self.task_docs.get(task_id)
+            return task_from(copy.deepcopy(doc)) if doc else None
+
+    def complete_task(self, task_id: str, by: str, at: datetime) -> bool:
+        with self._lock:
+            doc = self.task_docs.get(task_id)
+            if doc is None or doc.get("done_at") is not None:
+                return False
+            doc["done_by"], doc["done_at"] = by, at
+            return True

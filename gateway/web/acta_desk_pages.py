@@ -22,6 +22,7 @@ from crm_platform.limits import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_MB
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as bpb
 from crm_platform.proto_gen.crm.documents.v1 import documents_pb2 as dpb
+from crm_platform.proto_gen.crm.income.v1 import income_pb2 as ipb
 from gateway.actas_routes import _profile as staff_profile
 from gateway.deps import to_json
 from gateway.errors import GRPC_TO_HTTP
@@ -65,6 +66,8 @@ class Draft:
     people: list[dict[str, Any]] = field(default_factory=list)
     families: list[tuple[str, str]] = field(default_factory=list)
     found: list[dict[str, Any]] = field(default_factory=list)
+    units: list[tuple[str, str]] = field(default_factory=list)  # (id, name) for a productive-unit field
+    unit_hint: str = ""  # the UP a follow-up opened from its page names (kept across the steps)
     search: str = ""
     errors: dict[str, str] = field(default_factory=dict)
 
@@ -77,6 +80,7 @@ class Draft:
             "plantilla": self.template.key if self.template else "",
             "comunidad": self.community_id,
             "participante": [p["id"] for p in self.people],
+            "unidad": self.unit_hint,
         }
 
 
@@ -90,11 +94,12 @@ def register(app: FastAPI, web: WebApp) -> None:
         role = staff.user.role
         listed = call(staff, A.ListTemplates, apb.ListTemplatesRequest()).templates
         # Restricted templates (psychosocial) only for the roles that may read them.
-        templates = [t for t in listed if may_read_content(role, t.key)]
+        templates = acta_form.latest_versions([t for t in listed if may_read_content(role, t.key)])
         communities = list(call(staff, B.ListCommunities, bpb.ListCommunitiesRequest()).communities)
         out = Draft(templates, communities, search=search.strip()[:80])
         if template_key or community_id:
-            out.template = next((t for t in templates if t.key == template_key), None)
+            # By key, or by code alone (a link to "the follow-up acta" names no version).
+            out.template = next((t for t in templates if template_key in (t.key, t.code)), None)
             if out.template is None:
                 out.errors["plantilla"] = "Elija un tipo de acta de la lista"
             if any(c.id == community_id for c in communities):
@@ -103,6 +108,10 @@ def register(app: FastAPI, web: WebApp) -> None:
                 out.errors["comunidad"] = "Elija la comunidad"
         if not out.community_id:
             return out
+        if out.template is not None and any(f.kind == "unit" for f in acta_form.fields(out.template)):
+            listing = ipb.ListUnitsRequest(community_id=out.community_id, limit=500)
+            units = call(staff, web.backend.income.ListUnits, listing).units
+            out.units = [(u.id, u.name) for u in sorted(units, key=lambda u: u.name.casefold())]
         for person_id in list(dict.fromkeys(p for p in people if p))[:MAX_PARTICIPANTS]:
             try:
                 person = call(staff, B.GetBeneficiary, bpb.GetBeneficiaryRequest(id=person_id[:64]))
@@ -148,7 +157,7 @@ def register(app: FastAPI, web: WebApp) -> None:
             title="Nueva acta",
             draft=found,
             specs=specs,
-            typed=typed or {},
+            typed=typed or ({acta_form.PREFIX + acta_form.UNIT_FIELD: [found.unit_hint]} if found.unit_hint else {}),
             problems=problems,
             first_error=next((f.code for f in specs if f.code in problems), ""),
             photos=photos or {},
@@ -166,6 +175,7 @@ def register(app: FastAPI, web: WebApp) -> None:
             q.getlist("participante"),
             q.get("buscar", ""),
         )
+        found.unit_hint = q.get("unidad", "")[:64]  # a follow-up opened from a UP's page names it
         return new_page(request, staff, found)
 
     async def upload(staff: Staff, spec: acta_form.Field, form: FormData) -> tuple[dict[str, str] | None, str]:

@@ -33,6 +33,19 @@ KINDS = {
     "signature_list": "signers",
 }
 LONG_TEXT = 300  # text fields allowing more than this get a textarea
+# A text field with this code names a productive unit (the G.I. follow-up acta,
+# ``seguimiento_unidad_productiva@2``): the form offers the community's UPs by name.
+UNIT_FIELD = "unidad_productiva"
+
+
+def latest_versions(templates: list[apb.Template]) -> list[apb.Template]:
+    """One template per code, its newest version: a new acta is captured on it (older
+    versions stay valid for actas already captured, and for kiosks not yet synced)."""
+    newest: dict[str, apb.Template] = {}
+    for t in templates:
+        if t.code not in newest or t.version > newest[t.code].version:
+            newest[t.code] = t
+    return [t for t in templates if newest[t.code] is t]
 
 
 @dataclass
@@ -68,7 +81,7 @@ def fields(template: apb.Template) -> list[Field]:
             Field(
                 code=spec.code,
                 label=spec.label,
-                kind=KINDS.get(spec.type, "text"),
+                kind="unit" if spec.code == UNIT_FIELD and spec.type == "text" else KINDS.get(spec.type, "text"),
                 required=spec.required,
                 options=list(zip(spec.options, list(spec.option_labels) or list(spec.options), strict=False)),
                 minimum=spec.minimum if spec.HasField("minimum") else None,

@@ -139,15 +139,18 @@ def install(app: FastAPI, web: WebApp) -> None:
         admin_pages,
         community_pages,
         dashboard,
+        financial_pages,
         kiosk_pages,
         kpi_pages,
         notification_pages,
         people_pages,
         person_forms,
+        plan_document,
         plan_pages,
         register_pages,
         unit_detail,
         unit_pages,
+        unit_tasks,
         workflow_pages,
     )
 
@@ -210,4 +213,7 @@ def install(app: FastAPI, web: WebApp) -> None:
     kpi_pages.register(app, web)
     unit_pages.register(app, web)  # before unit_detail: /app/unidades/tablero is no UP's id
     unit_detail.register(app, web)
+    unit_tasks.register(app, web)
     plan_pages.register(app, web)
+    plan_document.register(app, web)
+    financial_pages.register(app, web)

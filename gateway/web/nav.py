@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crm_platform.access import ADMIN, AUDITOR, COORDINATOR, GESTOR, PSYCHOSOCIAL, AccessTable, allows
+from crm_platform.access import (
+    ADMIN,
+    AUDITOR,
+    COORDINATOR,
+    GESTOR,
+    INCOME_ADVISER,
+    PSYCHOSOCIAL,
+    AccessTable,
+    allows,
+)
 from gateway.policy import GATEWAY
 from services.actas.access import ACCESS as ACTAS
 from services.beneficiaries.access import ACCESS as BENEFICIARIES
@@ -18,6 +27,7 @@ ROLE_LABELS = {
     ADMIN: "Administración",
     COORDINATOR: "Coordinación",
     GESTOR: "Gestión social",
+    INCOME_ADVISER: "Generación de ingresos",
     PSYCHOSOCIAL: "Acompañamiento psicosocial",
     AUDITOR: "Auditoría",
 }

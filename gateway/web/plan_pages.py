@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from crm_platform.proto_gen.crm.income.v1 import income_pb2 as pb
-from gateway.web import forms, plan_form
+from gateway.web import forms, plan_document, plan_form
 from gateway.web import income_support as inc
 from gateway.web.app import Staff, WebApp
 from services.income.domain.fluye import MAX_FACTORS
@@ -113,6 +113,7 @@ def register(app: FastAPI, web: WebApp) -> None:
             unit=unit,
             plan=plan,
             plan_status=inc.PLAN_STATUS.get(plan.status, plan.status) if plan else "Sin plan",
+            plan_pdf=plan_document.offer(web, staff, unit.id, plan),
             values=values,
             problems=problems or {},
             labels=LABELS,

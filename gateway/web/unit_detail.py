@@ -8,26 +8,34 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlencode
 
 import grpc
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from crm_platform.access import allows
 from crm_platform.proto_gen.crm.income.v1 import income_pb2 as pb
-from gateway.web import charts, forms
+from gateway.web import charts, forms, plan_document, unit_tasks
 from gateway.web import income_support as inc
 from gateway.web.app import Staff, WebApp
+from gateway.web.unit_pages import PostedLists
+from services.actas.access import ACCESS as ACTAS
 from services.income.domain import charts as plan_charts
 from services.income.domain.errors import PlanInvalid
 from services.income.domain.finance_math import analyse
 from services.income.domain.plan_io import content_from_mapping
+from services.income.service_layer.handlers import FOLLOWUP_TEMPLATE
 
 NOTICES = {
     "registrada": "Unidad productiva registrada en la etapa de diagnóstico.",
     "etapa": "Etapa actualizada.",
     "diagnostico": "Diagnóstico guardado.",
+    "firma": "Firma conjunta registrada.",
+    "capacitacion": "Sesión de capacitación registrada.",
 }
 # Each chart of a plan: how it is drawn (a line per curve, or bars by month).
 CHARTS = {
@@ -92,6 +100,16 @@ def spec(name: str, table: charts.Table) -> dict[str, Any]:
     return charts.line_spec(table, x, y, color) if kind == "line" else charts.bar_spec(table, x, y)
 
 
+def followup_link(staff: Staff, unit: Any) -> str:
+    """The desk form of a follow-up acta for this UP (its owners as participants), for
+    the roles that capture actas; the acta, once sealed, is attached to the UP."""
+    if not allows(ACTAS, staff.user.role, "CreateActa"):
+        return ""
+    query = [("plantilla", FOLLOWUP_TEMPLATE), ("comunidad", unit.community_id), ("unidad", unit.id)]
+    query += [("participante", owner) for owner in unit.owner_ids]
+    return "/app/actas/nueva?" + urlencode(query)
+
+
 def register(app: FastAPI, web: WebApp) -> None:
     def not_found(request: Request, staff: Staff) -> HTMLResponse:
         return web.render(
@@ -115,7 +133,13 @@ def register(app: FastAPI, web: WebApp) -> None:
             raise
 
     def page(
-        request: Request, staff: Staff, unit: Any, status: int = 200, refused: str = "", problems: Any = None
+        request: Request,
+        staff: Staff,
+        unit: Any,
+        status: int = 200,
+        refused: str = "",
+        problems: Any = None,
+        typed: dict[str, Any] | None = None,
     ) -> HTMLResponse:
         trainings = web.backend.call(
             web.backend.income.ListTrainings, pb.ListTrainingsRequest(unit_id=unit.id), staff.user
@@ -155,6 +179,8 @@ def register(app: FastAPI, web: WebApp) -> None:
             people=people,
             families=families,
             history=history,
+            tasks=unit_tasks.rows(web, staff, unit.id),
+            followup_link=followup_link(staff, unit),
             transitions=transitions if inc.may(staff, "ChangeStage") else [],
             refused=refused,
             problems=problems or {},
@@ -162,11 +188,14 @@ def register(app: FastAPI, web: WebApp) -> None:
             bands=inc.BANDS,
             plan=plan,
             plan_status=inc.PLAN_STATUS.get(plan.status, plan.status) if plan else "",
+            plan_pdf=plan_document.offer(web, staff, unit.id, plan),
             tables=plan_tables(plan) if plan else {},
             figures=figure_rows(plan) if plan and plan.has_figures else [],
             notice=NOTICES.get(request.query_params.get("hecho", ""), ""),
             can_plan=inc.may(staff, "SavePlan"),
             can_diagnose=inc.may(staff, "RecordDiagnosis") and unit.stage == "diagnostico",
+            can_train=inc.may(staff, "RecordTraining"),
+            typed=typed or {},
         )
 
     @app.get("/app/unidades/{unit_id}", response_class=HTMLResponse, include_in_schema=False)
@@ -233,6 +262,43 @@ def register(app: FastAPI, web: WebApp) -> None:
             status, _ = forms.refusal(exc)
             return page(request, staff, unit, status, exc.details() or "No se pudo guardar el diagnóstico.", {})
         return RedirectResponse(f"/app/unidades/{unit_id}?hecho=diagnostico", status_code=303)
+
+    @app.post("/app/unidades/{unit_id}/capacitaciones", include_in_schema=False)
+    def record_training(request: Request, unit_id: str, form: PostedLists) -> Response:
+        """A training session of the UP: topic, date and who of its owners attended."""
+        staff = inc.writer(web, request, "RecordTraining")
+
+        def one(name: str) -> str:
+            return (form.get(name) or [""])[0].strip()
+
+        web.check_csrf(staff, one("csrf"))
+        present = set(form.get("asistio") or [])
+        topic, day = one("tema")[:300], one("fecha")
+        try:
+            unit = get_unit(staff, unit_id)
+        except grpc.RpcError as exc:
+            if inc.missing(exc):
+                return not_found(request, staff)
+            raise
+        typed = {"tema": topic, "fecha": day, "asistio": present}
+        try:
+            held = datetime.combine(date.fromisoformat(day), time(12), inc.COLOMBIA)
+        except ValueError:
+            problems = {"training.held_at": "Indique la fecha de la sesión (aaaa-mm-dd)"}
+            return page(request, staff, unit, 400, "", problems, typed)
+        training = pb.RecordTrainingRequest(
+            unit_id=unit.id,
+            topic=topic,
+            attendance=[pb.Attendance(beneficiary_id=o, present=o in present) for o in unit.owner_ids],
+        )
+        training.held_at.FromDatetime(held)
+        try:
+            web.backend.call(web.backend.income.RecordTraining, training, staff.user)
+        except grpc.RpcError as exc:
+            status, found = forms.refusal(exc)
+            problems = {f"training.{k}": v for k, v in found.items()}
+            return page(request, staff, unit, status, "", problems, typed)
+        return RedirectResponse(f"/app/unidades/{unit_id}?hecho=capacitacion#capacitaciones", status_code=303)
 
     @app.get("/app/unidades/{unit_id}/graficas/{name}.{fmt}", include_in_schema=False)
     def plan_chart(request: Request, unit_id: str, name: str, fmt: str) -> Response:

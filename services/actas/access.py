@@ -5,7 +5,8 @@ that take an ``Actor`` check the same entries; the gateway derives its 403s from
 - Templates: every user, and a kiosk (it captures actas offline from them); other
   services read them to render documents.
 - Capture, signing, sealing and amendments (the desk flow): admin, coordinator,
-  gestor and psychosocial staff. Auditors read, they never write.
+  gestor, income adviser (the follow-up actas of productive units) and
+  psychosocial staff. Auditors read, they never write.
 - Reading actas (by id, by filter, counts, one acta's verification): every user;
   the documents service reads an acta to render it, and the reports service lists
   sealed actas to rebuild its projection (``crm-reports-backfill``); ``VerifyActa`` also answers the
@@ -47,6 +48,7 @@ from crm_platform.access import (
     AUDITOR,
     COORDINATOR,
     GESTOR,
+    INCOME_ADVISER,
     KIOSK,
     PSYCHOSOCIAL,
     PUBLIC,
@@ -59,7 +61,7 @@ from crm_platform.access import (
 )
 
 READERS = roles(USER_ROLES)
-WRITERS = roles(ADMIN, COORDINATOR, GESTOR, PSYCHOSOCIAL)
+WRITERS = roles(ADMIN, COORDINATOR, GESTOR, INCOME_ADVISER, PSYCHOSOCIAL)
 CHAIN_AUDITORS = roles(ADMIN, COORDINATOR, AUDITOR)
 DEVICE_READERS = roles(ADMIN, COORDINATOR, AUDITOR)
 DEVICE_ADMINS = roles(ADMIN, COORDINATOR)

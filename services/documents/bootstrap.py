@@ -10,9 +10,11 @@ from crm_platform.messaging import EventPublisher
 from crm_platform.outbox import OutboxRelay
 from services.documents.adapters import repository
 from services.documents.adapters.actas_source import GrpcActaSource
+from services.documents.adapters.income_source import GrpcPlanSource
 from services.documents.adapters.object_store import MinioObjectStore
 from services.documents.domain.signing import PdfSigner, development_identity
 from services.documents.service_layer.handlers import DOCUMENTS, DocumentHandlers, SystemClock
+from services.documents.service_layer.plan_documents import PLAN_DOCUMENTS, PlanDocuments
 
 SERVICE_NAME = "documents"
 
@@ -24,9 +26,12 @@ class App:
     publisher: EventPublisher
     source: GrpcActaSource
     store: MinioObjectStore
+    plans: PlanDocuments
+    plan_source: GrpcPlanSource
 
     def close(self) -> None:
         self.source.close()
+        self.plan_source.close()
         self.publisher.close()
         repository.disconnect()
 
@@ -48,8 +53,9 @@ def bootstrap(infra: Infrastructure | None = None) -> App:
     infra = infra or Infrastructure.from_env()
     repository.connect(infra.mongo_uri, setting("DOCUMENTS_DB", repository.DEFAULT_DB))
     repo = repository.MongoDocumentRepository()
+    plan_repo = repository.MongoDocumentRepository(repository.PLAN_DOCUMENTS)
     publisher = EventPublisher(infra.amqp_uri, SERVICE_NAME)
-    relay = OutboxRelay(publisher, {DOCUMENTS: repo.documents})
+    relay = OutboxRelay(publisher, {DOCUMENTS: repo.documents, PLAN_DOCUMENTS: plan_repo.documents})
     source = GrpcActaSource(
         setting("ACTAS_GRPC", "127.0.0.1:50052"), setting("PUBLIC_VERIFY_BASE_URL", "http://127.0.0.1:8080/verificar")
     )
@@ -61,14 +67,20 @@ def bootstrap(infra: Infrastructure | None = None) -> App:
         public_endpoint=setting("S3_PUBLIC_ENDPOINT", ""),
         region=setting("S3_REGION", "us-east-1"),
     )
+    signer, clock = signer_from_env(), SystemClock()
+    documents_bucket = setting("DOCUMENTS_BUCKET", "crm-documents")
     handlers = DocumentHandlers(
         repo=repo,
         actas=source,
         store=store,
-        signer=signer_from_env(),
+        signer=signer,
         relay=relay,
-        clock=SystemClock(),
-        documents_bucket=setting("DOCUMENTS_BUCKET", "crm-documents"),
+        clock=clock,
+        documents_bucket=documents_bucket,
         attachments_bucket=setting("ATTACHMENTS_BUCKET", "crm-attachments"),
     )
-    return App(handlers, relay, publisher, source, store)
+    plan_source = GrpcPlanSource(
+        setting("INCOME_GRPC", "127.0.0.1:50056"), setting("BENEFICIARIES_GRPC", "127.0.0.1:50051")
+    )
+    plans = PlanDocuments(plan_repo, plan_source, store, signer, relay, clock, documents_bucket)
+    return App(handlers, relay, publisher, source, store, plans, plan_source)

@@ -2,36 +2,39 @@
 the one table. The gRPC server enforces it before any handler runs; the gateway
 derives its 403s from it.
 
-- Reading UPs, plans and trainings: every user.
+- Reading UPs, plans and trainings: every user. The sector catalogue, a UP and
+  its plan also the documents service (the SERVICE role), which renders each
+  approved plan version's PDF.
 - Registering UPs, moving their stages, editing and submitting plans, recording
   trainings: those who work with the families in the field (admin, coordinator,
-  gestor).
+  gestor, and the income adviser, "asesor G.I.", whose work this is).
 - Recording the diagnosis and the capitalisation amount (facts the workflow's
   guards read), listing overdue UPs and workflow tasks: the field roles.
 - Workflow definitions (list, read, check, publish) and migrating a UP to
   another version: coordinators (and admin).
+- A UP's financial statements: the field roles record them; every user reads
+  them with their ratios and trends.
 - Approving or returning a plan: coordinators (and admin). The domain adds the
-  four-eyes rule: nobody decides on a plan they submitted. An "asesor G.I." role
-  was not added: it would be a coordinator limited to income, which the platform's
-  role set does not express yet.
+  four-eyes rule: nobody decides on a plan they submitted. The income adviser
+  prepares plans and does not approve them: approval stays with coordination.
 """
 
 from __future__ import annotations
 
-from crm_platform.access import ADMIN, COORDINATOR, GESTOR, USER_ROLES, AccessTable, roles
+from crm_platform.access import ADMIN, COORDINATOR, GESTOR, INCOME_ADVISER, SERVICE, USER_ROLES, AccessTable, roles
 
 READERS = roles(USER_ROLES)
-FIELD = roles(ADMIN, COORDINATOR, GESTOR)
+FIELD = roles(ADMIN, COORDINATOR, GESTOR, INCOME_ADVISER)
 DECIDERS = roles(ADMIN, COORDINATOR)
 
 ACCESS: AccessTable = {
-    "ListSectors": READERS,
+    "ListSectors": roles(READERS, SERVICE),
     "RegisterUnit": FIELD,
-    "GetUnit": READERS,
+    "GetUnit": roles(READERS, SERVICE),
     "ListUnits": READERS,
     "CountUnits": READERS,
     "ChangeStage": FIELD,
-    "GetPlan": READERS,
+    "GetPlan": roles(READERS, SERVICE),
     "ListPlanVersions": READERS,
     "SavePlan": FIELD,
     "SubmitPlan": FIELD,
@@ -48,4 +51,7 @@ ACCESS: AccessTable = {
     "MigrateUnit": DECIDERS,
     "ListOverdue": FIELD,
     "ListTasks": FIELD,
+    "CosignTask": FIELD,  # the engine admits only a person of the task's role, not its requester
+    "RecordStatement": FIELD,
+    "ListStatements": READERS,
 }

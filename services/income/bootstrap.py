@@ -17,7 +17,9 @@ from crm_platform.workflow.mongo_store import MongoWorkflowStore
 from crm_platform.workflow.sweeper import WorkflowSweeper
 from services.income.adapters.actas_source import GrpcActaSource
 from services.income.adapters.directory import BeneficiariesDirectory
+from services.income.adapters.loan_balances import NoLoanBalances
 from services.income.adapters.repository import DEFAULT_DB, MongoIncomeStore, MongoTrainingStore
+from services.income.adapters.statement_store import MongoStatementStore
 from services.income.adapters.workflow import (
     DefinitionCatalog,
     TaskNotifier,
@@ -31,6 +33,7 @@ from services.income.service_layer.definitions import WorkflowAdmin
 from services.income.service_layer.handlers import IncomeHandlers
 from services.income.service_layer.ports import Relay
 from services.income.service_layer.stage_flow import SETTLE, UNITS, StageFlow
+from services.income.service_layer.statements import StatementHandlers
 from services.income.service_layer.trainings import TrainingHandlers
 
 SERVICE_NAME = "income"
@@ -50,6 +53,7 @@ class App:
     runner: ActionRunner
     workflow_store: MongoWorkflowStore
     admin: WorkflowAdmin
+    statements: StatementHandlers
 
     def close(self) -> None:
         self.directory.close()
@@ -116,4 +120,10 @@ def bootstrap(infra: Infrastructure | None = None) -> App:
     handlers = IncomeHandlers(store, directory, flow, relay, clock, viability_rule(), actas)
     trainings = TrainingHandlers(MongoTrainingStore(store.trainings), store, directory, clock)
     admin = WorkflowAdmin(engine, flow_store, DefinitionCatalog(flow_store))
-    return App(handlers, trainings, relay, publisher, store, directory, actas, engine, runner, flow_store, admin)
+    # The loans' balances: the loans ledger's adapter replaces NoLoanBalances here.
+    statements = StatementHandlers(
+        MongoStatementStore(store.units.database["statements"]), store, NoLoanBalances(), clock
+    )
+    return App(
+        handlers, trainings, relay, publisher, store, directory, actas, engine, runner, flow_store, admin, statements
+    )

@@ -14,7 +14,7 @@ from devstack.infra import Stack
 from tests.helpers import unique_cc
 
 PASSWORD = "e2e-password-123"
-ROLES = ("coordinator", "gestor", "psychosocial", "auditor")
+ROLES = ("coordinator", "gestor", "income_adviser", "psychosocial", "auditor")
 
 
 @pytest.fixture(scope="module")

@@ -117,3 +117,43 @@ def test_the_guards_read_the_recorded_facts_and_the_actions_create_tasks(
     overdue = http.get(f"{UNITS}-vencidas", headers=gestor)
     assert overdue.status_code == 200 and unit["id"] not in [i["unit_id"] for i in overdue.json()["instances"]]
     assert http.get(f"{UNITS}/no-existe/tareas", headers=gestor).status_code == 404
+
+
+def test_a_cosignature_holds_the_up_back_until_a_coordinator_other_than_the_requester_signs(
+    http: httpx.Client, as_role: dict[str, dict[str, str]], community: dict[str, Any]
+) -> None:
+    gestor, coordinator, admin = as_role["gestor"], as_role["coordinator"], as_role["admin"]
+    unit, _ = new_unit(http, gestor, community["id"])
+    path = f"{UNITS}/{unit['id']}"
+    assert http.post(f"{path}/diagnostico", headers=gestor, json={"complete": True}).status_code == 200
+    assert http.post(f"{path}/etapa", headers=gestor, json={"transition": "formular_plan", "expected_version": 1})
+    plan = http.put(f"{path}/plan", headers=gestor, json={"content": content_to_mapping(content())}).json()
+    sent = http.post(f"{path}/etapa", headers=gestor, json={"transition": "enviar_aprobacion", "expected_version": 2})
+    assert sent.status_code == 200, sent.text
+    revision = http.post(f"{path}/plan/envio", headers=gestor, json={"expected_revision": plan["revision"]})
+    # An admin approves the plan: not the coordination's co-signature the stage asks for.
+    approved = http.post(
+        f"{path}/plan/aprobacion", headers=admin, json={"expected_revision": revision.json()["revision"]}
+    )
+    assert approved.status_code == 200, approved.text
+    held = http.post(
+        f"{path}/etapa", headers=gestor, json={"transition": "iniciar_implementacion", "expected_version": 3}
+    )
+    assert held.status_code == 409 and held.json()["fields"]["guard"] == "firma_conjunta", held.text
+    assert "Aprobar el plan de acción" in held.json()["error"]
+    (task,) = http.get(f"{path}/tareas", headers=gestor).json()["tasks"]
+    assert (task["kind"], task["requested_by"], task["done_by"]) == (
+        "cosignature",
+        sent.json()["history"][-1]["by"],
+        "",
+    )
+    assert task["blocks"] == ["iniciar_implementacion", "iniciar_capitalizacion"]
+    sign = f"{path}/tareas/{task['id']}/firma-conjunta"
+    assert http.post(sign, headers=gestor).status_code == 403  # a gestor is not the role asked
+    assert http.post(f"{path}/tareas/no-existe/firma-conjunta", headers=coordinator).status_code == 404
+    signed = http.post(sign, headers=coordinator)
+    assert signed.status_code == 200 and signed.json()["done_by"] and signed.json()["done_at"], signed.text
+    moved = http.post(
+        f"{path}/etapa", headers=gestor, json={"transition": "iniciar_implementacion", "expected_version": 3}
+    )
+    assert moved.status_code == 200 and moved.json()["stage"] == "implementacion", moved.text

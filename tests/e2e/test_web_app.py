@@ -27,12 +27,13 @@ from tests.e2e.web_support import DESKTOP, PHONE, browser, screenshot, serious_v
 __all__ = ["browser"]  # the fixture, imported for pytest
 
 PASSWORD = "web-password-123"
-WEB_ROLES = ("admin", "coordinator", "gestor", "psychosocial", "auditor")
+WEB_ROLES = ("admin", "coordinator", "gestor", "income_adviser", "psychosocial", "auditor")
 EVERYONE = ["Inicio", "Actas", "Comunidades", "Unidades productivas"]
 SECTIONS_OF = {  # the menu each role sees, from the services' access tables
     "admin": [*EVERYONE, "Indicadores", "Quioscos", "Notificaciones", "Flujos", "Administración"],
     "coordinator": [*EVERYONE, "Indicadores", "Quioscos", "Notificaciones", "Flujos"],
     "gestor": [*EVERYONE, "Indicadores", "Notificaciones"],
+    "income_adviser": [*EVERYONE, "Indicadores"],
     "psychosocial": EVERYONE,
     "auditor": [*EVERYONE, "Indicadores", "Quioscos", "Notificaciones"],
 }

@@ -2,7 +2,8 @@
 stack: a gestor registers a UP from its household (field errors first), sees it
 on the board and the list, moves its stage and sees a failing guard's message;
 with a plan drafted, submitted and approved by a coordinator, the UP shows the
-figures, the verdict and the charts; the list's XLSX opens; an auditor sees no
+figures, the verdict and the charts, and the link to its signed PDF "Plan de
+Acción"; the list's XLSX opens; an auditor sees no
 form and gets 403 by URL and by POST. axe-core at phone and desktop widths."""
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from services.income.domain.plan_io import content_to_mapping
 from tests.e2e.test_gateway_income import household
 from tests.e2e.test_web_app import PASSWORD, base
 from tests.e2e.web_support import DESKTOP, PHONE, browser, screenshot, serious_violations, sign_in
+from tests.helpers import eventually
 from tests.unit.income_builders import content
 
 __all__ = ["base", "browser"]  # fixtures, imported for pytest
@@ -215,6 +217,27 @@ def test_an_approved_plan_shows_its_figures_and_charts_and_the_list_exports_to_x
         page.context.close()
     assert http.get(f"{path}/plan", headers=gestor).json()["status"] == "approved"
 
+    # The approved version's signed PDF: offered on the UP's page once stored (the
+    # documents service makes it from the approval event), and on the plan's page.
+    page = open_as(browser, base, people["gestor"])
+    try:
+        pdf_link = page.get_by_role("link", name="Descargar Plan de Acción (PDF firmado)")
+
+        def offered() -> bool:
+            page.goto(f"{base}/app/unidades/{unit['id']}")
+            return pdf_link.count() == 1
+
+        eventually(offered, timeout=30, interval=1)
+        href = pdf_link.get_attribute("href")
+        assert href == f"/app/unidades/{unit['id']}/plan/pdf?version=1"
+        assert "El PDF se está generando" not in page.locator("main").inner_text()
+        pdf = page.request.get(f"{base}{href}")  # a redirect to a time-limited link of the object store
+        assert pdf.status == 200 and pdf.body().startswith(b"%PDF-")
+        page.goto(f"{base}/app/unidades/{unit['id']}/plan")
+        assert pdf_link.get_attribute("href") == href
+    finally:
+        page.context.close()
+
     for size, label in ((PHONE, "movil"), (DESKTOP, "escritorio")):
         page = open_as(browser, base, people["coordinator"], size)
         try:
@@ -291,5 +314,88 @@ def test_a_reader_sees_no_forms_and_gets_403_by_url_and_by_post(
             assert page.request.post(url, form=form).status == 403
         after = http.get(f"{UNITS}/{unit['id']}", headers=as_role["gestor"]).json()
         assert (after["stage"], after.get("plan_version", 0)) == ("diagnostico", 0)
+    finally:
+        page.context.close()
+
+
+def test_a_followup_acta_opened_from_the_up_names_it_and_offers_only_the_newest_template(
+    browser: Browser, base: str, http: httpx.Client, as_role: dict[str, dict[str, str]], people: dict[str, str],
+    home: dict[str, Any],
+) -> None:  # fmt: skip
+    body = {
+        "name": f"Tienda {uuid.uuid4().hex[:6]}", "family_id": home["family"], "owner_ids": home["owners"][:1],
+        "community_id": home["community"], "sector": "comercio", "kind": "emprendimiento",
+    }  # fmt: skip
+    unit = http.post(UNITS, headers=as_role["gestor"], json=body)
+    assert unit.status_code == 201, unit.text
+    page = open_as(browser, base, people["gestor"], PHONE)
+    try:
+        page.goto(f"{base}/app/unidades/{unit.json()['id']}")
+        page.get_by_role("link", name="Registrar un seguimiento (nueva acta)").click()
+        kinds = page.get_by_label("Tipo de acta", exact=True).locator("option").all_inner_texts()
+        assert kinds.count("Acta de seguimiento a unidad productiva") == 1, kinds  # v2 only, not v1 too
+        chosen = page.get_by_label("Tipo de acta", exact=True).evaluate("s => s.selectedOptions[0].value")
+        assert chosen == "seguimiento_unidad_productiva@2"
+        assert page.get_by_label(body["name"], exact=False).count() == 0  # not a participant
+        field = page.get_by_label("Código de la unidad productiva")
+        assert field.evaluate("s => s.tagName") == "SELECT"
+        assert field.evaluate("s => s.selectedOptions[0].textContent") == body["name"]
+        assert field.input_value() == unit.json()["id"]
+        participants = page.get_by_role("group", name="Participantes elegidos (desmarque para quitar)")
+        assert participants.get_by_role("checkbox").count() == 1
+        check_page(page, "movil", PHONE["width"])
+    finally:
+        page.context.close()
+    # An auditor reads the UP but captures no acta: no link.
+    page = open_as(browser, base, people["auditor"])
+    try:
+        page.goto(f"{base}/app/unidades/{unit.json()['id']}")
+        assert page.get_by_role("link", name="Registrar un seguimiento (nueva acta)").count() == 0
+    finally:
+        page.context.close()
+
+
+def test_a_gestor_records_a_training_session_from_the_up_page_with_errors_beside_the_fields(
+    browser: Browser, base: str, http: httpx.Client, as_role: dict[str, dict[str, str]], people: dict[str, str],
+    home: dict[str, Any],
+) -> None:  # fmt: skip
+    body = {
+        "name": f"Taller {uuid.uuid4().hex[:6]}", "family_id": home["family"], "owner_ids": home["owners"],
+        "community_id": home["community"], "sector": "comercio", "kind": "fortalecimiento",
+    }  # fmt: skip
+    unit = http.post(UNITS, headers=as_role["gestor"], json=body).json()
+    page = open_as(browser, base, people["gestor"], PHONE)
+    try:
+        page.goto(f"{base}/app/unidades/{unit['id']}")
+        form = page.locator("form[action$='/capacitaciones']")
+        form.get_by_label("Tema de la sesión").fill("   ")  # passes the browser's check, not the service's
+        form.get_by_label("Fecha").fill("2026-11-20")
+        form.get_by_role("checkbox").first.check()
+        with page.expect_response(lambda r: r.request.method == "POST") as sent:
+            form.get_by_role("button", name="Registrar sesión").click()
+        assert sent.value.status == 400
+        topic = page.get_by_label("Tema de la sesión")
+        assert "Escriba el tema" in page.locator("#e-tema").inner_text()
+        assert topic.get_attribute("aria-invalid") == "true"
+        assert page.get_by_label("Fecha").input_value() == "2026-11-20"  # kept
+        topic.fill("Costos y precios")
+        check_page(page, "movil", PHONE["width"])
+        owners = page.get_by_role("group", name="Asistieron (titulares de la unidad)").get_by_role("checkbox")
+        assert owners.count() == len(home["owners"]) and owners.first.is_checked()  # kept
+        page.get_by_role("button", name="Registrar sesión").click()
+        page.wait_for_url("**hecho=capacitacion**")
+        assert page.get_by_role("status").inner_text() == "Sesión de capacitación registrada."
+        table = page.get_by_role("table", name="Cumplimiento por persona")
+        bands = [row.inner_text() for row in table.locator("tbody tr").all()]
+        assert len(bands) == len(home["owners"]) and sum("Cumple" in b and "No cumple" not in b for b in bands) == 1
+    finally:
+        page.context.close()
+    listed = http.get(f"{UNITS}/{unit['id']}/capacitaciones", headers=as_role["gestor"]).json()
+    (session,) = listed["trainings"]
+    assert session["topic"] == "Costos y precios"
+    page = open_as(browser, base, people["auditor"])
+    try:
+        page.goto(f"{base}/app/unidades/{unit['id']}")
+        assert page.locator("form[action$='/capacitaciones']").count() == 0
     finally:
         page.context.close()

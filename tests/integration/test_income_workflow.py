@@ -88,7 +88,7 @@ def test_guards_read_the_plan_facts_and_the_document_follows_the_instance(store:
     assert not_approved.value.guard == "plan_aprobado_y_viable"
     assert not_approved.value.seen == {"plan.aprobado": False, "plan.viable": False}
     plan = h.decide_plan(unit_id, "submit", plan.revision, "gestor1")
-    h.decide_plan(unit_id, "approve", plan.revision, "coord1")
+    h.decide_plan(unit_id, "approve", plan.revision, "coord1", role="coordinator")  # also co-signs
     moved = h.change_stage(unit_id, "iniciar_implementacion", 3, "coord1")
     stored = engine.get(unit_id)
     assert (moved["stage"], moved["version"]) == (stored.state, stored.version) == ("implementacion", 4)
@@ -101,7 +101,9 @@ def test_guards_read_the_plan_facts_and_the_document_follows_the_instance(store:
         contracts.check("income", "stage_changed", event["payload"])
     # The co-signature the definition asks for on "enviar_aprobacion" is there, once.
     tasks = MongoWorkflowStore(store.units.database).tasks(unit_id)
-    assert [(t.kind, t.assignee_role) for t in tasks] == [("cosignature", "coordinator")]
+    assert [(t.kind, t.assignee_role, t.requested_by, t.done_by) for t in tasks] == [
+        ("cosignature", "coordinator", "gestor1", "coord1")
+    ]
 
 
 def _content() -> dict[str, Any]:

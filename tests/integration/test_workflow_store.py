@@ -71,10 +71,18 @@ class Rig:
         self.engine.transition(up, "formular_plan", "gestor-1", None, 1)
         return self.engine.transition(up, "enviar_aprobacion", "gestor-1", {"plan": {"version": 1}}, 2).version
 
+    def cosigned(self, up: str, version: int) -> int:
+        """Run the co-signature action Aprobación asked for and sign it (a coordinator)."""
+        self.runner.run(up)
+        (request,) = self.engine.open_cosignatures(up)
+        signed = self.engine.cosign(up, request.id, "coord", "coordinator")
+        assert self.store.task(request.id) == signed and signed.done_by == "coord"
+        return version
+
 
 def test_two_concurrent_transitions_on_one_instance_one_wins_one_conflicts(db: Database) -> None:
     rig = Rig(db)
-    version = rig.in_aprobacion("up-1")
+    version = rig.cosigned("up-1", rig.in_aprobacion("up-1"))
     barrier = threading.Barrier(2)
     outcomes: dict[str, Any] = {}
 
@@ -116,18 +124,19 @@ def test_a_stale_write_is_refused_by_the_store_itself(db: Database) -> None:
 
 def test_a_crash_between_commit_and_actions_still_runs_each_action_once(db: Database) -> None:
     rig = Rig(db)
-    version = rig.in_aprobacion("up-1")  # stored a require_cosignature action; nothing ran it (the "crash")
+    version = rig.cosigned("up-1", rig.in_aprobacion("up-1"))
+    # Each later transition stores its actions; nothing runs them (the "crash").
     v = rig.engine.transition("up-1", "iniciar_implementacion", "coord", APPROVED, version).version
     v = rig.engine.transition("up-1", "fortalecer", "gestor-1", None, v, acta_id="acta-1").version
     moved = rig.engine.transition("up-1", "iniciar_seguimiento", "gestor-1", None, v)
-    assert len(rig.store.pending_actions("up-1")) == 6
+    assert len(rig.store.pending_actions("up-1")) == 5
     rig.clock.advance(timedelta(minutes=1))
     # The relay runs twice: the first "dies" after executing and before clearing.
     clear = rig.store.remove_actions
     rig.store.remove_actions = lambda *_: None  # type: ignore[method-assign]
-    assert rig.runner.sweep(T0 + timedelta(minutes=1)) == 6
+    assert rig.runner.sweep(T0 + timedelta(minutes=1)) == 5
     rig.store.remove_actions = clear  # type: ignore[method-assign]
-    assert rig.runner.sweep(T0 + timedelta(minutes=1)) == 6
+    assert rig.runner.sweep(T0 + timedelta(minutes=1)) == 5
     assert rig.runner.sweep(T0 + timedelta(minutes=1)) == 0
     tasks = rig.store.tasks("up-1")
     assert sorted(t.kind for t in tasks) == ["cosignature", "follow_up"]

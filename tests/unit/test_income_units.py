@@ -101,7 +101,7 @@ def test_capitalization_needs_an_approved_viable_plan_and_its_amount() -> None:
     plan = h.save_plan(unit_id, content_to_mapping(content()), 0, "gestor1")
     h.change_stage(unit_id, "enviar_aprobacion", 2, "gestor1")
     plan = h.decide_plan(unit_id, "submit", plan.revision, "gestor1")
-    h.decide_plan(unit_id, "approve", plan.revision, "coord1")
+    h.decide_plan(unit_id, "approve", plan.revision, "coord1", role="coordinator")
     with pytest.raises(GuardFailed) as no_amount:
         h.change_stage(unit_id, "iniciar_capitalizacion", 3, "coord1")
     assert no_amount.value.guard == "fuentes_definidas"
@@ -150,9 +150,12 @@ def test_implementation_waits_for_an_approved_viable_plan_approved_by_someone_el
         h.change_stage(unit_id, "iniciar_implementacion", 3, "coord1")
     with pytest.raises(vocabulary.FailedPrecondition):
         h.decide_plan(unit_id, "approve", plan.revision, "gestor1")  # four eyes
-    approved = h.decide_plan(unit_id, "approve", plan.revision, "coord1")
+    approved = h.decide_plan(unit_id, "approve", plan.revision, "coord1", role="coordinator")
     assert str(approved.status) == "approved"
     assert store.events(unit_id)[-1] == "action_plan_approved"
+    # The approval gave the co-signature entering Aprobación asked of coordination.
+    (task,) = h.flow.engine.tasks(unit_id)
+    assert (task.kind, task.done_by, task.requested_by) == ("cosignature", "coord1", "gestor1")
     moved = h.change_stage(unit_id, "iniciar_implementacion", 3, "coord1")
     assert moved["stage"] == "implementacion"
 

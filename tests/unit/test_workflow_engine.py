@@ -20,10 +20,14 @@ APPROVED = {"plan": {"version": 1, "aprobado": True, "viable": True}}
 
 
 def in_aprobacion(rig: Rig, up: str = "up-1") -> Instance:
+    """In Aprobación, with the coordinator's co-signature the entry asks for given."""
     engine = rig.seeded()
     engine.start(GI, up, {"diagnostico": {"completo": True}}, "gestor-1")
     engine.transition(up, "formular_plan", "gestor-1", None, 1)
-    return engine.transition(up, "enviar_aprobacion", "gestor-1", {"plan": {"version": 1}}, 2)
+    at = engine.transition(up, "enviar_aprobacion", "gestor-1", {"plan": {"version": 1}}, 2)
+    rig.runner.run(up)
+    engine.cosign(up, f"{up}:{at.seq}:0", "coord", "coordinator")
+    return at
 
 
 def to_seguimiento(rig: Rig, up: str = "up-1") -> Instance:
@@ -99,7 +103,7 @@ def test_entering_seguimiento_creates_a_task_due_in_30_days_and_notifies_the_ges
     moved = to_seguimiento(rig)
     # Stored with the transition, not executed inline.
     assert [a.name for a in rig.store.pending_actions("up-1")][-3:] == ["create_task", "notify", "emit_event"]
-    assert rig.store.tasks("up-1") == []
+    assert [t.kind for t in rig.store.tasks("up-1")] == ["cosignature"]  # only Aprobación's, run before
     rig.runner.run("up-1")
     tasks = {t.kind: t for t in rig.store.tasks("up-1")}
     follow_up = tasks["follow_up"]
@@ -123,7 +127,7 @@ def test_actions_run_twice_still_take_effect_once_per_id(monkeypatch: pytest.Mon
     with pytest.raises(SystemExit):
         rig.runner.run("up-1")
     monkeypatch.setattr(rig.store, "remove_actions", remove)
-    assert rig.runner.run("up-1") == 6  # all six stored actions again: at least once
+    assert rig.runner.run("up-1") == 5  # all five stored since Aprobación again: at least once
     assert rig.runner.run("up-1") == 0
     assert len(rig.store.tasks("up-1")) == 2  # one follow-up, one co-signature
     assert len(rig.events.published) == 3 * 2  # stage_changed of three transitions, each published twice...

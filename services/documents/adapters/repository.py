@@ -1,4 +1,6 @@
-"""MongoDB records of the documents: one per sealed acta, with its outbox.
+"""MongoDB records of the documents, with their outbox: one per sealed acta
+(collection ``documents``) and one per approved action plan version (collection
+``plan_documents``, the same records through the same class).
 
 A producer holds a pending record under a lease (``lease_owner``, ``leased_until``)
 taken by one conditional update; storing the document and recording a failure are
@@ -48,10 +50,16 @@ class DocumentDoc(mongoengine.Document):
     outbox = mongoengine.ListField(mongoengine.DictField())
 
 
+PLAN_DOCUMENTS = "plan_documents"
+
+
 def connect(mongo_uri: str, db_name: str = DEFAULT_DB) -> None:
     mongoengine.disconnect(alias=DB_ALIAS)
     mongoengine.connect(db=db_name, host=mongo_uri, alias=DB_ALIAS, tz_aware=True, **DURABLE_WRITES)
     DocumentDoc.ensure_indexes()
+    plans = mongoengine.get_db(DB_ALIAS)[PLAN_DOCUMENTS]
+    plans.create_index([("status", 1), ("next_attempt_at", 1)])
+    plans.create_index([("outbox.created_at", 1)])
 
 
 def disconnect() -> None:
@@ -59,8 +67,13 @@ def disconnect() -> None:
 
 
 class MongoDocumentRepository:
-    def __init__(self) -> None:
-        self.documents: Collection = DocumentDoc._get_collection()
+    """The records of one collection: the actas' (default) or ``collection``'s,
+    e.g. ``PLAN_DOCUMENTS``; ``documents`` is the collection (and its outbox)."""
+
+    def __init__(self, collection: str = "") -> None:
+        self.documents: Collection = (
+            mongoengine.get_db(DB_ALIAS)[collection] if collection else DocumentDoc._get_collection()
+        )
 
     def ensure_pending(self, acta_id: str, now: datetime, lease: Lease | None = None) -> DocumentRecord:
         held = {"lease_owner": lease.owner, "leased_until": lease.until} if lease else {}

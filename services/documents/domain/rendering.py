@@ -131,7 +131,7 @@ def render_pdf(view: ActaView) -> bytes:
             lang="es-CO",
             initialFontName=FONT,  # else every page names Helvetica, a font that is not embedded
         )
-        doc.build(story, canvasmaker=_footed(f"CRM Social · Acta N.º {_number(view)}"))
+        doc.build(story, canvasmaker=footed(f"CRM Social · Acta N.º {_number(view)}"))
         return out.getvalue()
     except RenderFailed:
         raise
@@ -271,7 +271,7 @@ def _verification_block(view: ActaView) -> Table:
     return table([[text, QrCode(view.verify_url)]], [CONTENT_WIDTH - qr_column, qr_column], BOX)
 
 
-def _footed(text: str) -> Any:
+def footed(text: str) -> Any:
     """A canvas class that writes "<text> · Página n de N" at the foot of every page:
     pages are kept until the document is complete, when N is known."""
     footer = plain(text).replace("\n", " ")

@@ -101,6 +101,13 @@ def _cells(*commands: tuple[object, ...]) -> TableStyle:
 
 GRID = _cells(("GRID", (0, 0), (-1, -1), 0.5, RULE), ("BACKGROUND", (0, 0), (0, -1), SHADE))
 BOX = _cells(("BOX", (0, 0), (-1, -1), 0.75, RULE))
+HEADER_GRID = _cells(("GRID", (0, 0), (-1, -1), 0.5, RULE), ("BACKGROUND", (0, 0), (-1, 0), SHADE))  # a header row
+# Two header rows, the first and the third (a 2 x 2 grid of titled quadrants).
+QUADRANTS = _cells(
+    ("GRID", (0, 0), (-1, -1), 0.5, RULE),
+    ("BACKGROUND", (0, 0), (-1, 0), SHADE),
+    ("BACKGROUND", (0, 2), (-1, 2), SHADE),
+)
 NOTICE_BOX = _cells(("BOX", (0, 0), (-1, -1), 0.75, NOTICE_INK), ("BACKGROUND", (0, 0), (-1, -1), NOTICE_SHADE))
 
 # -- flowables -----------------------------------------------------------------------

@@ -1,12 +1,14 @@
 """The documents service process: ``crm-documents``.
 
 - consumes ``actas.acta_sealed`` (queue ``documents.acta_sealed``) and produces
-  each sealed acta's signed PDF; a message is acknowledged once the pending
-  record is durable, so a crash never forgets an acta;
+  each sealed acta's signed PDF, and ``income.action_plan_approved`` (queue
+  ``documents.action_plan_approved``) and produces the approved plan version's
+  signed "Plan de Acción"; a message is acknowledged once the pending record is
+  durable, so a crash never forgets a document;
 - retries failed PDFs with backoff (``RetryLoop``), and those whose producer died
   once its lease ends, and sweeps the outbox;
-- serves gRPC (``DocumentsService``): document state and time-limited links,
-  attachments. Its errors are the platform's vocabulary, translated by the
+- serves gRPC (``DocumentsService``): the state of acta and plan documents and
+  time-limited links to them, attachments. Its errors are the platform's vocabulary, translated by the
   server's interceptor.
 
 A plain kombu consumer rather than nameko: rendering and PAdES signing are
@@ -39,7 +41,7 @@ class RetryLoop(Periodic):
     those whose producer died, when its lease ends (it claims each record first)."""
 
     def __init__(self, app: App, interval: float = 2.0) -> None:
-        super().__init__("documents-retry", app.handlers.retry_due, interval)
+        super().__init__("documents-retry", lambda: app.handlers.retry_due() + app.plans.retry_due(), interval)
 
 
 # -- gRPC ----------------------------------------------------------------------------------
@@ -58,6 +60,7 @@ def _link_fields(link: Link | None) -> dict[str, Any]:
 class DocumentsServicer(pb_grpc.DocumentsServiceServicer):
     def __init__(self, app: App) -> None:
         self.h = app.handlers
+        self.plans = app.plans
 
     def GetActaDocument(self, request: pb.GetActaDocumentRequest, context: grpc.ServicerContext) -> pb.ActaDocument:
         _, role = current_caller()
@@ -71,6 +74,23 @@ class DocumentsServicer(pb_grpc.DocumentsServiceServicer):
             attempts=record.attempts,
             last_error=record.last_error,
             acta_content_hash=record.acta_content_hash,
+            **_link_fields(link),
+        )
+        if record.stored_at:
+            message.stored_at.FromDatetime(record.stored_at)
+        return message
+
+    def GetPlanDocument(self, request: pb.GetPlanDocumentRequest, context: grpc.ServicerContext) -> pb.PlanDocument:
+        record, link = self.plans.document(request.unit_id, request.plan_version, _ttl(request.link_ttl_seconds))
+        message = pb.PlanDocument(
+            unit_id=request.unit_id,
+            plan_version=request.plan_version,
+            status=record.status,
+            sha256=record.sha256,
+            size_bytes=record.size_bytes,
+            pades_signed=record.pades_signed,
+            attempts=record.attempts,
+            last_error=record.last_error,
             **_link_fields(link),
         )
         if record.stored_at:
@@ -95,11 +115,17 @@ def endpoint(app: App) -> GrpcEndpoint:
     return GrpcEndpoint("DOCUMENTS_GRPC_PORT", 50053, [servicer], max_workers=8)
 
 
-def subscription(app: App) -> Subscription:
-    handle = app.handlers.on_acta_sealed
-    return Subscription(
-        "actas", "acta_sealed", "acta_id", lambda e: {"crm.document.status": handle(e["acta_id"]).status}
-    )
+def subscriptions(app: App) -> list[Subscription]:
+    sealed, approved = app.handlers.on_acta_sealed, app.plans.on_plan_approved
+    return [
+        Subscription("actas", "acta_sealed", "acta_id", lambda e: {"crm.document.status": sealed(e["acta_id"]).status}),
+        Subscription(
+            "income",
+            "action_plan_approved",
+            "unit_id",
+            lambda e: {"crm.document.status": approved(e["unit_id"], e["plan_version"]).status},
+        ),
+    ]
 
 
 def main() -> None:
@@ -108,7 +134,7 @@ def main() -> None:
         bootstrap,
         grpc=endpoint,
         background=lambda app: [OutboxSweeper(app.relay), RetryLoop(app)],
-        subscription=subscription,
+        subscription=subscriptions,
     )
 
 

@@ -1,20 +1,10 @@
-"""Use cases of the documents service.
+"""Use cases of the documents service: the PDF of each sealed acta, its state and
+time-limited links to it, and attachments (photos).
 
-On ``acta_sealed`` a pending record is written first (so a crash cannot forget
-the acta), then the PDF is rendered, signed and stored; only then is the record
-marked stored and ``document_stored`` queued in its outbox. Any failure keeps the
-record pending with the error and a backoff; ``retry_due`` picks it up again. A
-redelivered event finds the record stored and does nothing.
-
-Exactly one producer works on a record at a time: it holds a lease (an owner token
-and an end time, taken by one conditional write; the consumer creates the record
-already leased, so the retry loop does not see it while it is being produced). A
-producer that finds the record held leaves it to the holder, or to the retry loop
-once a dead holder's lease ends. The object is created only if its key is free,
-so the first upload is the only one; a later producer adopts it (hashing the bytes
-it finds), and the record is marked stored only by the lease holder, so the
-record's SHA-256 is always that of the stored object and ``document_stored`` is
-queued once.
+On ``acta_sealed`` the acta's PDF is produced by the machinery every document
+shares (``production``: a durable pending record first, one producer at a time
+under a lease, retries with backoff, the object created only if its key is free,
+``document_stored`` queued once). The action plans' PDFs are ``plan_documents``.
 """
 
 from __future__ import annotations
@@ -22,16 +12,15 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from PIL import Image
 
 from crm_platform import errors as vocabulary
 from crm_platform.access import may_read_content, reads_all_content
 from crm_platform.limits import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_MB
-from services.documents.domain import retry
 from services.documents.domain.errors import DocumentsError
 from services.documents.domain.rendering import render_pdf
 from services.documents.service_layer.ports import (
@@ -40,24 +29,30 @@ from services.documents.service_layer.ports import (
     DocumentRecord,
     DocumentRepository,
     EventRelay,
-    Lease,
     ObjectStore,
     Signer,
     StoredObject,
+)
+from services.documents.service_layer.production import (
+    DEFAULT_LINK_TTL,
+    MAX_LINK_TTL,
+    PDF,
+    Link,
+    Made,
+    Production,
+    link,
 )
 
 log = logging.getLogger(__name__)
 
 DOCUMENTS = "documents"
-PDF = "application/pdf"
 ATTACHMENT_TYPES = {"image/jpeg", "image/png", "application/pdf"}
 # What Pillow must find in an image claimed to be of each type.
 IMAGE_FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG"}
 # More than any phone camera takes, below Pillow's decompression-bomb limit;
 # bounds the memory a decode may use.
 MAX_PHOTO_PIXELS = 64_000_000
-DEFAULT_LINK_TTL = timedelta(minutes=15)
-MAX_LINK_TTL = timedelta(hours=24)
+__all__ = ["DEFAULT_LINK_TTL", "MAX_LINK_TTL", "PDF", "DocumentHandlers", "Link", "object_key"]
 
 
 class NotFound(DocumentsError, vocabulary.NotFound):
@@ -81,12 +76,6 @@ class SystemClock:
         return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
-@dataclass(frozen=True)
-class Link:
-    url: str
-    expires_at: datetime
-
-
 @dataclass
 class DocumentHandlers:
     repo: DocumentRepository
@@ -99,109 +88,22 @@ class DocumentHandlers:
     attachments_bucket: str = "crm-attachments"
 
     def on_acta_sealed(self, acta_id: str) -> DocumentRecord:
-        lease = self._lease()
-        record = self.repo.ensure_pending(acta_id, self.clock.now(), lease)  # a new record is created held
-        if record.status == "pending" and record.lease_owner != lease.owner:
-            record = self.repo.claim(acta_id, lease, self.clock.now()) or record
-        return self._produce_if_held(record, lease)
+        return self.production().on_event(acta_id)
 
     def produce(self, acta_id: str) -> DocumentRecord:
         """Render, sign and store one acta's PDF unless it is stored or someone else
         holds it; on failure, schedule a retry."""
-        lease = self._lease()
-        record = self.repo.claim(acta_id, lease, self.clock.now()) or self.repo.get(acta_id)
-        if record is None:  # not known yet
-            record = self.repo.ensure_pending(acta_id, self.clock.now(), lease)
-        return self._produce_if_held(record, lease)
-
-    def _produce_if_held(self, record: DocumentRecord, lease: Lease) -> DocumentRecord:
-        if record.status == "stored":
-            return record  # a redelivered event or a late retry: the document exists already
-        if record.lease_owner != lease.owner:
-            # The holder produces it; if it dies, the retry loop does once its lease ends.
-            log.info("PDF of acta %s is being produced by another worker", record.acta_id)
-            return record
-        return self._produce(record, lease)
-
-    def _produce(self, record: DocumentRecord, lease: Lease) -> DocumentRecord:
-        acta_id = record.acta_id
-        try:
-            view = self.actas.view(acta_id)
-            pdf = render_pdf(view)
-            if self.signer is not None:
-                pdf = self.signer.sign(pdf, reason=f"Acta {acta_id} sellada por CRM Social", location=view.place)
-            if not self.repo.renew(acta_id, self._lease(lease.owner)):
-                log.warning("PDF of acta %s: lease lost before the upload; left to its new holder", acta_id)
-                return self.repo.get(acta_id) or record
-            key = object_key(acta_id)
-            digest = hashlib.sha256(pdf).hexdigest()
-            metadata = {"acta-id": acta_id, "sha256": digest, "acta-content-hash": view.content_hash}
-            stored = self.store.create(self.documents_bucket, key, pdf, PDF, metadata)
-            if stored is None:  # an earlier producer's upload is there: it is the document
-                existing = self.store.get(self.documents_bucket, key)
-                digest = hashlib.sha256(existing).hexdigest()
-                stored = StoredObject(key, digest, len(existing), PDF)
-                log.info("PDF of acta %s was uploaded already (%s); recording that one", acta_id, digest)
-        except Exception as exc:  # every failure is recorded and retried; nothing is dropped
-            attempts = record.attempts + 1
-            wait = retry.backoff(attempts)
-            seconds = wait.total_seconds()
-            log.warning("PDF of acta %s failed (attempt %d), retry in %.0fs: %s", acta_id, attempts, seconds, exc)
-            error, next_attempt_at = f"{type(exc).__name__}: {exc}"[:500], self.clock.now() + wait
-            self.repo.mark_failed(acta_id, lease.owner, error, attempts, next_attempt_at)
-            return replace(
-                record,
-                attempts=attempts,
-                last_error=str(exc),
-                next_attempt_at=next_attempt_at,
-                lease_owner="",
-                leased_until=None,
-            )
-        done = replace(
-            record,
-            status="stored",
-            attempts=record.attempts + 1,
-            last_error="",
-            next_attempt_at=None,
-            object_key=stored.key,
-            sha256=digest,
-            size_bytes=stored.size_bytes,
-            pades_signed=self.signer is not None,
-            stored_at=self.clock.now(),
-            acta_content_hash=view.content_hash,
-            template_key=view.template_key,
-            lease_owner="",
-            leased_until=None,
-        )
-        event = {
-            "id": uuid.uuid4().hex,
-            "type": "document_stored",
-            "payload": {
-                "acta_id": acta_id,
-                "bucket": self.documents_bucket,
-                "object_key": stored.key,
-                "sha256": digest,
-                "size_bytes": stored.size_bytes,
-                "pades_signed": done.pades_signed,
-                "stored_at": done.stored_at.isoformat() if done.stored_at else "",
-            },
-        }
-        if not self.repo.mark_stored(done, lease.owner, event):
-            # The lease ended and another producer took the record; it records the
-            # same object (created once), so there is nothing to undo.
-            log.warning("PDF of acta %s: lease lost before the record was marked; left to its new holder", acta_id)
-            return self.repo.get(acta_id) or record
-        self.relay.flush(DOCUMENTS, acta_id)
-        return done
+        return self.production().produce(acta_id)
 
     def retry_due(self, limit: int = 20) -> int:
-        due = self.repo.due(self.clock.now(), limit)
-        for acta_id in due:
-            self.produce(acta_id)
-        return len(due)
+        return self.production().retry_due(limit)
 
-    def _lease(self, owner: str = "") -> Lease:
-        return Lease(owner or uuid.uuid4().hex, self.clock.now() + retry.LEASE)
+    def production(self) -> Production:
+        """The acta PDFs' production, on this instance's current adapters."""
+        job = ActaJob(self.actas)
+        return Production(
+            self.repo, job, self.store, self.signer, self.relay, self.clock, self.documents_bucket, DOCUMENTS
+        )
 
     def document(self, acta_id: str, ttl: timedelta | None = None, *, role: str) -> tuple[DocumentRecord, Link | None]:
         """The document's record and, once stored, a time-limited link to its PDF.
@@ -254,8 +156,37 @@ class DocumentHandlers:
         return found, self._link(self.attachments_bucket, found.key, ttl)
 
     def _link(self, bucket: str, key: str, ttl: timedelta | None) -> Link:
-        ttl = min(ttl or DEFAULT_LINK_TTL, MAX_LINK_TTL)
-        return Link(self.store.link(bucket, key, ttl), self.clock.now() + ttl)
+        return link(self.store, self.clock, bucket, key, ttl)
+
+
+@dataclass(frozen=True)
+class ActaJob:
+    """A sealed acta's PDF: rendered from the actas service's view of it."""
+
+    actas: ActaSource
+    label: str = "acta"
+
+    def make(self, document_id: str) -> Made:
+        view = self.actas.view(document_id)
+        return Made(
+            pdf=render_pdf(view),
+            key=object_key(document_id),
+            reason=f"Acta {document_id} sellada por CRM Social",
+            location=view.place,
+            metadata={"acta-id": document_id, "acta-content-hash": view.content_hash},
+            noted={"acta_content_hash": view.content_hash, "template_key": view.template_key},
+        )
+
+    def event(self, done: DocumentRecord, bucket: str) -> tuple[str, dict[str, Any]]:
+        return "document_stored", {
+            "acta_id": done.acta_id,
+            "bucket": bucket,
+            "object_key": done.object_key,
+            "sha256": done.sha256,
+            "size_bytes": done.size_bytes,
+            "pades_signed": done.pades_signed,
+            "stored_at": done.stored_at.isoformat() if done.stored_at else "",
+        }
 
 
 def object_key(acta_id: str) -> str:

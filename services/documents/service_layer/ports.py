@@ -7,11 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from services.documents.domain.plan_view import PlanView
 from services.documents.domain.view import ActaView
 
 
 @dataclass(frozen=True)
 class DocumentRecord:
+    """The state of one document. ``acta_id`` is the record's id: an acta's id for
+    an acta's PDF; for other documents (an action plan's) their own id, also read
+    as ``document_id``."""
+
     acta_id: str
     status: str  # pending or stored
     attempts: int = 0
@@ -29,6 +34,10 @@ class DocumentRecord:
     template_key: str = ""
     lease_owner: str = ""  # the producer working on a pending record, if any
     leased_until: datetime | None = None
+
+    @property
+    def document_id(self) -> str:
+        return self.acta_id
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,12 @@ class ActaSource(Protocol):
     def template_key(self, acta_id: str) -> str:
         """The key of the acta's template (``"intervencion_psicosocial@1"``), without rendering it."""
         ...
+
+
+class PlanSource(Protocol):
+    """An approved action plan version as its PDF shows it (the income service)."""
+
+    def view(self, unit_id: str, version: int) -> PlanView: ...
 
 
 class ObjectStore(Protocol):

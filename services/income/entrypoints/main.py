@@ -1,8 +1,8 @@
 """The income service process: ``crm-income``.
 
 - serves gRPC (``IncomeService``): productive units and their stages, the Fluye
-  plan, trainings. Its errors are the platform's vocabulary, translated by the
-  server's interceptor;
+  plan, trainings, financial statements (``entrypoints/statements.py``). Its
+  errors are the platform's vocabulary, translated by the server's interceptor;
 - consumes ``actas.acta_sealed`` (queue ``income.acta_sealed``) and attaches the
   values of sealed follow-up actas to their UP, idempotently;
 - sweeps the outbox (``productive_unit_registered``, ``stage_changed``,
@@ -33,6 +33,7 @@ from services.income.domain.stages import STAGE_LABELS
 from services.income.domain.units import sectors
 from services.income.entrypoints.mapping import plan_message, unit_message
 from services.income.entrypoints.mapping_workflow import definition_message, overdue_message, task_message
+from services.income.entrypoints.statements import StatementsServicer
 from services.income.service_layer.plans import assessment
 from services.income.service_layer.ports import UnitFilter
 
@@ -50,9 +51,10 @@ def _content(text: str) -> dict[str, Any]:
     return data
 
 
-class IncomeServicer(pb_grpc.IncomeServiceServicer):
+class IncomeServicer(StatementsServicer, pb_grpc.IncomeServiceServicer):
     def __init__(self, app: App) -> None:
         self.h, self.t, self.admin = app.handlers, app.trainings, app.admin
+        self.statements = app.statements
 
     def _unit(self, doc: dict[str, Any]) -> pb.ProductiveUnit:
         return unit_message(doc, self.h.allowed_transitions(doc))
@@ -115,9 +117,10 @@ class IncomeServicer(pb_grpc.IncomeServiceServicer):
         return self._plan(self.h.save_plan(request.unit_id, content, request.expected_revision, by))
 
     def _decide(self, operation: str, request: pb.PlanDecisionRequest) -> pb.ActionPlan:
-        by, _ = current_caller()
+        by, role = current_caller()
         decision = DECISIONS[operation]
-        return self._plan(self.h.decide_plan(request.unit_id, decision, request.expected_revision, by, request.reason))
+        plan = self.h.decide_plan(request.unit_id, decision, request.expected_revision, by, request.reason, role)
+        return self._plan(plan)
 
     def SubmitPlan(self, request: pb.PlanDecisionRequest, context: grpc.ServicerContext) -> pb.ActionPlan:
         return self._decide("SubmitPlan", request)
@@ -203,6 +206,10 @@ class IncomeServicer(pb_grpc.IncomeServiceServicer):
 
     def ListTasks(self, request: pb.ListTasksRequest, context: grpc.ServicerContext) -> pb.ListTasksResponse:
         return pb.ListTasksResponse(tasks=[task_message(t) for t in self.admin.tasks(self.h.unit(request.unit_id))])
+
+    def CosignTask(self, request: pb.CosignTaskRequest, context: grpc.ServicerContext) -> pb.WorkflowTask:
+        by, role = current_caller()
+        return task_message(self.h.cosign(request.unit_id, request.task_id, by, role))
 
 
 def _training(doc: dict[str, Any]) -> pb.Training:

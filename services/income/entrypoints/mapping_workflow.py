@@ -72,4 +72,8 @@ def task_message(task: Task) -> pb.WorkflowTask:
         assignee_role=task.assignee_role,
         due_at=_ts(task.due_at),
         created_at=_ts(task.created_at),
+        requested_by=task.requested_by,
+        blocks=list(task.blocks),
+        done_by=task.done_by or "",
+        done_at=_ts(task.done_at),
     )

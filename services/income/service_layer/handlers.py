@@ -17,7 +17,7 @@ from typing import Any
 
 from crm_platform import errors as vocabulary
 from crm_platform.clock import Clock
-from crm_platform.workflow.model import Transition
+from crm_platform.workflow.model import Task, Transition
 from services.income.domain import units
 from services.income.domain.followups import read_followup
 from services.income.domain.plan import ActionPlan, PlanStatus
@@ -163,6 +163,26 @@ class IncomeHandlers:
             raise StaleVersion("unidad productiva", expected_version, doc["version"])
         return self.flow.migrate(doc, to_version, state_map, by)
 
+    def cosign(self, unit_id: str, task_id: str, by: str, role: str) -> Task:
+        """Sign a co-signature task of the UP (the engine's rules: its role, four eyes)."""
+        self.unit(unit_id)
+        return self.flow.engine.cosign(unit_id, task_id.strip(), by, role)
+
+    def cosign_on_approval(self, unit_id: str, by: str, role: str) -> list[Task]:
+        """Approving the plan is the co-signature the UP's stage asks of the approver's
+        role (the seeded definition asks coordination to approve the plan on entering
+        Aprobación): sign those still open, from the same person. A request whose task
+        the action runner has not created yet stays open, to be signed on its own."""
+        signed = []
+        for request in self.flow.engine.open_cosignatures(unit_id):
+            if request.role != role:
+                continue
+            try:
+                signed.append(self.flow.engine.cosign(unit_id, request.id, by, role))
+            except (vocabulary.NotFound, vocabulary.FailedPrecondition):
+                continue  # not a task yet, or the approver made the transition (four eyes)
+        return signed
+
     def record_diagnosis(self, unit_id: str, complete: bool, notes: str, by: str) -> UnitDoc:
         """The diagnosis the ``diagnostico_completo`` guard reads."""
         notes = units.diagnosis_notes(notes)
@@ -231,8 +251,12 @@ class IncomeHandlers:
 
         return _latest_required(self._update(unit_id, save))
 
-    def decide_plan(self, unit_id: str, decision: str, expected_revision: int, by: str, reason: str = "") -> ActionPlan:
-        """``decision``: submit, approve or return (the domain's four-eyes rule holds)."""
+    def decide_plan(
+        self, unit_id: str, decision: str, expected_revision: int, by: str, reason: str = "", role: str = ""
+    ) -> ActionPlan:
+        """``decision``: submit, approve or return (the domain's four-eyes rule holds).
+        An approval also gives the co-signatures the UP's stage asks of ``role``
+        (``cosign_on_approval``)."""
 
         def decide(doc: UnitDoc, now: datetime) -> list[dict[str, Any]]:
             current = _latest(doc)
@@ -257,7 +281,10 @@ class IncomeHandlers:
             }
             return [_event("action_plan_approved", payload, now)]
 
-        return _latest_required(self._update(unit_id, decide))
+        plan = _latest_required(self._update(unit_id, decide))
+        if decision == "approve" and role:
+            self.cosign_on_approval(unit_id, by, role)
+        return plan
 
     # -- follow-ups ------------------------------------------------------------------------
     def on_acta_sealed(self, acta_id: str, template_key: str) -> str:

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Protocol
 
 UnitDoc = dict[str, Any]
@@ -92,3 +93,29 @@ class ActaSource(Protocol):
 
 class Relay(Protocol):
     def flush(self, collection: str, aggregate_id: str) -> None: ...
+
+
+class LoanBalances(Protocol):
+    """What a UP owes on the programme's loans: the financial statements show it
+    as liabilities "de créditos", apart from those the adviser types."""
+
+    def outstanding(self, unit_id: str, on: date) -> Decimal:
+        """The outstanding principal of every loan of ``unit_id`` at the end of
+        day ``on``, in COP (whole pesos, never negative; 0 without loans)."""
+        ...
+
+
+class StatementStore(Protocol):
+    """One document per UP and period (``<unit_id>/<period>``) with its ``rev``."""
+
+    def get(self, unit_id: str, period: str) -> dict[str, Any] | None: ...
+
+    def insert(self, doc: Mapping[str, Any]) -> bool:
+        """False when the UP already has a statement of that period."""
+        ...
+
+    def replace(self, doc: Mapping[str, Any], expected_rev: int) -> bool:
+        """Write ``doc`` only if the stored one still has revision ``expected_rev``."""
+        ...
+
+    def find(self, unit_id: str) -> list[dict[str, Any]]: ...

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n crm/documents/v1/documents.proto\x12\x10\x63rm.documents.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"C\n\x16GetActaDocumentRequest\x12\x0f\n\x07\x61\x63ta_id\x18\x01 \x01(\t\x12\x18\n\x10link_ttl_seconds\x18\x02 \x01(\x05\"\xa3\x02\n\x0c\x41\x63taDocument\x12\x0f\n\x07\x61\x63ta_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x12\n\nsize_bytes\x18\x04 \x01(\x03\x12\x14\n\x0cpades_signed\x18\x05 \x01(\x08\x12-\n\tstored_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x64ownload_url\x18\x07 \x01(\t\x12\x32\n\x0eurl_expires_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x61ttempts\x18\t \x01(\x05\x12\x12\n\nlast_error\x18\n \x01(\t\x12\x19\n\x11\x61\x63ta_content_hash\x18\x0b \x01(\t\"N\n\x14PutAttachmentRequest\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x63ta_id\x18\x03 \x01(\t\"@\n\x14GetAttachmentRequest\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x18\n\x10link_ttl_seconds\x18\x02 \x01(\x05\"\x90\x01\n\nAttachment\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x12\n\nsize_bytes\x18\x03 \x01(\x03\x12\x14\n\x0c\x64ownload_url\x18\x04 \x01(\t\x12\x32\n\x0eurl_expires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\x9d\x02\n\x10\x44ocumentsService\x12[\n\x0fGetActaDocument\x12(.crm.documents.v1.GetActaDocumentRequest\x1a\x1e.crm.documents.v1.ActaDocument\x12U\n\rPutAttachment\x12&.crm.documents.v1.PutAttachmentRequest\x1a\x1c.crm.documents.v1.Attachment\x12U\n\rGetAttachment\x12&.crm.documents.v1.GetAttachmentRequest\x1a\x1c.crm.documents.v1.Attachmentb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n crm/documents/v1/documents.proto\x12\x10\x63rm.documents.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"C\n\x16GetActaDocumentRequest\x12\x0f\n\x07\x61\x63ta_id\x18\x01 \x01(\t\x12\x18\n\x10link_ttl_seconds\x18\x02 \x01(\x05\"\xa3\x02\n\x0c\x41\x63taDocument\x12\x0f\n\x07\x61\x63ta_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x12\n\nsize_bytes\x18\x04 \x01(\x03\x12\x14\n\x0cpades_signed\x18\x05 \x01(\x08\x12-\n\tstored_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x64ownload_url\x18\x07 \x01(\t\x12\x32\n\x0eurl_expires_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x61ttempts\x18\t \x01(\x05\x12\x12\n\nlast_error\x18\n \x01(\t\x12\x19\n\x11\x61\x63ta_content_hash\x18\x0b \x01(\t\"Y\n\x16GetPlanDocumentRequest\x12\x0f\n\x07unit_id\x18\x01 \x01(\t\x12\x14\n\x0cplan_version\x18\x02 \x01(\x05\x12\x18\n\x10link_ttl_seconds\x18\x03 \x01(\x05\"\x9e\x02\n\x0cPlanDocument\x12\x0f\n\x07unit_id\x18\x01 \x01(\t\x12\x14\n\x0cplan_version\x18\x02 \x01(\x05\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0e\n\x06sha256\x18\x04 \x01(\t\x12\x12\n\nsize_bytes\x18\x05 \x01(\x03\x12\x14\n\x0cpades_signed\x18\x06 \x01(\x08\x12-\n\tstored_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x64ownload_url\x18\x08 \x01(\t\x12\x32\n\x0eurl_expires_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x61ttempts\x18\n \x01(\x05\x12\x12\n\nlast_error\x18\x0b \x01(\t\"N\n\x14PutAttachmentRequest\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x0f\n\x07\x61\x63ta_id\x18\x03 \x01(\t\"@\n\x14GetAttachmentRequest\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x18\n\x10link_ttl_seconds\x18\x02 \x01(\x05\"\x90\x01\n\nAttachment\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x14\n\x0c\x63ontent_type\x18\x02 \x01(\t\x12\x12\n\nsize_bytes\x18\x03 \x01(\x03\x12\x14\n\x0c\x64ownload_url\x18\x04 \x01(\t\x12\x32\n\x0eurl_expires_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\xfa\x02\n\x10\x44ocumentsService\x12[\n\x0fGetActaDocument\x12(.crm.documents.v1.GetActaDocumentRequest\x1a\x1e.crm.documents.v1.ActaDocument\x12[\n\x0fGetPlanDocument\x12(.crm.documents.v1.GetPlanDocumentRequest\x1a\x1e.crm.documents.v1.PlanDocument\x12U\n\rPutAttachment\x12&.crm.documents.v1.PutAttachmentRequest\x1a\x1c.crm.documents.v1.Attachment\x12U\n\rGetAttachment\x12&.crm.documents.v1.GetAttachmentRequest\x1a\x1c.crm.documents.v1.Attachmentb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,12 +36,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETACTADOCUMENTREQUEST']._serialized_end=154
   _globals['_ACTADOCUMENT']._serialized_start=157
   _globals['_ACTADOCUMENT']._serialized_end=448
-  _globals['_PUTATTACHMENTREQUEST']._serialized_start=450
-  _globals['_PUTATTACHMENTREQUEST']._serialized_end=528
-  _globals['_GETATTACHMENTREQUEST']._serialized_start=530
-  _globals['_GETATTACHMENTREQUEST']._serialized_end=594
-  _globals['_ATTACHMENT']._serialized_start=597
-  _globals['_ATTACHMENT']._serialized_end=741
-  _globals['_DOCUMENTSSERVICE']._serialized_start=744
-  _globals['_DOCUMENTSSERVICE']._serialized_end=1029
+  _globals['_GETPLANDOCUMENTREQUEST']._serialized_start=450
+  _globals['_GETPLANDOCUMENTREQUEST']._serialized_end=539
+  _globals['_PLANDOCUMENT']._serialized_start=542
+  _globals['_PLANDOCUMENT']._serialized_end=828
+  _globals['_PUTATTACHMENTREQUEST']._serialized_start=830
+  _globals['_PUTATTACHMENTREQUEST']._serialized_end=908
+  _globals['_GETATTACHMENTREQUEST']._serialized_start=910
+  _globals['_GETATTACHMENTREQUEST']._serialized_end=974
+  _globals['_ATTACHMENT']._serialized_start=977
+  _globals['_ATTACHMENT']._serialized_end=1121
+  _globals['_DOCUMENTSSERVICE']._serialized_start=1124
+  _globals['_DOCUMENTSSERVICE']._serialized_end=1502
 # @@protoc_insertion_point(module_scope)

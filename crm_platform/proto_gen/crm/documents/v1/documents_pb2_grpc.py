@@ -39,6 +39,11 @@ class DocumentsServiceStub:
                 request_serializer=crm_dot_documents_dot_v1_dot_documents__pb2.GetActaDocumentRequest.SerializeToString,
                 response_deserializer=crm_dot_documents_dot_v1_dot_documents__pb2.ActaDocument.FromString,
                 _registered_method=True)
+        self.GetPlanDocument = channel.unary_unary(
+                '/crm.documents.v1.DocumentsService/GetPlanDocument',
+                request_serializer=crm_dot_documents_dot_v1_dot_documents__pb2.GetPlanDocumentRequest.SerializeToString,
+                response_deserializer=crm_dot_documents_dot_v1_dot_documents__pb2.PlanDocument.FromString,
+                _registered_method=True)
         self.PutAttachment = channel.unary_unary(
                 '/crm.documents.v1.DocumentsService/PutAttachment',
                 request_serializer=crm_dot_documents_dot_v1_dot_documents__pb2.PutAttachmentRequest.SerializeToString,
@@ -56,6 +61,14 @@ class DocumentsServiceServicer:
 
     def GetActaDocument(self, request, context):
         """The PDF of a sealed acta: its state and, once stored, a download link.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPlanDocument(self, request, context):
+        """The PDF of an approved version of a productive unit's action plan: its state
+        and, once stored, a download link. NOT_FOUND before that version is approved.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -81,6 +94,11 @@ def add_DocumentsServiceServicer_to_server(servicer, server):
                     servicer.GetActaDocument,
                     request_deserializer=crm_dot_documents_dot_v1_dot_documents__pb2.GetActaDocumentRequest.FromString,
                     response_serializer=crm_dot_documents_dot_v1_dot_documents__pb2.ActaDocument.SerializeToString,
+            ),
+            'GetPlanDocument': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPlanDocument,
+                    request_deserializer=crm_dot_documents_dot_v1_dot_documents__pb2.GetPlanDocumentRequest.FromString,
+                    response_serializer=crm_dot_documents_dot_v1_dot_documents__pb2.PlanDocument.SerializeToString,
             ),
             'PutAttachment': grpc.unary_unary_rpc_method_handler(
                     servicer.PutAttachment,
@@ -120,6 +138,33 @@ class DocumentsService:
             '/crm.documents.v1.DocumentsService/GetActaDocument',
             crm_dot_documents_dot_v1_dot_documents__pb2.GetActaDocumentRequest.SerializeToString,
             crm_dot_documents_dot_v1_dot_documents__pb2.ActaDocument.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPlanDocument(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.documents.v1.DocumentsService/GetPlanDocument',
+            crm_dot_documents_dot_v1_dot_documents__pb2.GetPlanDocumentRequest.SerializeToString,
+            crm_dot_documents_dot_v1_dot_documents__pb2.PlanDocument.FromString,
             options,
             channel_credentials,
             insecure,

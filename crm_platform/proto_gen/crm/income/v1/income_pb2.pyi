@@ -1372,16 +1372,30 @@ class WorkflowTask(_message.Message):
     ASSIGNEE_ROLE_FIELD_NUMBER: _builtins.int
     DUE_AT_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    REQUESTED_BY_FIELD_NUMBER: _builtins.int
+    BLOCKS_FIELD_NUMBER: _builtins.int
+    DONE_BY_FIELD_NUMBER: _builtins.int
+    DONE_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     unit_id: _builtins.str
     kind: _builtins.str
     """follow_up | cosignature | notice"""
     title: _builtins.str
     assignee_role: _builtins.str
+    requested_by: _builtins.str
+    """who made the transition that asked for it"""
+    done_by: _builtins.str
+    """who signed (co-signature) or completed it; empty while open"""
     @_builtins.property
     def due_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def blocks(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """a co-signature: the transitions it holds back (all, when empty)"""
+
+    @_builtins.property
+    def done_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
         self,
         *,
@@ -1392,10 +1406,14 @@ class WorkflowTask(_message.Message):
         assignee_role: _builtins.str = ...,
         due_at: _timestamp_pb2.Timestamp | None = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        requested_by: _builtins.str = ...,
+        blocks: _abc.Iterable[_builtins.str] | None = ...,
+        done_by: _builtins.str = ...,
+        done_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "due_at", b"due_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "done_at", b"done_at", "due_at", b"due_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignee_role", b"assignee_role", "created_at", b"created_at", "due_at", b"due_at", "id", b"id", "kind", b"kind", "title", b"title", "unit_id", b"unit_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignee_role", b"assignee_role", "blocks", b"blocks", "created_at", b"created_at", "done_at", b"done_at", "done_by", b"done_by", "due_at", b"due_at", "id", b"id", "kind", b"kind", "requested_by", b"requested_by", "title", b"title", "unit_id", b"unit_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1421,6 +1439,28 @@ class ListTasksRequest(_message.Message):
 Global___ListTasksRequest: _TypeAlias = ListTasksRequest  # noqa: Y015
 
 @_typing.final
+class CosignTaskRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    TASK_ID_FIELD_NUMBER: _builtins.int
+    unit_id: _builtins.str
+    task_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        unit_id: _builtins.str = ...,
+        task_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["task_id", b"task_id", "unit_id", b"unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CosignTaskRequest: _TypeAlias = CosignTaskRequest  # noqa: Y015
+
+@_typing.final
 class ListTasksResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -1439,3 +1479,378 @@ class ListTasksResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListTasksResponse: _TypeAlias = ListTasksResponse  # noqa: Y015
+
+@_typing.final
+class StatementFigures(_message.Message):
+    """-- financial statements (amounts: COP in whole pesos, decimal text) --------------------"""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SALES_FIELD_NUMBER: _builtins.int
+    COST_OF_SALES_FIELD_NUMBER: _builtins.int
+    OPERATING_EXPENSES_FIELD_NUMBER: _builtins.int
+    CURRENT_ASSETS_FIELD_NUMBER: _builtins.int
+    NON_CURRENT_ASSETS_FIELD_NUMBER: _builtins.int
+    CURRENT_LIABILITIES_FIELD_NUMBER: _builtins.int
+    NON_CURRENT_LIABILITIES_FIELD_NUMBER: _builtins.int
+    EQUITY_FIELD_NUMBER: _builtins.int
+    sales: _builtins.str
+    cost_of_sales: _builtins.str
+    operating_expenses: _builtins.str
+    current_assets: _builtins.str
+    non_current_assets: _builtins.str
+    current_liabilities: _builtins.str
+    """typed by the adviser: without the programme's loans"""
+    non_current_liabilities: _builtins.str
+    equity: _builtins.str
+    """optional ("" = not typed); typed: must be assets - liabilities"""
+    def __init__(
+        self,
+        *,
+        sales: _builtins.str = ...,
+        cost_of_sales: _builtins.str = ...,
+        operating_expenses: _builtins.str = ...,
+        current_assets: _builtins.str = ...,
+        non_current_assets: _builtins.str = ...,
+        current_liabilities: _builtins.str = ...,
+        non_current_liabilities: _builtins.str = ...,
+        equity: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cost_of_sales", b"cost_of_sales", "current_assets", b"current_assets", "current_liabilities", b"current_liabilities", "equity", b"equity", "non_current_assets", b"non_current_assets", "non_current_liabilities", b"non_current_liabilities", "operating_expenses", b"operating_expenses", "sales", b"sales"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StatementFigures: _TypeAlias = StatementFigures  # noqa: Y015
+
+@_typing.final
+class RecordStatementRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    PERIOD_FIELD_NUMBER: _builtins.int
+    FIGURES_FIELD_NUMBER: _builtins.int
+    EXPECTED_REVISION_FIELD_NUMBER: _builtins.int
+    SALES_FROM_ACTAS_FIELD_NUMBER: _builtins.int
+    NOTES_FIELD_NUMBER: _builtins.int
+    unit_id: _builtins.str
+    period: _builtins.str
+    """"2026-11" (a month) or "2026-T4" (a quarter)"""
+    expected_revision: _builtins.int
+    """0: a new period"""
+    sales_from_actas: _builtins.bool
+    """take the sales from the period's sealed follow-up actas"""
+    notes: _builtins.str
+    @_builtins.property
+    def figures(self) -> Global___StatementFigures: ...
+    def __init__(
+        self,
+        *,
+        unit_id: _builtins.str = ...,
+        period: _builtins.str = ...,
+        figures: Global___StatementFigures | None = ...,
+        expected_revision: _builtins.int = ...,
+        sales_from_actas: _builtins.bool = ...,
+        notes: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["figures", b"figures"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expected_revision", b"expected_revision", "figures", b"figures", "notes", b"notes", "period", b"period", "sales_from_actas", b"sales_from_actas", "unit_id", b"unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordStatementRequest: _TypeAlias = RecordStatementRequest  # noqa: Y015
+
+@_typing.final
+class StatementRatios(_message.Message):
+    """Ratios as decimal text with four places; "" where undefined (a zero denominator)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    GROSS_MARGIN_FIELD_NUMBER: _builtins.int
+    NET_MARGIN_FIELD_NUMBER: _builtins.int
+    CURRENT_RATIO_FIELD_NUMBER: _builtins.int
+    DEBT_RATIO_FIELD_NUMBER: _builtins.int
+    gross_margin: _builtins.str
+    """(sales - cost of sales) / sales"""
+    net_margin: _builtins.str
+    """net income / sales"""
+    current_ratio: _builtins.str
+    """current assets / current liabilities (with the loans)"""
+    debt_ratio: _builtins.str
+    """total liabilities / total assets"""
+    def __init__(
+        self,
+        *,
+        gross_margin: _builtins.str = ...,
+        net_margin: _builtins.str = ...,
+        current_ratio: _builtins.str = ...,
+        debt_ratio: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["current_ratio", b"current_ratio", "debt_ratio", b"debt_ratio", "gross_margin", b"gross_margin", "net_margin", b"net_margin"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StatementRatios: _TypeAlias = StatementRatios  # noqa: Y015
+
+@_typing.final
+class FinancialStatement(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    PERIOD_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    LABEL_FIELD_NUMBER: _builtins.int
+    START_DATE_FIELD_NUMBER: _builtins.int
+    END_DATE_FIELD_NUMBER: _builtins.int
+    FIGURES_FIELD_NUMBER: _builtins.int
+    GROSS_PROFIT_FIELD_NUMBER: _builtins.int
+    NET_INCOME_FIELD_NUMBER: _builtins.int
+    TOTAL_ASSETS_FIELD_NUMBER: _builtins.int
+    LOAN_LIABILITIES_FIELD_NUMBER: _builtins.int
+    LOANS_AS_OF_FIELD_NUMBER: _builtins.int
+    CURRENT_LIABILITIES_TOTAL_FIELD_NUMBER: _builtins.int
+    TOTAL_LIABILITIES_FIELD_NUMBER: _builtins.int
+    EQUITY_FIELD_NUMBER: _builtins.int
+    RATIOS_FIELD_NUMBER: _builtins.int
+    SALES_SOURCE_FIELD_NUMBER: _builtins.int
+    SALES_ACTA_IDS_FIELD_NUMBER: _builtins.int
+    NOTES_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    RECORDED_BY_FIELD_NUMBER: _builtins.int
+    RECORDED_AT_FIELD_NUMBER: _builtins.int
+    unit_id: _builtins.str
+    period: _builtins.str
+    kind: _builtins.str
+    """mensual | trimestral"""
+    label: _builtins.str
+    """Spanish: "noviembre de 2026", "4.º trimestre de 2026" """
+    start_date: _builtins.str
+    """YYYY-MM-DD"""
+    end_date: _builtins.str
+    gross_profit: _builtins.str
+    net_income: _builtins.str
+    total_assets: _builtins.str
+    loan_liabilities: _builtins.str
+    """"de créditos": the loans' outstanding principal"""
+    loans_as_of: _builtins.str
+    """the day of that balance (YYYY-MM-DD)"""
+    current_liabilities_total: _builtins.str
+    """typed current + loans"""
+    total_liabilities: _builtins.str
+    equity: _builtins.str
+    """total assets - total liabilities"""
+    sales_source: _builtins.str
+    """asesor | acta"""
+    notes: _builtins.str
+    revision: _builtins.int
+    recorded_by: _builtins.str
+    @_builtins.property
+    def figures(self) -> Global___StatementFigures:
+        """as typed (sales taken from the actas when sales_source is acta)"""
+
+    @_builtins.property
+    def ratios(self) -> Global___StatementRatios: ...
+    @_builtins.property
+    def sales_acta_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def recorded_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        unit_id: _builtins.str = ...,
+        period: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        label: _builtins.str = ...,
+        start_date: _builtins.str = ...,
+        end_date: _builtins.str = ...,
+        figures: Global___StatementFigures | None = ...,
+        gross_profit: _builtins.str = ...,
+        net_income: _builtins.str = ...,
+        total_assets: _builtins.str = ...,
+        loan_liabilities: _builtins.str = ...,
+        loans_as_of: _builtins.str = ...,
+        current_liabilities_total: _builtins.str = ...,
+        total_liabilities: _builtins.str = ...,
+        equity: _builtins.str = ...,
+        ratios: Global___StatementRatios | None = ...,
+        sales_source: _builtins.str = ...,
+        sales_acta_ids: _abc.Iterable[_builtins.str] | None = ...,
+        notes: _builtins.str = ...,
+        revision: _builtins.int = ...,
+        recorded_by: _builtins.str = ...,
+        recorded_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["figures", b"figures", "ratios", b"ratios", "recorded_at", b"recorded_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["current_liabilities_total", b"current_liabilities_total", "end_date", b"end_date", "equity", b"equity", "figures", b"figures", "gross_profit", b"gross_profit", "kind", b"kind", "label", b"label", "loan_liabilities", b"loan_liabilities", "loans_as_of", b"loans_as_of", "net_income", b"net_income", "notes", b"notes", "period", b"period", "ratios", b"ratios", "recorded_at", b"recorded_at", "recorded_by", b"recorded_by", "revision", b"revision", "sales_acta_ids", b"sales_acta_ids", "sales_source", b"sales_source", "start_date", b"start_date", "total_assets", b"total_assets", "total_liabilities", b"total_liabilities", "unit_id", b"unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FinancialStatement: _TypeAlias = FinancialStatement  # noqa: Y015
+
+@_typing.final
+class ListStatementsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNIT_ID_FIELD_NUMBER: _builtins.int
+    unit_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        unit_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["unit_id", b"unit_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListStatementsRequest: _TypeAlias = ListStatementsRequest  # noqa: Y015
+
+@_typing.final
+class RatioTrendPoint(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERIOD_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    CHANGE_FIELD_NUMBER: _builtins.int
+    DIRECTION_FIELD_NUMBER: _builtins.int
+    period: _builtins.str
+    value: _builtins.str
+    """"" undefined"""
+    change: _builtins.str
+    """from the previous value of the series; "" for the first"""
+    direction: _builtins.str
+    """sube | baja | igual | "" """
+    def __init__(
+        self,
+        *,
+        period: _builtins.str = ...,
+        value: _builtins.str = ...,
+        change: _builtins.str = ...,
+        direction: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["change", b"change", "direction", b"direction", "period", b"period", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RatioTrendPoint: _TypeAlias = RatioTrendPoint  # noqa: Y015
+
+@_typing.final
+class RatioTrend(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RATIO_FIELD_NUMBER: _builtins.int
+    LABEL_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    POINTS_FIELD_NUMBER: _builtins.int
+    LAST_DIRECTION_FIELD_NUMBER: _builtins.int
+    ratio: _builtins.str
+    """gross_margin | net_margin | current_ratio | debt_ratio"""
+    label: _builtins.str
+    kind: _builtins.str
+    """mensual | trimestral: months and quarters are separate series"""
+    last_direction: _builtins.str
+    @_builtins.property
+    def points(self) -> _containers.RepeatedCompositeFieldContainer[Global___RatioTrendPoint]: ...
+    def __init__(
+        self,
+        *,
+        ratio: _builtins.str = ...,
+        label: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        points: _abc.Iterable[Global___RatioTrendPoint] | None = ...,
+        last_direction: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "label", b"label", "last_direction", b"last_direction", "points", b"points", "ratio", b"ratio"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RatioTrend: _TypeAlias = RatioTrend  # noqa: Y015
+
+@_typing.final
+class ActaSalesOffer(_message.Message):
+    """The sales a period's sealed follow-up actas report ("de acta <id>")."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PERIOD_FIELD_NUMBER: _builtins.int
+    LABEL_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    ACTA_IDS_FIELD_NUMBER: _builtins.int
+    MISSING_MONTHS_FIELD_NUMBER: _builtins.int
+    COMPLETE_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    period: _builtins.str
+    label: _builtins.str
+    amount: _builtins.str
+    complete: _builtins.bool
+    source: _builtins.str
+    """"de acta <id>" """
+    @_builtins.property
+    def acta_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def missing_months(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """a quarter's months without a follow-up"""
+
+    def __init__(
+        self,
+        *,
+        period: _builtins.str = ...,
+        label: _builtins.str = ...,
+        amount: _builtins.str = ...,
+        acta_ids: _abc.Iterable[_builtins.str] | None = ...,
+        missing_months: _abc.Iterable[_builtins.str] | None = ...,
+        complete: _builtins.bool = ...,
+        source: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acta_ids", b"acta_ids", "amount", b"amount", "complete", b"complete", "label", b"label", "missing_months", b"missing_months", "period", b"period", "source", b"source"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ActaSalesOffer: _TypeAlias = ActaSalesOffer  # noqa: Y015
+
+@_typing.final
+class ListStatementsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATEMENTS_FIELD_NUMBER: _builtins.int
+    TRENDS_FIELD_NUMBER: _builtins.int
+    OFFERS_FIELD_NUMBER: _builtins.int
+    LOAN_LIABILITIES_TODAY_FIELD_NUMBER: _builtins.int
+    loan_liabilities_today: _builtins.str
+    @_builtins.property
+    def statements(self) -> _containers.RepeatedCompositeFieldContainer[Global___FinancialStatement]:
+        """oldest period first"""
+
+    @_builtins.property
+    def trends(self) -> _containers.RepeatedCompositeFieldContainer[Global___RatioTrend]: ...
+    @_builtins.property
+    def offers(self) -> _containers.RepeatedCompositeFieldContainer[Global___ActaSalesOffer]:
+        """newest first"""
+
+    def __init__(
+        self,
+        *,
+        statements: _abc.Iterable[Global___FinancialStatement] | None = ...,
+        trends: _abc.Iterable[Global___RatioTrend] | None = ...,
+        offers: _abc.Iterable[Global___ActaSalesOffer] | None = ...,
+        loan_liabilities_today: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["loan_liabilities_today", b"loan_liabilities_today", "offers", b"offers", "statements", b"statements", "trends", b"trends"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListStatementsResponse: _TypeAlias = ListStatementsResponse  # noqa: Y015

@@ -149,6 +149,21 @@ class IncomeServiceStub:
                 request_serializer=crm_dot_income_dot_v1_dot_income__pb2.ListTasksRequest.SerializeToString,
                 response_deserializer=crm_dot_income_dot_v1_dot_income__pb2.ListTasksResponse.FromString,
                 _registered_method=True)
+        self.CosignTask = channel.unary_unary(
+                '/crm.income.v1.IncomeService/CosignTask',
+                request_serializer=crm_dot_income_dot_v1_dot_income__pb2.CosignTaskRequest.SerializeToString,
+                response_deserializer=crm_dot_income_dot_v1_dot_income__pb2.WorkflowTask.FromString,
+                _registered_method=True)
+        self.RecordStatement = channel.unary_unary(
+                '/crm.income.v1.IncomeService/RecordStatement',
+                request_serializer=crm_dot_income_dot_v1_dot_income__pb2.RecordStatementRequest.SerializeToString,
+                response_deserializer=crm_dot_income_dot_v1_dot_income__pb2.FinancialStatement.FromString,
+                _registered_method=True)
+        self.ListStatements = channel.unary_unary(
+                '/crm.income.v1.IncomeService/ListStatements',
+                request_serializer=crm_dot_income_dot_v1_dot_income__pb2.ListStatementsRequest.SerializeToString,
+                response_deserializer=crm_dot_income_dot_v1_dot_income__pb2.ListStatementsResponse.FromString,
+                _registered_method=True)
 
 
 class IncomeServiceServicer:
@@ -301,6 +316,30 @@ class IncomeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CosignTask(self, request, context):
+        """Sign a co-signature task (a second person of its role; see crm_platform/workflow/cosign.py).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordStatement(self, request, context):
+        """A UP's financial statements, one period (month or quarter) at a time: a new
+        period with expected_revision 0 (a period already recorded is INVALID_ARGUMENT
+        naming period), a correction with the revision read (stale: ABORTED); every
+        bad field is named. The list gives the ratios, their trends and the sales the
+        UP's sealed follow-up actas offer.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListStatements(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IncomeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -418,6 +457,21 @@ def add_IncomeServiceServicer_to_server(servicer, server):
                     servicer.ListTasks,
                     request_deserializer=crm_dot_income_dot_v1_dot_income__pb2.ListTasksRequest.FromString,
                     response_serializer=crm_dot_income_dot_v1_dot_income__pb2.ListTasksResponse.SerializeToString,
+            ),
+            'CosignTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.CosignTask,
+                    request_deserializer=crm_dot_income_dot_v1_dot_income__pb2.CosignTaskRequest.FromString,
+                    response_serializer=crm_dot_income_dot_v1_dot_income__pb2.WorkflowTask.SerializeToString,
+            ),
+            'RecordStatement': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordStatement,
+                    request_deserializer=crm_dot_income_dot_v1_dot_income__pb2.RecordStatementRequest.FromString,
+                    response_serializer=crm_dot_income_dot_v1_dot_income__pb2.FinancialStatement.SerializeToString,
+            ),
+            'ListStatements': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStatements,
+                    request_deserializer=crm_dot_income_dot_v1_dot_income__pb2.ListStatementsRequest.FromString,
+                    response_serializer=crm_dot_income_dot_v1_dot_income__pb2.ListStatementsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1041,6 +1095,87 @@ class IncomeService:
             '/crm.income.v1.IncomeService/ListTasks',
             crm_dot_income_dot_v1_dot_income__pb2.ListTasksRequest.SerializeToString,
             crm_dot_income_dot_v1_dot_income__pb2.ListTasksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CosignTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.income.v1.IncomeService/CosignTask',
+            crm_dot_income_dot_v1_dot_income__pb2.CosignTaskRequest.SerializeToString,
+            crm_dot_income_dot_v1_dot_income__pb2.WorkflowTask.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordStatement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.income.v1.IncomeService/RecordStatement',
+            crm_dot_income_dot_v1_dot_income__pb2.RecordStatementRequest.SerializeToString,
+            crm_dot_income_dot_v1_dot_income__pb2.FinancialStatement.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStatements(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.income.v1.IncomeService/ListStatements',
+            crm_dot_income_dot_v1_dot_income__pb2.ListStatementsRequest.SerializeToString,
+            crm_dot_income_dot_v1_dot_income__pb2.ListStatementsResponse.FromString,
             options,
             channel_credentials,
             insecure,

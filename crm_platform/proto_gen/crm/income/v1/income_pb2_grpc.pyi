@@ -72,6 +72,16 @@ class IncomeServiceStub:
     MigrateUnit: _grpc.UnaryUnaryMultiCallable[_income_pb2.MigrateUnitRequest, _income_pb2.ProductiveUnit]
     ListOverdue: _grpc.UnaryUnaryMultiCallable[_income_pb2.ListOverdueRequest, _income_pb2.ListOverdueResponse]
     ListTasks: _grpc.UnaryUnaryMultiCallable[_income_pb2.ListTasksRequest, _income_pb2.ListTasksResponse]
+    CosignTask: _grpc.UnaryUnaryMultiCallable[_income_pb2.CosignTaskRequest, _income_pb2.WorkflowTask]
+    """Sign a co-signature task (a second person of its role; see crm_platform/workflow/cosign.py)."""
+    RecordStatement: _grpc.UnaryUnaryMultiCallable[_income_pb2.RecordStatementRequest, _income_pb2.FinancialStatement]
+    """A UP's financial statements, one period (month or quarter) at a time: a new
+    period with expected_revision 0 (a period already recorded is INVALID_ARGUMENT
+    naming period), a correction with the revision read (stale: ABORTED); every
+    bad field is named. The list gives the ratios, their trends and the sales the
+    UP's sealed follow-up actas offer.
+    """
+    ListStatements: _grpc.UnaryUnaryMultiCallable[_income_pb2.ListStatementsRequest, _income_pb2.ListStatementsResponse]
 
 @_typing.type_check_only
 class IncomeServiceAsyncStub(IncomeServiceStub):
@@ -110,6 +120,16 @@ class IncomeServiceAsyncStub(IncomeServiceStub):
     MigrateUnit: _aio.UnaryUnaryMultiCallable[_income_pb2.MigrateUnitRequest, _income_pb2.ProductiveUnit]  # type: ignore[assignment]
     ListOverdue: _aio.UnaryUnaryMultiCallable[_income_pb2.ListOverdueRequest, _income_pb2.ListOverdueResponse]  # type: ignore[assignment]
     ListTasks: _aio.UnaryUnaryMultiCallable[_income_pb2.ListTasksRequest, _income_pb2.ListTasksResponse]  # type: ignore[assignment]
+    CosignTask: _aio.UnaryUnaryMultiCallable[_income_pb2.CosignTaskRequest, _income_pb2.WorkflowTask]  # type: ignore[assignment]
+    """Sign a co-signature task (a second person of its role; see crm_platform/workflow/cosign.py)."""
+    RecordStatement: _aio.UnaryUnaryMultiCallable[_income_pb2.RecordStatementRequest, _income_pb2.FinancialStatement]  # type: ignore[assignment]
+    """A UP's financial statements, one period (month or quarter) at a time: a new
+    period with expected_revision 0 (a period already recorded is INVALID_ARGUMENT
+    naming period), a correction with the revision read (stale: ABORTED); every
+    bad field is named. The list gives the ratios, their trends and the sales the
+    UP's sealed follow-up actas offer.
+    """
+    ListStatements: _aio.UnaryUnaryMultiCallable[_income_pb2.ListStatementsRequest, _income_pb2.ListStatementsResponse]  # type: ignore[assignment]
 
 class IncomeServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -283,5 +303,33 @@ class IncomeServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _income_pb2.ListTasksRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_income_pb2.ListTasksResponse, _abc.Awaitable[_income_pb2.ListTasksResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CosignTask(
+        self,
+        request: _income_pb2.CosignTaskRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_income_pb2.WorkflowTask, _abc.Awaitable[_income_pb2.WorkflowTask]]:
+        """Sign a co-signature task (a second person of its role; see crm_platform/workflow/cosign.py)."""
+
+    @_abc_1.abstractmethod
+    def RecordStatement(
+        self,
+        request: _income_pb2.RecordStatementRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_income_pb2.FinancialStatement, _abc.Awaitable[_income_pb2.FinancialStatement]]:
+        """A UP's financial statements, one period (month or quarter) at a time: a new
+        period with expected_revision 0 (a period already recorded is INVALID_ARGUMENT
+        naming period), a correction with the revision read (stale: ABORTED); every
+        bad field is named. The list gives the ratios, their trends and the sales the
+        UP's sealed follow-up actas offer.
+        """
+
+    @_abc_1.abstractmethod
+    def ListStatements(
+        self,
+        request: _income_pb2.ListStatementsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_income_pb2.ListStatementsResponse, _abc.Awaitable[_income_pb2.ListStatementsResponse]]: ...
 
 def add_IncomeServiceServicer_to_server(servicer: IncomeServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
