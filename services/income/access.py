@@ -33,6 +33,7 @@ ACCESS: AccessTable = {
     "RegisterUnit": FIELD,
     "GetUnit": roles(READERS, SERVICE),
     "ListUnits": roles(READERS, SERVICE),
+    "CountUnits": READERS,
     "ChangeStage": FIELD,
     "GetPlan": roles(READERS, SERVICE),
     "ListPlanVersions": READERS,

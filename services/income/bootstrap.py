@@ -62,8 +62,9 @@ class App:
         self.store.close()
 
     def background(self, interval: float | None = None) -> list[Periodic]:
-        """The workflow sweeper (overdue announcements, pending actions) and the
-        repair of stage projections a crash interrupted (``stage_flow``)."""
+        """The workflow sweeper (overdue announcements, pending actions), the
+        repair of stage projections a crash interrupted (``stage_flow``) and the
+        one-time count of UPs stored before the counts per stage (``unit_counts``)."""
         every = interval or float(setting("INCOME_WORKFLOW_SWEEP_SECONDS", "30"))
         clock = self.handlers.clock
 
@@ -73,7 +74,11 @@ class App:
                 self.handlers.unit(unit_id)  # reading an interrupted UP re-projects it
             return len(ids)
 
-        return [WorkflowSweeper(self.engine, self.runner, clock, every), Periodic("stage-repair", repair, every)]
+        return [
+            WorkflowSweeper(self.engine, self.runner, clock, every),
+            Periodic("stage-repair", repair, every),
+            Periodic("unit-counts-backfill", self.store.backfill_counts, min(every, 5.0)),
+        ]
 
 
 def viability_rule() -> ViabilityRule:
