@@ -1,19 +1,25 @@
 """The income pages of the staff web app over a populated store: server time of
-the board (``/app/unidades/tablero``, one ``ListUnits`` per stage) and of the list
-(``/app/unidades``, one ``ListUnits`` of the 500 newest, and filtered by stage),
-signed in as a coordinator, each beside the raw query it boils down to.
+the board (``/app/unidades/tablero``: one ``CountUnits`` with ``newest=20``, every
+column's exact count and its 20 newest cards) and of the list
+(``/app/unidades``: ``ListUnits`` of 25 from the cursor, and ``CountUnits`` for the
+total; unfiltered and filtered by sector in the service), signed in as a
+coordinator, each beside the raw queries it replaces.
 
 Seeds ``--units`` (default 10,000) productive units over 50 communities, spread
-over the nine stages, straight into the income service's ``units`` collection in
-the service's own stored format (the document ``IncomeHandlers.register`` writes).
-Then signs in at ``/app/entrar`` like a browser and, one request at a time,
+over the nine stages and registered one hour apart (about 14 months), straight
+into the income service's collections in its own stored format: the UP document
+(``IncomeHandlers.register`` plus its stage changes), its workflow instance and
+its counts per stage. Then waits for crm-income to mark the counts complete,
+signs in at ``/app/entrar`` like a browser and, one request at a time,
 ``--requests`` times each after ``--warmup`` unmeasured ones, interleaved in the
 same loop (``benchmarks.bench_web.measure``):
 
 - the page over HTTP (loopback: the round trip is the gateway's time);
-- the gRPC call(s) the page's rows come from, straight to the service (diagnostic);
-- the raw PyMongo ``find(...).sort("created_at", -1).limit(500)`` those calls map
-  to, on the same SecantusDB (the baseline), nine of them for the board.
+- the gRPC calls the page makes, straight to the service (diagnostic);
+- the raw PyMongo queries that give the same answer the one-query way, on the
+  same SecantusDB (the baseline): for the board the ``$group`` by stage over the
+  UPs (exact counts) and nine ``find(stage).sort("created_at", -1).limit(20)``;
+  for the lists ``count_documents`` and ``find(...).sort("created_at", -1).limit(26)``.
 
 Target: page p95 < 300 ms, no failed request.
 
@@ -43,10 +49,14 @@ from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as bpb
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2_grpc as bpb_grpc
 from crm_platform.proto_gen.crm.income.v1 import income_pb2 as pb
 from crm_platform.proto_gen.crm.income.v1 import income_pb2_grpc as pb_grpc
+from crm_platform.workflow import codec
+from crm_platform.workflow.model import HistoryEntry, Instance
 from gateway.web import unit_pages
 from services.income.adapters import repository as income_repo
-from services.income.adapters.repository import NO_OUTBOX
+from services.income.adapters import unit_counts
+from services.income.adapters.repository import LIST_PROJECTION
 from services.income.domain.stages import STAGE_LABELS
+from services.income.service_layer.stage_flow import COMPONENT
 
 NAME = "income_board"
 COORDINATOR = "coordinacion.gi.bench"
@@ -54,7 +64,6 @@ COMMUNITIES = 50
 SECTORS = ("agroindustria", "comercio", "servicios", "artesanias")
 KINDS = ("emprendimiento", "fortalecimiento")
 STAGE_WEIGHTS = (30, 20, 10, 12, 8, 8, 6, 4, 2)  # most UPs are early in the workflow
-LIST_PROJECTION = {"plans": 0, "history": 0, "followups": 0, **NO_OUTBOX}  # what ListUnits leaves out
 
 
 def _setup(http: httpx.Client, beneficiaries_grpc: str) -> list[str]:
@@ -78,23 +87,32 @@ def _setup(http: httpx.Client, beneficiaries_grpc: str) -> list[str]:
         ]
 
 
-def seed_units(units: pymongo.collection.Collection[dict[str, Any]], count: int, communities: Sequence[str]) -> None:
-    """``count`` UP documents as ``IncomeHandlers.register`` stores them, with the
-    stage history their stage implies (one change per step, abbreviated)."""
+def seed_units(db: pymongo.database.Database[dict[str, Any]], count: int, communities: Sequence[str]) -> None:
+    """``count`` UP documents as ``IncomeHandlers.register`` and the stage changes
+    after it store them (stage history, ``workflow`` projection, ``counted``), each
+    with its workflow instance (``crm_platform.workflow.codec``) and its counts per
+    stage (``unit_counts.increments``); registered one hour apart, newest first."""
     rng = random.Random(20261206)
     now = datetime.now(UTC)
     stages = list(STAGE_LABELS)
-    batch: list[dict[str, Any]] = []
+    published = db["workflow_definitions"].find_one({"component": COMPONENT}, sort=[("version", -1)])
+    assert published is not None, "crm-income publishes the seeded definition at start"
+    version = int(published["version"])
+    docs: list[dict[str, Any]] = []
+    instances: list[dict[str, Any]] = []
     for n in range(count):
         stage = rng.choices(stages, weights=STAGE_WEIGHTS)[0]
-        created = now - timedelta(minutes=n)
+        created = now - timedelta(hours=n)
+        steps = list(itertools.pairwise(stages[: stages.index(stage) + 1]))
         history = [
-            {"transition": "avance", "from_stage": a, "to_stage": b, "by": "gestor.bench", "at": created, "reason": ""}
-            for a, b in itertools.pairwise(stages[: stages.index(stage) + 1])
-        ]
-        batch.append(
+            {"transition": "avance", "from_stage": a, "to_stage": b, "by": "gestor.bench", "at": created,
+             "reason": "", "acta_id": ""}
+            for a, b in steps
+        ]  # fmt: skip
+        unit_id = uuid.uuid4().hex
+        docs.append(
             {
-                "_id": uuid.uuid4().hex,
+                "_id": unit_id,
                 "name": f"Unidad productiva {n:05d}",
                 "family_id": uuid.uuid4().hex,
                 "owner_ids": [uuid.uuid4().hex],
@@ -103,6 +121,8 @@ def seed_units(units: pymongo.collection.Collection[dict[str, Any]], count: int,
                 "kind": KINDS[n % len(KINDS)],
                 "stage": stage,
                 "version": 1 + len(history),
+                "workflow": {"definition_version": version, "seq": len(history)},
+                "workflow_pending": [],
                 "closing_reason": "Cierre de prueba" if stage == "cerrada" else "",
                 "history": history,
                 "followups": [],
@@ -110,48 +130,75 @@ def seed_units(units: pymongo.collection.Collection[dict[str, Any]], count: int,
                 "created_at": created,
                 "created_by": "gestor.bench",
                 "rev": 1 + len(history),
+                "counted": True,
                 "outbox": [],
             }
         )
-        if len(batch) == 1000:
-            units.insert_many(batch)
-            batch = []
-    if batch:
-        units.insert_many(batch)
+        entries = [HistoryEntry(0, "start", "gestor.bench", created, None, stages[0], definition_version=version)]
+        entries += [
+            HistoryEntry(i + 1, "transition", "gestor.bench", created, a, b, transition="avance")
+            for i, (a, b) in enumerate(steps)
+        ]
+        instances.append(
+            codec.instance_doc(
+                Instance(unit_id, COMPONENT, version, stage, {}, 1 + len(history), len(history), created, None, entries)
+            )
+        )
+    for start in range(0, count, 1000):
+        db["units"].insert_many(docs[start : start + 1000])
+        db["workflow_instances"].insert_many(instances[start : start + 1000])
+    db["unit_counts"].bulk_write(unit_counts.seed(docs))
 
 
-def _pages(stack: Any, units: pymongo.collection.Collection[dict[str, Any]], newest: str) -> list[Page]:
+def _counts_complete(db: pymongo.database.Database[dict[str, Any]], seconds: float = 90.0) -> None:
+    """Wait for crm-income's one-time backfill to find nothing uncounted and mark the
+    counts complete (until then CountUnits counts the UPs themselves)."""
+    deadline = time.monotonic() + seconds
+    while db["unit_counts"].find_one({"_id": unit_counts.COMPLETE}) is None:
+        if time.monotonic() > deadline:
+            raise RuntimeError("crm-income did not mark the counts per stage complete")
+        time.sleep(0.5)
+
+
+def _pages(stack: Any, units: pymongo.collection.Collection[dict[str, Any]]) -> list[Page]:
     stub = pb_grpc.IncomeServiceStub(grpc.insecure_channel(stack.env["INCOME_GRPC"]))
-    limit = unit_pages.FETCH
+    md = caller_metadata(COORDINATOR, "coordinator")
 
-    def grpc_list(*stages: str) -> Callable[[], Any]:
+    def grpc_board() -> Any:
+        return stub.CountUnits(pb.CountUnitsRequest(newest=unit_pages.CARDS), metadata=md, timeout=60)
+
+    def raw_board() -> Any:
+        counted = list(units.aggregate([{"$group": {"_id": "$stage", "n": {"$sum": 1}}}]))
+        for stage in STAGE_LABELS:
+            list(units.find({"stage": stage}, LIST_PROJECTION).sort("created_at", -1).limit(unit_pages.CARDS))
+        return counted
+
+    def grpc_list(sector: str = "") -> Callable[[], Any]:
         def call() -> Any:
-            md = caller_metadata(COORDINATOR, "coordinator")
-            for stage in stages:
-                reply = stub.ListUnits(pb.ListUnitsRequest(stage=stage, limit=limit), metadata=md, timeout=60)
-            return reply
+            stub.CountUnits(pb.CountUnitsRequest(sector=sector), metadata=md, timeout=60)
+            return stub.ListUnits(pb.ListUnitsRequest(sector=sector, limit=unit_pages.PAGE), metadata=md, timeout=60)
 
         return call
 
-    def raw_list(*stages: str) -> Callable[[], Any]:
+    def raw_list(sector: str = "") -> Callable[[], Any]:
+        selector = {"sector": sector} if sector else {}
+
         def call() -> Any:
-            for stage in stages:
-                selector = {"stage": stage} if stage else {}
-                found = list(units.find(selector, LIST_PROJECTION).sort("created_at", -1).limit(limit))
-            return found
+            units.count_documents(selector)
+            return list(units.find(selector, LIST_PROJECTION).sort("created_at", -1).limit(unit_pages.PAGE + 1))
 
         return call
 
-    board = tuple(STAGE_LABELS)
+    sector = SECTORS[1]
     return [
-        Page("board /app/unidades/tablero", "/app/unidades/tablero", grpc_list(*board), raw_list(*board), "Graduada"),
-        Page("list /app/unidades", "/app/unidades", grpc_list(""), raw_list(""), newest),
+        Page("board /app/unidades/tablero", "/app/unidades/tablero", grpc_board, raw_board, "Graduada"),
+        Page("list /app/unidades", "/app/unidades", grpc_list(), raw_list(), "Unidad productiva 00000"),
         Page(
-            "list /app/unidades?etapa=seguimiento",
-            "/app/unidades?etapa=seguimiento",
-            grpc_list("seguimiento"),
-            raw_list("seguimiento"),
-            "Seguimiento",
+            f"list /app/unidades?sector={sector}",
+            f"/app/unidades?sector={sector}",
+            grpc_list(sector),
+            raw_list(sector),
+            "Unidad productiva 00001",
         ),
     ]
 
@@ -163,15 +210,15 @@ def run(units: int = 10_000, requests: int = 50, warmup: int = 5, phase_seconds:
         http = httpx.Client(base_url=stack.urls["gateway"], timeout=120)
         try:
             communities = _setup(http, stack.env["BENEFICIARIES_GRPC"])
-            collection = mongo[os.environ.get("INCOME_DB", income_repo.DEFAULT_DB)]["units"]
+            db = mongo[os.environ.get("INCOME_DB", income_repo.DEFAULT_DB)]
             started = time.perf_counter()
             print(f"[{NAME}] seeding {units:,} productive units", flush=True)
-            seed_units(collection, units, communities)
+            seed_units(db, units, communities)
             seed_seconds = time.perf_counter() - started
             print(f"[{NAME}] seeded in {seed_seconds:.1f}s", flush=True)
+            _counts_complete(db)
             sign_in(http, COORDINATOR, PASSWORD)
-            newest = "Unidad productiva 00000"
-            for page in _pages(stack, collection, newest):
+            for page in _pages(stack, db["units"]):
                 results[page.label] = measure(http, page, requests, warmup, phase_seconds)
         finally:
             http.close()

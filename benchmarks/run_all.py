@@ -3,7 +3,8 @@
 
     python -m benchmarks.run_all [--quick] [--strict]
 
-``--quick`` shrinks every benchmark (shorter rounds, 10,000-20,000 seeded beneficiaries)
+``--quick`` shrinks every benchmark (shorter rounds, 10,000-20,000 seeded beneficiaries,
+300 workflow transitions, 1,000 productive units)
 for a smoke run; ``--strict`` exits 1 when a target is missed or a benchmark fails.
 """
 
@@ -19,6 +20,7 @@ from collections.abc import Callable, Sequence
 from benchmarks import (
     bench_actas,
     bench_grpc_reads,
+    bench_income_board,
     bench_kiosk,
     bench_loan_schedules,
     bench_loans_cob,
@@ -26,7 +28,9 @@ from benchmarks import (
     bench_notifications,
     bench_pdf,
     bench_register,
+    bench_upa,
     bench_web,
+    bench_workflow,
 )
 from benchmarks._common import RESULTS_PATH, Row, environment_note, markdown_table
 
@@ -42,8 +46,11 @@ def _benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
             (bench_kiosk.NAME, lambda: bench_kiosk.run(count=1000, idle_seconds=3.0)),
             (bench_notifications.NAME, lambda: bench_notifications.run(count=1000)),
             (bench_web.NAME, lambda: bench_web.run(beneficiaries=10_000, actas=5000, requests=20)),
+            (bench_workflow.NAME, lambda: bench_workflow.run(count=300)),
+            (bench_income_board.NAME, lambda: bench_income_board.run(units=1000, requests=20)),
             (bench_loan_schedules.NAME, lambda: bench_loan_schedules.run(loans=2_000, rounds=1)),
             (bench_loans_cob.NAME, lambda: bench_loans_cob.run(loans=10_000)),
+            (bench_upa.NAME, lambda: bench_upa.run(count=2000, rounds=2)),
         ]
     return [
         (bench_grpc_reads.NAME, bench_grpc_reads.run),
@@ -54,8 +61,11 @@ def _benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         (bench_kiosk.NAME, bench_kiosk.run),
         (bench_notifications.NAME, bench_notifications.run),
         (bench_web.NAME, bench_web.run),
+        (bench_workflow.NAME, bench_workflow.run),
+        (bench_income_board.NAME, bench_income_board.run),
         (bench_loan_schedules.NAME, bench_loan_schedules.run),
         (bench_loans_cob.NAME, bench_loans_cob.run),
+        (bench_upa.NAME, bench_upa.run),
     ]
 
 

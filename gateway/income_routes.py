@@ -29,6 +29,8 @@ UNITS = f"{API}/unidades-productivas"
 TAGS: list[str | Any] = ["income"]
 # A plan's version number (0: the latest).
 PlanVersion = Annotated[int, Query(ge=0, le=10_000)]
+Filter = Annotated[str, Query(max_length=64)]
+PageToken = Annotated[str, Query(max_length=200, description="El next_page_token de la página anterior")]
 # An approved plan version whose PDF is asked for.
 ApprovedVersion = Annotated[int, Query(ge=1, le=10_000, description="La versión aprobada del plan")]
 
@@ -55,11 +57,37 @@ def register(app: FastAPI, backend: Backend) -> None:
         request = pb.RegisterUnitRequest(**body.model_dump())
         return to_json(backend.call(I.RegisterUnit, request, user))
 
+    @app.get(f"{UNITS}/conteos", tags=TAGS, response_model=RI.UnitCountsOut, responses=R.QUERY)
+    def unit_counts(
+        user: User,
+        community_id: Filter = "",
+        stage: Filter = "",
+        sector: Filter = "",
+        kind: Filter = "",
+        newest: Annotated[int, Query(ge=0, le=50, description="También las N más recientes de cada etapa")] = 0,
+    ) -> dict[str, Any]:
+        """How many UPs each stage has (exact), with the list's filters, in one call: the board's
+        counts (and, with ``newest``, its cards)."""
+        auth.require(user, INCOME, "CountUnits")
+        request = pb.CountUnitsRequest(community_id=community_id, stage=stage, sector=sector, kind=kind, newest=newest)
+        return to_json(backend.call(I.CountUnits, request, user))
+
     @app.get(UNITS, tags=TAGS, response_model=RI.UnitsOut, responses=R.QUERY)
-    def units(user: User, community_id: str = "", stage: str = "", limit: schemas.PageLimit = 100) -> dict[str, Any]:
-        """The newest UPs first, by community or stage (the board's columns); without history."""
+    def units(
+        user: User,
+        community_id: Filter = "",
+        stage: Filter = "",
+        sector: Filter = "",
+        kind: Filter = "",
+        page_token: PageToken = "",
+        limit: schemas.PageLimit = 100,
+    ) -> dict[str, Any]:
+        """The newest UPs first (registration time), by community, stage, sector and
+        kind; without history. The next page: ``page_token`` = the reply's ``next_page_token``."""
         auth.require(user, INCOME, "ListUnits")
-        request = pb.ListUnitsRequest(community_id=community_id, stage=stage, limit=limit)
+        request = pb.ListUnitsRequest(
+            community_id=community_id, stage=stage, sector=sector, kind=kind, page_token=page_token, limit=limit
+        )
         return to_json(backend.call(I.ListUnits, request, user))
 
     @app.get(f"{UNITS}/{{unit_id}}", tags=TAGS, response_model=RI.UnitOut, responses=R.READ)

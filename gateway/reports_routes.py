@@ -18,7 +18,7 @@ from services.reports.access import ACCESS as REPORTS
 API = "/api/v1"
 TAG = "indicadores"
 # The service's field names -> this API's query parameters, for field errors.
-PARAMETERS = {"as_of": "fecha", "by": "por", "part": "parte", "key": "clave"}
+PARAMETERS = {"as_of": "fecha", "by": "por", "part": "parte", "key": "clave", "months": "meses"}
 
 
 def _call(backend: Backend, method: Any, request: Any, user: auth.User) -> dict[str, Any]:
@@ -45,7 +45,7 @@ def register(app: FastAPI, backend: Backend) -> None:
         code: str,
         user: User,
         fecha: str = Query("", max_length=10, description="Fecha de corte AAAA-MM-DD; vacío: hoy"),
-        por: str = Query("", max_length=20, description="comunidad, gestor, sexo o edad"),
+        por: str = Query("", max_length=20, description="comunidad, gestor, sexo, edad, sector o tipo"),
     ) -> dict[str, Any]:
         """One KPI at a date, overall and per group of one disaggregation."""
         auth.require(user, REPORTS, "GetKpiValue")
@@ -68,3 +68,13 @@ def register(app: FastAPI, backend: Backend) -> None:
             code=code, as_of=fecha, by=por, key=clave, part=parte, after=despues, limit=limite
         )
         return _call(backend, S.DrillDown, request, user)
+
+    @app.get(f"{API}/indicadores/{{code}}/serie", tags=[TAG], response_model=RR.KpiSeriesOut, responses=R.READ)
+    def kpi_series(
+        code: str,
+        user: User,
+        meses: int = Query(0, ge=0, le=36, description="De 2 a 36; 0: los de la definición (o 12)"),
+    ) -> dict[str, Any]:
+        """One KPI month by month up to today (each month's last day; today for this month)."""
+        auth.require(user, REPORTS, "GetKpiSeries")
+        return _call(backend, S.GetKpiSeries, rpb.GetKpiSeriesRequest(code=code, months=meses), user)

@@ -74,6 +74,18 @@ class UnitOut(Out):
 
 class UnitsOut(Out):
     units: list[UnitOut]
+    next_page_token: str = Field(default="", description="La página siguiente (vacío en la última)")
+
+
+class StageCountOut(Out):
+    stage: str
+    count: int
+    units: list[UnitOut] = Field(default_factory=list, description="Las más recientes, si se pidieron (newest)")
+
+
+class UnitCountsOut(Out):
+    stages: list[StageCountOut] = Field(description="Cada etapa en el orden del flujo, con 0 si no tiene")
+    total: int
 
 
 class PlanStatusChangeOut(Out):

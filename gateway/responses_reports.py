@@ -14,7 +14,7 @@ class KpiOut(Out):
     unit: str = Field(description="percent (numerador / denominador por 100) o count")
     numerator_label: str
     denominator_label: str = Field(description="Vacío en un conteo")
-    disaggregations: list[str] = Field(description="comunidad, gestor, sexo, edad")
+    disaggregations: list[str] = Field(description="comunidad, gestor, sexo, edad, sector, tipo")
     alert: bool = Field(description="Alerta de calidad de datos: un valor mayor que cero requiere atención")
 
 
@@ -47,6 +47,18 @@ class RecordOut(Out):
 
 
 class DrillDownOut(Out):
-    source: str = Field(description="households, people o participations")
+    source: str = Field(description="households, people, participations o productive_units")
     records: list[RecordOut]
     next_after: str = Field(description="Páselo como despues para la página siguiente; vacío en la última")
+
+
+class SeriesPointOut(Out):
+    month: str = Field(description="AAAA-MM")
+    as_of: str = Field(description="Fecha de corte del punto: el último día del mes, u hoy en el mes en curso")
+    total: GroupOut
+
+
+class KpiSeriesOut(Out):
+    kpi: KpiOut
+    points: list[SeriesPointOut] = Field(description="Del mes más antiguo al actual")
+    computed_at: Timestamp

@@ -1,4 +1,5 @@
-"""Inicio: what a coordinator steers by, per role. Actas sealed per week, by
+"""Inicio: what a coordinator steers by, per role. The UPA indicator with its
+monthly series and references (``upa_card``); actas sealed per week, by
 template, by gestor and by community (sealed originals, from the actas service's
 counts); the kiosk fleet and the messages that did not arrive, for the roles that
 may see them. Every chart has its table and CSV/XLSX/Vega-Lite downloads."""
@@ -22,7 +23,7 @@ from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as bpb
 from crm_platform.proto_gen.crm.notifications.v1 import notifications_pb2 as npb
 from gateway import auth
-from gateway.web import charts, kiosk_pages, kpi_pages
+from gateway.web import charts, kiosk_pages, kpi_pages, upa_card
 from gateway.web.app import Staff, WebApp
 from services.actas.access import ACCESS as ACTAS
 from services.notifications.access import ACCESS as NOTIFICATIONS
@@ -189,6 +190,10 @@ def register(app: FastAPI, web: WebApp) -> None:
     def dashboard(request: Request) -> HTMLResponse:
         staff, f = figures(request)
         tables = {name: f.table(name) for name in CHARTS}
+        cards = kpi_pages.cards(web, staff.user)
+        upa = upa_card.card(web, staff.user)
+        if cards and upa is not None and not upa["unavailable"]:
+            cards = [c for c in cards if c.code != upa_card.CODE]  # it has its own section
         return web.render(
             request,
             staff,
@@ -198,7 +203,8 @@ def register(app: FastAPI, web: WebApp) -> None:
             since=f.since,
             kiosks=f.kiosks(),
             undelivered=f.undelivered(),
-            cards=kpi_pages.cards(web, staff.user),  # coverage and data-quality alerts
+            cards=cards,  # coverage and data-quality alerts
+            upa=upa,
             computed_at=f.computed_at.astimezone(COLOMBIA) if f.computed_at else None,
             fresh_for=int(FRESH_FOR_SECONDS),
         )
@@ -206,7 +212,11 @@ def register(app: FastAPI, web: WebApp) -> None:
     @app.get("/app/graficas/{name}.{fmt}", include_in_schema=False)
     def chart(request: Request, name: str, fmt: str) -> Response:
         staff, f = figures(request)
-        table = f.table(name)
+        if name == upa_card.CHART:
+            reply = upa_card.series(web, staff.user)
+            table = upa_card.table_of(reply) if reply is not None else None
+        else:
+            table = f.table(name)
         if table is None or fmt not in ("svg", "json", *charts.DOWNLOADS):
             return web.render(
                 request, staff, "error.html", status=404, title="No encontrado", message="Ese gráfico no existe."
@@ -214,7 +224,7 @@ def register(app: FastAPI, web: WebApp) -> None:
         if fmt in charts.DOWNLOADS:
             return charts.download(table, fmt, name)
         headers = {"Cache-Control": "no-store"}
-        spec = charts.bar_spec(table, *CHARTS[name])
+        spec = upa_card.spec(table) if name == upa_card.CHART else charts.bar_spec(table, *CHARTS[name])
         if fmt == "json":
             headers["Content-Disposition"] = f'attachment; filename="{name}.vl.json"'
             return Response(json.dumps(spec, ensure_ascii=False), media_type="application/json", headers=headers)

@@ -24,17 +24,27 @@ from fastapi.responses import HTMLResponse, Response
 
 from crm_platform.access import allows
 from crm_platform.grpc_support import field_errors
+from crm_platform.proto_gen.crm.income.v1 import income_pb2 as ipb
 from crm_platform.proto_gen.crm.reports.v1 import reports_pb2 as rpb
 from gateway import auth
 from gateway.web import charts
 from gateway.web.app import Staff, WebApp
+from services.income.access import ACCESS as INCOME
 from services.reports.access import ACCESS as REPORTS
 
 log = logging.getLogger(__name__)
 COLOMBIA = ZoneInfo("America/Bogota")
 PATH = "/app/indicadores"
 PAGE = 25
-DIMENSIONS = {"": "Sin desagregar", "comunidad": "Comunidad", "gestor": "Gestor", "sexo": "Sexo", "edad": "Edad"}
+DIMENSIONS = {
+    "": "Sin desagregar",
+    "comunidad": "Comunidad",
+    "gestor": "Gestor",
+    "sexo": "Sexo",
+    "edad": "Edad",
+    "sector": "Sector",
+    "tipo": "Tipo de unidad",
+}
 FIELD_LABELS = {
     "name": "Nombre",
     "community": "Comunidad",
@@ -49,9 +59,29 @@ FIELD_LABELS = {
     "gestor_id": "Gestor",
     "template": "Tipo de acta",
     "day": "Fecha del acta",
+    # productive units: the acta is the follow-up that evidences the value
+    "sector": "Sector",
+    "kind": "Tipo",
+    "stage": "Etapa",
+    "implemented_on": "En implementación desde",
+    "followup_day": "Fecha del seguimiento",
+    "operating": "Opera",
+    "monthly_sales": "Ventas del mes (COP)",
 }
-LINKS = {"households": "/app/hogares/", "people": "/app/personas/", "participations": "/app/actas/"}
-SEXES = {"female": "Mujer", "male": "Hombre", "intersex": "Intersexual", "sin_dato": "Sin dato"}
+LINKS = {
+    "households": "/app/hogares/",
+    "people": "/app/personas/",
+    "participations": "/app/actas/",
+    "productive_units": "/app/unidades/",
+}
+SEXES = {
+    "female": "Mujer",
+    "male": "Hombre",
+    "intersex": "Intersexual",
+    "mixto": "Mixto (propietarios de distinto sexo)",
+    "sin_dato": "Sin dato",
+}
+KINDS = {"emprendimiento": "Emprendimiento", "fortalecimiento": "Fortalecimiento"}
 
 
 def shown(value: float, unit: str) -> str:
@@ -163,7 +193,16 @@ def register(app: FastAPI, web: WebApp) -> None:
         return web.backend.call(web.backend.reports.GetKpiValue, request, staff.user)
 
     def gestor_names(staff: Staff, value: rpb.KpiValue) -> dict[str, str]:
+        """Names of the groups the service labels by key: gestores and sectors."""
+        if value.by == "sector":
+            return sector_names(staff)
         return web.users.full_names([g.key for g in value.groups]) if value.by == "gestor" else {}
+
+    def sector_names(staff: Staff) -> dict[str, str]:
+        if not allows(INCOME, staff.user.role, "ListSectors"):
+            return {}
+        reply = web.backend.call(web.backend.income.ListSectors, ipb.ListSectorsRequest(), staff.user)
+        return {s.code: s.label for s in reply.sectors}
 
     def refused(request: Request, staff: Staff, exc: grpc.RpcError, code: str) -> HTMLResponse:
         if exc.code() == grpc.StatusCode.NOT_FOUND:
@@ -210,19 +249,29 @@ def register(app: FastAPI, web: WebApp) -> None:
         reply = web.backend.call(web.backend.reports.DrillDown, request, staff.user)
         fields = [f for f in FIELD_LABELS if any(f in r.fields for r in reply.records)]
         gestores = web.users.full_names([r.fields["gestor_id"] for r in reply.records if "gestor_id" in r.fields])
+        sectors = sector_names(staff) if "sector" in fields else {}
         rows = []
         for r in reply.records:
             cells = {f: r.fields.get(f, "") for f in fields}
+            links = {}
+            if reply.source == "productive_units":
+                cells["sector"] = sectors.get(cells["sector"], cells["sector"])
+                cells["kind"] = KINDS.get(cells["kind"], cells["kind"])
+                if cells.get("monthly_sales"):
+                    cells["monthly_sales"] = shown(float(cells["monthly_sales"]), "count")
+                if cells.get("acta_id"):
+                    links["acta_id"] = "/app/actas/" + cells["acta_id"]
             if "head_id" in cells:
                 cells["head_id"] = "Sí" if cells["head_id"] else "No"
             if "sex" in cells:
                 cells["sex"] = SEXES.get(cells["sex"], cells["sex"])
             if "gestor_id" in cells:
                 cells["gestor_id"] = gestores.get(cells["gestor_id"]) or cells["gestor_id"]
-            for f in ("registered_on", "last_visit", "birth_date", "day"):
+            for f in ("registered_on", "last_visit", "birth_date", "day", "implemented_on", "followup_day"):
                 if cells.get(f):
                     cells[f] = local_day(cells[f])
-            rows.append({"id": r.id, "href": LINKS[reply.source] + _target(reply.source, r), "cells": cells})
+            href = LINKS[reply.source] + _target(reply.source, r)
+            rows.append({"id": r.id, "href": href, "cells": cells, "links": links})
         label = names.get(query.clave) or next((g.label for g in value.groups if g.key == query.clave), query.clave)
         more = query.link(clave=query.clave, parte=query.parte, despues=reply.next_after) if reply.next_after else ""
         return {

@@ -1,5 +1,7 @@
-"""Unidades productivas: the list of UPs with filters, pages and CSV/XLSX export,
-the board (one column per stage with its count and cards), and the form that
+"""Unidades productivas: the list of UPs with filters (by the service: community,
+stage, sector, kind), pages from the service's cursor, its exact total
+(``CountUnits``) and CSV/XLSX export (up to 5,000 rows), the board (one column
+per stage with its exact count, from one ``CountUnits``, and cards), and the form that
 registers a UP for a household. The income service owns every rule; a refused
 registration shows the service's message beside each field."""
 
@@ -20,6 +22,7 @@ from gateway.web.app import Staff, WebApp
 
 PAGE = 25  # rows of the list per page
 FETCH = 500  # the most UPs one list call returns (the gateway's MAX_PAGE)
+EXPORT_MAX = 5000  # rows of a CSV/XLSX export
 CARDS = 20  # cards a board column shows; the rest are in the list
 FILTERS = ("comunidad", "etapa", "sector", "tipo")
 COLUMNS = (
@@ -49,18 +52,28 @@ PostedLists = Annotated[dict[str, list[str]], Depends(posted_lists)]
 
 
 def register(app: FastAPI, web: WebApp) -> None:
-    def units(staff: Staff, community_id: str = "", stage: str = "", limit: int = FETCH) -> list[Any]:
-        request = pb.ListUnitsRequest(community_id=community_id[:64], stage=stage[:64], limit=limit)
-        return list(web.backend.call(web.backend.income.ListUnits, request, staff.user).units)
+    def page_of(staff: Staff, query: dict[str, str], limit: int, token: str = "") -> tuple[list[Any], str]:
+        """One page of the UPs matching the filters (newest first) and the next page's token."""
+        request = pb.ListUnitsRequest(
+            community_id=query["comunidad"],
+            stage=query["etapa"],
+            sector=query["sector"],
+            kind=query["tipo"],
+            limit=limit,
+            page_token=token,
+        )
+        reply = web.backend.call(web.backend.income.ListUnits, request, staff.user)
+        return list(reply.units), reply.next_page_token
 
-    def filtered(staff: Staff, query: dict[str, str]) -> tuple[list[dict[str, Any]], bool]:
-        """The UPs matching the filters as rows, and whether the service had more
-        than one call returns (the list then says so)."""
-        found = units(staff, query["comunidad"], query["etapa"])
-        found = [u for u in found if (not query["sector"] or u.sector == query["sector"])]
-        found = [u for u in found if (not query["tipo"] or u.kind == query["tipo"])]
-        sector_names, community_names = inc.sectors(web, staff), inc.communities(web, staff)
-        return [inc.card(u, sector_names, community_names) for u in found], len(found) >= FETCH
+    def counts(staff: Staff, query: dict[str, str], newest: int = 0) -> pb.CountUnitsResponse:
+        request = pb.CountUnitsRequest(
+            community_id=query["comunidad"],
+            stage=query["etapa"],
+            sector=query["sector"],
+            kind=query["tipo"],
+            newest=newest,
+        )
+        return web.backend.call(web.backend.income.CountUnits, request, staff.user)
 
     def query_of(request: Request) -> dict[str, str]:
         return {name: request.query_params.get(name, "")[:64] for name in FILTERS}
@@ -69,37 +82,35 @@ def register(app: FastAPI, web: WebApp) -> None:
     def unit_list(request: Request) -> HTMLResponse:
         staff = web.member(request, inc.SECTION)
         query = query_of(request)
-        rows, more = filtered(staff, query)
+        token = request.query_params.get("desde", "")[:200]
         try:
-            page = max(1, int(request.query_params.get("pagina", "1")))
-        except ValueError:
-            page = 1
-        pages = max(1, -(-len(rows) // PAGE))
-        page = min(page, pages)
+            found, next_token = page_of(staff, query, PAGE, token)
+        except grpc.RpcError as exc:
+            if exc.code() != grpc.StatusCode.INVALID_ARGUMENT:
+                raise
+            return web.render(
+                request, staff, "error.html", status=400, title="Página no válida",
+                message="Esa página de la lista ya no es válida: vuelva a la primera.",
+            )  # fmt: skip
+        sector_names, community_names = inc.sectors(web, staff), inc.communities(web, staff)
         link = urlencode({k: v for k, v in query.items() if v})
         return web.render(
             request,
             staff,
             "unidades.html",
             title="Unidades productivas",
-            rows=rows[(page - 1) * PAGE : page * PAGE],
-            total=len(rows),
-            more=more,
-            page=page,
-            pages=pages,
+            rows=[inc.card(u, sector_names, community_names) for u in found],
+            total=counts(staff, query).total,
+            first=bool(token),
+            more=urlencode({**{k: v for k, v in query.items() if v}, "desde": next_token}) if next_token else "",
             query=query,
             link=link,
-            choices=choices(staff),
+            choices=choices(staff, sector_names, community_names),
             can_register=inc.may(staff, "RegisterUnit"),
         )
 
-    def choices(staff: Staff) -> dict[str, dict[str, str]]:
-        return {
-            "comunidad": inc.communities(web, staff),
-            "etapa": inc.STAGES,
-            "sector": inc.sectors(web, staff),
-            "tipo": inc.KINDS,
-        }
+    def choices(staff: Staff, sector_names: dict[str, str], community_names: dict[str, str]) -> dict[str, Any]:
+        return {"comunidad": community_names, "etapa": inc.STAGES, "sector": sector_names, "tipo": inc.KINDS}
 
     @app.get("/app/unidades/exportar.{fmt}", include_in_schema=False)
     def export(request: Request, fmt: str) -> Response:
@@ -108,24 +119,37 @@ def register(app: FastAPI, web: WebApp) -> None:
             return web.render(
                 request, staff, "error.html", status=404, title="No encontrado", message="Formato desconocido."
             )
-        rows, _ = filtered(staff, query_of(request))
+        query = query_of(request)
+        found: list[Any] = []
+        token = ""
+        while len(found) < EXPORT_MAX:
+            batch, token = page_of(staff, query, FETCH, token)
+            found += batch
+            if not token:
+                break
+        sector_names, community_names = inc.sectors(web, staff), inc.communities(web, staff)
+        rows = [inc.card(u, sector_names, community_names) for u in found[:EXPORT_MAX]]
         return charts.download(charts.Table("Unidades productivas", COLUMNS, rows), fmt, "unidades-productivas")
 
     @app.get("/app/unidades/tablero", response_class=HTMLResponse, include_in_schema=False)
     def board(request: Request) -> HTMLResponse:
+        """One CountUnits: every column's exact count and its newest cards."""
         staff = web.member(request, inc.SECTION)
         community = request.query_params.get("comunidad", "")[:64]
+        query = {**dict.fromkeys(FILTERS, ""), "comunidad": community}
         sector_names, community_names = inc.sectors(web, staff), inc.communities(web, staff)
+        counted = {c.stage: c for c in counts(staff, query, CARDS).stages}
         columns = []
         for stage, label in inc.STAGES.items():
-            found = units(staff, community, stage)
+            count = counted[stage].count if stage in counted else 0
+            found = list(counted[stage].units) if stage in counted else []
             columns.append(
                 {
                     "stage": stage,
                     "label": label,
-                    "count": f"{FETCH} o más" if len(found) >= FETCH else str(len(found)),
-                    "cards": [inc.card(u, sector_names, community_names) for u in found[:CARDS]],
-                    "rest": len(found) > CARDS,
+                    "count": f"{count:,}".replace(",", "."),
+                    "cards": [inc.card(u, sector_names, community_names) for u in found],
+                    "rest": count > len(found),
                 }
             )
         return web.render(

@@ -4,7 +4,8 @@ derives its 403s from it.
 
 - Reading UPs, plans and trainings: every user. The sector catalogue, a UP and
   its plan also the documents service (the SERVICE role), which renders each
-  approved plan version's PDF.
+  approved plan version's PDF; listing and reading UPs also the reports
+  service's backfill (SERVICE), which rebuilds its UPs from them.
 - Registering UPs, moving their stages, editing and submitting plans, recording
   trainings: those who work with the families in the field (admin, coordinator,
   gestor, and the income adviser, "asesor G.I.", whose work this is).
@@ -38,7 +39,8 @@ ACCESS: AccessTable = {
     "ListSectors": roles(READERS, SERVICE),
     "RegisterUnit": FIELD,
     "GetUnit": roles(READERS, SERVICE),
-    "ListUnits": READERS,
+    "ListUnits": roles(READERS, SERVICE),
+    "CountUnits": READERS,
     "ChangeStage": FIELD,
     "GetPlan": roles(READERS, SERVICE),
     "ListPlanVersions": READERS,

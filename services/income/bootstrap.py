@@ -68,8 +68,9 @@ class App:
         self.store.close()
 
     def background(self, interval: float | None = None) -> list[Periodic]:
-        """The workflow sweeper (overdue announcements, pending actions) and the
-        repair of stage projections a crash interrupted (``stage_flow``)."""
+        """The workflow sweeper (overdue announcements, pending actions), the
+        repair of stage projections a crash interrupted (``stage_flow``) and the
+        one-time count of UPs stored before the counts per stage (``unit_counts``)."""
         every = interval or float(setting("INCOME_WORKFLOW_SWEEP_SECONDS", "30"))
         clock = self.handlers.clock
 
@@ -85,6 +86,7 @@ class App:
             Periodic(
                 "loans-close-of-business", self.close_yesterday, float(setting("INCOME_COB_CHECK_SECONDS", "600"))
             ),
+            Periodic("unit-counts-backfill", self.store.backfill_counts, min(every, 5.0)),
         ]
 
     def close_yesterday(self) -> bool:

@@ -21,4 +21,5 @@ ACCESS: AccessTable = {
     "ListKpis": READERS,
     "GetKpiValue": READERS,
     "DrillDown": READERS,
+    "GetKpiSeries": READERS,
 }

@@ -204,10 +204,12 @@ def _routes(community_id: str) -> list[Route]:
         Route("GET", "/indicadores", (("reports", "ListKpis"),)),
         Route("GET", f"/indicadores/{NOPE}", (("reports", "GetKpiValue"),)),
         Route("GET", f"/indicadores/{NOPE}/registros", (("reports", "DrillDown"),)),
+        Route("GET", f"/indicadores/{NOPE}/serie", (("reports", "GetKpiSeries"),)),
         # income
         Route("GET", "/unidades-productivas/sectores", ((i, "ListSectors"),)),
         Route("POST", "/unidades-productivas", ((i, "RegisterUnit"),), {**_UNIT, "sector": "no-existe"}),
         Route("GET", "/unidades-productivas", ((i, "ListUnits"),), params={"limit": "1"}),
+        Route("GET", "/unidades-productivas/conteos", ((i, "CountUnits"),)),
         Route("GET", up, ((i, "GetUnit"),)),
         Route("POST", f"{up}/etapa", ((i, "ChangeStage"),), {"transition": "cerrar", "expected_version": 1}),
         Route("GET", f"{up}/plan", ((i, "GetPlan"),)),

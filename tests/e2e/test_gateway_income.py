@@ -287,3 +287,57 @@ def test_a_sealed_followup_acta_is_attached_to_its_unit_once(
     seal_followup(http, gestor, other["id"], other_owner)
     assert eventually(lambda: followups(http, gestor, other["id"]), timeout=30)
     assert len(followups(http, gestor, unit["id"]) or []) == 1
+
+
+def test_counts_per_stage_and_the_list_pages_with_the_services_filters(
+    http: httpx.Client, as_role: dict[str, dict[str, str]]
+) -> None:
+    gestor = as_role["gestor"]
+    place = {"name": f"Tabaco {uuid.uuid4().hex[:4]}", "municipality": "Hatonuevo", "department": "La Guajira"}
+    community = http.post(f"{API}/communities", headers=as_role["coordinator"], json=place).json()["id"]
+    family_id, owners = household(http, gestor, community)
+    made = []
+    for sector, kind in (
+        ("agroindustria", "emprendimiento"),
+        ("comercio", "fortalecimiento"),
+        ("comercio", "emprendimiento"),
+    ):
+        body = unit_body(family_id, owners[:1], community, sector=sector, kind=kind, name=f"UP {sector} {kind}")
+        created = http.post(UNITS, headers=gestor, json=body)
+        assert created.status_code == 201, created.text
+        made.append(created.json())
+    closed = http.post(
+        f"{UNITS}/{made[2]['id']}/etapa", headers=gestor, json={"transition": "cerrar", "expected_version": 1,
+                                                                  "reason": "El hogar se mudó"},
+    )  # fmt: skip
+    assert closed.status_code == 200, closed.text
+
+    counts = http.get(f"{UNITS}/conteos", headers=as_role["auditor"], params={"community_id": community})
+    assert counts.status_code == 200, counts.text
+    stages = counts.json()["stages"]
+    assert [s["stage"] for s in stages][:3] == ["diagnostico", "formulacion_plan", "aprobacion"] and len(stages) == 9
+    assert {s["stage"]: s["count"] for s in stages if s["count"]} == {"diagnostico": 2, "cerrada": 1}
+    assert counts.json()["total"] == 3
+    trade = {"community_id": community, "sector": "comercio"}
+    assert http.get(f"{UNITS}/conteos", headers=gestor, params=trade).json()["total"] == 2
+    one = http.get(f"{UNITS}/conteos", headers=gestor, params={**trade, "kind": "emprendimiento", "stage": "cerrada"})
+    assert one.json() == {"stages": [{"stage": "cerrada", "count": 1, "units": []}], "total": 1}
+    cards = http.get(f"{UNITS}/conteos", headers=gestor, params={"community_id": community, "newest": 1}).json()
+    newest = {s["stage"]: [u["id"] for u in s["units"]] for s in cards["stages"] if s["units"]}
+    assert newest == {"diagnostico": [made[1]["id"]], "cerrada": [made[2]["id"]]}  # the board's cards, one call
+    assert http.get(f"{UNITS}/conteos", headers=gestor, params={"newest": 51}).status_code == 400
+
+    seen, token = [], ""
+    for _ in range(3):
+        page = http.get(UNITS, headers=gestor, params={**trade, "limit": 1, "page_token": token})
+        assert page.status_code == 200, page.text
+        seen += [u["id"] for u in page.json()["units"]]
+        token = page.json()["next_page_token"]
+        if not token:
+            break
+    assert seen == [made[2]["id"], made[1]["id"]]  # newest first, the sector filter in the service
+    strong = http.get(UNITS, headers=gestor, params={"community_id": community, "kind": "fortalecimiento"})
+    assert [u["id"] for u in strong.json()["units"]] == [made[1]["id"]]
+    bad = http.get(UNITS, headers=gestor, params={"page_token": "no-es-una-pagina"})
+    assert bad.status_code == 400 and "page_token" in bad.json()["fields"]
+    assert http.get(f"{UNITS}/conteos", headers=gestor, params={"sector": "x" * 65}).status_code == 400

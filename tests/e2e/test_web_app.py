@@ -136,11 +136,12 @@ def test_the_dashboard_shows_sealed_actas_with_a_chart_its_table_and_downloads(
         image.scroll_into_view_if_needed()
         image.evaluate("i => i.decode()")
         assert image.evaluate("i => i.naturalWidth") > 0, image.get_attribute("src")
-    page.get_by_text("Ver los datos en una tabla").first.click()
-    weekly = page.locator("table").first
+    section = page.get_by_role("region", name="Actas selladas por semana")  # UPA comes first on Inicio
+    section.get_by_text("Ver los datos en una tabla").click()
+    weekly = section.locator("table")
     assert "Actas selladas" in weekly.inner_text()
     with page.expect_download() as download:
-        page.get_by_role("link", name="CSV").first.click()
+        section.get_by_role("link", name="CSV").click()
     rows = list(csv.reader(io.StringIO(download.value.path().read_text(encoding="utf-8-sig"))))
     assert rows[0] == ["Semana (ISO)", "Actas selladas"] and sum(int(r[1]) for r in rows[1:]) >= 1
 

@@ -266,6 +266,7 @@ def test_an_approved_plan_shows_its_figures_and_charts_and_the_list_exports_to_x
     try:
         page.goto(f"{base}/app/unidades?comunidad={home['community']}&tipo=fortalecimiento")
         assert page.get_by_role("link", name=body["name"]).count() == 1
+        assert page.get_by_role("status").inner_text() == "1 unidad productiva."  # CountUnits, same filters
         with page.expect_download() as download:
             page.get_by_role("link", name="Excel (XLSX)").click()
         sheet = load_workbook(io.BytesIO(download.value.path().read_bytes())).active

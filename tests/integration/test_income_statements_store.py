@@ -26,7 +26,7 @@ from tests.unit.test_income_statements import typed
 @pytest.fixture
 def handlers(stack: Stack) -> Iterator[tuple[StatementHandlers, MongoStatementStore]]:
     units = MongoIncomeStore(stack.env["MONGO_URI"], f"income_test_{uuid.uuid4().hex[:8]}")
-    units.insert({"_id": "up-1", "name": "Panadería", "followups": [], "rev": 1}, [])
+    units.insert({"_id": "up-1", "name": "Panadería", "stage": "diagnostico", "followups": [], "rev": 1}, [])
     store = MongoStatementStore(units.units.database["statements"])
     yield StatementHandlers(store, units, NoLoanBalances(), StepClock()), store
     units.client.drop_database(units.units.database.name)

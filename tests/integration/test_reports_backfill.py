@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import grpc
 import pytest
 from google.protobuf.struct_pb2 import Struct
 
@@ -14,7 +15,10 @@ from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2_grpc as apb_grpc
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as bpb
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2_grpc as bpb_grpc
+from crm_platform.proto_gen.crm.income.v1 import income_pb2 as ipb
+from crm_platform.proto_gen.crm.income.v1 import income_pb2_grpc as ipb_grpc
 from devstack.infra import Stack
+from services.reports.adapters.income_records import IncomeRecords
 from services.reports.adapters.records import ActasRecords, BeneficiariesRecords
 from services.reports.adapters.store import MongoProjection, open_database
 from services.reports.entrypoints.backfill import Records
@@ -81,3 +85,42 @@ def test_an_empty_projection_is_rebuilt_from_the_records_and_a_second_run_change
     counts = {c: db[c].count_documents({}) for c in ("households", "people", "participations")}
     backfill(handlers.store, handlers, records)
     assert {c: db[c].count_documents({}) for c in counts} == counts
+
+
+def test_the_backfill_reads_the_productive_units_from_the_income_service_as_a_platform_service(
+    fresh: tuple[Any, Records, ProjectionHandlers],
+    stack: Stack,
+    beneficiaries: bpb_grpc.BeneficiariesServiceStub,
+    community: bpb.Community,
+) -> None:
+    db, records, handlers = fresh
+    family = beneficiaries.RegisterFamily(
+        bpb.RegisterFamilyRequest(community_id=community.id, name="Hogar UP"), metadata=GESTOR
+    )
+    ana = beneficiaries.RegisterBeneficiary(person_request(family_id=family.id, relationship="head"), metadata=GESTOR)
+    luis = beneficiaries.RegisterBeneficiary(
+        person_request(family_id=family.id, relationship="spouse", sex="male"), metadata=GESTOR
+    )
+    with grpc.insecure_channel(stack.env["INCOME_GRPC"]) as channel:
+        unit = ipb_grpc.IncomeServiceStub(channel).RegisterUnit(
+            ipb.RegisterUnitRequest(
+                name="Tejidos Wayuu", family_id=family.id, owner_ids=[ana.id, luis.id], community_id=community.id,
+                sector="artesanias", kind="emprendimiento",
+            ),
+            metadata=GESTOR,
+        )  # fmt: skip
+    income = IncomeRecords(stack.env["INCOME_GRPC"])  # ListUnits and GetUnit as the ``service`` role
+    try:
+        with_income = Records(records.people, records.actas, income)
+        done = backfill(handlers.store, handlers, with_income)
+        assert done.units >= 1
+        found = db.productive_units.find_one({"_id": unit.id})
+        assert found is not None
+        assert (found["community_id"], found["sector"], found["kind"], found["stage"], found["sex"]) == (
+            community.id, "artesanias", "emprendimiento", "diagnostico", "mixto"
+        )  # fmt: skip
+        assert "implemented_on" not in found  # in diagnosis: in neither part of UPA
+        backfill(handlers.store, handlers, with_income)
+        assert db.productive_units.find_one({"_id": unit.id})["rev"] == found["rev"]  # nothing changed
+    finally:
+        income.close()

@@ -158,8 +158,15 @@ def test_a_redelivered_seal_counts_once_and_a_correction_is_no_visit(
     actas_events.publish("acta_sealed", marker, event_id=uuid.uuid4().hex)
 
     wait_for(reports, "participaciones", community.id, (2, 0))  # the original once, and the marker
-    by_gestor = reports.GetKpiValue(rpb.GetKpiValueRequest(code="participaciones", by="gestor"), metadata=CALLER)
-    assert {"gestora.ana", "gestor.marca"} <= {g.key for g in by_gestor.groups}
+
+    # Each disaggregation has its own snapshot: the one by gestor may be a refresh
+    # older than the one by community that showed the marker (poll it, bounded).
+    def gestores() -> set[str] | None:
+        reply = reports.GetKpiValue(rpb.GetKpiValueRequest(code="participaciones", by="gestor"), metadata=CALLER)
+        keys = {g.key for g in reply.groups}
+        return keys if {"gestora.ana", "gestor.marca"} <= keys else None
+
+    assert eventually(gestores, timeout=30, interval=0.5)
     assert wait_for(reports, "cobertura_90d", community.id, (1, 1)).value == 100.0
 
 

@@ -4,6 +4,7 @@ the store keeps deep copies, so a test sees only what a write really stored."""
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from crm_platform.workflow.store import InMemoryWorkflowStore
 from services.income.adapters.workflow import TaskNotifier, income_registry
 from services.income.domain.viability import ViabilityRule
 from services.income.service_layer.handlers import IncomeHandlers
-from services.income.service_layer.ports import FollowUpActa, Person
+from services.income.service_layer.ports import FollowUpActa, Person, UnitCursor, UnitFilter
 from services.income.service_layer.stage_flow import StageFlow
 
 
@@ -32,7 +33,9 @@ class FakeUnits:
         self.docs[doc["_id"]] = {**copy.deepcopy(dict(doc)), "outbox": list(events)}
         self.writes += 1
 
-    def replace(self, doc: Mapping[str, Any], expected_rev: int, events: Sequence[Mapping[str, Any]]) -> bool:
+    def replace(
+        self, doc: Mapping[str, Any], expected_rev: int, events: Sequence[Mapping[str, Any]], moved_from: str = ""
+    ) -> bool:
         stored = self.docs[doc["_id"]]
         if stored["rev"] != expected_rev:
             return False
@@ -41,8 +44,18 @@ class FakeUnits:
         self.writes += 1
         return True
 
-    def find(self, community_id: str, stage: str, limit: int) -> list[dict[str, Any]]:
-        return [d for d in self.docs.values() if (not stage or d["stage"] == stage)][:limit]
+    def _matching(self, what: UnitFilter) -> list[dict[str, Any]]:
+        wanted = {f: v for f, v in vars(what).items() if v}
+        return [d for d in self.docs.values() if all(d.get(f) == v for f, v in wanted.items())]
+
+    def find(self, what: UnitFilter, limit: int, after: UnitCursor | None = None) -> list[dict[str, Any]]:
+        found = sorted(self._matching(what), key=lambda d: (d["created_at"], d["_id"]), reverse=True)
+        if after is not None:
+            found = [d for d in found if (d["created_at"], d["_id"]) < (after.created_at, after.unit_id)]
+        return found[:limit]
+
+    def count(self, what: UnitFilter) -> dict[str, int]:
+        return dict(Counter(d["stage"] for d in self._matching(what)))
 
     def interrupted(self, before: datetime, limit: int = 100) -> list[str]:
         return [i for i, d in self.docs.items() if any(p["at"] < before for p in d.get("workflow_pending") or [])]

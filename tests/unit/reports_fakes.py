@@ -3,12 +3,13 @@ version-guarded people, participations inserted once, visit days as a set."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from services.reports.domain.facts import HEAD, Participation, Person, Visit
+from services.reports.domain.units import Unit
 
 
 @dataclass
@@ -17,6 +18,8 @@ class FakeProjection:
     households: dict[str, dict[str, Any]] = field(default_factory=dict)
     people_by_id: dict[str, Person] = field(default_factory=dict)
     participations: dict[str, Participation] = field(default_factory=dict)
+    units: dict[str, Unit] = field(default_factory=dict)
+    acta_days: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def save_community(self, community_id: str, name: str) -> None:
         self.communities[community_id] = name
@@ -56,6 +59,25 @@ class FakeProjection:
             self.participations.setdefault(p.id, p)
         for family_id in visit.family_ids:
             self._household(family_id)["visit_days"].add(visit.day)
+
+    def unit(self, unit_id: str) -> Unit | None:
+        return self.units.get(unit_id)
+
+    def change_unit(self, unit_id: str, change: Callable[[Unit], Unit]) -> Unit:
+        self.units[unit_id] = change(self.units.get(unit_id) or Unit(unit_id))
+        return self.units[unit_id]
+
+    def units_owned_by(self, person_id: str) -> list[str]:
+        return sorted(u.id for u in self.units.values() if person_id in u.owner_ids)
+
+    def units_with_followup(self, acta_id: str) -> list[str]:
+        return sorted(u.id for u in self.units.values() if acta_id in u.followups)
+
+    def save_followup_acta(self, acta_id: str, day: str, at: str) -> None:
+        self.acta_days[acta_id] = (day, at)
+
+    def followup_acta(self, acta_id: str) -> tuple[str, str] | None:
+        return self.acta_days.get(acta_id)
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 from services.reports.domain.facts import Person
@@ -33,6 +34,9 @@ class FakeRecords:
     def sealed_actas(self) -> Iterator[dict[str, Any]]:
         yield from self.actas
 
+    def units(self, community_ids: list[str]) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+        yield from []
+
 
 def test_the_backfill_stores_people_households_heads_and_visits_and_a_rerun_changes_nothing() -> None:
     store = FakeProjection()
@@ -47,3 +51,43 @@ def test_the_backfill_stores_people_households_heads_and_visits_and_a_rerun_chan
     before = (dict(store.participations), set(store.people_by_id), store.households["f1"]["visit_days"].copy())
     backfill(store, handlers, FakeRecords())
     assert (store.participations, set(store.people_by_id), store.households["f1"]["visit_days"]) == before
+
+
+def test_the_backfill_rebuilds_units_from_the_income_records_with_their_actas_days() -> None:
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    from crm_platform.proto_gen.crm.income.v1 import income_pb2 as ipb
+    from services.reports.adapters.income_records import unit_events
+    from services.reports.domain import units as U
+
+    def stamp(iso: str) -> Timestamp:
+        out = Timestamp()
+        out.FromJsonString(iso)
+        return out
+
+    record = ipb.ProductiveUnit(
+        id="u1", name="Tienda", family_id="f1", owner_ids=["p1"], community_id="c1", sector="comercio",
+        kind="fortalecimiento", stage="fortalecimiento", version=7, created_at=stamp("2026-01-02T15:00:00Z"),
+        history=[
+            ipb.StageChange(from_stage="diagnostico", to_stage="formulacion_plan", at=stamp("2026-02-01T15:00:00Z")),
+            ipb.StageChange(from_stage="aprobacion", to_stage="implementacion", at=stamp("2026-03-01T15:00:00Z")),
+            ipb.StageChange(from_stage="implementacion", to_stage="fortalecimiento", at=stamp("2026-05-01T15:00:00Z")),
+        ],
+        followups=[ipb.FollowUp(acta_id="s1", visited_at="2026-11-30", operating=True, monthly_sales="500000")],
+    )  # fmt: skip
+    records = FakeRecords()
+    records.actas.append(
+        sealed("s1", [], template_key="seguimiento_unidad_productiva@2", captured="2026-11-30T16:00:00+00:00")
+    )
+    records.units = lambda community_ids: iter([unit_events(record)])  # type: ignore[method-assign]
+    store = FakeProjection()
+    handlers = ProjectionHandlers(store, FakeDirectory({"p1": person("p1", sex="female")}))
+    done = backfill(store, handlers, records)
+    assert done.units == 1
+    built = store.units["u1"]
+    assert (built.stage, built.implemented_on, built.sex, built.sector) == (
+        "fortalecimiento", "2026-03-01", "female", "comercio"
+    )  # fmt: skip
+    assert built.followups["s1"].day == "2026-11-30" and U.is_active(built, date(2026, 12, 6))
+    backfill(store, handlers, records)
+    assert store.units["u1"] == built

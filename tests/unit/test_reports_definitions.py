@@ -70,6 +70,27 @@ def test_the_shipped_definitions_load_in_display_order_with_the_kpis_the_dashboa
         (with_(colour="azul"), "colour", "unknown field"),
         (with_(name=" "), "name", "required text"),
         (with_(alert="si"), "alert", "true or false"),
+        (with_(series_months=1), "series_months", "from 2 to 36"),
+        (with_(series_months=True), "series_months", "from 2 to 36"),
+        (
+            with_(numerator={"label": "UP", "source": "productive_units", "where": {"active_within_days": 0}}),
+            "numerator.where.active_within_days",
+            "number of days",
+        ),
+        (
+            with_(numerator={"label": "UP", "source": "productive_units", "where": {"reached_implementation": "si"}}),
+            "numerator.where.reached_implementation",
+            "must be true",
+        ),
+        (
+            with_(
+                numerator={"label": "UP", "source": "productive_units"},
+                denominator={"label": "UP", "source": "productive_units"},
+                disaggregations=["edad"],
+            ),
+            "disaggregations",
+            "productive_units (numerator) has no 'edad'",
+        ),
     ],
 )
 def test_a_bad_definition_names_its_file_and_field(data: dict[str, Any], field_name: str, problem: str) -> None:
@@ -103,3 +124,14 @@ def test_the_service_does_not_start_with_a_bad_definition(tmp_path: Path, monkey
     monkeypatch.setenv("REPORTS_KPI_DIR", str(tmp_path))
     with pytest.raises(ConfigError, match=r"mala\.yaml: numerator: required"):
         bootstrap.bootstrap()
+
+
+def test_upa_is_shipped_with_its_window_parts_disaggregations_and_series() -> None:
+    upa = load_dir()["upa"]
+    assert upa.name == "Unidades productivas activas (UPA)" and upa.unit == "percent"
+    assert upa.numerator.source == "productive_units" and upa.numerator.where == {
+        "reached_implementation": True,
+        "active_within_days": 90,
+    }
+    assert upa.denominator is not None and upa.denominator.where == {"reached_implementation": True}
+    assert upa.disaggregations == ("comunidad", "sector", "sexo", "tipo") and upa.series_months == 12

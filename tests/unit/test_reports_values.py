@@ -3,7 +3,8 @@ pages and the Spanish field errors of bad requests."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -13,7 +14,7 @@ from crm_platform.errors import InvalidArgument, NotFound
 from services.reports.adapters.evaluate import query
 from services.reports.domain import values as V
 from services.reports.domain.definitions import load_dir
-from services.reports.service_layer.kpis import KpiQueries
+from services.reports.service_layer.kpis import KpiQueries, month_ends
 from tests.unit.reports_fakes import FakeSnapshots
 
 TODAY = date(2026, 12, 6)
@@ -27,6 +28,7 @@ class FakeEvaluator:
         }
         self.visited = {"": 1, "c1": 1}
         self.calls = 0
+        self.series_calls: list[tuple[str, date]] = []
         self.rows = [{"id": f"h{i:02d}", "community_id": "c1"} for i in range(7)]
 
     def count(self, source: str, where: Mapping[str, Any], as_of: date, by: str) -> dict[str, int]:
@@ -40,8 +42,15 @@ class FakeEvaluator:
     ) -> list[dict[str, str]]:
         return [r for r in self.rows if r["id"] > after][:limit]
 
+    def series(self, source: str, where: Mapping[str, Any], days: Sequence[date]) -> list[int]:
+        self.series_calls.append((source, days[-1]))
+        return [i + (2 if where else 5) for i, _ in enumerate(days)]
+
     def community_names(self) -> dict[str, str]:
         return {"c1": "Roche", "c2": "Tabaco"}
+
+    def reading_once(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
 
 
 class Clock:
@@ -91,7 +100,7 @@ def test_refresh_values_every_kpi_overall_and_by_each_disaggregation_reading_eac
     kpis: tuple[KpiQueries, FakeEvaluator, Clock],
 ) -> None:
     queries, evaluator, _ = kpis
-    expected = sum(1 + len(k.disaggregations) for k in queries.catalog.values())
+    expected = sum(1 + len(k.disaggregations) + bool(k.series_months) for k in queries.catalog.values())
     assert queries.refresh() == expected
     # One read per distinct (source, filters, grouping): both coverages share the
     # households registered, and totals are sums of groups, not reads.
@@ -154,3 +163,25 @@ def test_windows_end_on_the_cut_off_date_and_include_it() -> None:
         "$or": [{"first_visit": None}, {"first_visit": {"$gt": "2026-12-06"}}],
     }
     assert query("participations", {"within_days": 7}, TODAY) == {"day": {"$lte": "2026-12-06", "$gte": "2026-11-30"}}
+
+
+def test_month_ends_are_each_months_last_day_then_today() -> None:
+    ends = month_ends(date(2026, 3, 15), 4)
+    assert ends == [date(2025, 12, 31), date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 15)]
+
+
+def test_a_series_is_served_from_its_snapshot_and_refused_out_of_range(
+    kpis: tuple[KpiQueries, FakeEvaluator, Clock],
+) -> None:
+    queries, evaluator, _ = kpis
+    first = queries.series("upa")
+    assert [p.month for p in first.points][-2:] == ["2026-11", "2026-12"] and len(first.points) == 12
+    assert (first.points[0].value.numerator, first.points[0].value.denominator) == (2, 2)
+    assert first.points[-1].as_of == date(2026, 12, 6) and first.points[-1].value.value == 100.0
+    calls = len(evaluator.series_calls)
+    assert queries.series("upa").computed_at == first.computed_at and len(evaluator.series_calls) == calls
+    assert len(queries.series("upa", 3).points) == 3
+    for months in (1, 37):
+        with pytest.raises(InvalidArgument) as refused:
+            queries.series("upa", months)
+        assert "months" in refused.value.fields

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC
 from typing import Any
 
@@ -30,12 +31,14 @@ from crm_platform.proto_gen.crm.income.v1 import income_pb2_grpc as pb_grpc
 from crm_platform.service import GrpcEndpoint, Servicer, Subscription, run_service
 from services.income.access import ACCESS
 from services.income.bootstrap import SERVICE_NAME, App, bootstrap
+from services.income.domain.stages import STAGE_LABELS
 from services.income.domain.units import sectors
 from services.income.entrypoints import loans as loan_servicer
 from services.income.entrypoints.mapping import plan_message, unit_message
 from services.income.entrypoints.mapping_workflow import definition_message, overdue_message, task_message
 from services.income.entrypoints.statements import StatementsServicer
 from services.income.service_layer.plans import assessment
+from services.income.service_layer.ports import UnitFilter
 
 SERVICE_FULL_NAME = pb.DESCRIPTOR.services_by_name["IncomeService"].full_name
 DECISIONS = {"SubmitPlan": "submit", "ApprovePlan": "approve", "ReturnPlan": "return"}
@@ -82,8 +85,19 @@ class IncomeServicer(StatementsServicer, pb_grpc.IncomeServiceServicer):
         return self._unit(self.h.unit(request.id))
 
     def ListUnits(self, request: pb.ListUnitsRequest, context: grpc.ServicerContext) -> pb.ListUnitsResponse:
-        found = self.h.units(request.community_id, request.stage, request.limit)
-        return pb.ListUnitsResponse(units=[self._unit(d) for d in found])
+        what = UnitFilter(request.community_id, request.stage, request.sector, request.kind)
+        found, next_page = self.h.units(what, request.limit, request.page_token)
+        return pb.ListUnitsResponse(units=[self._unit(d) for d in found], next_page_token=next_page)
+
+    def CountUnits(self, request: pb.CountUnitsRequest, context: grpc.ServicerContext) -> pb.CountUnitsResponse:
+        what = UnitFilter(request.community_id, request.stage, request.sector, request.kind)
+        counted = self.h.count(what)
+        stages = [request.stage] if request.stage else [*STAGE_LABELS, *sorted(set(counted) - set(STAGE_LABELS))]
+        reply = pb.CountUnitsResponse(total=sum(counted.values()))
+        for stage in stages:
+            found = self.h.newest(replace(what, stage=stage), request.newest) if counted.get(stage) else []
+            reply.stages.append(pb.StageCount(stage=stage, count=counted.get(stage, 0), units=map(self._unit, found)))
+        return reply
 
     def ChangeStage(self, request: pb.ChangeStageRequest, context: grpc.ServicerContext) -> pb.ProductiveUnit:
         by, _ = current_caller()

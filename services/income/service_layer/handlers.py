@@ -23,12 +23,14 @@ from services.income.domain.followups import read_followup
 from services.income.domain.plan import ActionPlan, PlanStatus
 from services.income.domain.plan_io import content_from_mapping
 from services.income.domain.viability import ViabilityRule
+from services.income.service_layer import listing
 from services.income.service_layer.plans import assessment, plan_from_doc, plan_to_doc
-from services.income.service_layer.ports import ActaSource, Directory, Relay, UnitDoc, UnitStore
+from services.income.service_layer.ports import ActaSource, Directory, Relay, UnitDoc, UnitFilter, UnitStore
 from services.income.service_layer.stage_flow import COMPONENT, UNITS, StageFlow
 
 FOLLOWUP_TEMPLATE = "seguimiento_unidad_productiva"
 ATTEMPTS = 5
+MAX_CARDS = 50
 
 
 class UnitNotFound(vocabulary.NotFound):
@@ -124,8 +126,20 @@ class IncomeHandlers:
             return self.flow.project(unit_id)
         return doc
 
-    def units(self, community_id: str = "", stage: str = "", limit: int = 100) -> list[UnitDoc]:
-        return self.store.find(community_id, stage, max(1, min(limit or 100, 500)))
+    def units(self, what: UnitFilter, limit: int = 100, page_token: str = "") -> tuple[list[UnitDoc], str]:
+        """A page of the newest UPs matching ``what``, and the token of the next
+        page ("" on the last one; ``listing``)."""
+        size = listing.limit(limit)
+        found = self.store.find(what, size + 1, listing.cursor(page_token))
+        return found[:size], listing.token(found[size - 1]) if len(found) > size else ""
+
+    def newest(self, what: UnitFilter, limit: int) -> list[UnitDoc]:
+        """The ``limit`` newest UPs matching ``what`` (0-50: a board's cards)."""
+        return self.store.find(what, min(limit, MAX_CARDS)) if limit > 0 else []
+
+    def count(self, what: UnitFilter) -> dict[str, int]:
+        """UPs matching ``what`` per stage (exact: ``adapters/unit_counts.py``)."""
+        return self.store.count(what)
 
     def allowed_transitions(self, doc: UnitDoc) -> list[Transition]:
         return self.flow.options(doc)

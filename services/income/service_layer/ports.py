@@ -7,11 +7,30 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
 UnitDoc = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class UnitFilter:
+    """What a list or a count of UPs asks for (an empty value: any)."""
+
+    community_id: str = ""
+    stage: str = ""
+    sector: str = ""
+    kind: str = ""
+
+
+@dataclass(frozen=True)
+class UnitCursor:
+    """Where a page of the newest-first list ends: the last UP's registration time
+    and id (the order is ``created_at`` then ``_id``, both descending)."""
+
+    created_at: datetime
+    unit_id: str
 
 
 class UnitStore(Protocol):
@@ -19,12 +38,23 @@ class UnitStore(Protocol):
 
     def insert(self, doc: UnitDoc, events: Sequence[Mapping[str, Any]]) -> None: ...
 
-    def replace(self, doc: UnitDoc, expected_rev: int, events: Sequence[Mapping[str, Any]]) -> bool:
+    def replace(
+        self, doc: UnitDoc, expected_rev: int, events: Sequence[Mapping[str, Any]], moved_from: str = ""
+    ) -> bool:
         """Write ``doc`` and add ``events`` to its outbox, only if the stored one
-        still has revision ``expected_rev``."""
+        still has revision ``expected_rev``. ``moved_from``: the stage the stored
+        document had (read at ``expected_rev``) when this write changes it, so the
+        counts per stage move in the same write."""
         ...
 
-    def find(self, community_id: str, stage: str, limit: int) -> list[UnitDoc]: ...
+    def find(self, what: UnitFilter, limit: int, after: UnitCursor | None = None) -> list[UnitDoc]:
+        """The newest UPs matching ``what`` (registered after ``after`` in the list's
+        order: older), at most ``limit``, without history, plans or follow-ups."""
+        ...
+
+    def count(self, what: UnitFilter) -> dict[str, int]:
+        """UPs matching ``what`` per stage (stages with none may be left out)."""
+        ...
 
 
 class TrainingStore(Protocol):

@@ -8,15 +8,26 @@ history entry and actions together). The UP document holds a *projection* of it
 definition version and the last history number applied) so lists and boards
 read one collection, plus the ``stage_changed`` event, stored in the same write
 as the projected stage. A transaction across the two collections was not chosen:
-the document store the services run on does not promise multi-document
-transactions, and the projection can always be rebuilt from the instance.
+the engine (shared kit code) commits a transition as its own one conditional
+write, and the projection can always be rebuilt from the instance. (The counts
+per stage, which cannot be rebuilt from one document, do move in a transaction
+with the projection write: ``adapters/unit_counts.py``.)
+
+Why three writes and not two. Without the marker nothing durable would say that
+a projection is owed after a crash between 2 and 3: the UP would look settled.
+The one other place written atomically with the transition is the engine's own
+outbox (a "project" action, which the sweeper would replay), but the runner then
+clears it in one more instance write: the same count, plus a dependency of the
+engine on the projection. ``benchmarks/bench_workflow.py`` measures the cost.
 
 Nothing is half-written, even after a crash:
 1. before calling the engine, the UP gets a pending marker (``workflow_pending``,
    a token and its time), in a conditional write;
 2. the engine transitions (or refuses: a guard, a stale version);
 3. the projection applies every history entry newer than the one it has, and
-   removes the token, in one conditional write on the document's revision.
+   removes the token, in one conditional write on the document's revision (with
+   the counts per stage moved in the same transaction when the stage changes:
+   ``adapters/unit_counts.py``).
 A crash between 2 and 3 leaves the token: reading the UP, or the periodic
 ``repair`` (in crm-income), re-projects it from the instance once the token is
 older than ``SETTLE`` (longer than any engine call may take). Projections are
@@ -135,7 +146,7 @@ class StageFlow:
             doc = self.store.get(unit_id)
             if doc is None:
                 raise vocabulary.NotFound(f"Unidad productiva no encontrada: {unit_id}")
-            rev, applied = doc["rev"], (doc.get("workflow") or {}).get("seq", -1)
+            rev, applied, stored_stage = doc["rev"], (doc.get("workflow") or {}).get("seq", -1), doc["stage"]
             pending = doc.get("workflow_pending") or []
             kept = [p for p in pending if p["token"] != token and p["at"] >= read_at - SETTLE]
             newer = [h for h in instance.history if h.seq > applied and h.kind != "start"]
@@ -148,7 +159,7 @@ class StageFlow:
                 doc["stage"], doc["version"] = instance.state, instance.version
                 doc["workflow"] = {"definition_version": instance.definition_version, "seq": instance.seq}
             doc["workflow_pending"], doc["rev"] = kept, rev + 1
-            if self.store.replace(doc, rev, events):
+            if self.store.replace(doc, rev, events, moved_from=stored_stage):
                 if events:
                     self.relay.flush(UNITS, unit_id)
                 return doc

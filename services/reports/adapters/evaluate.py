@@ -8,15 +8,27 @@ the band it had on the day of the acta). Every query starts from an indexed fiel
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
 from pymongo.database import Database
 
+from services.reports.adapters.evaluate_units import UnitEvaluator
 from services.reports.domain import ages
 from services.reports.domain.facts import UNKNOWN
-from services.reports.domain.sources import AGE, COMMUNITY, GESTOR, HOUSEHOLDS, PARTICIPATIONS, PEOPLE, SEX, SOURCES
+from services.reports.domain.sources import (
+    AGE,
+    COMMUNITY,
+    GESTOR,
+    HOUSEHOLDS,
+    PARTICIPATIONS,
+    PEOPLE,
+    PRODUCTIVE_UNITS,
+    SEX,
+    SOURCES,
+)
 
 FIELDS = {COMMUNITY: "community_id", GESTOR: "gestor_id", SEX: "sex"}
 
@@ -84,8 +96,11 @@ COLLECTIONS = {HOUSEHOLDS: "households", PEOPLE: "people", PARTICIPATIONS: "part
 class MongoEvaluator:
     def __init__(self, db: Database[Any]) -> None:
         self.db = db
+        self.units = UnitEvaluator(db)
 
     def count(self, source: str, where: Mapping[str, Any], as_of: date, by: str) -> dict[str, int]:
+        if source == PRODUCTIVE_UNITS:
+            return self.units.count(where, as_of, by)
         collection = self.db[COLLECTIONS[source]]
         match = query(source, where, as_of)
         if not by:
@@ -96,6 +111,8 @@ class MongoEvaluator:
     def records(
         self, source: str, where: Mapping[str, Any], as_of: date, by: str, key: str, after: str, limit: int
     ) -> list[dict[str, str]]:
+        if source == PRODUCTIVE_UNITS:
+            return self.units.records(where, as_of, by, key, after, limit)
         clauses = [query(source, where, as_of)]
         if by:
             clauses.append(group_match(source, by, key, as_of))
@@ -106,6 +123,16 @@ class MongoEvaluator:
         found = self.db[COLLECTIONS[source]].find(_merged(clauses)).sort("_id", 1).limit(limit)
         columns = SOURCES[source].columns
         return [{"id": str(d["_id"]), **{c: _text(d.get(c)) for c in columns}} for d in found]
+
+    def reading_once(self) -> contextlib.AbstractContextManager[None]:
+        """A scope (one refresh) in which the UPs are read once per base query."""
+        return self.units.reading_once()
+
+    def series(self, source: str, where: Mapping[str, Any], days: Sequence[date]) -> list[int]:
+        """The total on each of ``days`` (one read of the UPs; a count per day elsewhere)."""
+        if source == PRODUCTIVE_UNITS:
+            return self.units.series(where, days)
+        return [sum(self.count(source, where, day, "").values()) for day in days]
 
     def community_names(self) -> dict[str, str]:
         return {d["_id"]: d.get("name", "") for d in self.db.communities.find({}, {"name": 1})}

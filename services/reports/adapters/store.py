@@ -11,6 +11,7 @@ upsert):
   (``$min``/``$max``).
 - ``people``: the person's current state (``facts.Person``), ``version``-guarded.
 - ``participations``: ``_id`` ``<acta>/<person>``, inserted once.
+- ``productive_units`` and ``followup_actas``: see ``adapters.unit_store``.
 - ``snapshots``: computed KPI values (``service_layer.kpis``).
 """
 
@@ -26,6 +27,7 @@ from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError
 
 from crm_platform.mongo import DURABLE_WRITES
+from services.reports.adapters.unit_store import UNIT_INDEXES, MongoUnits
 from services.reports.domain.facts import HEAD, Person, Visit
 
 DEFAULT_DB = "crm_reports"
@@ -53,6 +55,7 @@ INDEXES: dict[str, list[list[tuple[str, int]]]] = {
         [("sex", ASCENDING), ("_id", ASCENDING)],
         [("age_band", ASCENDING), ("_id", ASCENDING)],
     ],
+    **UNIT_INDEXES,
 }
 
 
@@ -80,7 +83,7 @@ def _person(doc: dict[str, Any]) -> Person:
     )
 
 
-class MongoProjection:
+class MongoProjection(MongoUnits):
     def __init__(self, db: Database[Any]) -> None:
         self.db = db
 

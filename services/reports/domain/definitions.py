@@ -19,6 +19,12 @@ The format::
     disaggregations: [comunidad]        # each one offered by both sources
     order: 10                           # optional: where the card goes on Inicio
     alert: false                        # optional: a count above zero needs attention
+    series_months: 12                   # optional (2-36): the monthly series is kept
+                                        # in the snapshots with every refresh
+
+A filter's argument is the definition's parameter: ``active_within_days: 90`` is
+the window of the UPA rule (``domain.units``), ``visited_within_days: 30`` the
+coverage's.
 
 Every value is "as of" a date: a record counts only if it existed by then, and
 windows (``visited_within_days``) end on it.
@@ -38,6 +44,7 @@ from services.reports.domain.sources import DIMENSIONS, SOURCES
 
 CODE = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
 UNITS = ("percent", "count")
+MAX_MONTHS = 36
 KPI_DIR = Path(__file__).resolve().parent.parent / "kpis"
 
 
@@ -69,6 +76,7 @@ class KpiDefinition:
     description: str = ""
     order: int = 100
     alert: bool = False
+    series_months: int = 0  # 0: no series kept with the refresh (one can still be asked for)
 
     def part(self, which: str) -> Part | None:
         return self.numerator if which == "numerator" else self.denominator
@@ -88,6 +96,7 @@ def parse(data: Any, where: str) -> KpiDefinition:
         "disaggregations",
         "order",
         "alert",
+        "series_months",
     }
     if unknown:
         raise DefinitionError(where, sorted(unknown)[0], "unknown field")
@@ -121,6 +130,9 @@ def parse(data: Any, where: str) -> KpiDefinition:
     alert = data.get("alert", False)
     if not isinstance(alert, bool):
         raise DefinitionError(where, "alert", "expected true or false")
+    months = data.get("series_months", 0)
+    if isinstance(months, bool) or not isinstance(months, int) or not (months == 0 or 2 <= months <= MAX_MONTHS):
+        raise DefinitionError(where, "series_months", f"must be a number of months from 2 to {MAX_MONTHS}")
     return KpiDefinition(
         code,
         _text(data, "name", where),
@@ -131,6 +143,7 @@ def parse(data: Any, where: str) -> KpiDefinition:
         description.strip(),
         order,
         alert,
+        months,
     )
 
 

@@ -14,13 +14,16 @@ from dataclasses import dataclass, field
 HOUSEHOLDS = "households"
 PEOPLE = "people"
 PARTICIPATIONS = "participations"
+PRODUCTIVE_UNITS = "productive_units"
 
 # Disaggregations, named as the page's ``?por=`` parameter.
 COMMUNITY = "comunidad"
 GESTOR = "gestor"
 SEX = "sexo"
 AGE = "edad"
-DIMENSIONS = (COMMUNITY, GESTOR, SEX, AGE)
+SECTOR = "sector"
+KIND = "tipo"
+DIMENSIONS = (COMMUNITY, GESTOR, SEX, AGE, SECTOR, KIND)
 
 CONSENT_KINDS = ("data_processing", "biometrics", "notifications")
 
@@ -57,4 +60,16 @@ SOURCES: dict[str, Source] = {
         {"within_days": int},
         columns=("acta_id", "beneficiary_id", "family_id", "community_id", "gestor_id", "template", "day"),
     ),
-}
+    # Productive units (income): dated by the day they reached implementation when a
+    # definition asks for it (``reached_implementation``), else by registration;
+    # ``active_within_days`` is the UPA rule (``domain.units``) with its window.
+    PRODUCTIVE_UNITS: Source(
+        PRODUCTIVE_UNITS,
+        (COMMUNITY, SECTOR, SEX, KIND),
+        {"reached_implementation": bool, "active_within_days": int},
+        columns=(
+            "name", "community_id", "sector", "kind", "sex", "stage", "implemented_on",
+            "acta_id", "followup_day", "operating", "monthly_sales",
+        ),
+    ),
+}  # fmt: skip

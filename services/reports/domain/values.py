@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SEX_LABELS = {"female": "Mujer", "male": "Hombre", "intersex": "Intersexual", "sin_dato": "Sin dato"}
+SEX_LABELS = {
+    "female": "Mujer",
+    "male": "Hombre",
+    "intersex": "Intersexual",
+    "mixto": "Mixto (propietarios de distinto sexo)",
+    "sin_dato": "Sin dato",
+}
+KIND_LABELS = {"emprendimiento": "Emprendimiento", "fortalecimiento": "Fortalecimiento", "sin_dato": "Sin dato"}
 
 
 @dataclass(frozen=True)

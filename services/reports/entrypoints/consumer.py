@@ -27,6 +27,9 @@ BINDINGS: tuple[tuple[str, str], ...] = (
     ("beneficiaries", "beneficiary_updated"),
     ("beneficiaries", "consent_changed"),
     ("actas", "acta_sealed"),
+    ("income", "productive_unit_registered"),
+    ("income", "stage_changed"),
+    ("income", "followup_recorded"),
 )
 
 

@@ -1,7 +1,8 @@
 """The reports service process: ``crm-reports``.
 
 - consumes ``reports.events`` (``entrypoints.consumer``) and keeps the projection
-  (households, people, participations) from the beneficiaries' and actas' events;
+  (households, people, participations, productive units) from the beneficiaries',
+  actas' and income events;
 - refreshes every KPI's snapshot each ``REPORTS_REFRESH_SECONDS`` (``service_layer.kpis``);
 - serves gRPC (``ReportsService``): the KPI definitions, their values and the
   records behind them.
@@ -22,7 +23,7 @@ from services.reports.bootstrap import SERVICE_NAME, App, bootstrap
 from services.reports.domain.definitions import KpiDefinition
 from services.reports.domain.values import GroupValue
 from services.reports.entrypoints.consumer import ProjectionConsumer
-from services.reports.service_layer.kpis import KpiResult
+from services.reports.service_layer.kpis import KpiResult, SeriesResult
 
 log = logging.getLogger(__name__)
 SERVICE_FULL_NAME = pb.DESCRIPTOR.services_by_name["ReportsService"].full_name
@@ -54,6 +55,13 @@ def value_message(result: KpiResult, fresh_for: int) -> pb.KpiValue:
         groups=[_group(g) for g in result.groups],
         fresh_for_seconds=fresh_for,
     )
+    message.computed_at.FromDatetime(result.computed_at.astimezone(UTC))
+    return message
+
+
+def series_message(result: SeriesResult) -> pb.KpiSeries:
+    points = [pb.SeriesPoint(month=p.month, as_of=p.as_of.isoformat(), total=_group(p.value)) for p in result.points]
+    message = pb.KpiSeries(kpi=kpi_message(result.kpi), points=points)
     message.computed_at.FromDatetime(result.computed_at.astimezone(UTC))
     return message
 
@@ -94,6 +102,9 @@ class ReportsServicer(pb_grpc.ReportsServiceServicer):
         )
         records = [pb.Record(id=r["id"], fields={k: v for k, v in r.items() if k != "id"}) for r in rows]
         return pb.DrillDownReply(source=source, records=records, next_after=next_after)
+
+    def GetKpiSeries(self, request: pb.GetKpiSeriesRequest, context: grpc.ServicerContext) -> pb.KpiSeries:
+        return series_message(self.kpis.series(request.code, request.months))
 
 
 def endpoint(app: App) -> GrpcEndpoint:

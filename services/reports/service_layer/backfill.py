@@ -7,7 +7,10 @@ the events take, so running it while events flow, or twice, is harmless:
 
 - every community, then every person of each (the beneficiaries service), then the
   household of each person with its head;
-- every sealed acta, newest first (the actas service), as its ``acta_sealed``.
+- every sealed acta, newest first (the actas service), as its ``acta_sealed``;
+- every productive unit of each community (the income service), as the
+  ``productive_unit_registered``, ``stage_changed`` and ``followup_recorded`` its
+  record stands for (a follow-up takes its day from its acta's seal, read above).
 
 A household nobody belongs to has no record here to be found through (the
 beneficiaries service lists people, not households): it joins the projection with
@@ -42,6 +45,10 @@ class Records(Protocol):
         """Every sealed acta as its ``acta_sealed`` payload, newest first."""
         ...
 
+    def units(self, community_ids: list[str]) -> Iterator[list[tuple[str, dict[str, Any]]]]:
+        """Every productive unit of these communities, as its income events."""
+        ...
+
 
 @dataclass
 class Backfilled:
@@ -49,12 +56,14 @@ class Backfilled:
     people: int = 0
     households: int = 0
     actas: int = 0
+    units: int = 0
     seen_families: set[str] = field(default_factory=set, repr=False)
 
 
 def backfill(store: Projection, handlers: ProjectionHandlers, records: Records) -> Backfilled:
     done = Backfilled()
-    for community_id, name in records.communities():
+    communities = records.communities()
+    for community_id, name in communities:
         store.save_community(community_id, name)
         done.communities += 1
         for person in records.members(community_id):
@@ -71,4 +80,8 @@ def backfill(store: Projection, handlers: ProjectionHandlers, records: Records) 
     for payload in records.sealed_actas():
         handlers.handle("actas", "acta_sealed", payload)
         done.actas += 1
+    for events in records.units([c for c, _ in communities]):
+        for event_type, payload in events:
+            handlers.handle("income", event_type, payload)
+        done.units += 1
     return done

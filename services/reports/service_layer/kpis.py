@@ -18,12 +18,13 @@ from typing import Any
 
 from crm_platform.errors import InvalidArgument, NotFound
 from services.reports.domain import values as V
-from services.reports.domain.definitions import KpiDefinition, Part
-from services.reports.domain.sources import COMMUNITY, SEX
+from services.reports.domain.definitions import MAX_MONTHS, KpiDefinition, Part
+from services.reports.domain.sources import COMMUNITY, KIND, SEX
 from services.reports.service_layer.ports import Counts, Evaluator, Snapshots
 
 MAX_PAGE = 200
 PARTS = ("numerator", "denominator")
+DEFAULT_MONTHS = 12
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,32 @@ class KpiResult:
     total: V.GroupValue
     groups: list[V.GroupValue]
     computed_at: datetime
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    month: str  # YYYY-MM
+    as_of: date  # the month's last day; today for the current month
+    value: V.GroupValue
+
+
+@dataclass(frozen=True)
+class SeriesResult:
+    kpi: KpiDefinition
+    points: list[SeriesPoint]
+    computed_at: datetime
+
+
+def month_ends(today: date, months: int) -> list[date]:
+    """The last day of each of the ``months - 1`` months before ``today``'s, oldest
+    first, then ``today`` (the current month so far)."""
+    ends: list[date] = []
+    first = today.replace(day=1)
+    for _ in range(months - 1):
+        end = first - timedelta(days=1)
+        ends.append(end)
+        first = end.replace(day=1)
+    return [*reversed(ends), today]
 
 
 @dataclass
@@ -67,7 +94,11 @@ class KpiQueries:
         two KPIs share (the households registered, for both coverages) is read once,
         and a total is the sum of a disaggregation's groups (each record is in
         exactly one group), so the projection is read as few times as possible."""
-        day, done = self.today(), 0
+        with self.evaluator.reading_once():
+            return self._refresh(self.today())
+
+    def _refresh(self, day: date) -> int:
+        done = 0
         counted: dict[tuple[str, str, str], Counts] = {}
 
         def count(part: Part, by: str) -> Counts:
@@ -87,7 +118,23 @@ class KpiQueries:
                     den = _summed(count(kpi.denominator, first)) if kpi.denominator else None
                 self._store(kpi, day, by, num, den)
                 done += 1
+            if kpi.series_months:
+                self._compute_series(kpi, day, kpi.series_months)
+                done += 1
         return done
+
+    def series(self, code: str, months: int = 0) -> SeriesResult:
+        """Monthly values up to today: each month's last day, and today for this month."""
+        kpi = self.definition(code)
+        months = months or kpi.series_months or DEFAULT_MONTHS
+        if not 2 <= months <= MAX_MONTHS:
+            raise InvalidArgument({"months": f"Pida entre 2 y {MAX_MONTHS} meses"})
+        day = self.today()
+        found = self.snapshots.get(f"series|{kpi.code}|{day.isoformat()}|{months}")
+        if found is not None and self.now() - found[1] < self.fresh_for:
+            return self._series_result(kpi, found[0], found[1])
+        with self.evaluator.reading_once():  # numerator and denominator from one read where they share it
+            return self._compute_series(kpi, day, months)
 
     def drill_down(
         self, code: str, as_of: str, by: str, key: str, part: str, after: str, limit: int
@@ -129,10 +176,11 @@ class KpiQueries:
         return day
 
     def _compute(self, kpi: KpiDefinition, day: date, by: str) -> KpiResult:
-        num = self.evaluator.count(kpi.numerator.source, kpi.numerator.where, day, by)
-        den = None
-        if kpi.denominator is not None:
-            den = self.evaluator.count(kpi.denominator.source, kpi.denominator.where, day, by)
+        with self.evaluator.reading_once():  # numerator and denominator from one read where they share it
+            num = self.evaluator.count(kpi.numerator.source, kpi.numerator.where, day, by)
+            den = None
+            if kpi.denominator is not None:
+                den = self.evaluator.count(kpi.denominator.source, kpi.denominator.where, day, by)
         return self._store(kpi, day, by, num, den)
 
     def _store(self, kpi: KpiDefinition, day: date, by: str, num: Counts, den: Counts | None) -> KpiResult:
@@ -141,6 +189,27 @@ class KpiQueries:
         stored = {"numerators": sorted(num.items()), "denominators": sorted(den.items()) if den is not None else None}
         self.snapshots.put(f"{kpi.code}|{day.isoformat()}|{by}", stored, computed_at)
         return self._result(kpi, day, by, stored, computed_at)
+
+    def _compute_series(self, kpi: KpiDefinition, day: date, months: int) -> SeriesResult:
+        days = month_ends(day, months)
+        num = self.evaluator.series(kpi.numerator.source, kpi.numerator.where, days)
+        den = self.evaluator.series(kpi.denominator.source, kpi.denominator.where, days) if kpi.denominator else None
+        stored = {"days": [d.isoformat() for d in days], "numerators": num, "denominators": den}
+        computed_at = self.now()
+        self.snapshots.put(f"series|{kpi.code}|{day.isoformat()}|{months}", stored, computed_at)
+        return self._series_result(kpi, stored, computed_at)
+
+    def _series_result(self, kpi: KpiDefinition, stored: dict[str, Any], at: datetime) -> SeriesResult:
+        dens = stored.get("denominators")
+        points = []
+        for i, raw in enumerate(stored["days"]):
+            n, d = int(stored["numerators"][i]), int(dens[i]) if dens is not None else 0
+            points.append(
+                SeriesPoint(
+                    raw[:7], date.fromisoformat(raw), V.GroupValue("", raw[:7], n, d, V.value_of(kpi.unit, n, d))
+                )
+            )
+        return SeriesResult(kpi, points, at)
 
     def _result(self, kpi: KpiDefinition, day: date, by: str, stored: dict[str, Any], at: datetime) -> KpiResult:
         num = {str(k): int(n) for k, n in stored["numerators"]}
@@ -151,6 +220,8 @@ class KpiQueries:
             labels = self.evaluator.community_names()
         elif by == SEX:
             labels = V.SEX_LABELS
+        elif by == KIND:
+            labels = V.KIND_LABELS
         groups = V.groups(kpi.unit, num, den, labels) if by else []
         return KpiResult(kpi, day, by, V.total(kpi.unit, num, den), groups, at)
 

@@ -3,11 +3,13 @@ directory of people (the beneficiaries service) and the value evaluator."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import date, datetime
 from typing import Any, Protocol
 
 from services.reports.domain.facts import Person, Visit
+from services.reports.domain.units import Unit
 
 
 class Projection(Protocol):
@@ -40,6 +42,22 @@ class Projection(Protocol):
         """The visit's participations (inserted once) and its households' visit days."""
         ...
 
+    def unit(self, unit_id: str) -> Unit | None: ...
+
+    def change_unit(self, unit_id: str, change: Callable[[Unit], Unit]) -> Unit:
+        """Apply the pure ``change`` to the stored UP (a new one if absent), atomically."""
+        ...
+
+    def units_owned_by(self, person_id: str) -> list[str]: ...
+
+    def units_with_followup(self, acta_id: str) -> list[str]: ...
+
+    def save_followup_acta(self, acta_id: str, day: str, at: str) -> None: ...
+
+    def followup_acta(self, acta_id: str) -> tuple[str, str] | None:
+        """(day, capture instant) of a sealed follow-up acta, None if not seen yet."""
+        ...
+
 
 class Directory(Protocol):
     def person(self, person_id: str) -> Person | None:
@@ -61,6 +79,14 @@ class Evaluator(Protocol):
         self, source: str, where: Mapping[str, Any], as_of: date, by: str, key: str, after: str, limit: int
     ) -> list[dict[str, str]]:
         """A page (by id, after ``after``) of the records behind one group."""
+        ...
+
+    def series(self, source: str, where: Mapping[str, Any], days: Sequence[date]) -> list[int]:
+        """The overall count on each of ``days``."""
+        ...
+
+    def reading_once(self) -> AbstractContextManager[None]:
+        """A scope (one refresh) in which the evaluator may keep what it read."""
         ...
 
     def community_names(self) -> dict[str, str]: ...

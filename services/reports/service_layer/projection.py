@@ -8,7 +8,10 @@
   version is; then the heads of the household they left and joined are
   recomputed, and their participations get their sex and age band.
 - ``acta_sealed`` of an original acta: its participations and its households'
-  visit days. Corrections are not visits.
+  visit days. Corrections are not visits. A follow-up acta's seal also dates the
+  follow-up of a productive unit it evidences.
+- the income service's ``productive_unit_registered``, ``stage_changed`` and
+  ``followup_recorded``: the productive units (``service_layer.unit_projection``).
 
 Each step is idempotent, so a redelivered event changes nothing.
 """
@@ -21,6 +24,7 @@ from typing import Any
 
 from services.reports.domain import facts
 from services.reports.service_layer.ports import Directory, Projection
+from services.reports.service_layer.unit_projection import INCOME_EVENTS, UnitHandlers
 
 PERSON_EVENTS = ("beneficiary_registered", "beneficiary_updated", "consent_changed")
 
@@ -29,6 +33,10 @@ PERSON_EVENTS = ("beneficiary_registered", "beneficiary_updated", "consent_chang
 class ProjectionHandlers:
     store: Projection
     directory: Directory
+
+    @property
+    def units(self) -> UnitHandlers:
+        return UnitHandlers(self.store, self.directory)
 
     def handle(self, source: str, event_type: str, payload: dict[str, Any]) -> dict[str, str | int | bool]:
         """Apply one event; returns attributes for the consumer's span."""
@@ -41,7 +49,10 @@ class ProjectionHandlers:
         elif source == "beneficiaries" and event_type in PERSON_EVENTS:
             previous = payload.get("previous_family_id") or ""
             return {"crm.reports.stored": self.on_person(payload["beneficiary_id"], previous)}
+        elif source == "income" and event_type in INCOME_EVENTS:
+            return self.units.handle(event_type, payload)
         elif (source, event_type) == ("actas", "acta_sealed"):
+            self.units.on_followup_acta(payload)
             if not facts.is_original(payload):
                 return {"crm.reports.visit": False}
             ids = [str(p["beneficiary_id"]) for p in payload.get("participants") or []]
@@ -61,6 +72,7 @@ class ProjectionHandlers:
         for participation_id, day in self.store.participations_of(person_id):
             profile = facts.profile(person, day)
             self.store.set_participation_profile(participation_id, profile["sex"], profile["age_band"])
+        self.units.on_owner(person)
         return written
 
 

@@ -341,24 +341,37 @@ Global___GetUnitRequest: _TypeAlias = GetUnitRequest  # noqa: Y015
 
 @_typing.final
 class ListUnitsRequest(_message.Message):
+    """Newest first (registration time, then id); a page ends where next_page_token says."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     COMMUNITY_ID_FIELD_NUMBER: _builtins.int
     STAGE_FIELD_NUMBER: _builtins.int
     LIMIT_FIELD_NUMBER: _builtins.int
+    SECTOR_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     community_id: _builtins.str
     stage: _builtins.str
     limit: _builtins.int
+    """1-500 (0: 100)"""
+    sector: _builtins.str
+    kind: _builtins.str
+    page_token: _builtins.str
+    """the previous reply's next_page_token ("" : the first page)"""
     def __init__(
         self,
         *,
         community_id: _builtins.str = ...,
         stage: _builtins.str = ...,
         limit: _builtins.int = ...,
+        sector: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_id", b"community_id", "limit", b"limit", "stage", b"stage"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_id", b"community_id", "kind", b"kind", "limit", b"limit", "page_token", b"page_token", "sector", b"sector", "stage", b"stage"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -369,20 +382,111 @@ class ListUnitsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     UNITS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """"" on the last page"""
     @_builtins.property
     def units(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProductiveUnit]: ...
     def __init__(
         self,
         *,
         units: _abc.Iterable[Global___ProductiveUnit] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["units", b"units"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "units", b"units"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListUnitsResponse: _TypeAlias = ListUnitsResponse  # noqa: Y015
+
+@_typing.final
+class CountUnitsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMMUNITY_ID_FIELD_NUMBER: _builtins.int
+    STAGE_FIELD_NUMBER: _builtins.int
+    SECTOR_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    NEWEST_FIELD_NUMBER: _builtins.int
+    community_id: _builtins.str
+    stage: _builtins.str
+    sector: _builtins.str
+    kind: _builtins.str
+    newest: _builtins.int
+    """also the newest N UPs of each stage (0-50; the board's cards), without history"""
+    def __init__(
+        self,
+        *,
+        community_id: _builtins.str = ...,
+        stage: _builtins.str = ...,
+        sector: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        newest: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["community_id", b"community_id", "kind", b"kind", "newest", b"newest", "sector", b"sector", "stage", b"stage"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CountUnitsRequest: _TypeAlias = CountUnitsRequest  # noqa: Y015
+
+@_typing.final
+class StageCount(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STAGE_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    UNITS_FIELD_NUMBER: _builtins.int
+    stage: _builtins.str
+    count: _builtins.int
+    @_builtins.property
+    def units(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProductiveUnit]:
+        """the newest `newest` of them"""
+
+    def __init__(
+        self,
+        *,
+        stage: _builtins.str = ...,
+        count: _builtins.int = ...,
+        units: _abc.Iterable[Global___ProductiveUnit] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "stage", b"stage", "units", b"units"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StageCount: _TypeAlias = StageCount  # noqa: Y015
+
+@_typing.final
+class CountUnitsResponse(_message.Message):
+    """Every stage of the G.I. workflow in its order (0 where none; only the asked one
+    with a stage filter; a stage the catalogue does not name after them), and their sum.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STAGES_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    total: _builtins.int
+    @_builtins.property
+    def stages(self) -> _containers.RepeatedCompositeFieldContainer[Global___StageCount]: ...
+    def __init__(
+        self,
+        *,
+        stages: _abc.Iterable[Global___StageCount] | None = ...,
+        total: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["stages", b"stages", "total", b"total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CountUnitsResponse: _TypeAlias = CountUnitsResponse  # noqa: Y015
 
 @_typing.final
 class ChangeStageRequest(_message.Message):

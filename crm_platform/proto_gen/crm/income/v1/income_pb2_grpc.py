@@ -54,6 +54,11 @@ class IncomeServiceStub:
                 request_serializer=crm_dot_income_dot_v1_dot_income__pb2.ListUnitsRequest.SerializeToString,
                 response_deserializer=crm_dot_income_dot_v1_dot_income__pb2.ListUnitsResponse.FromString,
                 _registered_method=True)
+        self.CountUnits = channel.unary_unary(
+                '/crm.income.v1.IncomeService/CountUnits',
+                request_serializer=crm_dot_income_dot_v1_dot_income__pb2.CountUnitsRequest.SerializeToString,
+                response_deserializer=crm_dot_income_dot_v1_dot_income__pb2.CountUnitsResponse.FromString,
+                _registered_method=True)
         self.ChangeStage = channel.unary_unary(
                 '/crm.income.v1.IncomeService/ChangeStage',
                 request_serializer=crm_dot_income_dot_v1_dot_income__pb2.ChangeStageRequest.SerializeToString,
@@ -184,6 +189,13 @@ class IncomeServiceServicer:
 
     def ListUnits(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CountUnits(self, request, context):
+        """UPs per stage with the same filters as ListUnits, exact, in one call (the board's counts).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -350,6 +362,11 @@ def add_IncomeServiceServicer_to_server(servicer, server):
                     servicer.ListUnits,
                     request_deserializer=crm_dot_income_dot_v1_dot_income__pb2.ListUnitsRequest.FromString,
                     response_serializer=crm_dot_income_dot_v1_dot_income__pb2.ListUnitsResponse.SerializeToString,
+            ),
+            'CountUnits': grpc.unary_unary_rpc_method_handler(
+                    servicer.CountUnits,
+                    request_deserializer=crm_dot_income_dot_v1_dot_income__pb2.CountUnitsRequest.FromString,
+                    response_serializer=crm_dot_income_dot_v1_dot_income__pb2.CountUnitsResponse.SerializeToString,
             ),
             'ChangeStage': grpc.unary_unary_rpc_method_handler(
                     servicer.ChangeStage,
@@ -565,6 +582,33 @@ class IncomeService:
             '/crm.income.v1.IncomeService/ListUnits',
             crm_dot_income_dot_v1_dot_income__pb2.ListUnitsRequest.SerializeToString,
             crm_dot_income_dot_v1_dot_income__pb2.ListUnitsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CountUnits(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.income.v1.IncomeService/CountUnits',
+            crm_dot_income_dot_v1_dot_income__pb2.CountUnitsRequest.SerializeToString,
+            crm_dot_income_dot_v1_dot_income__pb2.CountUnitsResponse.FromString,
             options,
             channel_credentials,
             insecure,

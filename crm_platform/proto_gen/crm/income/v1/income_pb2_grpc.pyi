@@ -42,6 +42,8 @@ class IncomeServiceStub:
     RegisterUnit: _grpc.UnaryUnaryMultiCallable[_income_pb2.RegisterUnitRequest, _income_pb2.ProductiveUnit]
     GetUnit: _grpc.UnaryUnaryMultiCallable[_income_pb2.GetUnitRequest, _income_pb2.ProductiveUnit]
     ListUnits: _grpc.UnaryUnaryMultiCallable[_income_pb2.ListUnitsRequest, _income_pb2.ListUnitsResponse]
+    CountUnits: _grpc.UnaryUnaryMultiCallable[_income_pb2.CountUnitsRequest, _income_pb2.CountUnitsResponse]
+    """UPs per stage with the same filters as ListUnits, exact, in one call (the board's counts)."""
     ChangeStage: _grpc.UnaryUnaryMultiCallable[_income_pb2.ChangeStageRequest, _income_pb2.ProductiveUnit]
     """Moves a UP through a transition of the G.I. workflow; a guard that fails is
     FAILED_PRECONDITION naming it, a stale expected_version is ABORTED.
@@ -88,6 +90,8 @@ class IncomeServiceAsyncStub(IncomeServiceStub):
     RegisterUnit: _aio.UnaryUnaryMultiCallable[_income_pb2.RegisterUnitRequest, _income_pb2.ProductiveUnit]  # type: ignore[assignment]
     GetUnit: _aio.UnaryUnaryMultiCallable[_income_pb2.GetUnitRequest, _income_pb2.ProductiveUnit]  # type: ignore[assignment]
     ListUnits: _aio.UnaryUnaryMultiCallable[_income_pb2.ListUnitsRequest, _income_pb2.ListUnitsResponse]  # type: ignore[assignment]
+    CountUnits: _aio.UnaryUnaryMultiCallable[_income_pb2.CountUnitsRequest, _income_pb2.CountUnitsResponse]  # type: ignore[assignment]
+    """UPs per stage with the same filters as ListUnits, exact, in one call (the board's counts)."""
     ChangeStage: _aio.UnaryUnaryMultiCallable[_income_pb2.ChangeStageRequest, _income_pb2.ProductiveUnit]  # type: ignore[assignment]
     """Moves a UP through a transition of the G.I. workflow; a guard that fails is
     FAILED_PRECONDITION naming it, a stale expected_version is ABORTED.
@@ -155,6 +159,14 @@ class IncomeServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _income_pb2.ListUnitsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_income_pb2.ListUnitsResponse, _abc.Awaitable[_income_pb2.ListUnitsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CountUnits(
+        self,
+        request: _income_pb2.CountUnitsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_income_pb2.CountUnitsResponse, _abc.Awaitable[_income_pb2.CountUnitsResponse]]:
+        """UPs per stage with the same filters as ListUnits, exact, in one call (the board's counts)."""
 
     @_abc_1.abstractmethod
     def ChangeStage(

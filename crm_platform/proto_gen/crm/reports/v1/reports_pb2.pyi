@@ -48,7 +48,7 @@ class Kpi(_message.Message):
     """A data-quality alert: a value above zero needs someone's attention."""
     @_builtins.property
     def disaggregations(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """comunidad, gestor, sexo, edad: the groupings this KPI may be broken down by."""
+        """comunidad, gestor, sexo, edad, sector, tipo: the groupings this KPI may be broken down by."""
 
     def __init__(
         self,
@@ -311,7 +311,7 @@ class DrillDownReply(_message.Message):
     RECORDS_FIELD_NUMBER: _builtins.int
     NEXT_AFTER_FIELD_NUMBER: _builtins.int
     source: _builtins.str
-    """households, people or participations."""
+    """households, people, participations or productive_units."""
     next_after: _builtins.str
     """Pass as after for the next page; empty on the last page."""
     @_builtins.property
@@ -330,3 +330,84 @@ class DrillDownReply(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___DrillDownReply: _TypeAlias = DrillDownReply  # noqa: Y015
+
+@_typing.final
+class GetKpiSeriesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    MONTHS_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    months: _builtins.int
+    """2 to 36; 0: the definition's series_months, or 12."""
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+        months: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "months", b"months"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetKpiSeriesRequest: _TypeAlias = GetKpiSeriesRequest  # noqa: Y015
+
+@_typing.final
+class SeriesPoint(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MONTH_FIELD_NUMBER: _builtins.int
+    AS_OF_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    month: _builtins.str
+    """YYYY-MM."""
+    as_of: _builtins.str
+    """The cut-off date of the point: the month's last day, or today for the current month."""
+    @_builtins.property
+    def total(self) -> Global___Group: ...
+    def __init__(
+        self,
+        *,
+        month: _builtins.str = ...,
+        as_of: _builtins.str = ...,
+        total: Global___Group | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["total", b"total"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of", b"as_of", "month", b"month", "total", b"total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SeriesPoint: _TypeAlias = SeriesPoint  # noqa: Y015
+
+@_typing.final
+class KpiSeries(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KPI_FIELD_NUMBER: _builtins.int
+    POINTS_FIELD_NUMBER: _builtins.int
+    COMPUTED_AT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def kpi(self) -> Global___Kpi: ...
+    @_builtins.property
+    def points(self) -> _containers.RepeatedCompositeFieldContainer[Global___SeriesPoint]:
+        """Oldest first."""
+
+    @_builtins.property
+    def computed_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        kpi: Global___Kpi | None = ...,
+        points: _abc.Iterable[Global___SeriesPoint] | None = ...,
+        computed_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["computed_at", b"computed_at", "kpi", b"kpi"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["computed_at", b"computed_at", "kpi", b"kpi", "points", b"points"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___KpiSeries: _TypeAlias = KpiSeries  # noqa: Y015

@@ -49,6 +49,11 @@ class ReportsServiceStub:
                 request_serializer=crm_dot_reports_dot_v1_dot_reports__pb2.DrillDownRequest.SerializeToString,
                 response_deserializer=crm_dot_reports_dot_v1_dot_reports__pb2.DrillDownReply.FromString,
                 _registered_method=True)
+        self.GetKpiSeries = channel.unary_unary(
+                '/crm.reports.v1.ReportsService/GetKpiSeries',
+                request_serializer=crm_dot_reports_dot_v1_dot_reports__pb2.GetKpiSeriesRequest.SerializeToString,
+                response_deserializer=crm_dot_reports_dot_v1_dot_reports__pb2.KpiSeries.FromString,
+                _registered_method=True)
 
 
 class ReportsServiceServicer:
@@ -75,6 +80,13 @@ class ReportsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetKpiSeries(self, request, context):
+        """One KPI month by month up to today (totals): each month's last day, today for this month.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReportsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -92,6 +104,11 @@ def add_ReportsServiceServicer_to_server(servicer, server):
                     servicer.DrillDown,
                     request_deserializer=crm_dot_reports_dot_v1_dot_reports__pb2.DrillDownRequest.FromString,
                     response_serializer=crm_dot_reports_dot_v1_dot_reports__pb2.DrillDownReply.SerializeToString,
+            ),
+            'GetKpiSeries': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetKpiSeries,
+                    request_deserializer=crm_dot_reports_dot_v1_dot_reports__pb2.GetKpiSeriesRequest.FromString,
+                    response_serializer=crm_dot_reports_dot_v1_dot_reports__pb2.KpiSeries.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -175,6 +192,33 @@ class ReportsService:
             '/crm.reports.v1.ReportsService/DrillDown',
             crm_dot_reports_dot_v1_dot_reports__pb2.DrillDownRequest.SerializeToString,
             crm_dot_reports_dot_v1_dot_reports__pb2.DrillDownReply.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetKpiSeries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/crm.reports.v1.ReportsService/GetKpiSeries',
+            crm_dot_reports_dot_v1_dot_reports__pb2.GetKpiSeriesRequest.SerializeToString,
+            crm_dot_reports_dot_v1_dot_reports__pb2.KpiSeries.FromString,
             options,
             channel_credentials,
             insecure,

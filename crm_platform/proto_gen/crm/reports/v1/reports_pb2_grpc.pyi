@@ -42,6 +42,8 @@ class ReportsServiceStub:
     """One KPI's value at a date, overall and per group of one disaggregation."""
     DrillDown: _grpc.UnaryUnaryMultiCallable[_reports_pb2.DrillDownRequest, _reports_pb2.DrillDownReply]
     """The records behind one value (numerator or denominator, one group), a page at a time."""
+    GetKpiSeries: _grpc.UnaryUnaryMultiCallable[_reports_pb2.GetKpiSeriesRequest, _reports_pb2.KpiSeries]
+    """One KPI month by month up to today (totals): each month's last day, today for this month."""
 
 @_typing.type_check_only
 class ReportsServiceAsyncStub(ReportsServiceStub):
@@ -52,6 +54,8 @@ class ReportsServiceAsyncStub(ReportsServiceStub):
     """One KPI's value at a date, overall and per group of one disaggregation."""
     DrillDown: _aio.UnaryUnaryMultiCallable[_reports_pb2.DrillDownRequest, _reports_pb2.DrillDownReply]  # type: ignore[assignment]
     """The records behind one value (numerator or denominator, one group), a page at a time."""
+    GetKpiSeries: _aio.UnaryUnaryMultiCallable[_reports_pb2.GetKpiSeriesRequest, _reports_pb2.KpiSeries]  # type: ignore[assignment]
+    """One KPI month by month up to today (totals): each month's last day, today for this month."""
 
 class ReportsServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -77,5 +81,13 @@ class ReportsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_reports_pb2.DrillDownReply, _abc.Awaitable[_reports_pb2.DrillDownReply]]:
         """The records behind one value (numerator or denominator, one group), a page at a time."""
+
+    @_abc_1.abstractmethod
+    def GetKpiSeries(
+        self,
+        request: _reports_pb2.GetKpiSeriesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_reports_pb2.KpiSeries, _abc.Awaitable[_reports_pb2.KpiSeries]]:
+        """One KPI month by month up to today (totals): each month's last day, today for this month."""
 
 def add_ReportsServiceServicer_to_server(servicer: ReportsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
