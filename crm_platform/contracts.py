@@ -307,6 +307,87 @@ class WorkflowOverdue(Contract):
     entry_seq: int
 
 
+# -- income: microcredits -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoanEvent(Contract):
+    """What every loan event carries, so timelines (the household's and each
+    owner's) can place it: the loan, its UP, household, borrower and owners."""
+
+    loan_id: str
+    unit_id: str
+    family_id: str
+    borrower_id: str
+    owner_ids: list[str]
+    community_id: str
+    occurred_at: str
+
+
+@dataclass(frozen=True)
+class LoanDisbursed(LoanEvent):
+    SOURCE, TYPE = "income", "loan_disbursed"
+
+    amount: str  # COP, decimal text
+    disbursed_on: str
+    principal: str
+    by: str
+
+
+@dataclass(frozen=True)
+class LoanRepaymentRecorded(LoanEvent):
+    SOURCE, TYPE = "income", "loan_repayment_recorded"
+
+    posting_id: str
+    kind: str  # pago | prepago
+    amount: str
+    paid_on: str
+    principal_outstanding: str
+    by: str
+
+
+@dataclass(frozen=True)
+class LoanBecameOverdue(LoanEvent):
+    SOURCE, TYPE = "income", "loan_became_overdue"
+
+    as_of: str
+    oldest_unpaid_due: str
+    days_past_due: int
+    overdue_amount: str
+
+
+@dataclass(frozen=True)
+class LoanBucketChanged(LoanEvent):
+    SOURCE, TYPE = "income", "loan_bucket_changed"
+
+    as_of: str
+    from_bucket: str  # "" : up to date
+    to_bucket: str
+    days_past_due: int
+
+
+@dataclass(frozen=True)
+class LoanWrittenOff(LoanEvent):
+    SOURCE, TYPE = "income", "loan_written_off"
+
+    principal: str
+    interest: str
+    reason: str
+    requested_by: str
+    approved_by: str
+
+
+@dataclass(frozen=True)
+class LoanRepaymentDue(LoanEvent):
+    """A reminder, N days before an installment's due date (once per installment)."""
+
+    SOURCE, TYPE = "income", "loan_repayment_due"
+
+    installment: int
+    due_date: str
+    amount_due: str
+
+
 CONTRACTS: dict[tuple[str, str], type[Contract]] = {
     (c.SOURCE, c.TYPE): c
     for c in (
@@ -329,6 +410,12 @@ CONTRACTS: dict[tuple[str, str], type[Contract]] = {
         ActionPlanApproved,
         FollowupRecorded,
         WorkflowOverdue,
+        LoanDisbursed,
+        LoanRepaymentRecorded,
+        LoanBecameOverdue,
+        LoanBucketChanged,
+        LoanWrittenOff,
+        LoanRepaymentDue,
     )
 }
 

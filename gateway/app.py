@@ -26,6 +26,7 @@ from gateway import (
     financial_routes,
     income_routes,
     kiosk_routes,
+    loan_routes,
     notifications_routes,
     reports_routes,
     schemas,
@@ -341,6 +342,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     notifications_routes.register(app, backend)
     reports_routes.register(app, backend)
     income_routes.register(app, backend)
+    loan_routes.register(app, backend)
     financial_routes.register(app, backend)
     workflow_routes.register(app, backend)
     webhooks_routes.register(app, backend)

@@ -18,7 +18,7 @@ from crm_platform.grpc_support import caller_metadata
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2_grpc
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2_grpc as pb_grpc
 from crm_platform.proto_gen.crm.documents.v1 import documents_pb2_grpc
-from crm_platform.proto_gen.crm.income.v1 import income_pb2_grpc
+from crm_platform.proto_gen.crm.income.v1 import income_pb2_grpc, loans_pb2_grpc
 from crm_platform.proto_gen.crm.notifications.v1 import notifications_pb2_grpc
 from crm_platform.proto_gen.crm.reports.v1 import reports_pb2_grpc
 from gateway import auth, errors
@@ -51,6 +51,7 @@ class Backend:
         self.notifications = notifications_pb2_grpc.NotificationsServiceStub(self.channels[3])
         self.reports = reports_pb2_grpc.ReportsServiceStub(self.channels[4])
         self.income = income_pb2_grpc.IncomeServiceStub(self.channels[5])
+        self.loans = loans_pb2_grpc.LoansServiceStub(self.channels[5])  # served by crm-income too
         self.timeout = settings.grpc_timeout_seconds
 
     def call(self, method: Callable[..., Any], request: Message, user: auth.User) -> Any:

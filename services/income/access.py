@@ -18,6 +18,13 @@ derives its 403s from it.
 - Approving or returning a plan: coordinators (and admin). The domain adds the
   four-eyes rule: nobody decides on a plan they submitted. The income adviser
   prepares plans and does not approve them: approval stays with coordination.
+
+Microcredits (``crm.income.v1.LoansService``, ``LOANS_ACCESS``): everyone reads
+products, loans and the portfolio indicators; the field roles register loans and
+post repayments, prepayments and pauses of the delinquency clock, and ask for a
+write-off; coordinators (and admin) create products, approve loans (not the person
+who registered the loan: the handlers' four-eyes rule), disburse, reschedule,
+approve write-offs (not the person who asked) and run the close of business.
 """
 
 from __future__ import annotations
@@ -55,4 +62,23 @@ ACCESS: AccessTable = {
     "CosignTask": FIELD,  # the engine admits only a person of the task's role, not its requester
     "RecordStatement": FIELD,
     "ListStatements": READERS,
+}
+
+LOANS_ACCESS: AccessTable = {
+    "CreateProduct": DECIDERS,
+    "ListProducts": READERS,
+    "GetProduct": READERS,
+    "CreateLoan": FIELD,
+    "ApproveLoan": DECIDERS,
+    "DisburseLoan": DECIDERS,
+    "GetLoan": READERS,
+    "ListLoans": READERS,
+    "RecordRepayment": FIELD,
+    "Prepay": FIELD,
+    "Reschedule": DECIDERS,
+    "RequestWriteOff": FIELD,
+    "ApproveWriteOff": DECIDERS,
+    "SetDelinquencyPause": FIELD,
+    "PortfolioIndicators": READERS,
+    "CloseBusinessDay": DECIDERS,
 }

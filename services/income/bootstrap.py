@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 
 from crm_platform.clock import Clock, SystemClock
 from crm_platform.config import ConfigError, Infrastructure, setting
@@ -17,7 +18,8 @@ from crm_platform.workflow.mongo_store import MongoWorkflowStore
 from crm_platform.workflow.sweeper import WorkflowSweeper
 from services.income.adapters.actas_source import GrpcActaSource
 from services.income.adapters.directory import BeneficiariesDirectory
-from services.income.adapters.loan_balances import NoLoanBalances
+from services.income.adapters.loan_balances import LedgerLoanBalances
+from services.income.adapters.loan_store import LOANS, LoanStore
 from services.income.adapters.repository import DEFAULT_DB, MongoIncomeStore, MongoTrainingStore
 from services.income.adapters.statement_store import MongoStatementStore
 from services.income.adapters.workflow import (
@@ -31,6 +33,8 @@ from services.income.domain.errors import PlanInvalid
 from services.income.domain.viability import ViabilityRule
 from services.income.service_layer.definitions import WorkflowAdmin
 from services.income.service_layer.handlers import IncomeHandlers
+from services.income.service_layer.loan_close import EVENTS, LoanClose
+from services.income.service_layer.loans import LoanHandlers
 from services.income.service_layer.ports import Relay
 from services.income.service_layer.stage_flow import SETTLE, UNITS, StageFlow
 from services.income.service_layer.statements import StatementHandlers
@@ -54,6 +58,8 @@ class App:
     workflow_store: MongoWorkflowStore
     admin: WorkflowAdmin
     statements: StatementHandlers
+    loans: LoanHandlers
+    closing: LoanClose
 
     def close(self) -> None:
         self.directory.close()
@@ -78,7 +84,19 @@ class App:
             WorkflowSweeper(self.engine, self.runner, clock, every),
             Periodic("stage-repair", repair, every),
             Periodic("unit-counts-backfill", self.store.backfill_counts, min(every, 5.0)),
+            Periodic(
+                "loans-close-of-business", self.close_yesterday, float(setting("INCOME_COB_CHECK_SECONDS", "600"))
+            ),
         ]
+
+    def close_yesterday(self) -> bool:
+        """The daily close of business: once the day is over (Colombian time), close it
+        if nobody has (a second close of the same day would change nothing anyway)."""
+        yesterday = date.fromordinal(self.loans.today().toordinal() - 1)
+        if self.closing.store.closing(yesterday.isoformat()) is not None:
+            return False
+        self.closing.close(yesterday)
+        return True
 
 
 def viability_rule() -> ViabilityRule:
@@ -111,7 +129,8 @@ def bootstrap(infra: Infrastructure | None = None) -> App:
     infra = infra or Infrastructure.from_env()
     store = MongoIncomeStore(infra.mongo_uri, setting("INCOME_DB", DEFAULT_DB))
     publisher = EventPublisher(infra.amqp_uri, SERVICE_NAME)
-    relay = OutboxRelay(publisher, {UNITS: store.units})
+    loan_store = LoanStore(store.client, setting("INCOME_DB", DEFAULT_DB))
+    relay = OutboxRelay(publisher, {UNITS: store.units, LOANS: loan_store.loans, EVENTS: loan_store.events})
     directory = BeneficiariesDirectory(setting("BENEFICIARIES_GRPC", "127.0.0.1:50051"))
     actas = GrpcActaSource(setting("ACTAS_GRPC", "127.0.0.1:50052"))
     clock = SystemClock()
@@ -120,10 +139,14 @@ def bootstrap(infra: Infrastructure | None = None) -> App:
     handlers = IncomeHandlers(store, directory, flow, relay, clock, viability_rule(), actas)
     trainings = TrainingHandlers(MongoTrainingStore(store.trainings), store, directory, clock)
     admin = WorkflowAdmin(engine, flow_store, DefinitionCatalog(flow_store))
-    # The loans' balances: the loans ledger's adapter replaces NoLoanBalances here.
+    loans = LoanHandlers(loan_store, store, directory, relay, clock)
+    reminder = int(setting("INCOME_LOAN_REMINDER_DAYS", "3"))
+    closing = LoanClose(loan_store, relay, clock.now, reminder)
+    # The UP's debt in its statements: the principal its loans still owe (the ledger's).
     statements = StatementHandlers(
-        MongoStatementStore(store.units.database["statements"]), store, NoLoanBalances(), clock
+        MongoStatementStore(store.units.database["statements"]), store, LedgerLoanBalances(loan_store), clock
     )
     return App(
-        handlers, trainings, relay, publisher, store, directory, actas, engine, runner, flow_store, admin, statements
-    )
+        handlers, trainings, relay, publisher, store, directory, actas, engine, runner, flow_store, admin, statements,
+        loans, closing,
+    )  # fmt: skip

@@ -28,7 +28,7 @@ from crm_platform.grpc_support import caller_metadata
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2
 from crm_platform.proto_gen.crm.documents.v1 import documents_pb2
-from crm_platform.proto_gen.crm.income.v1 import income_pb2
+from crm_platform.proto_gen.crm.income.v1 import income_pb2, loans_pb2
 from crm_platform.proto_gen.crm.notifications.v1 import notifications_pb2
 from crm_platform.proto_gen.crm.reports.v1 import reports_pb2
 from devstack.infra import Stack
@@ -83,6 +83,7 @@ SERVICES = {
         ),
         Service("reports", reports_pb2, "ReportsService", "REPORTS_GRPC", reports_access.ACCESS),
         Service("income", income_pb2, "IncomeService", "INCOME_GRPC", income_access.ACCESS),
+        Service("loans", loans_pb2, "LoansService", "INCOME_GRPC", income_access.LOANS_ACCESS),
     )
 }
 
@@ -105,6 +106,11 @@ NOT_USER_ROUTES = {
 _UNIT = {"name": "x", "family_id": NOPE, "owner_ids": [NOPE], "community_id": NOPE, "kind": "emprendimiento"}
 
 
+# A loan product and a loan the service refuses (no installments; an unknown UP).
+_PRODUCT = {"code": "x", "name": "x", "frequency": "mensual", "installments": 0, "annual_rate": "1"}
+_LOAN = {"unit_id": NOPE, "borrower_id": NOPE, "product_code": NOPE, "principal": "1"}
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
@@ -120,6 +126,7 @@ class Route:
 def _routes(community_id: str) -> list[Route]:
     b, a, d, n, i = "beneficiaries", "actas", "documents", "notifications", "income"
     up = f"/unidades-productivas/{NOPE}"
+    lo, loan = "loans", f"/creditos/{NOPE}"
     person = {
         "national_id": {"type": "XX", "number": ""},
         "first_names": "",
@@ -228,6 +235,23 @@ def _routes(community_id: str) -> list[Route]:
         Route("GET", f"/flujos/{NOPE}", ((i, "GetDefinition"),)),
         Route("POST", "/flujos/revision", ((i, "CheckDefinition"),), {"yaml": "x: 1"}),
         Route("POST", "/flujos", ((i, "PublishDefinition"),), {"yaml": "x: 1"}),
+        # microcredits (bodies the service refuses, or unknown loans)
+        Route("POST", "/productos-credito", ((lo, "CreateProduct"),), _PRODUCT),
+        Route("GET", "/productos-credito", ((lo, "ListProducts"),)),
+        Route("GET", f"/productos-credito/{NOPE}", ((lo, "GetProduct"),)),
+        Route("POST", "/creditos", ((lo, "CreateLoan"),), _LOAN),
+        Route("GET", "/creditos", ((lo, "ListLoans"),), params={"limit": "1"}),
+        Route("GET", loan, ((lo, "GetLoan"),)),
+        Route("POST", f"{loan}/aprobacion", ((lo, "ApproveLoan"),), {}),
+        Route("POST", f"{loan}/desembolsos", ((lo, "DisburseLoan"),), {}),
+        Route("POST", f"{loan}/pagos", ((lo, "RecordRepayment"),), {"amount": "1"}),
+        Route("POST", f"{loan}/prepago", ((lo, "Prepay"),), {"amount": "1", "mode": "reducir_cuota"}),
+        Route("POST", f"{loan}/reprogramacion", ((lo, "Reschedule"),), {"reason": "x"}),
+        Route("POST", f"{loan}/castigo", ((lo, "RequestWriteOff"),), {"reason": "x"}),
+        Route("POST", f"{loan}/castigo/aprobacion", ((lo, "ApproveWriteOff"),), {}),
+        Route("POST", f"{loan}/pausa-mora", ((lo, "SetDelinquencyPause"),), {"paused": True}),
+        Route("GET", "/cartera/indicadores", ((lo, "PortfolioIndicators"),), params={"as_of": "2000-01-01"}),
+        Route("POST", "/cartera/cierre", ((lo, "CloseBusinessDay"),), {"date": "2100-01-01"}),
     ]
 
 

@@ -36,5 +36,5 @@ class BeneficiariesDirectory(ServiceClient):
                 raise vocabulary.Unavailable(
                     f"El servicio de beneficiarios no respondió al buscar a {beneficiary_id}: {code}"
                 ) from exc
-            found[person.id] = Person(person.id, person.family_id, person.community_id)
+            found[person.id] = Person(person.id, person.family_id, person.community_id, person.sex)
         return found

@@ -1,9 +1,13 @@
-"""The ``LoanBalances`` port's default adapter."""
+"""The ``LoanBalances`` port's adapters: none (``NoLoanBalances``) and the loans' ledger."""
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+
+from services.income.adapters.loan_store import LoanStore
+from services.income.domain.loans.ledger_state import LoanStatus, derive
+from services.income.service_layer.loan_codec import postings_of, product_of
 
 
 class NoLoanBalances:
@@ -19,3 +23,21 @@ class NoLoanBalances:
 
     def outstanding(self, unit_id: str, on: date) -> Decimal:
         return Decimal(0)
+
+
+class LedgerLoanBalances:
+    """What a UP owes on its loans at the end of a day, from each loan's ledger:
+    the postings dated on or before the day, folded by the domain (``derive``). A
+    loan not yet disbursed, paid off or written off by then owes nothing."""
+
+    def __init__(self, store: LoanStore) -> None:
+        self.store = store
+
+    def outstanding(self, unit_id: str, on: date) -> Decimal:
+        total = Decimal(0)
+        for doc in self.store.of_unit(unit_id):
+            postings, _ = postings_of(doc.get("book", ""))
+            state = derive(product_of(doc["product"]), [p for p in postings if p.on <= on])
+            if state.status is LoanStatus.ACTIVE:
+                total += state.outstanding_principal
+        return total

@@ -1,12 +1,14 @@
 """The income service process: ``crm-income``.
 
 - serves gRPC (``IncomeService``): productive units and their stages, the Fluye
-  plan, trainings, financial statements (``entrypoints/statements.py``). Its
-  errors are the platform's vocabulary, translated by the server's interceptor;
+  plan, trainings, financial statements (``entrypoints/statements.py``) and
+  microcredits (``LoansService``, ``entrypoints/loans.py``). Its errors are the
+  platform's vocabulary, translated by the server's interceptor;
 - consumes ``actas.acta_sealed`` (queue ``income.acta_sealed``) and attaches the
   values of sealed follow-up actas to their UP, idempotently;
 - sweeps the outbox (``productive_unit_registered``, ``stage_changed``,
   ``action_plan_approved``, ``followup_recorded``, ``workflow_overdue``);
+- closes the business day of the loan portfolio once a day (``App.close_yesterday``);
 - runs the workflow engine's sweeper (overdue announcements, pending actions)
   and the repair of interrupted stage projections (``App.background``);
 - publishes the seeded G.I. definition at start when absent or changed.
@@ -31,6 +33,7 @@ from services.income.access import ACCESS
 from services.income.bootstrap import SERVICE_NAME, App, bootstrap
 from services.income.domain.stages import STAGE_LABELS
 from services.income.domain.units import sectors
+from services.income.entrypoints import loans as loan_servicer
 from services.income.entrypoints.mapping import plan_message, unit_message
 from services.income.entrypoints.mapping_workflow import definition_message, overdue_message, task_message
 from services.income.entrypoints.statements import StatementsServicer
@@ -227,7 +230,8 @@ def _training(doc: dict[str, Any]) -> pb.Training:
 
 def endpoint(app: App) -> GrpcEndpoint:
     servicer = Servicer(IncomeServicer(app), pb_grpc.add_IncomeServiceServicer_to_server, SERVICE_FULL_NAME, ACCESS)
-    return GrpcEndpoint("INCOME_GRPC_PORT", 50056, [servicer], max_workers=8)
+    loans = loan_servicer.servicer(app.loans, app.closing)
+    return GrpcEndpoint("INCOME_GRPC_PORT", 50056, [servicer, loans], max_workers=8)
 
 
 def subscription(app: App) -> Subscription:

@@ -68,6 +68,7 @@ class Person:
     beneficiary_id: str
     family_id: str
     community_id: str
+    sex: str = ""  # female | male | intersex | "" (not recorded)
 
 
 class Directory(Protocol):
