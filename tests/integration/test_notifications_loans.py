@@ -2,15 +2,18 @@
 real stack (RabbitMQ, SecantusDB, the beneficiaries service, the SMS and WhatsApp
 stand-ins reporting deliveries to the gateway's webhooks).
 
-The income service's events are published as its close of business publishes them
-(contract-checked, on the ``income`` exchange), so each test names its own loan
-and due dates: a close of business over the shared stack would age every other
-test's loans and close their days."""
+Most tests publish the income service's events as its close of business publishes
+them (contract-checked, on the ``income`` exchange), so each names its own loan and
+due dates. The last one goes the whole way: two loans through the income service's
+gRPC API and a close of business, on a day long past (a close ages every active
+loan of the shared stack, and only loans due around that day change, so the
+other tests' loans are left alone)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import date, timedelta
 from typing import Any
 
 import grpc
@@ -18,10 +21,14 @@ import pytest
 
 from crm_platform.messaging import EventPublisher
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
+from crm_platform.proto_gen.crm.income.v1 import income_pb2 as ipb
+from crm_platform.proto_gen.crm.income.v1 import income_pb2_grpc as ipb_grpc
+from crm_platform.proto_gen.crm.income.v1 import loans_pb2 as lpb
+from crm_platform.proto_gen.crm.income.v1 import loans_pb2_grpc as lpb_grpc
 from crm_platform.proto_gen.crm.notifications.v1 import notifications_pb2 as npb
 from crm_platform.proto_gen.crm.notifications.v1 import notifications_pb2_grpc as npb_grpc
 from devstack.infra import Stack
-from tests.helpers import GESTOR, eventually
+from tests.helpers import COORDINATOR, GESTOR, eventually
 from tests.integration.test_notifications_service import deliveries, final, settled, with_consent
 
 pytestmark = pytest.mark.integration
@@ -127,3 +134,73 @@ def test_an_overdue_event_sends_the_overdue_notice_to_the_borrower_alone(
     assert done.template == "cuota_vencida" and done.status == "delivered"
     assert [(a.channel, a.outcome) for a in done.attempts] == [("whatsapp", "sent"), ("whatsapp", "delivered")]
     assert deliveries(notifications, recipient_id=partner.id) == []  # a co-owner hears nothing of it
+
+
+# -- the whole way: loans and a close of business in the income service ---------------------
+CLOSED_DAY = date(2025, 3, 5)  # long past: see the module's docstring
+
+
+@pytest.fixture(scope="module")
+def income_channel(stack: Stack) -> Iterator[grpc.Channel]:
+    channel = grpc.insecure_channel(stack.env["INCOME_GRPC"])
+    yield channel
+    channel.close()
+
+
+def disbursed(
+    loans: Any, unit: ipb.ProductiveUnit, borrower: pb.Beneficiary, product: str, on: date, first: date
+) -> str:
+    loan = loans.CreateLoan(
+        lpb.CreateLoanRequest(unit_id=unit.id, borrower_id=borrower.id, product_code=product, principal="400000"),
+        metadata=GESTOR,
+    )
+    loan = loans.ApproveLoan(
+        lpb.LoanDecisionRequest(loan_id=loan.id, expected_revision=loan.revision), metadata=COORDINATOR
+    )
+    loan = loans.DisburseLoan(
+        lpb.DisburseRequest(
+            loan_id=loan.id, on=on.isoformat(), first_due_on=first.isoformat(), expected_revision=loan.revision
+        ),
+        metadata=COORDINATOR,
+    )
+    assert loan.status == "activo"
+    return str(loan.id)
+
+
+def test_a_close_of_business_reminds_the_borrower_of_a_due_installment_and_tells_her_of_an_overdue_one(
+    income_channel: grpc.Channel, notifications: Any, beneficiaries: Any, family: pb.Family
+) -> None:
+    income, loans = ipb_grpc.IncomeServiceStub(income_channel), lpb_grpc.LoansServiceStub(income_channel)
+    marta = with_consent(beneficiaries, family, "3005550505", relationship="head")
+    unit = income.RegisterUnit(
+        ipb.RegisterUnitRequest(
+            name=f"Tienda {uuid.uuid4().hex[:4]}", family_id=family.id, owner_ids=[marta.id],
+            community_id=family.community_id, sector="comercio", kind="emprendimiento",
+        ),
+        metadata=GESTOR,
+    )  # fmt: skip
+    code = f"sem{uuid.uuid4().hex[:6]}"
+    loans.CreateProduct(
+        lpb.LoanProduct(
+            code=code, name="Microcrédito semanal", frequency="semanal", installments=4, annual_rate="24",
+            reminder_days=3,
+        ),
+        metadata=COORDINATOR,
+    )  # fmt: skip
+    day = CLOSED_DAY
+    soon = disbursed(loans, unit, marta, code, day - timedelta(days=5), day + timedelta(days=2))
+    late = disbursed(loans, unit, marta, code, day - timedelta(days=40), day - timedelta(days=33))
+
+    closed = loans.CloseBusinessDay(lpb.CloseBusinessRequest(date=day.isoformat()), metadata=COORDINATOR)
+    assert closed.reminders >= 1 and closed.became_overdue >= 1
+
+    (reminder,) = eventually(lambda: final(deliveries(notifications, trigger=f"prestamo:{soon}"), 1), timeout=60)
+    assert reminder.message_key == f"loan_repayment_due:{soon}:1:{(day + timedelta(days=2)).isoformat()}:{marta.id}"
+    assert reminder.template == "recordatorio_pago" and reminder.status == "delivered"
+    (notice,) = eventually(lambda: final(deliveries(notifications, trigger=f"prestamo:{late}"), 1), timeout=60)
+    assert notice.message_key == f"loan_became_overdue:{late}:{day.isoformat()}:{marta.id}"
+    assert notice.template == "cuota_vencida" and notice.status == "delivered"
+
+    again = loans.CloseBusinessDay(lpb.CloseBusinessRequest(date=day.isoformat()), metadata=COORDINATOR)
+    assert again.loans_changed == 0  # the same day closed twice emits nothing
+    assert len(deliveries(notifications, recipient_id=marta.id)) == 2
