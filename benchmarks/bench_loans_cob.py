@@ -113,8 +113,9 @@ class Drain:
         self.store = store
 
     def flush_many(self, collection: str, aggregate_ids: list[str]) -> int:
-        found = list(self.store.loans.find({"_id": {"$in": aggregate_ids}}, {"outbox": 1}))
-        self.store.loans.update_many({"_id": {"$in": aggregate_ids}}, {"$set": {"outbox": []}})
+        coll = self.store.loans.database[collection]
+        found = list(coll.find({"_id": {"$in": aggregate_ids}}, {"outbox": 1}))
+        coll.update_many({"_id": {"$in": aggregate_ids}}, {"$set": {"outbox": []}})
         return sum(len(d.get("outbox") or []) for d in found)
 
 

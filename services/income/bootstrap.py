@@ -33,7 +33,7 @@ from services.income.domain.errors import PlanInvalid
 from services.income.domain.viability import ViabilityRule
 from services.income.service_layer.definitions import WorkflowAdmin
 from services.income.service_layer.handlers import IncomeHandlers
-from services.income.service_layer.loan_close import LoanClose
+from services.income.service_layer.loan_close import EVENTS, LoanClose
 from services.income.service_layer.loans import LoanHandlers
 from services.income.service_layer.ports import Relay
 from services.income.service_layer.stage_flow import SETTLE, UNITS, StageFlow
@@ -128,7 +128,7 @@ def bootstrap(infra: Infrastructure | None = None) -> App:
     store = MongoIncomeStore(infra.mongo_uri, setting("INCOME_DB", DEFAULT_DB))
     publisher = EventPublisher(infra.amqp_uri, SERVICE_NAME)
     loan_store = LoanStore(store.client, setting("INCOME_DB", DEFAULT_DB))
-    relay = OutboxRelay(publisher, {UNITS: store.units, LOANS: loan_store.loans})
+    relay = OutboxRelay(publisher, {UNITS: store.units, LOANS: loan_store.loans, EVENTS: loan_store.events})
     directory = BeneficiariesDirectory(setting("BENEFICIARIES_GRPC", "127.0.0.1:50051"))
     actas = GrpcActaSource(setting("ACTAS_GRPC", "127.0.0.1:50052"))
     clock = SystemClock()

@@ -63,8 +63,12 @@ class World:
         return str(doc["_id"])
 
     def outbox(self, loan_id: str) -> list[dict[str, Any]]:
+        """The loan's events not yet published: in its outbox, and the close's in the
+        event batches written with it (``loan_events``), in the order they were made."""
         found = self.store.loans.find_one({"_id": loan_id}, {"outbox": 1})
-        return list((found or {}).get("outbox", []))
+        own = list((found or {}).get("outbox", []))
+        batched = [e for d in self.store.events.find({}) for e in d["outbox"] if e["payload"]["loan_id"] == loan_id]
+        return sorted(own + batched, key=lambda e: e["created_at"])
 
     def close(self) -> None:
         self.units.client.drop_database(self.db)
@@ -176,6 +180,7 @@ def test_close_of_business_emits_each_change_once_and_a_second_run_changes_nothi
     assert (first.became_overdue, first.bucket_changes) == (1, 1)
     assert _checked(world.outbox(late)) == ["loan_disbursed", "loan_became_overdue", "loan_bucket_changed"]
     assert world.h.loan(late)["bucket"] == "1-30"
+    assert world.store.events.count_documents({}) == 1  # the batch's events, written with its loans
     second = world.cob.close(day)
     assert (second.loans_changed, second.became_overdue, second.bucket_changes) == (0, 0, 0)
     assert len(world.outbox(late)) == 3

@@ -41,10 +41,11 @@ from typing import Any
 
 from pymongo import ASCENDING, MongoClient, UpdateOne
 from pymongo.collection import Collection
-from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from crm_platform import errors as vocabulary
 from crm_platform.mongo import DURABLE_WRITES
+from services.income.service_layer.loan_close import EVENTS, Applied
 
 log = logging.getLogger(__name__)
 LOANS = "loans"
@@ -67,6 +68,7 @@ TOP = (
 SUMMARY_KEYS = ("due", "amt", "left", "pauses", "reminded", "cob", "family_id", "owner_ids")
 SUMMARY = {**dict.fromkeys(TOP, 1), "summary": 1}  # what lists and the close of business read
 TXN_BATCH = 500
+Change = tuple[str, int, dict[str, Any], list[dict[str, Any]]]
 
 
 class LoanStore:
@@ -76,6 +78,8 @@ class LoanStore:
         self.products: Collection[dict[str, Any]] = db["loan_products"]
         self.loans: Collection[dict[str, Any]] = db[LOANS]
         self.closings: Collection[dict[str, Any]] = db["loan_closings"]
+        self.events: Collection[dict[str, Any]] = db[EVENTS]  # the close's event batches
+        self.events.create_index("outbox.created_at")
         for key in ("status", "community_id", "adviser_id", "sector", "bucket", "unit_id", "outbox.created_at"):
             self.loans.create_index(key)
         # Every write is conditional on ``{"_id": ..., "rev": ...}``. SecantusDB takes the
@@ -143,47 +147,72 @@ class LoanStore:
             return []
         return [unpack(d) for d in self.loans.find({"_id": {"$in": list(loan_ids)}}, SUMMARY)]
 
-    def apply_changes(self, changes: Sequence[tuple[str, int, dict[str, Any], list[dict[str, Any]]]]) -> set[str]:
+    def apply_changes(self, changes: Sequence[tuple[str, int, dict[str, Any], list[dict[str, Any]]]]) -> Applied:
         """Conditional updates ``(loan_id, expected_rev, summary, events)`` (``summary``:
-        the loan as ``summaries`` read it, with its changes), many per
-        round trip. Returns the ids written. A batch goes in one transaction when the
-        store has them (one durable commit instead of one per loan); each update is
-        conditional on its own revision either way, so a loan changed meanwhile is
-        simply not written (the caller reads it again)."""
-        written: set[str] = set()
+        the loan as ``summaries`` read it, with its changes), 500 per round trip.
+
+        Each batch is one transaction when the store has them: the loans' new state
+        and, in the same commit, one ``loan_events`` document whose outbox holds the
+        batch's events (one durable commit, one document for the relay to empty,
+        instead of an outbox write per loan). If any loan of the batch changed since
+        it was read, the transaction is abandoned and the batch is written loan by loan,
+        each update conditional on its revision with the loan's events in its own
+        outbox; a loan changed meanwhile is simply not written (the caller reads it
+        again). Without transactions every batch goes that way."""
+        applied = Applied(set(), [], [])
         token = uuid.uuid4().hex  # tells this writer's updates from another's with the same revision
         for start in range(0, len(changes), TXN_BATCH):
             batch = changes[start : start + TXN_BATCH]
-            ops = [
-                UpdateOne(
-                    {"_id": loan_id, "rev": rev},
-                    {
-                        "$set": {**_summary_fields(doc), "rev": rev + 1, "writer": token},
-                        "$push": {"outbox": {"$each": events}},
-                    },
-                )
-                for loan_id, rev, doc, events in batch
-            ]
-            matched = self._bulk(ops)
-            ids = [c[0] for c in batch]
-            if matched == len(batch):
-                written.update(ids)
-            elif matched:
-                revs = {c[0]: c[1] + 1 for c in batch}
-                for doc in self.loans.find({"_id": {"$in": ids}}, {"rev": 1, "writer": 1}):
-                    if doc["rev"] == revs[doc["_id"]] and doc.get("writer") == token:
-                        written.add(doc["_id"])
-        return written
+            batch_id = f"{token}-{start // TXN_BATCH}"
+            if self._in_transaction(batch, token, batch_id):
+                applied.written.update(c[0] for c in batch)
+                if any(c[3] for c in batch):
+                    applied.batches.append(batch_id)
+                continue
+            done = self._one_by_one(batch, token)
+            applied.written |= done
+            applied.in_loans += [c[0] for c in batch if c[0] in done and c[3]]
+        return applied
 
-    def _bulk(self, ops: list[UpdateOne]) -> int:
+    def _in_transaction(self, batch: Sequence[Change], token: str, batch_id: str) -> bool:
+        ops = [
+            UpdateOne({"_id": loan_id, "rev": rev}, {"$set": {**_summary_fields(doc), "rev": rev + 1, "writer": token}})
+            for loan_id, rev, doc, _ in batch
+        ]
+        events = [e for c in batch for e in c[3]]
         try:
             with self.client.start_session() as session, session.start_transaction():
-                return self.loans.bulk_write(ops, ordered=False, session=session).matched_count
-        except OperationFailure as exc:
-            log.info("close of business: a batch without a transaction (%s)", exc)
-        except PyMongoError as exc:  # a write conflict aborted the transaction: one by one
-            log.info("close of business: batch retried without a transaction (%s)", exc)
-        return self.loans.bulk_write(ops, ordered=False).matched_count
+                if self.loans.bulk_write(ops, ordered=False, session=session).matched_count != len(batch):
+                    session.abort_transaction()
+                    return False
+                if events:
+                    self.events.insert_one({"_id": batch_id, "outbox": events}, session=session)
+            return True
+        except PyMongoError as exc:  # no transactions here, or a conflicting writer: loan by loan
+            log.info("close of business: a batch written loan by loan (%s)", exc)
+            return False
+
+    def _one_by_one(self, batch: Sequence[Change], token: str) -> set[str]:
+        ops = [
+            UpdateOne(
+                {"_id": loan_id, "rev": rev},
+                {
+                    "$set": {**_summary_fields(doc), "rev": rev + 1, "writer": token},
+                    "$push": {"outbox": {"$each": events}},
+                },
+            )
+            for loan_id, rev, doc, events in batch
+        ]
+        matched = self.loans.bulk_write(ops, ordered=False).matched_count
+        ids = [c[0] for c in batch]
+        if matched == len(batch):
+            return set(ids)
+        revs = {c[0]: c[1] + 1 for c in batch}
+        return {
+            doc["_id"]
+            for doc in self.loans.find({"_id": {"$in": ids}}, {"rev": 1, "writer": 1})
+            if doc["rev"] == revs[doc["_id"]] and doc.get("writer") == token
+        }
 
     # -- closings ---------------------------------------------------------------------
     def save_closing(self, doc: Mapping[str, Any]) -> None:

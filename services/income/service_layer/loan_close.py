@@ -2,8 +2,11 @@
 
 ``close(day)`` ages every active loan as of ``day`` in one pass over a projection of
 the summary fields (``loan_ageing.age``: the domain's arrears and indicator rules),
-and writes only the loans whose state changed, in bulk, each write conditional on
-the loan's revision, with its events in its outbox in the same write:
+and writes only the loans whose state changed, 500 at a time, each update
+conditional on the loan's revision; the events go out with them in the same
+commit (a transaction with one ``loan_events`` document whose outbox holds the
+batch's events, or, without transactions or when a loan changed meanwhile, each
+loan's own outbox in the same write as its change):
 
 - ``loan_became_overdue`` when a loan goes from up to date to a bucket, and
   ``loan_bucket_changed`` on every change of bucket (back to up to date included);
@@ -35,12 +38,24 @@ from services.income.service_layer.loan_codec import product_of
 from services.income.service_layer.loans import LOANS, event
 
 ACTIVE = ("activo",)
+EVENTS = "loan_events"  # the close's event batches, each with its outbox
+
+
+@dataclass
+class Applied:
+    """What the store wrote of a close's changes: the loans, the loans whose events
+    went to their own outbox, and the event batches (``EVENTS``) written in the same
+    transaction as their loans."""
+
+    written: set[str]
+    in_loans: list[str]
+    batches: list[str]
 
 
 class ClosingStore(Protocol):
     def all_products(self) -> list[dict[str, Any]]: ...
     def summaries(self, statuses: Sequence[str], batch: int = 5000) -> Iterator[dict[str, Any]]: ...
-    def apply_changes(self, changes: list[tuple[str, int, dict[str, Any], list[dict[str, Any]]]]) -> set[str]: ...
+    def apply_changes(self, changes: list[tuple[str, int, dict[str, Any], list[dict[str, Any]]]]) -> Applied: ...
     def save_closing(self, doc: dict[str, Any]) -> None: ...
     def closing(self, day: str) -> dict[str, Any] | None: ...
     def summary_of(self, loan_ids: list[str]) -> list[dict[str, Any]]: ...
@@ -133,11 +148,15 @@ class LoanClose:
                 pending[doc["_id"]] = (doc, aged)
         counts = {"loan_became_overdue": 0, "loan_bucket_changed": 0, "loan_repayment_due": 0}
         written: set[str] = set()
+        to_flush: dict[str, list[str]] = {LOANS: [], EVENTS: []}
         for _ in range(3):  # a loan another writer changed meanwhile is read again
             if not pending:
                 break
-            done = self._write(day, pending, counts)
+            applied = self._write(day, pending, counts)
+            done = applied.written
             written |= done
+            to_flush[LOANS] += applied.in_loans
+            to_flush[EVENTS] += applied.batches
             retry = [i for i in pending if i not in done]
             pending = {}
             for doc in self.store.summary_of(retry):
@@ -154,16 +173,16 @@ class LoanClose:
                 by = indicators_by((r.row for r in rows), dimension)
                 snapshot[name] = {key or "-": indicators_doc(ind) for key, ind in by.items()}
             self.store.save_closing(snapshot)
-        if self.flusher is not None and written:
-            ids = sorted(written)
-            for start in range(0, len(ids), 500):
-                self.flusher.flush_many(LOANS, ids[start : start + 500])
+        if self.flusher is not None:
+            for collection, ids in to_flush.items():
+                for start in range(0, len(ids), 500):
+                    self.flusher.flush_many(collection, ids[start : start + 500])
         return Closing(
             day, len(rows), len(written), counts["loan_became_overdue"], counts["loan_bucket_changed"],
             counts["loan_repayment_due"], totals, time.perf_counter() - started,
         )  # fmt: skip
 
-    def _write(self, day: date, pending: dict[str, tuple[dict[str, Any], Aged]], counts: dict[str, int]) -> set[str]:
+    def _write(self, day: date, pending: dict[str, tuple[dict[str, Any], Aged]], counts: dict[str, int]) -> Applied:
         ids = list(pending)
         now = self.now()
         changes = []
@@ -176,11 +195,11 @@ class LoanClose:
                 after["reminded"] = max(r[1] for r in aged.reminders)
             changes.append((loan_id, int(doc["rev"]), after, events))
             tally[loan_id] = [e["type"] for e in events]
-        written = self.store.apply_changes(changes)
-        for loan_id in written:
+        applied = self.store.apply_changes(changes)
+        for loan_id in applied.written:
             for kind in tally[loan_id]:
                 counts[kind] += 1
-        return written
+        return applied
 
 
 def _changes(doc: dict[str, Any], aged: Aged) -> bool:
