@@ -49,8 +49,8 @@ def _benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
             (bench_workflow.NAME, lambda: bench_workflow.run(count=300)),
             (bench_income_board.NAME, lambda: bench_income_board.run(units=1000, requests=20)),
             (bench_loan_schedules.NAME, lambda: bench_loan_schedules.run(loans=2_000, rounds=1)),
-            (bench_loans_cob.NAME, lambda: bench_loans_cob.run(loans=10_000)),
             (bench_upa.NAME, lambda: bench_upa.run(count=2000, rounds=2)),
+            (bench_loans_cob.NAME, lambda: bench_loans_cob.run(loans=10_000)),
         ]
     return [
         (bench_grpc_reads.NAME, bench_grpc_reads.run),
@@ -64,8 +64,8 @@ def _benchmarks(quick: bool) -> list[tuple[str, Callable[[], list[Row]]]]:
         (bench_workflow.NAME, bench_workflow.run),
         (bench_income_board.NAME, bench_income_board.run),
         (bench_loan_schedules.NAME, bench_loan_schedules.run),
-        (bench_loans_cob.NAME, bench_loans_cob.run),
         (bench_upa.NAME, bench_upa.run),
+        (bench_loans_cob.NAME, bench_loans_cob.run),
     ]
 
 

@@ -135,14 +135,19 @@ def start_services(stack: Stack, gateway_port: int | None = None, grpc_port: int
         notifications.log,
         notifications.proc,
     )
-    # Its queue must be bound before an acta is sealed, or that event finds no queue.
-    wait_for(
-        "notifications consumer",
-        lambda: rpc_consumed(stack.env["AMQP_URI"], "notifications.acta_sealed"),
-        60,
-        notifications.log,
-        notifications.proc,
-    )
+    # Its queues must be bound before an acta is sealed or a loan closed, or those events find no queue.
+    for queue in (
+        "notifications.acta_sealed",
+        "notifications.loan_repayment_due",
+        "notifications.loan_became_overdue",
+    ):
+        wait_for(
+            "notifications consumer",
+            functools.partial(rpc_consumed, stack.env["AMQP_URI"], queue),
+            60,
+            notifications.log,
+            notifications.proc,
+        )
     wait_for("reports service", lambda: grpc_serving(stack.env["REPORTS_GRPC"]), 60, reports.log, reports.proc)
     # Bound before anything is registered or sealed, or those events find no queue.
     wait_for(

@@ -56,7 +56,7 @@ def register(app: FastAPI, backend: Backend) -> None:
         user: User, recipient_id: str = "", trigger: str = "", status: str = "", limit: schemas.PageLimit = 50
     ) -> dict[str, Any]:
         """By person, by send (``trigger``: the key you sent with, or a full trigger such
-        as ``acta:<id>``), or ``status=failed|skipped``: what did not arrive."""
+        as ``acta:<id>`` or ``prestamo:<loan id>``), or ``status=failed|skipped``: what did not arrive."""
         auth.require(user, NOTIFICATIONS, "ListDeliveries")
         if sum(bool(x) for x in (recipient_id, trigger, status)) != 1:
             raise errors.ApiError(400, "Solicitud inválida", {"filter": "Indique recipient_id, trigger o status"})

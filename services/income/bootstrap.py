@@ -83,10 +83,10 @@ class App:
         return [
             WorkflowSweeper(self.engine, self.runner, clock, every),
             Periodic("stage-repair", repair, every),
+            Periodic("unit-counts-backfill", self.store.backfill_counts, min(every, 5.0)),
             Periodic(
                 "loans-close-of-business", self.close_yesterday, float(setting("INCOME_COB_CHECK_SECONDS", "600"))
             ),
-            Periodic("unit-counts-backfill", self.store.backfill_counts, min(every, 5.0)),
         ]
 
     def close_yesterday(self) -> bool:

@@ -6,6 +6,7 @@ the close of business, and bad input answered with 400 naming the field."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from tests.e2e.test_gateway_income import new_unit
+from tests.helpers import eventually
 
 API = "/api/v1"
 TODAY = datetime.now(ZoneInfo("America/Bogota")).date()
@@ -99,6 +101,18 @@ def test_a_loan_is_approved_by_another_person_disbursed_and_repaid_once_per_key(
     mine = [g for g in indicators.json()["groups"] if g["key"] == community["id"]]
     assert mine and loan["id"] in mine[0]["loan_ids"]
     assert Decimal(indicators.json()["totals"]["principal_outstanding"]) > 0
+
+    # The household's and the borrower's timelines get the disbursement and the one repayment.
+    def told(subject: str) -> list[str] | None:
+        entries = http.get(f"/api/v1/{subject}/timeline", headers=as_role["auditor"]).json()["entries"]
+        found = [e["summary"] for e in entries if e["kind"].startswith("loan_") and e["source_id"] == unit["id"]]
+        return found if len(found) == 2 else None
+
+    for subject in (f"families/{unit['family_id']}", f"beneficiaries/{owners[0]}"):
+        summaries = eventually(functools.partial(told, subject), timeout=30)
+        assert summaries is not None, subject
+        assert sorted(s.split(":")[0] for s in summaries) == ["Desembolso de un crédito", "Pago de un crédito"]
+        assert any(s.endswith("$ 1.200.000") for s in summaries), summaries
 
 
 def test_prepayment_reschedule_write_off_and_the_close_of_business(

@@ -243,3 +243,22 @@ def test_income_events_become_timeline_entries_of_the_household_and_each_owner()
     assert entries[0].summary == "La unidad productiva Panadería pasa a la etapa Implementación"
     assert {e.id for e in entries} == {"family:fam-1:ev-1", "beneficiary:ana:ev-1", "beneficiary:luis:ev-1"}
     assert entries_for_income_event("something_else", "ev-2", payload) == []
+
+
+def test_loan_events_become_timeline_entries_with_the_amount_and_ageing_stays_out() -> None:
+    from services.beneficiaries.domain.timeline import entries_for_income_event
+
+    base = {
+        "loan_id": "l-1", "unit_id": "up-1", "family_id": "fam-1", "borrower_id": "ana", "owner_ids": ["ana"],
+        "community_id": "c-1", "occurred_at": "2026-11-21T10:00:00+00:00",
+    }  # fmt: skip
+    disbursed = entries_for_income_event("loan_disbursed", "ev-1", {**base, "amount": "2500000"})
+    assert [(e.subject_id, e.summary) for e in disbursed] == [
+        ("fam-1", "Desembolso de un crédito: $ 2.500.000"),
+        ("ana", "Desembolso de un crédito: $ 2.500.000"),
+    ]
+    paid = entries_for_income_event("loan_repayment_recorded", "ev-2", {**base, "amount": "104166.5"})
+    assert paid[0].summary == "Pago de un crédito: $ 104.166"  # whole pesos, half to even
+    off = entries_for_income_event("loan_written_off", "ev-3", {**base, "reason": "Negocio cerrado"})
+    assert off[0].summary == "Crédito castigado: Negocio cerrado"
+    assert entries_for_income_event("loan_became_overdue", "ev-4", base) == []

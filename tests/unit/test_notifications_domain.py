@@ -64,6 +64,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "documento": "Certificado de participación",
         "enlace": "https://crm.example.org/documentos/77",
     },
+    "recordatorio_pago": {
+        "nombre": "Ana Díaz",
+        "credito": "3F2A9C1B",
+        "cuota": "3",
+        "fecha_pago": "05/01/2027",
+        "valor": "$ 1.234.567",
+    },
+    "cuota_vencida": {"nombre": "Ana Díaz", "credito": "3F2A9C1B", "dias": "12", "valor": "$ 85.000"},
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 SUBJECT_TYPES = {"family", "beneficiary"}
@@ -97,6 +98,26 @@ def entries_for_acta_sealed(event_id: str, payload: dict[str, Any]) -> list[Time
 
 
 INCOME_EVENTS = ("productive_unit_registered", "stage_changed", "action_plan_approved", "followup_recorded")
+# Microcredit events that belong in a family's record: money given, paid and
+# written off (not the daily ageing: overdue and bucket changes stay with the loan).
+LOAN_EVENTS = ("loan_disbursed", "loan_repayment_recorded", "loan_written_off")
+
+
+def _pesos(text: Any) -> str:
+    """Whole pesos as a person reads them: ``$ 1.234.567`` (the text as given if not a number)."""
+    try:
+        value = int(Decimal(str(text)).to_integral_value(rounding=ROUND_HALF_EVEN))
+    except (InvalidOperation, ValueError):
+        return str(text)
+    return ("-" if value < 0 else "") + f"$ {abs(value):,}".replace(",", ".")
+
+
+def _loan_summary(event_type: str, payload: dict[str, Any]) -> str:
+    if event_type == "loan_disbursed":
+        return f"Desembolso de un crédito: {_pesos(payload['amount'])}"
+    if event_type == "loan_repayment_recorded":
+        return f"Pago de un crédito: {_pesos(payload['amount'])}"
+    return f"Crédito castigado: {payload.get('reason') or 'sin motivo'}"
 
 
 def entries_for_income_event(event_type: str, event_id: str, payload: dict[str, Any]) -> list[TimelineEntry]:
@@ -114,6 +135,8 @@ def entries_for_income_event(event_type: str, event_id: str, payload: dict[str, 
     elif event_type == "followup_recorded":
         state = "opera" if payload.get("operating") else "no opera"
         summary = f"Seguimiento a la unidad productiva {name}: {state}"
+    elif event_type in LOAN_EVENTS:
+        summary = _loan_summary(event_type, payload)
     else:
         return []
     at = _when(payload, "occurred_at")

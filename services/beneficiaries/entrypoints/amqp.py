@@ -199,6 +199,22 @@ class BeneficiariesService:
     def on_followup_recorded(self, payload: dict[str, Any]) -> None:
         self._income_event("followup_recorded", payload)
 
+    # Microcredit (``timeline.LOAN_EVENTS``): disbursements, repayments, write-offs.
+    @event_handler("income", "loan_disbursed")
+    @contract_checked(SERVICE_NAME, "income", "loan_disbursed")
+    def on_loan_disbursed(self, payload: dict[str, Any]) -> None:
+        self._income_event("loan_disbursed", payload)
+
+    @event_handler("income", "loan_repayment_recorded")
+    @contract_checked(SERVICE_NAME, "income", "loan_repayment_recorded")
+    def on_loan_repayment_recorded(self, payload: dict[str, Any]) -> None:
+        self._income_event("loan_repayment_recorded", payload)
+
+    @event_handler("income", "loan_written_off")
+    @contract_checked(SERVICE_NAME, "income", "loan_written_off")
+    def on_loan_written_off(self, payload: dict[str, Any]) -> None:
+        self._income_event("loan_written_off", payload)
+
     # -- outbox sweep ----------------------------------------------------------
     @timer(interval=5)
     def sweep_outbox(self) -> None:

@@ -6,9 +6,10 @@ never leaves half-filled. Variables a template does not use are ignored: a
 trigger may pass one context to several templates, and a misspelt name still
 shows up as a missing one.
 
-Email gets a subject and the body plus a short footer; SMS the body, within
-``SMS_MAX_SEGMENTS`` segments; WhatsApp the name of the template approved by Meta
-and its body parameters in order (the rendered body is kept for the log and must
+Email gets a subject and the body plus a short footer; SMS the body (or the
+template's shorter ``sms_body``, when it has one), within ``SMS_MAX_SEGMENTS``
+segments; WhatsApp the name of the template approved by Meta and its body
+parameters in order (the rendered body is kept for the log and must
 match the approved text).
 """
 
@@ -19,6 +20,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from jinja2 import Environment, StrictUndefined, Template, UndefinedError, meta
@@ -59,11 +61,14 @@ class MessageTemplate:
     body: str
     whatsapp_template: str  # the name approved in WhatsApp Manager
     whatsapp_parameters: tuple[str, ...]  # variables, in the order of {{1}}, {{2}}, ...
+    sms_body: str = ""  # a shorter text for SMS; the body when empty
     _subject: Template = field(init=False, repr=False, compare=False)
     _body: Template = field(init=False, repr=False, compare=False)
+    _sms: Template = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for attribute, source in (("_subject", self.subject), ("_body", self.body)):
+        sources = (("_subject", self.subject), ("_body", self.body), ("_sms", self.sms_body or self.body))
+        for attribute, source in sources:
             used = meta.find_undeclared_variables(_ENV.parse(source))
             undeclared = sorted(used - set(self.variables))
             if undeclared:
@@ -78,6 +83,9 @@ class MessageTemplate:
 
     def render_body(self, values: Mapping[str, str]) -> str:
         return self._body.render(values).strip()
+
+    def render_sms(self, values: Mapping[str, str]) -> str:
+        return self._sms.render(values).strip()
 
 
 def _templates(*templates: MessageTemplate) -> dict[str, MessageTemplate]:
@@ -132,6 +140,39 @@ TEMPLATES: dict[str, MessageTemplate] = _templates(
         whatsapp_template="documento_disponible",
         whatsapp_parameters=("nombre", "documento", "enlace"),
     ),
+    # Microcredit messages, to the borrower alone (``handlers_loans``). What the
+    # borrower needs to pay and nothing else: no balance, no bucket, no adviser. A
+    # family phone is often shared, so the SMS is short and neutral: no "vencida",
+    # no "mora", an invitation rather than a warning.
+    MessageTemplate(
+        name="recordatorio_pago",
+        variables=("nombre", "credito", "cuota", "fecha_pago", "valor"),
+        subject="Recordatorio de pago: cuota {{ cuota }} de su crédito, {{ fecha_pago }}",
+        body=(
+            "Hola {{ nombre }}, le recordamos que la cuota {{ cuota }} de su crédito {{ credito }} "
+            "vence el {{ fecha_pago }}. Valor de la cuota: {{ valor }}. "
+            "Si ya la pagó, no tenga en cuenta este mensaje."
+        ),
+        sms_body="Hola {{ nombre }}, recuerde su pago del {{ fecha_pago }}: cuota {{ cuota }}, {{ valor }}. Gracias.",
+        whatsapp_template="recordatorio_pago",
+        whatsapp_parameters=("nombre", "cuota", "credito", "fecha_pago", "valor"),
+    ),
+    MessageTemplate(
+        name="cuota_vencida",
+        variables=("nombre", "credito", "dias", "valor"),
+        subject="Cuota vencida de su crédito {{ credito }}",
+        body=(
+            "Hola {{ nombre }}, su crédito {{ credito }} tiene una cuota vencida hace {{ dias }} días. "
+            "Valor vencido: {{ valor }}. Si ya pagó, no tenga en cuenta este mensaje; "
+            "si necesita un acuerdo de pago, hable con su asesor."
+        ),
+        sms_body=(
+            "Hola {{ nombre }}, tiene un pago pendiente de {{ valor }} desde hace {{ dias }} días. "
+            "Si ya pagó, omita este mensaje. Su asesor puede ayudarle."
+        ),
+        whatsapp_template="cuota_vencida",
+        whatsapp_parameters=("nombre", "credito", "dias", "valor"),
+    ),
 )
 
 
@@ -151,7 +192,7 @@ def render(
     values = _values(spec, variables)
     address = _address(channel, to)
     try:
-        body = spec.render_body(values)
+        body = spec.render_sms(values) if channel is ChannelName.SMS else spec.render_body(values)
         subject = spec.render_subject(values) if channel is ChannelName.EMAIL else ""
     except UndefinedError:  # pragma: no cover - the variable check above comes first
         raise MissingVariables(spec.name, spec.variables) from None
@@ -226,6 +267,30 @@ _MONTHS = (
 def spanish_date(day: date) -> str:
     """``date(2024, 5, 6)`` -> ``"6 de mayo de 2024"``, whatever the process locale."""
     return f"{day.day} de {_MONTHS[day.month - 1]} de {day.year}"
+
+
+def short_date(iso: object) -> str:
+    """``"2027-01-05"`` -> ``"05/01/2027"`` (dd/mm/aaaa); "" if it is not a date, so
+    rendering names the variable as missing rather than inventing one."""
+    try:
+        day = date.fromisoformat(str(iso).strip()[:10])
+    except ValueError:
+        return ""
+    return f"{day:%d/%m/%Y}"
+
+
+def pesos(amount: object) -> str:
+    """COP as Colombians write it: ``"1234567"`` -> ``"$ 1.234.567"`` (0 decimals,
+    rounded half-even; negative as ``"-$ 5.000"``); "" if it is not a finite number."""
+    try:
+        value = Decimal(str(amount).strip())
+    except InvalidOperation:
+        return ""
+    if not value.is_finite():
+        return ""
+    whole = int(value.quantize(Decimal(1)))
+    sign = "-" if whole < 0 else ""
+    return f"{sign}$ {abs(whole):,}".replace(",", ".")
 
 
 # GSM 03.38: the default alphabet, and the extension table whose characters take two septets.

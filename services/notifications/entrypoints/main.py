@@ -1,8 +1,11 @@
 """The notifications service process: ``crm-notifications``.
 
 - consumes ``actas.acta_sealed`` (queue ``notifications.acta_sealed``) and queues
-  one message per participant; a message is acknowledged once the records are
-  durable, so a crash never forgets a notification;
+  one message per participant, and ``income.loan_repayment_due`` /
+  ``income.loan_became_overdue`` (queues ``notifications.loan_repayment_due`` /
+  ``notifications.loan_became_overdue``, one thread for the three) and queues the
+  borrower's reminder or overdue notice; a message is acknowledged once the
+  records are durable, so a crash never forgets a notification;
 - the dispatcher thread sends what is due (retries included) and the outbox
   sweeper republishes events a crash or a broker outage left behind;
 - serves gRPC (``NotificationsService``): ad-hoc sends, the delivery log and the
@@ -128,11 +131,31 @@ def endpoint(app: App) -> GrpcEndpoint:
     return GrpcEndpoint("NOTIFICATIONS_GRPC_PORT", 50054, [servicer], max_workers=8)
 
 
-def subscription(app: App) -> Subscription:
-    handle = app.handlers.on_acta_sealed
-    return Subscription(
-        "actas", "acta_sealed", "acta_id", lambda e: {"crm.notifications.queued": handle(e).new}, prefetch=8
-    )
+def subscriptions(app: App) -> list[Subscription]:
+    h = app.handlers
+    return [
+        Subscription(
+            "actas",
+            "acta_sealed",
+            "acta_id",
+            lambda e: {"crm.notifications.queued": h.on_acta_sealed(e).new},
+            prefetch=8,
+        ),
+        Subscription(
+            "income",
+            "loan_repayment_due",
+            "loan_id",
+            lambda e: {"crm.notifications.queued": h.on_loan_repayment_due(e).new},
+            prefetch=8,
+        ),
+        Subscription(
+            "income",
+            "loan_became_overdue",
+            "loan_id",
+            lambda e: {"crm.notifications.queued": h.on_loan_became_overdue(e).new},
+            prefetch=8,
+        ),
+    ]
 
 
 def main() -> None:
@@ -144,7 +167,7 @@ def main() -> None:
             OutboxSweeper(app.relay),
             Dispatcher(app.handlers, workers=int_setting("NOTIFY_DISPATCH_WORKERS", 8)),
         ],
-        subscription=subscription,
+        subscription=subscriptions,
     )
 
 

@@ -1,8 +1,9 @@
 """Use cases of the notifications service.
 
 Queueing and sending are separate steps. A trigger (``acta_sealed``, an ad-hoc
-``Send``) only writes one queued record per message key; the key is unique, so a
-redelivered trigger adds nothing. The dispatcher then takes each due record,
+``Send``, a loan's repayment reminder or overdue notice: ``loans``) only writes
+one queued record per message key; the key is unique, so a redelivered trigger
+adds nothing. The dispatcher then takes each due record,
 asks the beneficiaries service for the person's consent and addresses, renders
 the template for the preferred channel and sends it (``delivery``: the intent
 written before the send leases the record, so two dispatchers never send the
@@ -61,6 +62,7 @@ from services.notifications.service_layer.delivery import (
     summary,
 )
 from services.notifications.service_layer.leases import Leases
+from services.notifications.service_layer.loans import LoanMessages
 from services.notifications.service_layer.ports import (
     Channel,
     Clock,
@@ -79,7 +81,6 @@ from services.notifications.service_layer.sends import (
     KeyConflict,
     NotFound,
     Queued,
-    Sends,
     scoped_trigger,
 )
 
@@ -135,7 +136,7 @@ class WebhookOutcome:
 
 
 @dataclass
-class NotificationHandlers(Delivery, Sends):
+class NotificationHandlers(Delivery, LoanMessages):
     log: DeliveryLog
     directory: Directory
     channels: Mapping[ChannelName, Channel]

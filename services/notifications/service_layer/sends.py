@@ -23,8 +23,9 @@ from services.notifications.domain.templates import check_request
 from services.notifications.service_layer.ports import Clock, DeliveryLog, Directory
 
 SEND_SCHEME = "envio"
+LOAN_SCHEME = "prestamo"  # microcredit messages (``loans``): ``prestamo:<loan id>``
 # Triggers a caller names in full; any other trigger asked for is the caller's own key.
-FULL_TRIGGER_SCHEMES = ("acta:", f"{SEND_SCHEME}:")
+FULL_TRIGGER_SCHEMES = ("acta:", f"{SEND_SCHEME}:", f"{LOAN_SCHEME}:")
 MAX_KEY = 200
 
 
@@ -66,7 +67,7 @@ def send_trigger(sender: str, key: str) -> str:
 
 def scoped_trigger(sender: str, trigger: str) -> str:
     """What a ``trigger`` filter means for ``sender``: a full trigger (``acta:…``,
-    ``envio:…``) as given, anything else as the sender's own send key."""
+    ``envio:…``, ``prestamo:…``) as given, anything else as the sender's own send key."""
     return trigger if trigger.startswith(FULL_TRIGGER_SCHEMES) else send_trigger(sender, trigger)
 
 
