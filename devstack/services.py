@@ -76,7 +76,14 @@ def start_services(stack: Stack, gateway_port: int | None = None, grpc_port: int
     income = stack.spawn(
         "income",
         [str(VENV_BIN / "crm-income")],
-        {"INCOME_GRPC_PORT": stack.env["INCOME_GRPC"].rsplit(":", 1)[1], "OTEL_SERVICE_NAME": "income"},
+        {
+            "INCOME_GRPC_PORT": stack.env["INCOME_GRPC"].rsplit(":", 1)[1],
+            "OTEL_SERVICE_NAME": "income",
+            # The daily close of business is checked once a day here (production: every
+            # 600 s), so a test's back-dated postings are not refused midway by a close
+            # nobody asked for; tests and `make demo` close days explicitly.
+            "INCOME_COB_CHECK_SECONDS": os.environ.get("INCOME_COB_CHECK_SECONDS", "86400"),
+        },
     )
     notifications = start_notifications(stack, f"http://{LOOPBACK}:{gateway_port}/webhooks")
     stack.env["REPORTS_GRPC"] = f"{LOOPBACK}:{free_port()}"
