@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 import grpc
 from fastapi import FastAPI, Form, Request
@@ -20,6 +20,7 @@ from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
 from crm_platform.proto_gen.crm.documents.v1 import documents_pb2 as dpb
 from gateway.web.actas_pages import METHODS
 from gateway.web.app import Forbidden, Staff, WebApp
+from gateway.web.pdf_links import open_pdf
 from services.documents.access import ACCESS as DOCUMENTS
 
 # A drawn signature is a small PNG; base64 makes it a third larger.
@@ -151,26 +152,11 @@ def register(app: FastAPI, web: WebApp, writer: Writer, rpc_problem: Problem) ->
         if not allows(DOCUMENTS, staff.user.role, "GetActaDocument"):
             raise Forbidden()
         message = dpb.GetActaDocumentRequest(acta_id=acta_id[:64], link_ttl_seconds=PDF_LINK_SECONDS)
-        try:
-            document: Any = web.backend.call(web.backend.documents.GetActaDocument, message, staff.user)
-        except grpc.RpcError as exc:
-            if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
-                return web.render(
-                    request,
-                    staff,
-                    "error.html",
-                    status=404,
-                    title="PDF no disponible",
-                    message="Esta acta no tiene PDF: solo se genera cuando el acta está sellada.",
-                )
-            raise
-        if document.status != "stored" or not document.download_url:
-            return web.render(
-                request,
-                staff,
-                "error.html",
-                status=202,
-                title="PDF en preparación",
-                message="El PDF del acta todavía se está generando. Vuelva a intentarlo en unos segundos.",
-            )
-        return RedirectResponse(document.download_url, status_code=303)
+        return open_pdf(
+            web,
+            request,
+            staff,
+            lambda: web.backend.call(web.backend.documents.GetActaDocument, message, staff.user),
+            "Esta acta no tiene PDF: solo se genera cuando el acta está sellada.",
+            "El PDF del acta todavía se está generando. Vuelva a intentarlo en unos segundos.",
+        )

@@ -9,12 +9,13 @@ from typing import Annotated, Any
 
 import grpc
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from crm_platform.access import allows
 from crm_platform.proto_gen.crm.documents.v1 import documents_pb2 as dpb
 from gateway.web import income_support as inc
 from gateway.web.app import Forbidden, Staff, WebApp
+from gateway.web.pdf_links import open_pdf
 from services.documents.access import ACCESS as DOCUMENTS
 
 PDF_LINK_SECONDS = 300
@@ -54,26 +55,11 @@ def register(app: FastAPI, web: WebApp) -> None:
         staff = web.member(request, inc.SECTION)
         if not allows(DOCUMENTS, staff.user.role, "GetPlanDocument"):
             raise Forbidden()
-        try:
-            document = _document(web, staff, unit_id, version, PDF_LINK_SECONDS)
-        except grpc.RpcError as exc:
-            if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
-                return web.render(
-                    request,
-                    staff,
-                    "error.html",
-                    status=404,
-                    title="PDF no disponible",
-                    message="Esa versión del plan no tiene PDF: solo se genera cuando la versión es aprobada.",
-                )
-            raise
-        if document.status != "stored" or not document.download_url:
-            return web.render(
-                request,
-                staff,
-                "error.html",
-                status=202,
-                title="PDF en preparación",
-                message="El PDF del Plan de Acción se está generando. Vuelva a intentarlo en unos segundos.",
-            )
-        return RedirectResponse(document.download_url, status_code=303)
+        return open_pdf(
+            web,
+            request,
+            staff,
+            lambda: _document(web, staff, unit_id, version, PDF_LINK_SECONDS),
+            "Esa versión del plan no tiene PDF: solo se genera cuando la versión es aprobada.",
+            "El PDF del Plan de Acción se está generando. Vuelva a intentarlo en unos segundos.",
+        )

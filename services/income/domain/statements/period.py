@@ -13,6 +13,7 @@ from datetime import date
 from enum import StrEnum
 
 from crm_platform import errors as vocabulary
+from crm_platform.dates import MONTHS
 
 MIN_YEAR, MAX_YEAR = 2000, 2100
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -74,20 +75,7 @@ class Period:
         return self.key
 
 
-MONTH_NAMES = (
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-)
+MONTH_NAMES = MONTHS  # "enero" … "diciembre"
 
 
 def parse_period(text: str, field: str = "period") -> Period:
