@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, overload
 
 from crm_platform.grpc_support import caller_metadata
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
@@ -14,9 +14,35 @@ from devstack.infra import Stack
 
 T = TypeVar("T")
 
-GESTOR = caller_metadata("gestor.test", "gestor")
-COORDINATOR = caller_metadata("coordinadora.test", "coordinator")
-KIOSK = caller_metadata("kiosk-001", "kiosk")
+
+class Caller(Sequence[tuple[str, str]]):
+    """gRPC metadata naming a caller, signed afresh when a call reads it: an assertion
+    lives 15 minutes (``crm_platform.identity``), less than a whole test session, so a
+    module-level constant signed at collection would expire before the last tests."""
+
+    def __init__(self, subject: str, role: str) -> None:
+        self.subject, self.role = subject, role
+
+    def _now(self) -> list[tuple[str, str]]:
+        return caller_metadata(self.subject, self.role)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, str]: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[tuple[str, str]]: ...
+    def __getitem__(self, index: int | slice) -> tuple[str, str] | Sequence[tuple[str, str]]:
+        return self._now()[index]
+
+    def __len__(self) -> int:
+        return len(self._now())
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._now())
+
+
+GESTOR = Caller("gestor.test", "gestor")
+COORDINATOR = Caller("coordinadora.test", "coordinator")
+KIOSK = Caller("kiosk-001", "kiosk")
 
 _counter = iter(range(10**6))
 

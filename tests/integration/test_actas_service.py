@@ -26,9 +26,9 @@ from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
 from devstack.infra import Stack
 from edge_agent import submissions as kiosk
 from services.actas.domain.submission import public_key_b64
-from tests.helpers import GESTOR, eventually, person_request
+from tests.helpers import GESTOR, Caller, eventually, person_request
 
-COORDINATOR = caller_metadata("coordinadora.test", "coordinator")
+COORDINATOR = Caller("coordinadora.test", "coordinator")
 TEMPLATE = bytes(range(256)) * 2
 TEMPLATE_SHA = hashlib.sha256(TEMPLATE).hexdigest()
 

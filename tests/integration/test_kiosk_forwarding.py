@@ -30,7 +30,6 @@ from kombu import Connection
 from PIL import Image
 
 from crm_platform import submission_bus as bus
-from crm_platform.grpc_support import caller_metadata
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2 as apb
 from crm_platform.proto_gen.crm.actas.v1 import actas_pb2_grpc as apb_grpc
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as pb
@@ -39,13 +38,13 @@ from edge_agent import submissions as kiosk
 from edge_agent.outbox import Outbox, State
 from edge_agent.tcp_proxy import TcpProxy
 from services.actas.domain.submission import public_key_b64
-from tests.helpers import GESTOR, eventually, person_request, traces_dir
+from tests.helpers import GESTOR, Caller, eventually, person_request, traces_dir
 from tests.private_broker import PrivateBroker
 
 pytestmark = pytest.mark.integration
 
 N = 200
-COORDINATOR = caller_metadata("coordinadora.test", "coordinator")
+COORDINATOR = Caller("coordinadora.test", "coordinator")
 
 
 # -- the platform side ---------------------------------------------------------------------

@@ -15,16 +15,15 @@ import grpc
 import pytest
 from kombu import Connection
 
-from crm_platform.grpc_support import caller_metadata
 from crm_platform.messaging import EventPublisher
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2 as bpb
 from crm_platform.proto_gen.crm.beneficiaries.v1 import beneficiaries_pb2_grpc as bpb_grpc
 from crm_platform.proto_gen.crm.reports.v1 import reports_pb2 as rpb
 from crm_platform.proto_gen.crm.reports.v1 import reports_pb2_grpc as rpb_grpc
 from devstack.infra import Stack
-from tests.helpers import COORDINATOR, GESTOR, eventually, person_request
+from tests.helpers import COORDINATOR, GESTOR, Caller, eventually, person_request
 
-CALLER = caller_metadata("coordinadora.reportes", "coordinator")
+CALLER = Caller("coordinadora.reportes", "coordinator")
 
 
 @pytest.fixture(scope="module")
