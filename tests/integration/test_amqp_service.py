@@ -20,12 +20,13 @@ from devstack.infra import Stack
 from tests.helpers import eventually, unique_cc
 from tests.unit.test_contracts import sealed
 
-CALLER = caller_context("gestor.rpc", "gestor")
-
 
 @pytest.fixture(scope="module")
 def rpc(stack: Stack) -> Iterator[Any]:
-    with ClusterRpcProxy({"AMQP_URI": stack.env["AMQP_URI"]}, context_data=CALLER, timeout=20) as proxy:
+    # Signed here, when the module's tests start: an assertion lives 15 minutes, less
+    # than a whole session (a constant signed at collection expired before these ran).
+    caller = caller_context("gestor.rpc", "gestor")
+    with ClusterRpcProxy({"AMQP_URI": stack.env["AMQP_URI"]}, context_data=caller, timeout=20) as proxy:
         yield proxy.beneficiaries
 
 

@@ -221,6 +221,18 @@ def test_a_posting_dated_in_a_closed_day_is_refused(world: World) -> None:
     world.clock.advance(timedelta(days=0))
     assert world.h.repay(loan_id, "1000", "2024-03-02", "", "gestor1")["status"] == "activo"
 
+    # A loan registered after that close (a legacy loan loaded from paper) was in no
+    # close's report: it may still be disbursed and repaid on earlier days...
+    world.clock.advance(timedelta(minutes=5))
+    legacy = world.loan(disbursed_on="2024-02-01")
+    assert world.h.repay(legacy, "1000", "2024-02-20", "", "gestor1")["status"] == "activo"
+    # ...until a close runs after it: then its days are shut as well.
+    world.clock.advance(timedelta(minutes=5))
+    world.cob.close(date(2024, 3, 2))
+    with pytest.raises(vocabulary.InvalidArgument) as shut:
+        world.h.repay(legacy, "1000", "2024-03-02", "", "gestor1")
+    assert "on" in shut.value.fields
+
 
 def test_a_unit_owes_the_principal_its_loans_still_owe_at_the_end_of_a_day(world: World) -> None:
     balances = LedgerLoanBalances(world.store)

@@ -37,6 +37,7 @@ import json
 import logging
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, MongoClient, UpdateOne
@@ -221,8 +222,11 @@ class LoanStore:
     def closing(self, day: str) -> dict[str, Any] | None:
         return self.closings.find_one({"_id": day})
 
-    def last_closing(self) -> str:
-        doc = self.closings.find_one({}, {"_id": 1}, sort=[("_id", -1)])
+    def last_closing(self, since: datetime | None = None) -> str:
+        """The latest day closed (ISO), or of those closed at or after ``since``: the
+        closes that could have aged a loan registered then."""
+        selector = {"at": {"$gte": since}} if since is not None else {}
+        doc = self.closings.find_one(selector, {"_id": 1}, sort=[("_id", -1)])
         return str(doc["_id"]) if doc else ""
 
 

@@ -20,8 +20,10 @@ nothing (the stored bucket and the last reminded due date are the state it
 compares with); a loan already closed on a later day is not aged backwards, and the
 first snapshot of a day stays. Two replicas closing together are harmless: each
 write is conditional on the revision read, so a loan written by the other is read
-again and found unchanged. Postings dated on or before the last closed day are
-refused by the ledger (``Loan.closed_through``)."""
+again and found unchanged. Postings dated on or before the last day closed since
+the loan was registered are refused by the ledger (``Loan.closed_through``;
+``LoanHandlers.ledger``): a loan registered after a close, a legacy one loaded from
+paper say, may still be disbursed on earlier days, since no close reported on it."""
 
 from __future__ import annotations
 

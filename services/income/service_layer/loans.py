@@ -62,7 +62,7 @@ class LoanStore(Protocol):
     def insert(self, doc: Mapping[str, Any], events: list[dict[str, Any]]) -> None: ...
     def replace(self, doc: Mapping[str, Any], expected_rev: int, events: list[dict[str, Any]]) -> bool: ...
     def page(self, selector: Mapping[str, Any], after: str, limit: int) -> list[LoanDoc]: ...
-    def last_closing(self) -> str: ...
+    def last_closing(self, since: datetime | None = None) -> str: ...
 
 
 def event(event_type: str, doc: LoanDoc, at: datetime, /, **payload: Any) -> dict[str, Any]:
@@ -215,7 +215,11 @@ class LoanHandlers:
         return doc
 
     def ledger(self, doc: LoanDoc) -> Loan:
-        closed = self.store.last_closing()
+        """The loan's ledger, locked through the last close that could have aged it: a
+        close run after the loan was registered. A loan registered later (a legacy
+        loan loaded from paper, say) may still be disbursed and repaid on earlier
+        dates, since no close reported on it; once a close has run, its days are shut."""
+        closed = self.store.last_closing(since=doc.get("created_at"))
         return loan_of(doc, date.fromisoformat(closed) if closed else None)
 
     def loans(self, filters: Mapping[str, str], after: str, limit: int) -> tuple[list[LoanDoc], str]:
