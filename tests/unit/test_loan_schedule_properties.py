@@ -91,3 +91,18 @@ def test_equal_installments_are_multiples_except_the_last(case: tuple[LoanProduc
     for item in regular:
         assert item.total == schedule.installment_amount
         assert item.total % product.installment_multiple == 0
+
+
+def test_a_small_flat_total_with_interest_free_periods_in_multiples_never_turns_negative() -> None:
+    """Found by the property above: 100,000 flat over 6 biweekly periods at a low rate,
+    4 interest-free, currency in multiples of 100. The flat total (300) rounds to 300,
+    each period's share (50) rounds up to 100, so the four free shares (400) exceeded
+    the total and the first installment charged -100 of interest."""
+    product = LoanProduct(
+        code="P", name="Plano", frequency=Frequency.BIWEEKLY, installments=6, annual_rate=Decimal("1.3"),
+        interest_method=InterestMethod.FLAT, interest_free_grace=4, currency_multiple=100,
+    )  # fmt: skip
+    schedule = generate(product, Decimal(100_000), date(2026, 1, 1))
+    assert all(i.interest >= 0 and i.principal >= 0 for i in schedule.installments)
+    assert sum(i.principal for i in schedule.installments) == 100_000
+    assert schedule.total_interest == 0  # the free periods took the whole flat interest

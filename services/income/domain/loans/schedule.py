@@ -283,7 +283,9 @@ def _flat(product: LoanProduct, principal: Decimal, disbursed_on: date, dates: l
         term_rate = _one_period_rate(product) * n
     total_flat = money(product, principal * term_rate)
     per_installment = money(product, total_flat / n)
-    total_due = money(product, total_flat - per_installment * free_grace)
+    # Never below zero: with a currency multiple the per-installment share rounds up,
+    # and the free periods' share can then exceed a small flat total.
+    total_due = max(ZERO, money(product, total_flat - per_installment * free_grace))
     interest_periods = n - pay_grace - free_grace
     per_principal = money(product, principal / (n - grace))
     multiple = product.installment_multiple
