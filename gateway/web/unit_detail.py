@@ -27,8 +27,8 @@ from services.actas.access import ACCESS as ACTAS
 from services.income.domain import charts as plan_charts
 from services.income.domain.errors import PlanInvalid
 from services.income.domain.finance_math import analyse
+from services.income.domain.followups import FOLLOWUP_TEMPLATE
 from services.income.domain.plan_io import content_from_mapping
-from services.income.service_layer.handlers import FOLLOWUP_TEMPLATE
 
 NOTICES = {
     "registrada": "Unidad productiva registrada en la etapa de diagnóstico.",

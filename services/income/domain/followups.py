@@ -8,6 +8,8 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
+FOLLOWUP_TEMPLATE = "seguimiento_unidad_productiva"  # the acta template's code
+
 
 class _Acta(Protocol):
     @property

@@ -19,7 +19,7 @@ from crm_platform import errors as vocabulary
 from crm_platform.clock import Clock
 from crm_platform.workflow.model import Task, Transition
 from services.income.domain import units
-from services.income.domain.followups import read_followup
+from services.income.domain.followups import FOLLOWUP_TEMPLATE, read_followup
 from services.income.domain.plan import ActionPlan, PlanStatus
 from services.income.domain.plan_io import content_from_mapping
 from services.income.domain.viability import ViabilityRule
@@ -28,7 +28,6 @@ from services.income.service_layer.plans import assessment, plan_from_doc, plan_
 from services.income.service_layer.ports import ActaSource, Directory, Relay, UnitDoc, UnitFilter, UnitStore
 from services.income.service_layer.stage_flow import COMPONENT, UNITS, StageFlow
 
-FOLLOWUP_TEMPLATE = "seguimiento_unidad_productiva"
 ATTEMPTS = 5
 MAX_CARDS = 50
 
